@@ -1,0 +1,309 @@
+//! Events: what has happened, in the planners' words. Their serde form is the stored form.
+//!
+//! The enum is internally tagged by `type`, so the JSON reads well in SQL. The schema
+//! version of each type lives beside the payload in the store (see `placeledger-codec`);
+//! changing a variant's fields means a new version and an upcaster, never an edit in place.
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::values::{
+    AcademicYear, AgeGroup, AssessmentDecision, AuthorityCode, CeaseReason, ChildId, Elsewhere,
+    Facility, GssCode, Money, Ncy, Phase, PlacementEndReason, PlanningAreaCode, PopulationBasis,
+    PrimaryNeed, ProvisionKind, ReviewOutcome, SettingKind, Urn, YearMonth,
+};
+
+/// Where a child lives after moving home.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "to")]
+pub enum NewHome {
+    /// A registered district. If it belongs to another registered authority, that authority
+    /// takes the plan over (a transfer between authorities, not a new plan).
+    District { district: GssCode },
+    /// Somewhere outside every registered authority: the child transfers out.
+    OutsideArea { authority: String },
+}
+
+/// Where a placement is: a setting (possibly in a facility inside it), or educated elsewhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "at")]
+pub enum PlacedAt {
+    Setting {
+        urn: Urn,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        facility: Option<Facility>,
+    },
+    Elsewhere {
+        elsewhere: Elsewhere,
+    },
+}
+
+/// A plan taken over from another authority keeps its original issue date.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransferIn {
+    pub from_authority: String,
+    pub originally_issued_on: NaiveDate,
+}
+
+/// Net capacity of one year group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NcyCount {
+    pub ncy: Ncy,
+    pub count: u32,
+}
+
+/// Places commissioned for one designated need (`None`: any need).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NeedPlaces {
+    pub need: Option<PrimaryNeed>,
+    pub places: u32,
+}
+
+/// Pupils yielded per new dwelling, for one phase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhaseYield {
+    pub phase: Phase,
+    pub per_dwelling: Decimal,
+}
+
+/// One cell of an SEN2 caseload table: plans in force in January. `None` means "all"
+/// (the table does not break that dimension down).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseloadCell {
+    pub age: Option<u8>,
+    pub need: Option<PrimaryNeed>,
+    pub kind: Option<ProvisionKind>,
+    pub plans: u32,
+}
+
+/// Everything that can happen in Placeledger. One variant per fact.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum Event {
+    // --- geography ---
+    AuthorityRegistered {
+        authority: AuthorityCode,
+        gss: GssCode,
+        name: String,
+    },
+    DistrictRegistered {
+        district: GssCode,
+        authority: AuthorityCode,
+        name: String,
+    },
+    PlanningAreaRegistered {
+        planning_area: PlanningAreaCode,
+        district: GssCode,
+        phase: Phase,
+        name: String,
+    },
+
+    // --- settings ---
+    SettingOpened {
+        urn: Urn,
+        name: String,
+        authority: AuthorityCode,
+        district: GssCode,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        planning_area: Option<PlanningAreaCode>,
+        kind: SettingKind,
+        phase: Phase,
+        low_age: u8,
+        high_age: u8,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        facility: Option<Facility>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        designated_needs: Vec<PrimaryNeed>,
+        opened_on: NaiveDate,
+    },
+    SettingClosed {
+        urn: Urn,
+        closed_on: NaiveDate,
+    },
+    /// The maintained setting `urn` closes and reopens as an academy under `new_urn`,
+    /// same building, same places.
+    SettingConvertedToAcademy {
+        urn: Urn,
+        new_urn: Urn,
+        new_name: String,
+        converted_on: NaiveDate,
+    },
+    NetCapacitySet {
+        urn: Urn,
+        from: NaiveDate,
+        capacity: Vec<NcyCount>,
+    },
+    PlacesCommissioned {
+        urn: Urn,
+        year: AcademicYear,
+        places: Vec<NeedPlaces>,
+    },
+    PlacementCostSet {
+        authority: AuthorityCode,
+        kind: ProvisionKind,
+        from: NaiveDate,
+        annual_cost: Money,
+    },
+
+    // --- children and plans ---
+    ChildRegistered {
+        child: ChildId,
+        authority: AuthorityCode,
+        born: YearMonth,
+        district: GssCode,
+        registered_on: NaiveDate,
+    },
+    ChildMovedHome {
+        child: ChildId,
+        moved_on: NaiveDate,
+        #[serde(flatten)]
+        home: NewHome,
+    },
+    AssessmentRequested {
+        child: ChildId,
+        requested_on: NaiveDate,
+    },
+    AssessmentDecided {
+        child: ChildId,
+        decided_on: NaiveDate,
+        decision: AssessmentDecision,
+    },
+    PlanIssued {
+        child: ChildId,
+        issued_on: NaiveDate,
+        primary_need: PrimaryNeed,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        secondary_needs: Vec<PrimaryNeed>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        transfer_in: Option<TransferIn>,
+    },
+    AnnualReviewHeld {
+        child: ChildId,
+        held_on: NaiveDate,
+        outcome: ReviewOutcome,
+    },
+    PrimaryNeedChanged {
+        child: ChildId,
+        changed_on: NaiveDate,
+        primary_need: PrimaryNeed,
+    },
+    PlanCeased {
+        child: ChildId,
+        ceased_on: NaiveDate,
+        reason: CeaseReason,
+    },
+    PlacementStarted {
+        child: ChildId,
+        started_on: NaiveDate,
+        #[serde(flatten)]
+        placed_at: PlacedAt,
+    },
+    PlacementEnded {
+        child: ChildId,
+        ended_on: NaiveDate,
+        reason: PlacementEndReason,
+    },
+
+    // --- aggregates ---
+    CensusRollRecorded {
+        urn: Urn,
+        /// The January census, named by its academic year (2025/26 is January 2026).
+        census: AcademicYear,
+        rolls: Vec<NcyCount>,
+    },
+    PopulationRecorded {
+        area: GssCode,
+        year: i32,
+        age: AgeGroup,
+        persons: Decimal,
+        basis: PopulationBasis,
+        /// The ONS release, such as "2022-based SNPP" or "MYE 2023".
+        release: String,
+    },
+    BirthsRecorded {
+        area: GssCode,
+        year: i32,
+        births: u32,
+    },
+    HousingCompletionsRecorded {
+        planning_area: PlanningAreaCode,
+        year: i32,
+        dwellings: u32,
+        pupil_yield: Vec<PhaseYield>,
+    },
+    CaseloadRecorded {
+        authority: AuthorityCode,
+        census: AcademicYear,
+        cells: Vec<CaseloadCell>,
+    },
+}
+
+impl Event {
+    /// The stream the event belongs to: the unit of optimistic concurrency.
+    pub fn stream_id(&self) -> String {
+        use Event::*;
+        match self {
+            AuthorityRegistered { authority, .. } => format!("authority-{authority}"),
+            DistrictRegistered { district, .. } => format!("district-{district}"),
+            PlanningAreaRegistered { planning_area, .. } => {
+                format!("planning-area-{planning_area}")
+            }
+            SettingOpened { urn, .. }
+            | SettingClosed { urn, .. }
+            | SettingConvertedToAcademy { urn, .. }
+            | NetCapacitySet { urn, .. }
+            | PlacesCommissioned { urn, .. }
+            | CensusRollRecorded { urn, .. } => format!("setting-{urn}"),
+            PlacementCostSet { authority, .. } => format!("costs-{authority}"),
+            ChildRegistered { child, .. }
+            | ChildMovedHome { child, .. }
+            | AssessmentRequested { child, .. }
+            | AssessmentDecided { child, .. }
+            | PlanIssued { child, .. }
+            | AnnualReviewHeld { child, .. }
+            | PrimaryNeedChanged { child, .. }
+            | PlanCeased { child, .. }
+            | PlacementStarted { child, .. }
+            | PlacementEnded { child, .. } => format!("child-{child}"),
+            PopulationRecorded { area, .. } | BirthsRecorded { area, .. } => {
+                format!("population-{area}")
+            }
+            HousingCompletionsRecorded { planning_area, .. } => {
+                format!("housing-{planning_area}")
+            }
+            CaseloadRecorded { authority, .. } => format!("caseload-{authority}"),
+        }
+    }
+
+    /// The event's type name: the `type` tag of its JSON.
+    pub fn event_type(&self) -> &'static str {
+        use Event::*;
+        match self {
+            AuthorityRegistered { .. } => "AuthorityRegistered",
+            DistrictRegistered { .. } => "DistrictRegistered",
+            PlanningAreaRegistered { .. } => "PlanningAreaRegistered",
+            SettingOpened { .. } => "SettingOpened",
+            SettingClosed { .. } => "SettingClosed",
+            SettingConvertedToAcademy { .. } => "SettingConvertedToAcademy",
+            NetCapacitySet { .. } => "NetCapacitySet",
+            PlacesCommissioned { .. } => "PlacesCommissioned",
+            PlacementCostSet { .. } => "PlacementCostSet",
+            ChildRegistered { .. } => "ChildRegistered",
+            ChildMovedHome { .. } => "ChildMovedHome",
+            AssessmentRequested { .. } => "AssessmentRequested",
+            AssessmentDecided { .. } => "AssessmentDecided",
+            PlanIssued { .. } => "PlanIssued",
+            AnnualReviewHeld { .. } => "AnnualReviewHeld",
+            PrimaryNeedChanged { .. } => "PrimaryNeedChanged",
+            PlanCeased { .. } => "PlanCeased",
+            PlacementStarted { .. } => "PlacementStarted",
+            PlacementEnded { .. } => "PlacementEnded",
+            CensusRollRecorded { .. } => "CensusRollRecorded",
+            PopulationRecorded { .. } => "PopulationRecorded",
+            BirthsRecorded { .. } => "BirthsRecorded",
+            HousingCompletionsRecorded { .. } => "HousingCompletionsRecorded",
+            CaseloadRecorded { .. } => "CaseloadRecorded",
+        }
+    }
+}
