@@ -1,0 +1,294 @@
+//! The stored form: every event type round-trips, and every old version still loads.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use chrono::NaiveDate;
+use placeledger_codec::{VERSIONS, decode, encode};
+use placeledger_domain::*;
+use rust_decimal::Decimal;
+
+fn d(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+}
+
+/// One event of every type.
+pub fn samples() -> Vec<Event> {
+    let la = AuthorityCode::parse("888").unwrap();
+    let gss = GssCode::parse("E07000117").unwrap();
+    let pa = PlanningAreaCode::parse("BUR-P1").unwrap();
+    let urn = Urn::parse("119001").unwrap();
+    let child = ChildId::parse("LCC-000001").unwrap();
+    let year = AcademicYear::new(2025).unwrap();
+    vec![
+        Event::AuthorityRegistered {
+            authority: la.clone(),
+            gss: GssCode::parse("E10000017").unwrap(),
+            name: "Lancashire".into(),
+        },
+        Event::DistrictRegistered {
+            district: gss.clone(),
+            authority: la.clone(),
+            name: "Burnley".into(),
+        },
+        Event::PlanningAreaRegistered {
+            planning_area: pa.clone(),
+            district: gss.clone(),
+            phase: Phase::Primary,
+            name: "Burnley primary".into(),
+        },
+        Event::SettingOpened {
+            urn,
+            name: "Synthetic Brook Primary".into(),
+            authority: la.clone(),
+            district: gss.clone(),
+            planning_area: Some(pa.clone()),
+            kind: SettingKind::MainstreamMaintained,
+            phase: Phase::Primary,
+            low_age: 4,
+            high_age: 11,
+            facility: Some(Facility::ResourcedProvision),
+            designated_needs: vec![PrimaryNeed::Asd],
+            opened_on: d("2000-09-01"),
+        },
+        Event::SettingClosed {
+            urn,
+            closed_on: d("2030-08-31"),
+        },
+        Event::SettingConvertedToAcademy {
+            urn,
+            new_urn: Urn::parse("149001").unwrap(),
+            new_name: "Synthetic Brook Academy".into(),
+            converted_on: d("2026-04-01"),
+        },
+        Event::NetCapacitySet {
+            urn,
+            from: d("2025-09-01"),
+            capacity: vec![NcyCount {
+                ncy: Ncy::RECEPTION,
+                count: 30,
+            }],
+        },
+        Event::PlacesCommissioned {
+            urn,
+            year,
+            places: vec![
+                NeedPlaces {
+                    need: Some(PrimaryNeed::Asd),
+                    places: 8,
+                },
+                NeedPlaces {
+                    need: None,
+                    places: 2,
+                },
+            ],
+        },
+        Event::PlacementCostSet {
+            authority: la.clone(),
+            kind: ProvisionKind::SpecialIndependent,
+            from: d("2025-04-01"),
+            annual_cost: Money::new(Decimal::new(6_500_000, 2)).unwrap(),
+        },
+        Event::ChildRegistered {
+            child: child.clone(),
+            authority: la.clone(),
+            born: YearMonth::new(2015, 3).unwrap(),
+            district: gss.clone(),
+            registered_on: d("2019-01-10"),
+        },
+        Event::ChildMovedHome {
+            child: child.clone(),
+            moved_on: d("2020-01-01"),
+            home: NewHome::OutsideArea {
+                authority: "Cumberland".into(),
+            },
+        },
+        Event::ChildMovedHome {
+            child: child.clone(),
+            moved_on: d("2020-01-01"),
+            home: NewHome::District {
+                district: gss.clone(),
+            },
+        },
+        Event::AssessmentRequested {
+            child: child.clone(),
+            requested_on: d("2019-01-10"),
+        },
+        Event::AssessmentDecided {
+            child: child.clone(),
+            decided_on: d("2019-02-20"),
+            decision: AssessmentDecision::Assess,
+        },
+        Event::PlanIssued {
+            child: child.clone(),
+            issued_on: d("2019-06-01"),
+            primary_need: PrimaryNeed::Semh,
+            secondary_needs: vec![PrimaryNeed::Slcn],
+            transfer_in: Some(TransferIn {
+                from_authority: "Cumberland".into(),
+                originally_issued_on: d("2018-06-01"),
+            }),
+        },
+        Event::AnnualReviewHeld {
+            child: child.clone(),
+            held_on: d("2020-06-01"),
+            outcome: ReviewOutcome::Amend,
+        },
+        Event::PrimaryNeedChanged {
+            child: child.clone(),
+            changed_on: d("2020-06-01"),
+            primary_need: PrimaryNeed::Asd,
+        },
+        Event::PlanCeased {
+            child: child.clone(),
+            ceased_on: d("2030-07-20"),
+            reason: CeaseReason::NeedsMet,
+        },
+        Event::PlacementStarted {
+            child: child.clone(),
+            started_on: d("2019-09-01"),
+            placed_at: PlacedAt::Setting {
+                urn,
+                facility: Some(Facility::ResourcedProvision),
+            },
+        },
+        Event::PlacementStarted {
+            child: child.clone(),
+            started_on: d("2019-09-01"),
+            placed_at: PlacedAt::Elsewhere {
+                elsewhere: Elsewhere::ElectiveHomeEducation,
+            },
+        },
+        Event::PlacementEnded {
+            child: child.clone(),
+            ended_on: d("2020-07-20"),
+            reason: PlacementEndReason::PhaseTransfer,
+        },
+        Event::CensusRollRecorded {
+            urn,
+            census: year,
+            rolls: vec![NcyCount {
+                ncy: Ncy::parse("Y6").unwrap(),
+                count: 29,
+            }],
+        },
+        Event::PopulationRecorded {
+            area: gss.clone(),
+            year: 2030,
+            age: AgeGroup::Single(4),
+            persons: Decimal::new(1_095_123, 3),
+            basis: PopulationBasis::Projection,
+            release: "2022-based SNPP".into(),
+        },
+        Event::PopulationRecorded {
+            area: gss.clone(),
+            year: 2030,
+            age: AgeGroup::AllAges,
+            persons: Decimal::new(95_000, 0),
+            basis: PopulationBasis::Estimate,
+            release: "MYE 2030".into(),
+        },
+        Event::BirthsRecorded {
+            area: gss.clone(),
+            year: 2024,
+            births: 1_012,
+        },
+        Event::HousingCompletionsRecorded {
+            planning_area: pa,
+            year: 2024,
+            dwellings: 140,
+            pupil_yield: vec![PhaseYield {
+                phase: Phase::Primary,
+                per_dwelling: Decimal::new(25, 2),
+            }],
+        },
+        Event::CaseloadRecorded {
+            authority: la,
+            census: year,
+            cells: vec![CaseloadCell {
+                age: Some(7),
+                need: Some(PrimaryNeed::Asd),
+                kind: None,
+                plans: 310,
+            }],
+        },
+    ]
+}
+
+#[test]
+fn every_event_type_round_trips_at_its_current_version() {
+    let samples = samples();
+    let covered: BTreeSet<&str> = samples.iter().map(Event::event_type).collect();
+    let known: BTreeSet<&str> = VERSIONS.iter().map(|&(t, _)| t).collect();
+    assert_eq!(
+        covered, known,
+        "every event type has a sample and a version"
+    );
+    for event in samples {
+        let encoded = encode(&event).unwrap();
+        assert_eq!(encoded.payload["type"], event.event_type());
+        let back = decode(encoded.event_type, encoded.schema_version, &encoded.payload).unwrap();
+        assert_eq!(back, event);
+    }
+}
+
+#[test]
+fn money_is_stored_as_an_exact_decimal_string() {
+    let event = samples()
+        .into_iter()
+        .find(|e| e.event_type() == "PlacementCostSet")
+        .unwrap();
+    let encoded = encode(&event).unwrap();
+    assert_eq!(encoded.payload["annual_cost"], "65000.00");
+}
+
+fn fixture(version: u32, event_type: &str) -> serde_json::Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/events")
+        .join(format!("v{version}"))
+        .join(format!("{event_type}.json"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+#[test]
+fn a_stored_v1_child_registration_loads_with_month_of_birth_only() {
+    let event = decode("ChildRegistered", 1, &fixture(1, "ChildRegistered")).unwrap();
+    let Event::ChildRegistered { born, child, .. } = event else {
+        panic!("wrong type: {event:?}")
+    };
+    assert_eq!(born, YearMonth::new(2012, 10).unwrap());
+    assert_eq!(child.as_str(), "LCC-000042");
+}
+
+#[test]
+fn a_stored_v1_plan_loads_with_its_need_as_primary() {
+    let event = decode("PlanIssued", 1, &fixture(1, "PlanIssued")).unwrap();
+    assert_eq!(
+        event,
+        Event::PlanIssued {
+            child: ChildId::parse("LCC-000042").unwrap(),
+            issued_on: d("2016-07-11"),
+            primary_need: PrimaryNeed::Asd,
+            secondary_needs: vec![],
+            transfer_in: None,
+        }
+    );
+}
+
+#[test]
+fn every_old_version_has_a_fixture() {
+    for &(t, current) in VERSIONS {
+        for v in 1..current {
+            let value = fixture(v, t);
+            decode(t, v, &value).unwrap_or_else(|e| panic!("{t} v{v}: {e}"));
+        }
+    }
+}
+
+#[test]
+fn an_invalid_value_in_a_payload_is_a_clear_error() {
+    let bad = serde_json::json!({"type":"SettingClosed","urn":"12","closed_on":"2030-08-31"});
+    let err = decode("SettingClosed", 1, &bad).unwrap_err().to_string();
+    assert!(err.contains("URN"), "{err}");
+}
