@@ -1,0 +1,281 @@
+//! PostgreSQL: the shared deployment, several processes appending at once.
+//!
+//! Appends are one call of `placeledger_append` (schema/postgres), one round trip, with no
+//! NOTIFY. Reads never pass an event that may still commit: see [`PgStore::read_all`] and
+//! `schema/README.md`.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::Utc;
+use serde_json::Value;
+use sqlx::Row;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use crate::head::Head;
+use crate::types::{to_i64, to_u64, validate};
+use crate::{
+    AppendResult, EventStore, ExpectedVersion, Metadata, NewEvent, StoreError, StoredEvent,
+    StreamId,
+};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../schema/postgres");
+
+const SELECT: &str = "SELECT position, stream_id, stream_version, event_id, event_type, \
+    schema_version, payload, correlation_id, causation_id, actor, recorded_at, \
+    transaction_id < pg_snapshot_xmin(pg_current_snapshot()) AS settled FROM events";
+
+/// How often to retry an append that lost a race it can resolve by itself.
+const RACE_RETRIES: usize = 10;
+
+#[derive(Debug)]
+pub struct PgStore {
+    pool: PgPool,
+    head: Head,
+}
+
+impl PgStore {
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let options = PgConnectOptions::from_str(url)?;
+        Self::connect_with(options, 16, Duration::from_millis(10)).await
+    }
+
+    /// Connects with explicit options (tests use them to give each test its own schema).
+    pub async fn connect_with(
+        options: PgConnectOptions,
+        max_connections: u32,
+        poll_interval: Duration,
+    ) -> Result<Self, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await?;
+        MIGRATOR.run(&pool).await?;
+        let initial = max_position(&pool).await?;
+        let probe_pool = pool.clone();
+        let head = Head::start(initial, poll_interval, move || {
+            let pool = probe_pool.clone();
+            async move { max_position(&pool).await.ok() }
+        });
+        Ok(Self { pool, head })
+    }
+
+    /// The pool, for tools that need the database itself (benchmarks, tests).
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    async fn try_append(
+        &self,
+        stream: &StreamId,
+        expected: ExpectedVersion,
+        events: &[NewEvent],
+        payloads: &[Value],
+    ) -> Result<AppendResult, StoreError> {
+        let row = sqlx::query(
+            "SELECT outcome, stream_version, first_version, last_position \
+             FROM placeledger_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(stream.as_str())
+        .bind(expected.as_db())
+        .bind(events.iter().map(|e| e.event_id).collect::<Vec<Uuid>>())
+        .bind(
+            events
+                .iter()
+                .map(|e| e.event_type.clone())
+                .collect::<Vec<String>>(),
+        )
+        .bind(
+            events
+                .iter()
+                .map(|e| i32::try_from(e.schema_version).unwrap_or(i32::MAX))
+                .collect::<Vec<i32>>(),
+        )
+        .bind(payloads.to_vec())
+        .bind(
+            events
+                .iter()
+                .map(|e| e.metadata.correlation_id)
+                .collect::<Vec<Option<Uuid>>>(),
+        )
+        .bind(
+            events
+                .iter()
+                .map(|e| e.metadata.causation_id)
+                .collect::<Vec<Option<Uuid>>>(),
+        )
+        .bind(
+            events
+                .iter()
+                .map(|e| e.metadata.actor.clone())
+                .collect::<Vec<Option<String>>>(),
+        )
+        .bind(Utc::now())
+        .fetch_one(&self.pool)
+        .await?;
+        let outcome: String = row.try_get("outcome")?;
+        let version: i64 = row.try_get("stream_version")?;
+        match outcome.as_str() {
+            "ok" | "duplicate" => {
+                let first: i64 = row.try_get("first_version")?;
+                let last_position: i64 = row.try_get("last_position")?;
+                if outcome == "ok" {
+                    self.head.advance(to_u64(last_position));
+                }
+                Ok(AppendResult {
+                    first_version: to_u64(first),
+                    last_version: to_u64(version),
+                    last_position: to_u64(last_position),
+                    duplicate: outcome == "duplicate",
+                })
+            }
+            "conflict" => Err(StoreError::Conflict {
+                stream: stream.to_string(),
+                expected,
+                actual: to_u64(version),
+            }),
+            "partial" => Err(StoreError::IdempotencyMismatch {
+                stream: stream.to_string(),
+            }),
+            other => Err(StoreError::Corrupt(format!("append outcome {other:?}"))),
+        }
+    }
+}
+
+async fn max_position(pool: &PgPool) -> Result<u64, StoreError> {
+    let p: Option<i64> = sqlx::query_scalar("SELECT max(position) FROM events")
+        .fetch_one(pool)
+        .await?;
+    Ok(to_u64(p.unwrap_or(0)))
+}
+
+fn row_to_event(row: &PgRow) -> Result<StoredEvent, StoreError> {
+    Ok(StoredEvent {
+        position: to_u64(row.try_get("position")?),
+        stream_id: row.try_get("stream_id")?,
+        stream_version: to_u64(row.try_get("stream_version")?),
+        event_id: row.try_get("event_id")?,
+        event_type: row.try_get("event_type")?,
+        schema_version: u32::try_from(row.try_get::<i32, _>("schema_version")?)
+            .map_err(|e| StoreError::Corrupt(format!("schema_version: {e}")))?,
+        payload: row.try_get("payload")?,
+        metadata: Metadata {
+            correlation_id: row.try_get("correlation_id")?,
+            causation_id: row.try_get("causation_id")?,
+            actor: row.try_get("actor")?,
+        },
+        recorded_at: row.try_get("recorded_at")?,
+    })
+}
+
+/// Which unique constraint an insert broke, if that is what went wrong.
+fn unique_violation(e: &StoreError) -> Option<String> {
+    match e {
+        StoreError::Database(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+            Some(db.constraint().unwrap_or_default().to_owned())
+        }
+        _ => None,
+    }
+}
+
+#[async_trait]
+impl EventStore for PgStore {
+    async fn append(
+        &self,
+        stream: &StreamId,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<AppendResult, StoreError> {
+        validate(&events)?;
+        let payloads: Vec<Value> = events.iter().map(|e| e.payload.clone()).collect();
+        let mut last_race = None;
+        for _ in 0..RACE_RETRIES {
+            match self.try_append(stream, expected, &events, &payloads).await {
+                Err(e) => match unique_violation(&e).as_deref() {
+                    // Another append took the same stream version between our check and our
+                    // insert. With an expected version that is a conflict; with Any, try again.
+                    Some("events_pkey") if expected != ExpectedVersion::Any => {
+                        return Err(StoreError::Conflict {
+                            stream: stream.to_string(),
+                            expected,
+                            actual: self.stream_version(stream).await?,
+                        });
+                    }
+                    // A concurrent retry of this same append won: the next try returns its result.
+                    Some("events_pkey") | Some("events_event_id_key") => last_race = Some(e),
+                    _ => return Err(e),
+                },
+                ok => return ok,
+            }
+        }
+        Err(last_race.unwrap_or_else(|| StoreError::Corrupt("append retries exhausted".into())))
+    }
+
+    async fn read_stream(
+        &self,
+        stream: &StreamId,
+        after_version: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let sql = format!(
+            "{SELECT} WHERE stream_id = $1 AND stream_version > $2 ORDER BY stream_version LIMIT $3"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(stream.as_str())
+            .bind(to_i64(after_version))
+            .bind(to_i64(limit as u64))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(row_to_event).collect()
+    }
+
+    /// Reads in position order and stops at the first gap that may still fill.
+    ///
+    /// A gap below a committed event is a position taken by a transaction that has not
+    /// committed (it may) or rolled back (it never will). Positions are taken in
+    /// transaction-id order, so every transaction that could fill the gap has an id below
+    /// the event's own; once the snapshot's xmin has passed the event's transaction id, all
+    /// of them have finished and the gap is permanent (`settled`).
+    async fn read_all(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        let sql = format!("{SELECT} WHERE position > $1 ORDER BY position LIMIT $2");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(to_i64(after))
+            .bind(to_i64(limit as u64))
+            .fetch_all(&self.pool)
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        let mut expected = after + 1;
+        for row in &rows {
+            let position = to_u64(row.try_get("position")?);
+            let settled: bool = row.try_get("settled")?;
+            if position != expected && !settled {
+                break;
+            }
+            out.push(row_to_event(row)?);
+            expected = position + 1;
+        }
+        Ok(out)
+    }
+
+    async fn stream_version(&self, stream: &StreamId) -> Result<u64, StoreError> {
+        let v: i64 = sqlx::query_scalar(
+            "SELECT coalesce(max(stream_version), 0) FROM events WHERE stream_id = $1",
+        )
+        .bind(stream.as_str())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(to_u64(v))
+    }
+
+    async fn head_position(&self) -> Result<u64, StoreError> {
+        max_position(&self.pool).await
+    }
+
+    fn head_watch(&self) -> watch::Receiver<u64> {
+        self.head.watch()
+    }
+}

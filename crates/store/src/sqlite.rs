@@ -1,0 +1,285 @@
+//! SQLite: the embedded default. One file, WAL mode, one writer at a time.
+//!
+//! Appends go through a single-connection writer pool and `BEGIN IMMEDIATE`, so positions
+//! are handed out in commit order and a reader can never see position n+1 before n.
+//! Another process writing the same file waits on SQLite's lock (busy timeout).
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{QueryBuilder, Row, Sqlite};
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use crate::head::Head;
+use crate::types::{to_i64, to_u64, validate};
+use crate::{
+    AppendResult, EventStore, ExpectedVersion, Metadata, NewEvent, StoreError, StoredEvent,
+    StreamId,
+};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../schema/sqlite");
+
+/// Bind parameters per inserted row; SQLite allows 32,766 per statement.
+const COLUMNS: usize = 11;
+const ROWS_PER_INSERT: usize = 2_000;
+
+#[derive(Debug)]
+pub struct SqliteStore {
+    writer: SqlitePool,
+    reader: SqlitePool,
+    head: Head,
+}
+
+const SELECT: &str = "SELECT position, stream_id, stream_version, event_id, event_type, \
+    schema_version, payload, correlation_id, causation_id, actor, recorded_at FROM events";
+
+impl SqliteStore {
+    /// Opens (creating if missing, with its folder) the database a `sqlite:` URL names.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)?;
+        Self::open_with(options, Duration::from_millis(20)).await
+    }
+
+    pub async fn open_with(
+        options: SqliteConnectOptions,
+        poll_interval: Duration,
+    ) -> Result<Self, StoreError> {
+        let path = options.get_filename().to_owned();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::invalid(
+                    "database_url",
+                    format!("cannot create {}: {e}", dir.display()),
+                )
+            })?;
+        }
+        let options = options
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: an acknowledged append survives a power cut, not only a crash.
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await?;
+        MIGRATOR.run(&writer).await?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options.read_only(true))
+            .await?;
+        let initial = max_position(&reader).await?;
+        let probe_pool = reader.clone();
+        let head = Head::start(initial, poll_interval, move || {
+            let pool = probe_pool.clone();
+            async move { max_position(&pool).await.ok() }
+        });
+        Ok(Self {
+            writer,
+            reader,
+            head,
+        })
+    }
+}
+
+async fn max_position(pool: &SqlitePool) -> Result<u64, StoreError> {
+    let p: Option<i64> = sqlx::query_scalar("SELECT max(position) FROM events")
+        .fetch_one(pool)
+        .await?;
+    Ok(to_u64(p.unwrap_or(0)))
+}
+
+fn row_to_event(row: &SqliteRow) -> Result<StoredEvent, StoreError> {
+    let uuid = |col: &str| -> Result<Option<Uuid>, StoreError> {
+        let text: Option<String> = row.try_get(col)?;
+        text.map(|t| Uuid::parse_str(&t).map_err(|e| StoreError::Corrupt(format!("{col}: {e}"))))
+            .transpose()
+    };
+    let payload: String = row.try_get("payload")?;
+    let recorded_at: DateTime<Utc> = row.try_get("recorded_at")?;
+    Ok(StoredEvent {
+        position: to_u64(row.try_get("position")?),
+        stream_id: row.try_get("stream_id")?,
+        stream_version: to_u64(row.try_get("stream_version")?),
+        event_id: uuid("event_id")?.ok_or_else(|| StoreError::Corrupt("event_id".into()))?,
+        event_type: row.try_get("event_type")?,
+        schema_version: u32::try_from(row.try_get::<i64, _>("schema_version")?)
+            .map_err(|e| StoreError::Corrupt(format!("schema_version: {e}")))?,
+        payload: serde_json::from_str(&payload)
+            .map_err(|e| StoreError::Corrupt(format!("payload: {e}")))?,
+        metadata: Metadata {
+            correlation_id: uuid("correlation_id")?,
+            causation_id: uuid("causation_id")?,
+            actor: row.try_get("actor")?,
+        },
+        recorded_at,
+    })
+}
+
+#[async_trait]
+impl EventStore for SqliteStore {
+    async fn append(
+        &self,
+        stream: &StreamId,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<AppendResult, StoreError> {
+        let payloads = validate(&events)?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+
+        // Idempotency: a re-sent append returns what the first one did.
+        let mut found = Vec::new();
+        for chunk in events.chunks(10_000) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "SELECT stream_id, stream_version, position FROM events WHERE event_id IN (",
+            );
+            let mut sep = q.separated(", ");
+            for e in chunk {
+                sep.push_bind(e.event_id.to_string());
+            }
+            q.push(")");
+            found.extend(q.build().fetch_all(&mut *tx).await?);
+        }
+        found.sort_by_key(|r| r.get::<i64, _>("stream_version"));
+        if !found.is_empty() {
+            let same_stream = found
+                .iter()
+                .all(|r| r.get::<String, _>("stream_id") == stream.as_str());
+            let first: i64 = found[0].get("stream_version");
+            let last: i64 = found[found.len() - 1].get("stream_version");
+            let first_id: Option<String> = sqlx::query_scalar(
+                "SELECT event_id FROM events WHERE stream_id = ? AND stream_version = ?",
+            )
+            .bind(stream.as_str())
+            .bind(first)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let complete = found.len() == events.len()
+                && same_stream
+                && to_u64(last - first + 1) == events.len() as u64
+                && first_id == Some(events[0].event_id.to_string());
+            if !complete {
+                return Err(StoreError::IdempotencyMismatch {
+                    stream: stream.to_string(),
+                });
+            }
+            let last_position = found.iter().map(|r| r.get::<i64, _>("position")).max();
+            return Ok(AppendResult {
+                first_version: to_u64(first),
+                last_version: to_u64(last),
+                last_position: to_u64(last_position.unwrap_or(0)),
+                duplicate: true,
+            });
+        }
+
+        let current: i64 = sqlx::query_scalar(
+            "SELECT coalesce(max(stream_version), 0) FROM events WHERE stream_id = ?",
+        )
+        .bind(stream.as_str())
+        .fetch_one(&mut *tx)
+        .await?;
+        if let Some(want) = expected.as_db()
+            && want != current
+        {
+            return Err(StoreError::Conflict {
+                stream: stream.to_string(),
+                expected,
+                actual: to_u64(current),
+            });
+        }
+        let head: i64 = sqlx::query_scalar("SELECT coalesce(max(position), 0) FROM events")
+            .fetch_one(&mut *tx)
+            .await?;
+        let recorded_at = Utc::now();
+        let n = i64::try_from(events.len()).unwrap_or(i64::MAX);
+        let rows: Vec<(usize, NewEvent, String)> = events
+            .into_iter()
+            .zip(payloads)
+            .enumerate()
+            .map(|(i, (e, p))| (i, e, p))
+            .collect();
+        for chunk in rows.chunks(ROWS_PER_INSERT.min(32_000 / COLUMNS)) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO events (position, stream_id, stream_version, event_id, event_type, \
+                 schema_version, payload, correlation_id, causation_id, actor, recorded_at) ",
+            );
+            q.push_values(chunk, |mut b, (i, e, payload)| {
+                let offset = i64::try_from(*i).unwrap_or(i64::MAX) + 1;
+                b.push_bind(head + offset)
+                    .push_bind(stream.as_str().to_owned())
+                    .push_bind(current + offset)
+                    .push_bind(e.event_id.to_string())
+                    .push_bind(e.event_type.clone())
+                    .push_bind(i64::from(e.schema_version))
+                    .push_bind(payload.clone())
+                    .push_bind(e.metadata.correlation_id.map(|u| u.to_string()))
+                    .push_bind(e.metadata.causation_id.map(|u| u.to_string()))
+                    .push_bind(e.metadata.actor.clone())
+                    .push_bind(recorded_at);
+            });
+            q.build().execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        self.head.advance(to_u64(head + n));
+        Ok(AppendResult {
+            first_version: to_u64(current + 1),
+            last_version: to_u64(current + n),
+            last_position: to_u64(head + n),
+            duplicate: false,
+        })
+    }
+
+    async fn read_stream(
+        &self,
+        stream: &StreamId,
+        after_version: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let sql = format!(
+            "{SELECT} WHERE stream_id = ? AND stream_version > ? ORDER BY stream_version LIMIT ?"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(stream.as_str())
+            .bind(to_i64(after_version))
+            .bind(to_i64(limit as u64))
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter().map(row_to_event).collect()
+    }
+
+    async fn read_all(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        let sql = format!("{SELECT} WHERE position > ? ORDER BY position LIMIT ?");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(to_i64(after))
+            .bind(to_i64(limit as u64))
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter().map(row_to_event).collect()
+    }
+
+    async fn stream_version(&self, stream: &StreamId) -> Result<u64, StoreError> {
+        let v: i64 = sqlx::query_scalar(
+            "SELECT coalesce(max(stream_version), 0) FROM events WHERE stream_id = ?",
+        )
+        .bind(stream.as_str())
+        .fetch_one(&self.reader)
+        .await?;
+        Ok(to_u64(v))
+    }
+
+    async fn head_position(&self) -> Result<u64, StoreError> {
+        max_position(&self.reader).await
+    }
+
+    fn head_watch(&self) -> watch::Receiver<u64> {
+        self.head.watch()
+    }
+}

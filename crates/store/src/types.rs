@@ -1,0 +1,202 @@
+//! What goes into the store and what comes out.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::error::StoreError;
+
+/// The largest payload one event may carry, as serialised JSON.
+pub const MAX_PAYLOAD_BYTES: usize = 1024 * 1024;
+/// The most events one append may carry.
+pub const MAX_BATCH: usize = 100_000;
+
+/// A stream's id: 1-200 characters, no control characters, not blank.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct StreamId(String);
+
+impl StreamId {
+    pub fn parse(s: impl Into<String>) -> Result<Self, StoreError> {
+        let s = s.into();
+        let reason = if s.trim().is_empty() {
+            Some("must not be empty")
+        } else if s.chars().count() > 200 {
+            Some("must be at most 200 characters")
+        } else if s.chars().any(char::is_control) {
+            Some("must not contain control characters")
+        } else {
+            None
+        };
+        match reason {
+            Some(reason) => Err(StoreError::invalid("stream_id", reason)),
+            None => Ok(Self(s)),
+        }
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for StreamId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What the writer believes the stream's version to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpectedVersion {
+    /// Append whatever the version.
+    Any,
+    /// The stream must not exist yet.
+    NoStream,
+    /// The stream's last event must have exactly this version.
+    Exact(u64),
+}
+
+impl ExpectedVersion {
+    /// As the backends compare it: `None` for any, `Some(0)` for no stream.
+    pub(crate) fn as_db(self) -> Option<i64> {
+        match self {
+            Self::Any => None,
+            Self::NoStream => Some(0),
+            Self::Exact(n) => Some(i64::try_from(n).unwrap_or(i64::MAX)),
+        }
+    }
+}
+
+/// Who and what caused an event. The event id is the idempotency key.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Metadata {
+    pub correlation_id: Option<Uuid>,
+    pub causation_id: Option<Uuid>,
+    pub actor: Option<String>,
+}
+
+/// An event to append, already in its stored form.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    pub event_id: Uuid,
+    pub event_type: String,
+    pub schema_version: u32,
+    pub payload: Value,
+    pub metadata: Metadata,
+}
+
+impl NewEvent {
+    pub fn new(event_type: impl Into<String>, schema_version: u32, payload: Value) -> Self {
+        Self {
+            event_id: Uuid::new_v4(),
+            event_type: event_type.into(),
+            schema_version,
+            payload,
+            metadata: Metadata::default(),
+        }
+    }
+
+    pub fn with_id(mut self, event_id: Uuid) -> Self {
+        self.event_id = event_id;
+        self
+    }
+
+    pub fn with_metadata(mut self, metadata: Metadata) -> Self {
+        self.metadata = metadata;
+        self
+    }
+}
+
+/// An event as stored: its place in the log and in its stream, and everything it was given.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEvent {
+    pub position: u64,
+    pub stream_id: String,
+    pub stream_version: u64,
+    pub event_id: Uuid,
+    pub event_type: String,
+    pub schema_version: u32,
+    pub payload: Value,
+    pub metadata: Metadata,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// What an append did: the versions it gave its events and the position of the last one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppendResult {
+    pub first_version: u64,
+    pub last_version: u64,
+    pub last_position: u64,
+    /// True when every event id was already stored: nothing was written this time.
+    pub duplicate: bool,
+}
+
+/// Checks an append's input before any backend sees it. Returns each payload's JSON text.
+pub(crate) fn validate(events: &[NewEvent]) -> Result<Vec<String>, StoreError> {
+    if events.is_empty() {
+        return Err(StoreError::invalid(
+            "events",
+            "an append needs at least one event",
+        ));
+    }
+    if events.len() > MAX_BATCH {
+        return Err(StoreError::invalid(
+            "events",
+            format!("at most {MAX_BATCH} events in one append"),
+        ));
+    }
+    let mut ids = std::collections::HashSet::with_capacity(events.len());
+    let mut texts = Vec::with_capacity(events.len());
+    for (i, e) in events.iter().enumerate() {
+        if !ids.insert(e.event_id) {
+            return Err(StoreError::invalid(
+                format!("events[{i}].event_id"),
+                "the same event id appears twice in one append",
+            ));
+        }
+        if e.event_type.trim().is_empty() || e.event_type.len() > 100 {
+            return Err(StoreError::invalid(
+                format!("events[{i}].event_type"),
+                "must be 1-100 characters",
+            ));
+        }
+        if e.schema_version == 0 {
+            return Err(StoreError::invalid(
+                format!("events[{i}].schema_version"),
+                "versions start at 1",
+            ));
+        }
+        if !e.payload.is_object() {
+            return Err(StoreError::invalid(
+                format!("events[{i}].payload"),
+                "must be a JSON object",
+            ));
+        }
+        if e.metadata.actor.as_ref().is_some_and(|a| a.len() > 200) {
+            return Err(StoreError::invalid(
+                format!("events[{i}].metadata.actor"),
+                "must be at most 200 characters",
+            ));
+        }
+        let text = e.payload.to_string();
+        if text.len() > MAX_PAYLOAD_BYTES {
+            return Err(StoreError::invalid(
+                format!("events[{i}].payload"),
+                format!(
+                    "is {} bytes; the most one event may carry is {MAX_PAYLOAD_BYTES}",
+                    text.len()
+                ),
+            ));
+        }
+        texts.push(text);
+    }
+    Ok(texts)
+}
+
+pub(crate) fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+pub(crate) fn to_u64(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}

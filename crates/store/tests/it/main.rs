@@ -1,0 +1,50 @@
+//! The store conformance suite: the same tests against SQLite and PostgreSQL.
+//!
+//! PostgreSQL tests connect to `PLACELEDGER_TEST_DATABASE_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/test`), each in a schema of its own. They never skip:
+//! if PostgreSQL cannot be reached they fail, saying so.
+
+mod conformance;
+mod harness;
+mod out_of_order;
+mod urls;
+
+/// Instantiates each conformance test once per backend: `sqlite::NAME` and `postgres::NAME`.
+macro_rules! conformance_suite {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    let db = crate::harness::TestDb::sqlite().await;
+                    crate::conformance::$name(db.store.clone()).await;
+                    db.finish().await;
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    let db = crate::harness::TestDb::postgres().await;
+                    crate::conformance::$name(db.store.clone()).await;
+                    db.finish().await;
+                }
+            )+
+        }
+    };
+}
+
+conformance_suite!(
+    append_and_read_back_with_metadata,
+    expected_version_is_enforced,
+    twenty_concurrent_appends_one_winner,
+    idempotent_retry_returns_the_original_result,
+    partial_retry_is_refused_and_writes_nothing,
+    ten_thousand_events_in_one_append,
+    read_all_across_many_streams,
+    concurrent_writers_never_make_a_subscriber_skip,
+    subscription_catches_up_goes_live_and_resumes,
+    bad_input_is_refused_and_writes_nothing,
+    first_version_fixtures_still_load,
+);
