@@ -1,1 +1,176 @@
-fn main() {}
+//! `placeledger`: the one command every part of Placeledger is reached through.
+
+use std::io::Write;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use futures::StreamExt;
+use placeledger_store::{EventStore, StoredEvent, subscribe};
+use tracing_subscriber::EnvFilter;
+
+/// Placeledger: school-place and SEND sufficiency planning for English local authorities.
+#[derive(Debug, Parser)]
+#[command(name = "placeledger", version, about)]
+struct Cli {
+    /// The database: `sqlite:PATH` (the embedded default) or `postgres://...` (shared).
+    #[arg(
+        long,
+        global = true,
+        env = "PLACELEDGER_DATABASE_URL",
+        default_value = "sqlite:./data/placeledger.db"
+    )]
+    database_url: String,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// The database itself.
+    #[command(subcommand)]
+    Db(DbCommand),
+    /// The event log.
+    #[command(subcommand)]
+    Events(EventsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum DbCommand {
+    /// Creates the database if missing and applies every migration in `schema/`.
+    Migrate,
+    /// Prints the backend and the highest committed position.
+    Status,
+}
+
+#[derive(Debug, Subcommand)]
+enum EventsCommand {
+    /// Prints events after a position as JSON lines, in position order.
+    Tail {
+        /// Print events after this position (0: from the start).
+        #[arg(long, default_value_t = 0)]
+        from: u64,
+        /// Keep printing new events as they commit, until interrupted.
+        #[arg(long)]
+        follow: bool,
+        /// Stop after this many events.
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_env("PLACELEDGER_LOG").unwrap_or_else(|_| EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let store = placeledger_store::connect(&cli.database_url)
+        .await
+        .with_context(|| format!("opening the database at {}", redact(&cli.database_url)))?;
+    match cli.command {
+        Command::Db(DbCommand::Migrate) => {
+            let head = store.head_position().await?;
+            println!(
+                "{}: migrations applied; head position {head}",
+                store.backend()
+            );
+        }
+        Command::Db(DbCommand::Status) => {
+            let head = store.head_position().await?;
+            println!("backend: {}\nhead position: {head}", store.backend());
+        }
+        Command::Events(EventsCommand::Tail {
+            from,
+            follow,
+            limit,
+        }) => tail(store, from, follow, limit).await?,
+    }
+    Ok(())
+}
+
+async fn tail(
+    store: std::sync::Arc<dyn EventStore>,
+    from: u64,
+    follow: bool,
+    limit: Option<usize>,
+) -> anyhow::Result<()> {
+    let limit = limit.unwrap_or(usize::MAX);
+    let mut out = std::io::stdout().lock();
+    let mut printed = 0;
+    if follow {
+        let mut events = subscribe(store, from);
+        loop {
+            tokio::select! {
+                next = events.next() => match next {
+                    Some(event) => {
+                        print_event(&mut out, &event?)?;
+                        out.flush()?;
+                        printed += 1;
+                        if printed >= limit {
+                            return Ok(());
+                        }
+                    }
+                    None => return Ok(()),
+                },
+                _ = tokio::signal::ctrl_c() => return Ok(()),
+            }
+        }
+    }
+    let mut after = from;
+    while printed < limit {
+        let batch = store.read_all(after, 1_000.min(limit - printed)).await?;
+        let Some(last) = batch.last() else { break };
+        after = last.position;
+        for event in &batch {
+            print_event(&mut out, event)?;
+        }
+        printed += batch.len();
+    }
+    Ok(())
+}
+
+fn print_event(out: &mut impl Write, e: &StoredEvent) -> anyhow::Result<()> {
+    let line = serde_json::json!({
+        "position": e.position,
+        "stream_id": e.stream_id,
+        "stream_version": e.stream_version,
+        "event_id": e.event_id,
+        "event_type": e.event_type,
+        "schema_version": e.schema_version,
+        "recorded_at": e.recorded_at,
+        "correlation_id": e.metadata.correlation_id,
+        "causation_id": e.metadata.causation_id,
+        "actor": e.metadata.actor,
+        "payload": e.payload,
+    });
+    writeln!(out, "{line}")?;
+    Ok(())
+}
+
+/// The URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let userinfo = &url[s + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}

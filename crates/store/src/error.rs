@@ -19,7 +19,8 @@ pub enum StoreError {
     #[error("{field}: {reason}")]
     InvalidInput { field: String, reason: String },
 
-    #[error("unsupported database URL {0:?}: use sqlite:PATH or postgres://...")]
+    /// Holds only the URL's scheme: a URL may carry a password.
+    #[error("unsupported database URL scheme {0:?}: use sqlite:PATH or postgres://...")]
     UnsupportedUrl(String),
 
     #[error("database error")]

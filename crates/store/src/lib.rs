@@ -66,6 +66,9 @@ pub trait EventStore: Send + Sync + std::fmt::Debug + 'static {
     /// Changes whenever the store learns of a higher committed position: at once for appends
     /// through this handle, by polling for other processes' appends.
     fn head_watch(&self) -> watch::Receiver<u64>;
+
+    /// `"sqlite"` or `"postgres"`.
+    fn backend(&self) -> &'static str;
 }
 
 /// Opens the store a URL names: `sqlite:PATH` (created if missing) or `postgres://...`.
@@ -76,6 +79,9 @@ pub async fn connect(url: &str) -> Result<Arc<dyn EventStore>, StoreError> {
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
         Ok(Arc::new(PgStore::connect(url).await?))
     } else {
-        Err(StoreError::UnsupportedUrl(url.to_owned()))
+        let scheme = url.split(':').next().unwrap_or_default();
+        Err(StoreError::UnsupportedUrl(
+            scheme.chars().take(20).collect(),
+        ))
     }
 }

@@ -278,4 +278,8 @@ impl EventStore for PgStore {
     fn head_watch(&self) -> watch::Receiver<u64> {
         self.head.watch()
     }
+
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
 }

@@ -282,4 +282,8 @@ impl EventStore for SqliteStore {
     fn head_watch(&self) -> watch::Receiver<u64> {
         self.head.watch()
     }
+
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
 }

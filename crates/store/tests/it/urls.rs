@@ -17,7 +17,7 @@ async fn sqlite_url_opens_sqlite_creating_its_folder() {
         dir.path().join("nested/folder/pl.db").display()
     );
     let store = connect(&url).await.unwrap();
-    assert!(format!("{store:?}").starts_with("SqliteStore"));
+    assert_eq!(store.backend(), "sqlite");
     store
         .append(
             &StreamId::parse("s").unwrap(),
@@ -36,7 +36,7 @@ async fn sqlite_url_opens_sqlite_creating_its_folder() {
 async fn postgres_url_opens_postgres() {
     let db = TestDb::postgres().await;
     let store = connect(&db.url).await.unwrap();
-    assert!(format!("{store:?}").starts_with("PgStore"));
+    assert_eq!(store.backend(), "postgres");
     store
         .append(
             &StreamId::parse("s").unwrap(),
