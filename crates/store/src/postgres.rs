@@ -173,10 +173,10 @@ fn row_to_event(row: &PgRow) -> Result<StoredEvent, StoreError> {
 }
 
 /// Which unique constraint an insert broke, if that is what went wrong.
-fn unique_violation(e: &StoreError) -> Option<String> {
+fn unique_violation(e: &StoreError) -> Option<&str> {
     match e {
         StoreError::Database(sqlx::Error::Database(db)) if db.is_unique_violation() => {
-            Some(db.constraint().unwrap_or_default().to_owned())
+            Some(db.constraint().unwrap_or_default())
         }
         _ => None,
     }
@@ -192,24 +192,16 @@ impl EventStore for PgStore {
     ) -> Result<AppendResult, StoreError> {
         validate(&events)?;
         let payloads: Vec<Value> = events.iter().map(|e| e.payload.clone()).collect();
+        // A unique violation means another append committed between our checks and our
+        // insert: a rival for the same stream version, or a concurrent copy of this very
+        // append. Running it again lets the function's own checks say which: `duplicate`
+        // (our copy won: its result is ours), `conflict` (with the actual version), or, with
+        // `Any`, success at the next version.
         let mut last_race = None;
         for _ in 0..RACE_RETRIES {
             match self.try_append(stream, expected, &events, &payloads).await {
-                Err(e) => match unique_violation(&e).as_deref() {
-                    // Another append took the same stream version between our check and our
-                    // insert. With an expected version that is a conflict; with Any, try again.
-                    Some("events_pkey") if expected != ExpectedVersion::Any => {
-                        return Err(StoreError::Conflict {
-                            stream: stream.to_string(),
-                            expected,
-                            actual: self.stream_version(stream).await?,
-                        });
-                    }
-                    // A concurrent retry of this same append won: the next try returns its result.
-                    Some("events_pkey") | Some("events_event_id_key") => last_race = Some(e),
-                    _ => return Err(e),
-                },
-                ok => return ok,
+                Err(e) if unique_violation(&e).is_some() => last_race = Some(e),
+                done => return done,
             }
         }
         Err(last_race.unwrap_or_else(|| StoreError::Corrupt("append retries exhausted".into())))

@@ -1,5 +1,7 @@
 //! The `placeledger` binary, driven as a person or a script would.
 
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 

@@ -1,5 +1,7 @@
 //! The stored form: every event type round-trips, and every old version still loads.
 
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
 use std::collections::BTreeSet;
 use std::path::Path;
 

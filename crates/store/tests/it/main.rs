@@ -4,6 +4,8 @@
 //! `postgres://postgres@127.0.0.1:5432/test`), each in a schema of its own. They never skip:
 //! if PostgreSQL cannot be reached they fail, saying so.
 
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
 mod conformance;
 mod harness;
 mod out_of_order;

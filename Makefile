@@ -1,0 +1,31 @@
+# A thin front end: every recipe calls cargo (and `test` starts PostgreSQL if it is down).
+
+PLACELEDGER_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
+export PLACELEDGER_TEST_DATABASE_URL
+
+.PHONY: test check fmt lint nextest postgres bench
+
+## Everything CI runs: formatting, lints, and every test on both backends.
+test: postgres check nextest
+
+check: fmt lint
+
+fmt:
+	cargo fmt --all --check
+
+lint:
+	cargo clippy --workspace --all-targets --locked -- -D warnings
+
+nextest:
+	cargo nextest run --workspace --locked --profile ci
+
+## Starts the local PostgreSQL cluster if it is not accepting connections.
+postgres:
+	@pg_isready -q -h 127.0.0.1 -p 5432 || \
+	  pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql | sort -V | tail -n 1) main start
+	@for i in $$(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && exit 0; sleep 1; done; \
+	  echo "PostgreSQL is not accepting connections on 127.0.0.1:5432" >&2; exit 1
+
+## Store benchmark on both backends; rewrites BENCHMARKS.md. Takes several minutes.
+bench: postgres
+	cargo run --release --locked -p placeledger-bench -- --output BENCHMARKS.md

@@ -1,0 +1,64 @@
+//! The dependency rules of ARCHITECTURE.md, as data. `tests/it` checks the real dependency
+//! graph (`cargo metadata`) against them, so a rule is enforced, not hoped for.
+
+/// A rule: `package`'s normal (non-dev) dependencies, direct or transitive, include none of
+/// `forbidden`.
+#[derive(Debug)]
+pub struct Rule {
+    pub package: &'static str,
+    pub forbidden: &'static [&'static str],
+    pub why: &'static str,
+}
+
+/// Crates that mean async, I/O, a database or a web stack.
+const RUNTIME: &[&str] = &[
+    "tokio",
+    "async-std",
+    "mio",
+    "futures",
+    "sqlx",
+    "sqlx-core",
+    "hyper",
+    "axum",
+    "async-graphql",
+    "reqwest",
+];
+
+pub const RULES: &[Rule] = &[
+    Rule {
+        package: "placeledger-domain",
+        forbidden: &[
+            "tokio",
+            "async-std",
+            "mio",
+            "futures",
+            "sqlx",
+            "sqlx-core",
+            "hyper",
+            "axum",
+            "async-graphql",
+            "reqwest",
+            "serde_json",
+        ],
+        why: "the domain is pure: no async, no I/O, no database, no stored format",
+    },
+    Rule {
+        package: "placeledger-codec",
+        forbidden: RUNTIME,
+        why: "the stored form of events is pure data conversion",
+    },
+    Rule {
+        package: "placeledger-store",
+        forbidden: &[
+            "placeledger-domain",
+            "placeledger-codec",
+            "axum",
+            "async-graphql",
+            "hyper",
+        ],
+        why: "the store keeps events of any kind and knows no domain and no web stack",
+    },
+];
+
+/// Only these packages may depend on axum (the HTTP edge).
+pub const AXUM_ALLOWED: &[&str] = &["placeledger-cli", "placeledger-server"];
