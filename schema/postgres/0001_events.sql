@@ -119,10 +119,15 @@ BEGIN
 
     INSERT INTO events (position, stream_id, stream_version, event_id, event_type, schema_version,
                         payload, correlation_id, causation_id, actor, recorded_at, transaction_id)
-    SELECT v_first_pos + i - 1, p_stream_id, v_current + i, p_event_ids[i], p_event_types[i],
-           p_schema_versions[i], p_payloads[i], p_correlation_ids[i], p_causation_ids[i],
-           p_actors[i], p_recorded_at, v_xid
-      FROM generate_series(1, n) AS i;
+    SELECT v_first_pos + u.i - 1, p_stream_id, v_current + u.i, u.event_id, u.event_type,
+           u.schema_version, u.payload, u.correlation_id, u.causation_id, u.actor,
+           p_recorded_at, v_xid
+      -- unnest, not p_payloads[i]: subscripting an array of variable-length values walks it
+      -- from the start each time, which makes a large batch quadratic.
+      FROM unnest(p_event_ids, p_event_types, p_schema_versions, p_payloads,
+                  p_correlation_ids, p_causation_ids, p_actors)
+           WITH ORDINALITY AS u(event_id, event_type, schema_version, payload,
+                                correlation_id, causation_id, actor, i);
 
     RETURN QUERY SELECT 'ok'::text, v_current + n, v_current + 1, v_first_pos + n - 1;
 END

@@ -68,6 +68,9 @@ struct Args {
     /// Folder for SQLite files and pg_test_fsync's test file (same disk as the databases).
     #[arg(long, default_value = "target/bench")]
     work_dir: PathBuf,
+    /// Skip pg_test_fsync (for quick experiments; a report for BENCHMARKS.md should have it).
+    #[arg(long)]
+    skip_fsync_probe: bool,
     /// Where to write the report.
     #[arg(long, default_value = "BENCHMARKS.md")]
     output: PathBuf,
@@ -232,7 +235,9 @@ fn histogram() -> Histogram<u64> {
 }
 
 /// `writers` tasks append `total` events between them, `per_append` at a time, for at most
-/// `limit`. Each writer appends to streams of its own with an exact expected version.
+/// `limit`. Each writer appends to streams of its own with an exact expected version. Each
+/// writer's events are built by a producer task while the previous append is in flight, as
+/// an importer parses while the store writes, so building them is not timed as the store's.
 async fn appends(
     store: Arc<dyn EventStore>,
     writers: usize,
@@ -246,14 +251,18 @@ async fn appends(
     let tasks: Vec<_> = (0..writers)
         .map(|w| {
             let store = store.clone();
+            let (tx, mut rx) =
+                tokio::sync::mpsc::channel::<(StreamId, ExpectedVersion, Vec<NewEvent>)>(2);
             tokio::spawn(async move {
-                let mut hist = histogram();
                 let mut written = 0_usize;
                 let mut append_no = 0_usize;
-                while written < per_writer && Instant::now() < deadline {
+                while written < per_writer {
                     let n = per_append.min(per_writer - written);
                     // Streams of ten appends, like a child's or a setting's history.
-                    let stream = StreamId::parse(format!("bench-{w}-{}", append_no / 10))?;
+                    let Ok(stream) = StreamId::parse(format!("bench-{w}-{}", append_no / 10))
+                    else {
+                        return;
+                    };
                     let expected = match append_no % 10 {
                         0 => ExpectedVersion::NoStream,
                         k => ExpectedVersion::Exact((k * per_append) as u64),
@@ -261,13 +270,27 @@ async fn appends(
                     let events = (0..n)
                         .map(|i| NewEvent::new("PlacementStarted", 1, payload(w, written + i)))
                         .collect();
+                    if tx.send((stream, expected, events)).await.is_err() {
+                        return; // the writer stopped at its deadline
+                    }
+                    written += n;
+                    append_no += 1;
+                }
+            });
+            tokio::spawn(async move {
+                let mut hist = histogram();
+                let mut written = 0_u64;
+                while Instant::now() < deadline {
+                    let Some((stream, expected, events)) = rx.recv().await else {
+                        break;
+                    };
+                    let n = events.len() as u64;
                     let t = Instant::now();
                     store.append(&stream, expected, events).await?;
                     hist.record(t.elapsed().as_micros().max(1) as u64)?;
                     written += n;
-                    append_no += 1;
                 }
-                anyhow::Ok((written as u64, hist))
+                anyhow::Ok((written, hist))
             })
         })
         .collect();
@@ -388,7 +411,9 @@ async fn pg_settings(url: &str) -> anyhow::Result<String> {
 
 async fn run_backend(args: &Args, backend: Backend) -> anyhow::Result<BackendReport> {
     eprintln!("== {}", backend.name());
-    let fsync_before = fdatasync_ops(&args.work_dir);
+    let fsync_before = (!args.skip_fsync_probe)
+        .then(|| fdatasync_ops(&args.work_dir))
+        .flatten();
     let settings = match backend {
         Backend::Sqlite => "journal_mode=WAL, synchronous=FULL, one writer connection".to_owned(),
         Backend::Postgres => pg_settings(&args.pg_url).await?,
@@ -459,7 +484,9 @@ async fn run_backend(args: &Args, backend: Backend) -> anyhow::Result<BackendRep
     )
     .await?;
     fresh.finish(args).await?;
-    let fsync_after = fdatasync_ops(&args.work_dir);
+    let fsync_after = (!args.skip_fsync_probe)
+        .then(|| fdatasync_ops(&args.work_dir))
+        .flatten();
     Ok(BackendReport {
         backend,
         fsync_before,

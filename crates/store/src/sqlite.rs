@@ -66,7 +66,11 @@ impl SqliteStore {
             // FULL: an acknowledged append survives a power cut, not only a crash.
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true);
+            .foreign_keys(true)
+            // 64 MiB of page cache per connection (the default is 2 MiB): index pages stay hot.
+            .pragma("cache_size", "-65536")
+            // Statement journals of multi-row inserts stay in memory, not in a temporary file.
+            .pragma("temp_store", "memory");
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .connect_with(options.clone())

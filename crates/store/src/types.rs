@@ -88,7 +88,7 @@ pub struct NewEvent {
 impl NewEvent {
     pub fn new(event_type: impl Into<String>, schema_version: u32, payload: Value) -> Self {
         Self {
-            event_id: Uuid::new_v4(),
+            event_id: Uuid::now_v7(),
             event_type: event_type.into(),
             schema_version,
             payload,
