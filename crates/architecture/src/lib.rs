@@ -27,20 +27,13 @@ const RUNTIME: &[&str] = &[
 pub const RULES: &[Rule] = &[
     Rule {
         package: "placeledger-domain",
-        forbidden: &[
-            "tokio",
-            "async-std",
-            "mio",
-            "futures",
-            "sqlx",
-            "sqlx-core",
-            "hyper",
-            "axum",
-            "async-graphql",
-            "reqwest",
-            "serde_json",
-        ],
-        why: "the domain is pure: no async, no I/O, no database, no stored format",
+        forbidden: RUNTIME,
+        why: "the domain is pure: no async, no I/O, no database",
+    },
+    Rule {
+        package: "placeledger-domain",
+        forbidden: &["serde_json"],
+        why: "the stored format of events belongs to placeledger-codec, not the domain",
     },
     Rule {
         package: "placeledger-codec",

@@ -40,6 +40,22 @@ async fn begin_append(db: &TestDb, stream: &str, n: u64) -> (PgConnection, u64) 
     )
 }
 
+/// Transaction B: an ordinary append through the store, committed at once.
+async fn append_b(store: &dyn EventStore) -> placeledger_store::AppendResult {
+    store
+        .append(
+            &StreamId::parse("stream-b").unwrap(),
+            ExpectedVersion::Any,
+            vec![NewEvent::new(
+                "Tested",
+                1,
+                json!({"type": "Tested", "n": 2}),
+            )],
+        )
+        .await
+        .unwrap()
+}
+
 fn ns(events: &[placeledger_store::StoredEvent]) -> Vec<u64> {
     events
         .iter()
@@ -56,18 +72,7 @@ async fn out_of_order_commit_is_delivered_in_order_and_never_skipped() {
     // A takes its position first...
     let (mut a, a_position) = begin_append(&db, "stream-a", 1).await;
     // ...B takes the next one and commits first.
-    let b = store
-        .append(
-            &StreamId::parse("stream-b").unwrap(),
-            ExpectedVersion::Any,
-            vec![NewEvent::new(
-                "Tested",
-                1,
-                json!({"type": "Tested", "n": 2}),
-            )],
-        )
-        .await
-        .unwrap();
+    let b = append_b(&*store).await;
     assert!(b.last_position > a_position, "B's position is after A's");
 
     // B is committed, but a reader must not pass A's position while A may still commit.
@@ -105,18 +110,7 @@ async fn a_rolled_back_position_is_passed_once_its_transaction_ends() {
     let db = TestDb::postgres().await;
     let store = db.store.clone();
     let (mut a, a_position) = begin_append(&db, "stream-a", 1).await;
-    let b = store
-        .append(
-            &StreamId::parse("stream-b").unwrap(),
-            ExpectedVersion::Any,
-            vec![NewEvent::new(
-                "Tested",
-                1,
-                json!({"type": "Tested", "n": 2}),
-            )],
-        )
-        .await
-        .unwrap();
+    let b = append_b(&*store).await;
     assert!(
         store.read_all(0, 10).await.unwrap().is_empty(),
         "B waits while A is open"
