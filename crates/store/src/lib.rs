@@ -32,18 +32,33 @@ pub use sqlite::SqliteStore;
 pub use subscription::{Subscription, subscribe};
 pub use types::{
     AppendResult, ExpectedVersion, MAX_BATCH, MAX_PAYLOAD_BYTES, Metadata, NewEvent, StoredEvent,
-    StreamId,
+    StreamAppend, StreamId,
 };
 
 #[async_trait]
 pub trait EventStore: Send + Sync + std::fmt::Debug + 'static {
+    /// Appends to several streams in one transaction: all of it, or nothing. Each stream's
+    /// part is checked against its expected version and is idempotent on its own (a part
+    /// whose event ids are all stored returns its original result and writes nothing).
+    /// Returns one result per part, in order.
+    async fn append_batch(
+        &self,
+        appends: Vec<StreamAppend>,
+    ) -> Result<Vec<AppendResult>, StoreError>;
+
     /// Appends `events` to `stream`, all or nothing, if the stream is at `expected`.
     async fn append(
         &self,
         stream: &StreamId,
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
-    ) -> Result<AppendResult, StoreError>;
+    ) -> Result<AppendResult, StoreError> {
+        let part = StreamAppend::new(stream.clone(), expected, events);
+        self.append_batch(vec![part])
+            .await?
+            .pop()
+            .ok_or_else(|| StoreError::Corrupt("an append returned no result".into()))
+    }
 
     /// Up to `limit` events of `stream` with a version above `after_version`, in order.
     async fn read_stream(

@@ -17,10 +17,7 @@ use uuid::Uuid;
 
 use crate::head::Head;
 use crate::types::{to_i64, to_u64, validate};
-use crate::{
-    AppendResult, EventStore, ExpectedVersion, Metadata, NewEvent, StoreError, StoredEvent,
-    StreamId,
-};
+use crate::{AppendResult, EventStore, Metadata, StoreError, StoredEvent, StreamAppend, StreamId};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../schema/postgres");
 
@@ -71,78 +68,121 @@ impl PgStore {
 
     async fn try_append(
         &self,
-        stream: &StreamId,
-        expected: ExpectedVersion,
-        events: &[NewEvent],
+        appends: &[StreamAppend],
         payloads: &[Value],
-    ) -> Result<AppendResult, StoreError> {
-        let row = sqlx::query(
-            "SELECT outcome, stream_version, first_version, last_position \
-             FROM placeledger_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    ) -> Result<Vec<AppendResult>, StoreError> {
+        let mut starts = Vec::with_capacity(appends.len());
+        let mut counts = Vec::with_capacity(appends.len());
+        let mut event_appends = Vec::with_capacity(payloads.len());
+        let mut offset = 0_i32;
+        for (k, a) in appends.iter().enumerate() {
+            let n = i32::try_from(a.events.len()).unwrap_or(i32::MAX);
+            starts.push(offset);
+            counts.push(n);
+            offset = offset.saturating_add(n);
+            let k = i32::try_from(k + 1).unwrap_or(i32::MAX);
+            event_appends.extend(std::iter::repeat_n(k, a.events.len()));
+        }
+        let events = || appends.iter().flat_map(|a| a.events.iter());
+        let rows = sqlx::query(
+            "SELECT append_index, outcome, stream_version, first_version, last_position \
+             FROM placeledger_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
-        .bind(stream.as_str())
-        .bind(expected.as_db())
-        .bind(events.iter().map(|e| e.event_id).collect::<Vec<Uuid>>())
         .bind(
-            events
+            appends
                 .iter()
+                .map(|a| a.stream.as_str().to_owned())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            appends
+                .iter()
+                .map(|a| a.expected.as_db())
+                .collect::<Vec<_>>(),
+        )
+        .bind(starts)
+        .bind(counts)
+        .bind(event_appends)
+        .bind(events().map(|e| e.event_id).collect::<Vec<Uuid>>())
+        .bind(
+            events()
                 .map(|e| e.event_type.clone())
                 .collect::<Vec<String>>(),
         )
         .bind(
-            events
-                .iter()
+            events()
                 .map(|e| i32::try_from(e.schema_version).unwrap_or(i32::MAX))
                 .collect::<Vec<i32>>(),
         )
         .bind(payloads.to_vec())
         .bind(
-            events
-                .iter()
+            events()
                 .map(|e| e.metadata.correlation_id)
                 .collect::<Vec<Option<Uuid>>>(),
         )
         .bind(
-            events
-                .iter()
+            events()
                 .map(|e| e.metadata.causation_id)
                 .collect::<Vec<Option<Uuid>>>(),
         )
         .bind(
-            events
-                .iter()
+            events()
                 .map(|e| e.metadata.actor.clone())
                 .collect::<Vec<Option<String>>>(),
         )
         .bind(Utc::now())
-        .fetch_one(&self.pool)
+        .fetch_all(&self.pool)
         .await?;
-        let outcome: String = row.try_get("outcome")?;
-        let version: i64 = row.try_get("stream_version")?;
-        match outcome.as_str() {
-            "ok" | "duplicate" => {
-                let first: i64 = row.try_get("first_version")?;
-                let last_position: i64 = row.try_get("last_position")?;
-                if outcome == "ok" {
-                    self.head.advance(to_u64(last_position));
+        let mut results = Vec::with_capacity(rows.len());
+        let mut highest = None;
+        for row in &rows {
+            let k: i32 = row.try_get("append_index")?;
+            let append = usize::try_from(k - 1)
+                .ok()
+                .and_then(|i| appends.get(i))
+                .ok_or_else(|| StoreError::Corrupt(format!("append index {k}")))?;
+            let outcome: String = row.try_get("outcome")?;
+            let version: i64 = row.try_get("stream_version")?;
+            match outcome.as_str() {
+                "ok" | "duplicate" => {
+                    let first: i64 = row.try_get("first_version")?;
+                    let last_position: i64 = row.try_get("last_position")?;
+                    if outcome == "ok" {
+                        highest = highest.max(Some(last_position));
+                    }
+                    results.push(AppendResult {
+                        first_version: to_u64(first),
+                        last_version: to_u64(version),
+                        last_position: to_u64(last_position),
+                        duplicate: outcome == "duplicate",
+                    });
                 }
-                Ok(AppendResult {
-                    first_version: to_u64(first),
-                    last_version: to_u64(version),
-                    last_position: to_u64(last_position),
-                    duplicate: outcome == "duplicate",
-                })
+                "conflict" => {
+                    return Err(StoreError::Conflict {
+                        stream: append.stream.to_string(),
+                        expected: append.expected,
+                        actual: to_u64(version),
+                    });
+                }
+                "partial" => {
+                    return Err(StoreError::IdempotencyMismatch {
+                        stream: append.stream.to_string(),
+                    });
+                }
+                other => return Err(StoreError::Corrupt(format!("append outcome {other:?}"))),
             }
-            "conflict" => Err(StoreError::Conflict {
-                stream: stream.to_string(),
-                expected,
-                actual: to_u64(version),
-            }),
-            "partial" => Err(StoreError::IdempotencyMismatch {
-                stream: stream.to_string(),
-            }),
-            other => Err(StoreError::Corrupt(format!("append outcome {other:?}"))),
         }
+        if results.len() != appends.len() {
+            return Err(StoreError::Corrupt(format!(
+                "{} results for {} appends",
+                results.len(),
+                appends.len()
+            )));
+        }
+        if let Some(p) = highest {
+            self.head.advance(to_u64(p));
+        }
+        Ok(results)
     }
 }
 
@@ -184,22 +224,23 @@ fn unique_violation(e: &StoreError) -> Option<&str> {
 
 #[async_trait]
 impl EventStore for PgStore {
-    async fn append(
+    async fn append_batch(
         &self,
-        stream: &StreamId,
-        expected: ExpectedVersion,
-        events: Vec<NewEvent>,
-    ) -> Result<AppendResult, StoreError> {
-        validate(&events)?;
-        let payloads: Vec<Value> = events.iter().map(|e| e.payload.clone()).collect();
+        appends: Vec<StreamAppend>,
+    ) -> Result<Vec<AppendResult>, StoreError> {
+        validate(&appends)?;
+        let payloads: Vec<Value> = appends
+            .iter()
+            .flat_map(|a| a.events.iter().map(|e| e.payload.clone()))
+            .collect();
         // A unique violation means another append committed between our checks and our
         // insert: a rival for the same stream version, or a concurrent copy of this very
-        // append. Running it again lets the function's own checks say which: `duplicate`
+        // batch. Running it again lets the function's own checks say which: `duplicate`
         // (our copy won: its result is ours), `conflict` (with the actual version), or, with
         // `Any`, success at the next version.
         let mut last_race = None;
         for _ in 0..RACE_RETRIES {
-            match self.try_append(stream, expected, &events, &payloads).await {
+            match self.try_append(&appends, &payloads).await {
                 Err(e) if unique_violation(&e).is_some() => last_race = Some(e),
                 done => return done,
             }

@@ -13,15 +13,14 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::head::Head;
 use crate::types::{to_i64, to_u64, validate};
 use crate::{
-    AppendResult, EventStore, ExpectedVersion, Metadata, NewEvent, StoreError, StoredEvent,
-    StreamId,
+    AppendResult, EventStore, Metadata, NewEvent, StoreError, StoredEvent, StreamAppend, StreamId,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../schema/sqlite");
@@ -128,117 +127,141 @@ fn row_to_event(row: &SqliteRow) -> Result<StoredEvent, StoreError> {
     })
 }
 
+/// The original result of `append` if every one of its event ids is already stored, in
+/// order, in its stream (a retry); an error if only some are (or they are elsewhere).
+async fn already_stored(
+    tx: &mut Transaction<'_, Sqlite>,
+    append: &StreamAppend,
+) -> Result<Option<AppendResult>, StoreError> {
+    let mut found = Vec::new();
+    for chunk in append.events.chunks(10_000) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "SELECT stream_id, stream_version, position, event_id FROM events WHERE event_id IN (",
+        );
+        let mut sep = q.separated(", ");
+        for e in chunk {
+            sep.push_bind(e.event_id.to_string());
+        }
+        q.push(")");
+        found.extend(q.build().fetch_all(&mut **tx).await?);
+    }
+    if found.is_empty() {
+        return Ok(None);
+    }
+    found.sort_by_key(|r| r.get::<i64, _>("stream_version"));
+    let first: i64 = found[0].get("stream_version");
+    let last: i64 = found[found.len() - 1].get("stream_version");
+    let complete = found.len() == append.events.len()
+        && found
+            .iter()
+            .all(|r| r.get::<String, _>("stream_id") == append.stream.as_str())
+        && to_u64(last - first + 1) == append.events.len() as u64
+        && found[0].get::<String, _>("event_id") == append.events[0].event_id.to_string();
+    if !complete {
+        return Err(StoreError::IdempotencyMismatch {
+            stream: append.stream.to_string(),
+        });
+    }
+    let last_position = found.iter().map(|r| r.get::<i64, _>("position")).max();
+    Ok(Some(AppendResult {
+        first_version: to_u64(first),
+        last_version: to_u64(last),
+        last_position: to_u64(last_position.unwrap_or(0)),
+        duplicate: true,
+    }))
+}
+
+/// Inserts `append`'s events after position `head` and stream version `current`.
+async fn insert(
+    tx: &mut Transaction<'_, Sqlite>,
+    append: &StreamAppend,
+    payloads: &[String],
+    head: i64,
+    current: i64,
+    recorded_at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let rows: Vec<(i64, &NewEvent, &String)> = append
+        .events
+        .iter()
+        .zip(payloads)
+        .enumerate()
+        .map(|(i, (e, p))| (i64::try_from(i).unwrap_or(i64::MAX) + 1, e, p))
+        .collect();
+    for chunk in rows.chunks(ROWS_PER_INSERT.min(32_000 / COLUMNS)) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO events (position, stream_id, stream_version, event_id, event_type, \
+             schema_version, payload, correlation_id, causation_id, actor, recorded_at) ",
+        );
+        q.push_values(chunk, |mut b, (offset, e, payload)| {
+            b.push_bind(head + offset)
+                .push_bind(append.stream.as_str().to_owned())
+                .push_bind(current + offset)
+                .push_bind(e.event_id.to_string())
+                .push_bind(e.event_type.clone())
+                .push_bind(i64::from(e.schema_version))
+                .push_bind((*payload).clone())
+                .push_bind(e.metadata.correlation_id.map(|u| u.to_string()))
+                .push_bind(e.metadata.causation_id.map(|u| u.to_string()))
+                .push_bind(e.metadata.actor.clone())
+                .push_bind(recorded_at);
+        });
+        q.build().execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl EventStore for SqliteStore {
-    async fn append(
+    async fn append_batch(
         &self,
-        stream: &StreamId,
-        expected: ExpectedVersion,
-        events: Vec<NewEvent>,
-    ) -> Result<AppendResult, StoreError> {
-        let payloads = validate(&events)?;
+        appends: Vec<StreamAppend>,
+    ) -> Result<Vec<AppendResult>, StoreError> {
+        let payloads = validate(&appends)?;
+        // One writer at a time: positions are handed out in commit order.
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-
-        // Idempotency: a re-sent append returns what the first one did.
-        let mut found = Vec::new();
-        for chunk in events.chunks(10_000) {
-            let mut q = QueryBuilder::<Sqlite>::new(
-                "SELECT stream_id, stream_version, position FROM events WHERE event_id IN (",
-            );
-            let mut sep = q.separated(", ");
-            for e in chunk {
-                sep.push_bind(e.event_id.to_string());
-            }
-            q.push(")");
-            found.extend(q.build().fetch_all(&mut *tx).await?);
-        }
-        found.sort_by_key(|r| r.get::<i64, _>("stream_version"));
-        if !found.is_empty() {
-            let same_stream = found
-                .iter()
-                .all(|r| r.get::<String, _>("stream_id") == stream.as_str());
-            let first: i64 = found[0].get("stream_version");
-            let last: i64 = found[found.len() - 1].get("stream_version");
-            let first_id: Option<String> = sqlx::query_scalar(
-                "SELECT event_id FROM events WHERE stream_id = ? AND stream_version = ?",
-            )
-            .bind(stream.as_str())
-            .bind(first)
-            .fetch_optional(&mut *tx)
-            .await?;
-            let complete = found.len() == events.len()
-                && same_stream
-                && to_u64(last - first + 1) == events.len() as u64
-                && first_id == Some(events[0].event_id.to_string());
-            if !complete {
-                return Err(StoreError::IdempotencyMismatch {
-                    stream: stream.to_string(),
-                });
-            }
-            let last_position = found.iter().map(|r| r.get::<i64, _>("position")).max();
-            return Ok(AppendResult {
-                first_version: to_u64(first),
-                last_version: to_u64(last),
-                last_position: to_u64(last_position.unwrap_or(0)),
-                duplicate: true,
-            });
-        }
-
-        let current: i64 = sqlx::query_scalar(
-            "SELECT coalesce(max(stream_version), 0) FROM events WHERE stream_id = ?",
-        )
-        .bind(stream.as_str())
-        .fetch_one(&mut *tx)
-        .await?;
-        if let Some(want) = expected.as_db()
-            && want != current
-        {
-            return Err(StoreError::Conflict {
-                stream: stream.to_string(),
-                expected,
-                actual: to_u64(current),
-            });
-        }
-        let head: i64 = sqlx::query_scalar("SELECT coalesce(max(position), 0) FROM events")
+        let mut head: i64 = sqlx::query_scalar("SELECT coalesce(max(position), 0) FROM events")
             .fetch_one(&mut *tx)
             .await?;
         let recorded_at = Utc::now();
-        let n = i64::try_from(events.len()).unwrap_or(i64::MAX);
-        let rows: Vec<(usize, NewEvent, String)> = events
-            .into_iter()
-            .zip(payloads)
-            .enumerate()
-            .map(|(i, (e, p))| (i, e, p))
-            .collect();
-        for chunk in rows.chunks(ROWS_PER_INSERT.min(32_000 / COLUMNS)) {
-            let mut q = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO events (position, stream_id, stream_version, event_id, event_type, \
-                 schema_version, payload, correlation_id, causation_id, actor, recorded_at) ",
-            );
-            q.push_values(chunk, |mut b, (i, e, payload)| {
-                let offset = i64::try_from(*i).unwrap_or(i64::MAX) + 1;
-                b.push_bind(head + offset)
-                    .push_bind(stream.as_str().to_owned())
-                    .push_bind(current + offset)
-                    .push_bind(e.event_id.to_string())
-                    .push_bind(e.event_type.clone())
-                    .push_bind(i64::from(e.schema_version))
-                    .push_bind(payload.clone())
-                    .push_bind(e.metadata.correlation_id.map(|u| u.to_string()))
-                    .push_bind(e.metadata.causation_id.map(|u| u.to_string()))
-                    .push_bind(e.metadata.actor.clone())
-                    .push_bind(recorded_at);
+        let mut results = Vec::with_capacity(appends.len());
+        let mut wrote = false;
+        for (append, payloads) in appends.iter().zip(payloads) {
+            if let Some(original) = already_stored(&mut tx, append).await? {
+                results.push(original);
+                continue;
+            }
+            let current: i64 = sqlx::query_scalar(
+                "SELECT coalesce(max(stream_version), 0) FROM events WHERE stream_id = ?",
+            )
+            .bind(append.stream.as_str())
+            .fetch_one(&mut *tx)
+            .await?;
+            if let Some(want) = append.expected.as_db()
+                && want != current
+            {
+                // Dropping the transaction rolls back whatever this batch wrote so far.
+                return Err(StoreError::Conflict {
+                    stream: append.stream.to_string(),
+                    expected: append.expected,
+                    actual: to_u64(current),
+                });
+            }
+            insert(&mut tx, append, &payloads, head, current, recorded_at).await?;
+            let n = i64::try_from(append.events.len()).unwrap_or(i64::MAX);
+            head += n;
+            wrote = true;
+            results.push(AppendResult {
+                first_version: to_u64(current + 1),
+                last_version: to_u64(current + n),
+                last_position: to_u64(head),
+                duplicate: false,
             });
-            q.build().execute(&mut *tx).await?;
         }
         tx.commit().await?;
-        self.head.advance(to_u64(head + n));
-        Ok(AppendResult {
-            first_version: to_u64(current + 1),
-            last_version: to_u64(current + n),
-            last_position: to_u64(head + n),
-            duplicate: false,
-        })
+        if wrote {
+            self.head.advance(to_u64(head));
+        }
+        Ok(results)
     }
 
     async fn read_stream(

@@ -121,6 +121,24 @@ pub struct StoredEvent {
     pub recorded_at: DateTime<Utc>,
 }
 
+/// One stream's part of an append: the stream, the version expected, the events.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamAppend {
+    pub stream: StreamId,
+    pub expected: ExpectedVersion,
+    pub events: Vec<NewEvent>,
+}
+
+impl StreamAppend {
+    pub fn new(stream: StreamId, expected: ExpectedVersion, events: Vec<NewEvent>) -> Self {
+        Self {
+            stream,
+            expected,
+            events,
+        }
+    }
+}
+
 /// What an append did: the versions it gave its events and the position of the last one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AppendResult {
@@ -131,66 +149,98 @@ pub struct AppendResult {
     pub duplicate: bool,
 }
 
-/// Checks an append's input before any backend sees it. Returns each payload's JSON text.
-pub(crate) fn validate(events: &[NewEvent]) -> Result<Vec<String>, StoreError> {
-    if events.is_empty() {
+/// Checks a batch's input before any backend sees it. Returns each event's payload as JSON
+/// text, per append. Field names are those of a single append (`events[3].payload`), prefixed
+/// with `appends[k].` when the batch has more than one.
+pub(crate) fn validate(appends: &[StreamAppend]) -> Result<Vec<Vec<String>>, StoreError> {
+    if appends.is_empty() {
         return Err(StoreError::invalid(
-            "events",
-            "an append needs at least one event",
+            "appends",
+            "a batch needs at least one append",
         ));
     }
-    if events.len() > MAX_BATCH {
+    let total: usize = appends.iter().map(|a| a.events.len()).sum();
+    if total > MAX_BATCH {
         return Err(StoreError::invalid(
             "events",
             format!("at most {MAX_BATCH} events in one append"),
         ));
     }
-    let mut ids = std::collections::HashSet::with_capacity(events.len());
-    let mut texts = Vec::with_capacity(events.len());
-    for (i, e) in events.iter().enumerate() {
-        if !ids.insert(e.event_id) {
+    let prefix = |k: usize| {
+        if appends.len() > 1 {
+            format!("appends[{k}].")
+        } else {
+            String::new()
+        }
+    };
+    let mut streams = std::collections::HashSet::with_capacity(appends.len());
+    let mut ids = std::collections::HashSet::with_capacity(total);
+    let mut texts = Vec::with_capacity(appends.len());
+    for (k, append) in appends.iter().enumerate() {
+        let p = prefix(k);
+        if !streams.insert(&append.stream) {
             return Err(StoreError::invalid(
-                format!("events[{i}].event_id"),
-                "the same event id appears twice in one append",
+                format!("{p}stream_id"),
+                "the same stream appears twice in one batch",
             ));
         }
-        if e.event_type.trim().is_empty() || e.event_type.len() > 100 {
+        if append.events.is_empty() {
             return Err(StoreError::invalid(
-                format!("events[{i}].event_type"),
-                "must be 1-100 characters",
+                format!("{p}events"),
+                "an append needs at least one event",
             ));
         }
-        if e.schema_version == 0 {
-            return Err(StoreError::invalid(
-                format!("events[{i}].schema_version"),
-                "versions start at 1",
-            ));
+        let mut append_texts = Vec::with_capacity(append.events.len());
+        for (i, e) in append.events.iter().enumerate() {
+            if !ids.insert(e.event_id) {
+                return Err(StoreError::invalid(
+                    format!("{p}events[{i}].event_id"),
+                    "the same event id appears twice in one append",
+                ));
+            }
+            append_texts.push(validate_event(&format!("{p}events[{i}]"), e)?);
         }
-        if !e.payload.is_object() {
-            return Err(StoreError::invalid(
-                format!("events[{i}].payload"),
-                "must be a JSON object",
-            ));
-        }
-        if e.metadata.actor.as_ref().is_some_and(|a| a.len() > 200) {
-            return Err(StoreError::invalid(
-                format!("events[{i}].metadata.actor"),
-                "must be at most 200 characters",
-            ));
-        }
-        let text = e.payload.to_string();
-        if text.len() > MAX_PAYLOAD_BYTES {
-            return Err(StoreError::invalid(
-                format!("events[{i}].payload"),
-                format!(
-                    "is {} bytes; the most one event may carry is {MAX_PAYLOAD_BYTES}",
-                    text.len()
-                ),
-            ));
-        }
-        texts.push(text);
+        texts.push(append_texts);
     }
     Ok(texts)
+}
+
+fn validate_event(field: &str, e: &NewEvent) -> Result<String, StoreError> {
+    if e.event_type.trim().is_empty() || e.event_type.len() > 100 {
+        return Err(StoreError::invalid(
+            format!("{field}.event_type"),
+            "must be 1-100 characters",
+        ));
+    }
+    if e.schema_version == 0 {
+        return Err(StoreError::invalid(
+            format!("{field}.schema_version"),
+            "versions start at 1",
+        ));
+    }
+    if !e.payload.is_object() {
+        return Err(StoreError::invalid(
+            format!("{field}.payload"),
+            "must be a JSON object",
+        ));
+    }
+    if e.metadata.actor.as_ref().is_some_and(|a| a.len() > 200) {
+        return Err(StoreError::invalid(
+            format!("{field}.metadata.actor"),
+            "must be at most 200 characters",
+        ));
+    }
+    let text = e.payload.to_string();
+    if text.len() > MAX_PAYLOAD_BYTES {
+        return Err(StoreError::invalid(
+            format!("{field}.payload"),
+            format!(
+                "is {} bytes; the most one event may carry is {MAX_PAYLOAD_BYTES}",
+                text.len()
+            ),
+        ));
+    }
+    Ok(text)
 }
 
 pub(crate) fn to_i64(n: u64) -> i64 {

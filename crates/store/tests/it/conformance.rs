@@ -7,7 +7,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use placeledger_store::{
     EventStore, ExpectedVersion, MAX_PAYLOAD_BYTES, Metadata, NewEvent, StoreError, StoredEvent,
-    StreamId, subscribe,
+    StreamAppend, StreamId, subscribe,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -616,4 +616,140 @@ pub async fn first_version_fixtures_still_load(store: Store) {
             .iter()
             .any(|e| matches!(e, Event::PlanIssued { .. }))
     );
+}
+
+fn part(s: &str, expected: ExpectedVersion, range: std::ops::Range<usize>) -> StreamAppend {
+    StreamAppend::new(stream(s), expected, events(range))
+}
+
+pub async fn a_batch_across_streams_is_all_or_nothing(store: Store) {
+    store
+        .append(
+            &stream("population-E07000117"),
+            ExpectedVersion::NoStream,
+            events(0..1),
+        )
+        .await
+        .unwrap();
+    let head = store.head_position().await.unwrap();
+
+    // The middle part conflicts: nothing of the batch is written, not even the first part.
+    let err = store
+        .append_batch(vec![
+            part("population-E07000118", ExpectedVersion::NoStream, 0..3),
+            part("population-E07000117", ExpectedVersion::NoStream, 3..4),
+            part("population-E07000119", ExpectedVersion::NoStream, 4..6),
+        ])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Conflict { stream, actual: 1, .. } if stream == "population-E07000117"),
+        "{err:?}"
+    );
+    assert_eq!(
+        store.head_position().await.unwrap(),
+        head,
+        "a refused batch writes nothing"
+    );
+    assert_eq!(
+        store
+            .stream_version(&stream("population-E07000118"))
+            .await
+            .unwrap(),
+        0
+    );
+
+    // A valid batch: one result per part, versions per stream, positions in batch order.
+    let results = store
+        .append_batch(vec![
+            part("population-E07000118", ExpectedVersion::NoStream, 0..3),
+            part("population-E07000117", ExpectedVersion::Exact(1), 3..4),
+            part("population-E07000119", ExpectedVersion::Any, 4..6),
+        ])
+        .await
+        .unwrap();
+    let versions: Vec<(u64, u64)> = results
+        .iter()
+        .map(|r| (r.first_version, r.last_version))
+        .collect();
+    assert_eq!(versions, vec![(1, 3), (2, 2), (1, 2)]);
+    let all = read_everything(&store, head).await;
+    let ns: Vec<u64> = all
+        .iter()
+        .map(|e| e.payload["n"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ns, vec![0, 1, 2, 3, 4, 5], "the batch's events in order");
+    assert_eq!(
+        results.last().unwrap().last_position,
+        all.last().unwrap().position
+    );
+    assert_strictly_increasing(&all);
+}
+
+pub async fn a_resent_batch_writes_only_what_is_new(store: Store) {
+    let first = vec![
+        part("caseload-888", ExpectedVersion::NoStream, 0..2),
+        part("caseload-889", ExpectedVersion::NoStream, 2..4),
+    ];
+    let original = store.append_batch(first.clone()).await.unwrap();
+    let head = store.head_position().await.unwrap();
+
+    // The same batch again (a re-import): every part is a duplicate, nothing is written.
+    let again = store.append_batch(first.clone()).await.unwrap();
+    assert!(again.iter().all(|r| r.duplicate));
+    assert_eq!(
+        again
+            .iter()
+            .map(|r| (r.first_version, r.last_version, r.last_position))
+            .collect::<Vec<_>>(),
+        original
+            .iter()
+            .map(|r| (r.first_version, r.last_version, r.last_position))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(store.head_position().await.unwrap(), head);
+
+    // The same parts plus a new one: only the new part is written.
+    let mut grown = first;
+    grown.push(part("caseload-890", ExpectedVersion::NoStream, 4..5));
+    let results = store.append_batch(grown).await.unwrap();
+    assert_eq!(
+        results.iter().map(|r| r.duplicate).collect::<Vec<_>>(),
+        vec![true, true, false]
+    );
+    assert_eq!(read_everything(&store, 0).await.len(), 5);
+}
+
+pub async fn a_bad_batch_is_refused_and_writes_nothing(store: Store) {
+    let head = store.head_position().await.unwrap();
+    assert_invalid(store.append_batch(vec![]).await, "appends");
+    assert_invalid(
+        store
+            .append_batch(vec![
+                part("s1", ExpectedVersion::Any, 0..1),
+                part("s1", ExpectedVersion::Any, 1..2),
+            ])
+            .await,
+        "appends[1].stream_id",
+    );
+    let shared = event(7);
+    assert_invalid(
+        store
+            .append_batch(vec![
+                StreamAppend::new(stream("s1"), ExpectedVersion::Any, vec![shared.clone()]),
+                StreamAppend::new(stream("s2"), ExpectedVersion::Any, vec![shared]),
+            ])
+            .await,
+        "appends[1].events[0].event_id",
+    );
+    assert_invalid(
+        store
+            .append_batch(vec![
+                part("s1", ExpectedVersion::Any, 0..1),
+                StreamAppend::new(stream("s2"), ExpectedVersion::Any, vec![]),
+            ])
+            .await,
+        "appends[1].events",
+    );
+    assert_eq!(store.head_position().await.unwrap(), head);
 }

@@ -49,4 +49,7 @@ conformance_suite!(
     subscription_catches_up_goes_live_and_resumes,
     bad_input_is_refused_and_writes_nothing,
     first_version_fixtures_still_load,
+    a_batch_across_streams_is_all_or_nothing,
+    a_resent_batch_writes_only_what_is_new,
+    a_bad_batch_is_refused_and_writes_nothing,
 );

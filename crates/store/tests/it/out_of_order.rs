@@ -20,7 +20,8 @@ async fn begin_append(db: &TestDb, stream: &str, n: u64) -> (PgConnection, u64) 
         .unwrap();
     sqlx::query("BEGIN").execute(&mut conn).await.unwrap();
     let row = sqlx::query(
-        "SELECT outcome, last_position FROM placeledger_append($1, NULL, $2, $3, $4, $5, $6, $7, $8, now())",
+        "SELECT outcome, last_position FROM placeledger_append(ARRAY[$1], ARRAY[NULL::bigint], \
+         ARRAY[0], ARRAY[1], ARRAY[1], $2, $3, $4, $5, $6, $7, $8, now())",
     )
     .bind(stream)
     .bind(vec![Uuid::new_v4()])
@@ -146,8 +147,9 @@ async fn an_append_must_be_the_first_write_of_its_transaction() {
         .await
         .unwrap();
     let err = sqlx::query(
-        "SELECT * FROM placeledger_append('s', NULL, ARRAY[gen_random_uuid()], ARRAY['Tested'], \
-         ARRAY[1], ARRAY['{}'::jsonb], ARRAY[NULL::uuid], ARRAY[NULL::uuid], ARRAY[NULL::text], now())",
+        "SELECT * FROM placeledger_append(ARRAY['s'], ARRAY[NULL::bigint], ARRAY[0], ARRAY[1], \
+         ARRAY[1], ARRAY[gen_random_uuid()], ARRAY['Tested'], ARRAY[1], ARRAY['{}'::jsonb], \
+         ARRAY[NULL::uuid], ARRAY[NULL::uuid], ARRAY[NULL::text], now())",
     )
     .fetch_one(&mut conn)
     .await
