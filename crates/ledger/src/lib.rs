@@ -1,0 +1,246 @@
+//! The ledger: where a command becomes stored events.
+//!
+//! It folds the event log into the domain's [`State`], decides a list of commands one after
+//! another against a working copy of that state (so a list may register a district and then
+//! open a setting in it), and appends every resulting event with one
+//! [`EventStore::append_batch`]: all of it, or nothing. Each stream is appended at the version
+//! the ledger last saw, so a concurrent writer makes the append conflict; the ledger then
+//! catches up and decides again.
+//!
+//! Event ids are random (time-ordered) by default. An importer asks for ids derived from the
+//! content ([`EventIds::Derived`]), so that recording the same facts again is recognised by
+//! the store as a retry and writes nothing.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use placeledger_codec::CodecError;
+use placeledger_domain::{Command, DomainError, Event, State, decide, evolve};
+use placeledger_store::{
+    AppendResult, EventStore, ExpectedVersion, Metadata, NewEvent, StoreError, StreamAppend,
+    StreamId,
+};
+use uuid::Uuid;
+
+/// How many times to catch up and decide again after a concurrent writer got in first. Every
+/// round lets at least one writer of a contended stream through, so with a handful of writers
+/// on one stream a writer that loses fifty rounds in a row is vanishingly unlikely.
+const CONFLICT_RETRIES: usize = 50;
+const READ_BATCH: usize = 5_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    /// Command `index` of the list was refused; nothing of the list was recorded.
+    #[error("command {index}: {error}")]
+    Refused { index: usize, error: DomainError },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("stored event at position {position} does not decode")]
+    Decode {
+        position: u64,
+        #[source]
+        source: CodecError,
+    },
+    #[error("event does not encode")]
+    Encode(#[source] CodecError),
+}
+
+/// How the events of a command list get their ids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventIds {
+    /// Fresh time-ordered ids: every execution records new events.
+    Random,
+    /// Ids derived from the namespace, the stream, the event's place among the stream's new
+    /// events, and its content: the same facts recorded again are a retry, not new events.
+    Derived(Uuid),
+}
+
+/// Who is acting, and the ids that tie a request's events together.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub actor: Option<String>,
+    pub correlation_id: Option<Uuid>,
+    pub causation_id: Option<Uuid>,
+    pub event_ids: EventIds,
+}
+
+impl Context {
+    pub fn actor(actor: impl Into<String>) -> Self {
+        Self {
+            actor: Some(actor.into()),
+            correlation_id: None,
+            causation_id: None,
+            event_ids: EventIds::Random,
+        }
+    }
+
+    pub fn with_event_ids(mut self, ids: EventIds) -> Self {
+        self.event_ids = ids;
+        self
+    }
+}
+
+/// What one execution recorded: one result per stream it touched, in first-touched order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    pub streams: Vec<(String, AppendResult)>,
+}
+
+impl Recorded {
+    /// True when every stream's events were already stored (nothing was written).
+    pub fn all_duplicates(&self) -> bool {
+        self.streams.iter().all(|(_, r)| r.duplicate)
+    }
+}
+
+#[derive(Debug)]
+pub struct Ledger {
+    store: Arc<dyn EventStore>,
+    state: State,
+    versions: HashMap<String, u64>,
+    position: u64,
+}
+
+impl Ledger {
+    /// Opens a ledger on `store`, folding every stored event.
+    pub async fn open(store: Arc<dyn EventStore>) -> Result<Self, LedgerError> {
+        let mut ledger = Self {
+            store,
+            state: State::default(),
+            versions: HashMap::new(),
+            position: 0,
+        };
+        ledger.catch_up().await?;
+        Ok(ledger)
+    }
+
+    /// The domain state as of the last event folded.
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    /// The position of the last event folded.
+    pub fn position(&self) -> u64 {
+        self.position
+    }
+
+    /// Folds every event stored since the last one seen.
+    pub async fn catch_up(&mut self) -> Result<(), LedgerError> {
+        loop {
+            let batch = self.store.read_all(self.position, READ_BATCH).await?;
+            let Some(last) = batch.last().map(|e| e.position) else {
+                return Ok(());
+            };
+            for stored in &batch {
+                let event = placeledger_codec::decode(
+                    &stored.event_type,
+                    stored.schema_version,
+                    &stored.payload,
+                )
+                .map_err(|source| LedgerError::Decode {
+                    position: stored.position,
+                    source,
+                })?;
+                let state = std::mem::take(&mut self.state);
+                self.state = evolve(state, &event);
+                self.versions
+                    .insert(stored.stream_id.clone(), stored.stream_version);
+            }
+            self.position = last;
+        }
+    }
+
+    /// Decides `commands` in order and records all their events in one transaction. If any
+    /// command is refused, nothing is recorded and the error names the command's index.
+    pub async fn execute(
+        &mut self,
+        commands: &[Command],
+        context: &Context,
+    ) -> Result<Recorded, LedgerError> {
+        self.catch_up().await?;
+        let mut attempt = 0;
+        loop {
+            let parts = self.decide_all(commands)?;
+            let appends = self.to_appends(&parts, context)?;
+            match self.store.append_batch(appends).await {
+                Ok(results) => {
+                    self.catch_up().await?;
+                    let streams = parts.into_iter().map(|(s, _)| s).zip(results).collect();
+                    return Ok(Recorded { streams });
+                }
+                Err(StoreError::Conflict { stream, .. }) if attempt < CONFLICT_RETRIES => {
+                    attempt += 1;
+                    tracing::debug!(%stream, attempt, "another writer got in first; deciding again");
+                    self.catch_up().await?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// The events of every command, grouped by stream in first-touched order.
+    fn decide_all(&self, commands: &[Command]) -> Result<Vec<(String, Vec<Event>)>, LedgerError> {
+        let mut working = self.state.clone();
+        let mut parts: Vec<(String, Vec<Event>)> = Vec::new();
+        let mut index: HashMap<String, usize> = HashMap::new();
+        for (i, command) in commands.iter().enumerate() {
+            let events = decide(&working, command)
+                .map_err(|error| LedgerError::Refused { index: i, error })?;
+            for event in events {
+                working = evolve(working, &event);
+                let stream = event.stream_id();
+                let k = *index.entry(stream.clone()).or_insert_with(|| {
+                    parts.push((stream, Vec::new()));
+                    parts.len() - 1
+                });
+                parts[k].1.push(event);
+            }
+        }
+        Ok(parts)
+    }
+
+    fn to_appends(
+        &self,
+        parts: &[(String, Vec<Event>)],
+        context: &Context,
+    ) -> Result<Vec<StreamAppend>, LedgerError> {
+        let metadata = Metadata {
+            correlation_id: context.correlation_id,
+            causation_id: context.causation_id,
+            actor: context.actor.clone(),
+        };
+        parts
+            .iter()
+            .map(|(stream, events)| {
+                let expected = match self.versions.get(stream) {
+                    Some(&v) => ExpectedVersion::Exact(v),
+                    None => ExpectedVersion::NoStream,
+                };
+                let new_events = events
+                    .iter()
+                    .enumerate()
+                    .map(|(i, event)| {
+                        let encoded =
+                            placeledger_codec::encode(event).map_err(LedgerError::Encode)?;
+                        let mut new = NewEvent::new(
+                            encoded.event_type,
+                            encoded.schema_version,
+                            encoded.payload,
+                        )
+                        .with_metadata(metadata.clone());
+                        if let EventIds::Derived(namespace) = context.event_ids {
+                            let name = format!("{stream}\n{i}\n{}", new.payload);
+                            new = new.with_id(Uuid::new_v5(&namespace, name.as_bytes()));
+                        }
+                        Ok(new)
+                    })
+                    .collect::<Result<Vec<_>, LedgerError>>()?;
+                Ok(StreamAppend::new(
+                    StreamId::parse(stream.clone())?,
+                    expected,
+                    new_events,
+                ))
+            })
+            .collect()
+    }
+}

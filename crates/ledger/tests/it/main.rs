@@ -1,0 +1,238 @@
+//! The ledger against real stores: every test runs on SQLite and on PostgreSQL.
+
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+use std::str::FromStr;
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use placeledger_domain::*;
+use placeledger_ledger::{Context, EventIds, Ledger, LedgerError};
+use placeledger_store::{EventStore, PgStore, SqliteStore};
+use rust_decimal::Decimal;
+use sqlx::Connection;
+
+fn d(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+}
+
+fn lancashire() -> Vec<Command> {
+    vec![
+        Command::RegisterAuthority {
+            authority: AuthorityCode::parse("888").unwrap(),
+            gss: GssCode::parse("E10000017").unwrap(),
+            name: "Lancashire".into(),
+        },
+        Command::RegisterDistrict {
+            district: GssCode::parse("E07000117").unwrap(),
+            authority: AuthorityCode::parse("888").unwrap(),
+            name: "Burnley".into(),
+        },
+        Command::OpenSetting(OpenSetting {
+            urn: Urn::parse("119999").unwrap(),
+            name: "Synthetic Moorside Special School".into(),
+            authority: AuthorityCode::parse("888").unwrap(),
+            district: GssCode::parse("E07000117").unwrap(),
+            planning_area: None,
+            kind: SettingKind::SpecialMaintained,
+            phase: Phase::AllThrough,
+            low_age: 4,
+            high_age: 19,
+            facility: None,
+            designated_needs: vec![PrimaryNeed::Semh],
+            on: d("2010-09-01"),
+        }),
+    ]
+}
+
+fn births(year: i32, births: i64) -> Command {
+    Command::RecordBirths {
+        area: GssCode::parse("E07000117").unwrap(),
+        year,
+        births,
+    }
+}
+
+async fn commands_become_events_in_one_transaction(store: Arc<dyn EventStore>) {
+    let mut ledger = Ledger::open(store.clone()).await.unwrap();
+    let recorded = ledger
+        .execute(&lancashire(), &Context::actor("test"))
+        .await
+        .unwrap();
+    let streams: Vec<&str> = recorded.streams.iter().map(|(s, _)| s.as_str()).collect();
+    assert_eq!(
+        streams,
+        vec!["authority-888", "district-E07000117", "setting-119999"]
+    );
+    assert_eq!(store.head_position().await.unwrap(), 3);
+    assert!(
+        ledger
+            .state()
+            .settings
+            .contains_key(&Urn::parse("119999").unwrap())
+    );
+    let stored = store.read_all(0, 10).await.unwrap();
+    assert!(
+        stored
+            .iter()
+            .all(|e| e.metadata.actor.as_deref() == Some("test"))
+    );
+
+    // A second ledger on the same store folds to the same state.
+    let other = Ledger::open(store).await.unwrap();
+    assert_eq!(other.state(), ledger.state());
+    assert_eq!(other.position(), 3);
+}
+
+async fn a_refused_command_records_nothing(store: Arc<dyn EventStore>) {
+    let mut ledger = Ledger::open(store.clone()).await.unwrap();
+    let mut commands = lancashire();
+    commands.push(births(2024, -5));
+    let err = ledger
+        .execute(&commands, &Context::actor("test"))
+        .await
+        .unwrap_err();
+    match err {
+        LedgerError::Refused { index: 3, error } => assert_eq!(error.field(), "births"),
+        other => panic!("unexpected: {other:?}"),
+    }
+    assert_eq!(
+        store.head_position().await.unwrap(),
+        0,
+        "not even the valid commands"
+    );
+    assert!(ledger.state().authorities.is_empty());
+}
+
+async fn derived_ids_make_recording_the_same_facts_a_retry(store: Arc<dyn EventStore>) {
+    let mut ledger = Ledger::open(store.clone()).await.unwrap();
+    ledger
+        .execute(&lancashire(), &Context::actor("test"))
+        .await
+        .unwrap();
+    let import =
+        Context::actor("import").with_event_ids(EventIds::Derived(uuid::Uuid::from_u128(42)));
+    let facts = vec![births(2023, 1012), births(2024, 987)];
+    let first = ledger.execute(&facts, &import).await.unwrap();
+    assert!(!first.all_duplicates());
+    let head = store.head_position().await.unwrap();
+
+    let again = ledger.execute(&facts, &import).await.unwrap();
+    assert!(again.all_duplicates(), "{again:?}");
+    assert_eq!(
+        store.head_position().await.unwrap(),
+        head,
+        "re-recording appends nothing"
+    );
+
+    // Random ids record the same facts anew (a person entering them twice means it).
+    ledger
+        .execute(&facts[..1], &Context::actor("test"))
+        .await
+        .unwrap();
+    assert_eq!(store.head_position().await.unwrap(), head + 1);
+}
+
+async fn concurrent_ledgers_catch_up_and_decide_again(store: Arc<dyn EventStore>) {
+    Ledger::open(store.clone())
+        .await
+        .unwrap()
+        .execute(&lancashire(), &Context::actor("test"))
+        .await
+        .unwrap();
+    // Three ledgers (as three API nodes would be) recording into one stream at once.
+    let tasks: Vec<_> = (0..3)
+        .map(|w| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut ledger = Ledger::open(store).await.unwrap();
+                for i in 0..5 {
+                    let c = Command::RecordPopulation {
+                        area: GssCode::parse("E07000117").unwrap(),
+                        year: 2030 + w,
+                        age: AgeGroup::Single(u8::try_from(i).unwrap()),
+                        persons: Decimal::new(1000 + i64::from(i), 0),
+                        basis: PopulationBasis::Projection,
+                        release: "test".into(),
+                    };
+                    ledger.execute(&[c], &Context::actor("test")).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let stream = placeledger_store::StreamId::parse("population-E07000117").unwrap();
+    assert_eq!(
+        store.stream_version(&stream).await.unwrap(),
+        15,
+        "every writer's facts, once"
+    );
+}
+
+async fn sqlite() -> (Arc<dyn EventStore>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("ledger.db").display());
+    (Arc::new(SqliteStore::open(&url).await.unwrap()), dir)
+}
+
+async fn postgres() -> (Arc<dyn EventStore>, String) {
+    let url = std::env::var("PLACELEDGER_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+    let schema = format!("ledger_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = sqlx::PgConnection::connect(&url)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL tests need a server at {url}: {e}"));
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let options = sqlx::postgres::PgConnectOptions::from_str(&url)
+        .unwrap()
+        .options([("search_path", schema.as_str())]);
+    let store = PgStore::connect_with(options, 8, std::time::Duration::from_millis(10))
+        .await
+        .unwrap();
+    (Arc::new(store), schema)
+}
+
+async fn drop_schema(schema: String) {
+    let url = std::env::var("PLACELEDGER_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+    let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
+    let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
+        .execute(&mut admin)
+        .await;
+}
+
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let (store, _dir) = crate::sqlite().await;
+                    crate::$name(store).await;
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let (store, schema) = crate::postgres().await;
+                    crate::$name(store).await;
+                    crate::drop_schema(schema).await;
+                }
+            )+
+        }
+    };
+}
+
+on_both_backends!(
+    commands_become_events_in_one_transaction,
+    a_refused_command_records_nothing,
+    derived_ids_make_recording_the_same_facts_a_retry,
+    concurrent_ledgers_catch_up_and_decide_again,
+);
