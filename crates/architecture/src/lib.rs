@@ -41,6 +41,11 @@ pub const RULES: &[Rule] = &[
         why: "the stored form of events is pure data conversion",
     },
     Rule {
+        package: "placeledger-import",
+        forbidden: RUNTIME,
+        why: "importers turn bytes into commands: synchronous, no database, no I/O of their own",
+    },
+    Rule {
         package: "placeledger-store",
         forbidden: &[
             "placeledger-domain",

@@ -8,6 +8,8 @@ use futures::StreamExt;
 use placeledger_store::{EventStore, StoredEvent, subscribe};
 use tracing_subscriber::EnvFilter;
 
+mod import;
+
 /// Placeledger: school-place and SEND sufficiency planning for English local authorities.
 #[derive(Debug, Parser)]
 #[command(name = "placeledger", version, about)]
@@ -33,6 +35,21 @@ enum Command {
     /// The event log.
     #[command(subcommand)]
     Events(EventsCommand),
+    /// Imports a file in its published or documented layout: every row is checked first,
+    /// every problem is reported as `file:line: column: what`, and a file with any problem
+    /// imports nothing. A valid file imports in one transaction; importing it again records
+    /// nothing new.
+    Import {
+        #[arg(value_enum)]
+        kind: ImportKind,
+        file: std::path::PathBuf,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ImportKind {
+    /// ONS sub-national population projections, persons, wide layout.
+    OnsSnpp,
 }
 
 #[derive(Debug, Subcommand)]
@@ -98,6 +115,7 @@ async fn run() -> anyhow::Result<()> {
             follow,
             limit,
         }) => tail(store, from, follow, limit).await?,
+        Command::Import { kind, file } => import::run(store, kind, &file).await?,
     }
     Ok(())
 }

@@ -50,8 +50,8 @@ pub enum LedgerError {
 pub enum EventIds {
     /// Fresh time-ordered ids: every execution records new events.
     Random,
-    /// Ids derived from the namespace, the stream, the event's place among the stream's new
-    /// events, and its content: the same facts recorded again are a retry, not new events.
+    /// Ids derived from the namespace, the stream and the event's content (and, for identical
+    /// events in one stream, their occurrence): the same facts recorded again are a retry.
     Derived(Uuid),
 }
 
@@ -150,6 +150,26 @@ impl Ledger {
         }
     }
 
+    /// Decides every command in order against a working copy of the state, without recording
+    /// anything, and returns every refusal with the command's index. A refused command leaves
+    /// the working state as it was, so later commands are checked as if it were absent. An
+    /// importer uses this to report every bad row of a file at once.
+    pub async fn check(
+        &mut self,
+        commands: &[Command],
+    ) -> Result<Vec<(usize, DomainError)>, LedgerError> {
+        self.catch_up().await?;
+        let mut working = self.state.clone();
+        let mut refused = Vec::new();
+        for (i, command) in commands.iter().enumerate() {
+            match decide(&working, command) {
+                Ok(events) => working = events.iter().fold(working, evolve),
+                Err(e) => refused.push((i, e)),
+            }
+        }
+        Ok(refused)
+    }
+
     /// Decides `commands` in order and records all their events in one transaction. If any
     /// command is refused, nothing is recorded and the error names the command's index.
     pub async fn execute(
@@ -161,6 +181,11 @@ impl Ledger {
         let mut attempt = 0;
         loop {
             let parts = self.decide_all(commands)?;
+            if parts.is_empty() {
+                return Ok(Recorded {
+                    streams: Vec::new(),
+                });
+            }
             let appends = self.to_appends(&parts, context)?;
             match self.store.append_batch(appends).await {
                 Ok(results) => {
@@ -216,10 +241,12 @@ impl Ledger {
                     Some(&v) => ExpectedVersion::Exact(v),
                     None => ExpectedVersion::NoStream,
                 };
+                // Identical events in one stream are told apart by their occurrence, so ids do
+                // not depend on the order of distinct events (a file's row or column order).
+                let mut occurrences: HashMap<String, usize> = HashMap::new();
                 let new_events = events
                     .iter()
-                    .enumerate()
-                    .map(|(i, event)| {
+                    .map(|event| {
                         let encoded =
                             placeledger_codec::encode(event).map_err(LedgerError::Encode)?;
                         let mut new = NewEvent::new(
@@ -229,7 +256,10 @@ impl Ledger {
                         )
                         .with_metadata(metadata.clone());
                         if let EventIds::Derived(namespace) = context.event_ids {
-                            let name = format!("{stream}\n{i}\n{}", new.payload);
+                            let content = new.payload.to_string();
+                            let seen = occurrences.entry(content.clone()).or_default();
+                            let name = format!("{stream}\n{content}\n{seen}");
+                            *seen += 1;
                             new = new.with_id(Uuid::new_v5(&namespace, name.as_bytes()));
                         }
                         Ok(new)

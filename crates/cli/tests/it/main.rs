@@ -165,3 +165,166 @@ fn postgres_url_selects_postgres() {
         .args([&url, "-qc", &format!("DROP SCHEMA {schema} CASCADE")])
         .status();
 }
+
+mod import {
+    use super::*;
+    use placeledger_domain::{AuthorityCode, Command as DomainCommand, GssCode};
+    use placeledger_ledger::{Context, Ledger};
+
+    fn fixture(name: &str) -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/fixtures/import")
+            .join(name)
+    }
+
+    /// Registers the three authorities and their 14 areas, as the seed history does.
+    async fn pan_lancashire(url: &str) -> std::sync::Arc<dyn placeledger_store::EventStore> {
+        let store = placeledger_store::connect(url).await.unwrap();
+        let mut commands = Vec::new();
+        for (la, gss, name) in [
+            ("888", "E10000017", "Lancashire"),
+            ("889", "E06000008", "Blackburn with Darwen"),
+            ("890", "E06000009", "Blackpool"),
+        ] {
+            commands.push(DomainCommand::RegisterAuthority {
+                authority: AuthorityCode::parse(la).unwrap(),
+                gss: GssCode::parse(gss).unwrap(),
+                name: name.into(),
+            });
+        }
+        let districts = (117..=128)
+            .map(|n| ("888", format!("E07000{n}")))
+            .chain([("889", "E06000008".into()), ("890", "E06000009".into())]);
+        for (la, gss) in districts {
+            commands.push(DomainCommand::RegisterDistrict {
+                district: GssCode::parse(&gss).unwrap(),
+                authority: AuthorityCode::parse(la).unwrap(),
+                name: gss.clone(),
+            });
+        }
+        let mut ledger = Ledger::open(store.clone()).await.unwrap();
+        ledger
+            .execute(&commands, &Context::actor("test"))
+            .await
+            .unwrap();
+        store
+    }
+
+    #[tokio::test]
+    async fn ons_snpp_imports_once_and_a_reimport_records_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = sqlite_url(&dir);
+        let store = pan_lancashire(&url).await;
+        let file = fixture("ons-snpp-2022-persons-pan-lancs-ages-0-25.csv");
+
+        let out = placeledger(&url)
+            .arg("import")
+            .arg("ons-snpp")
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            stdout.contains("364 rows, 9464 facts: 9464 new events recorded, 0 already stored"),
+            "{stdout}"
+        );
+        let head = store.head_position().await.unwrap();
+        assert_eq!(head, 17 + 9464);
+        let imported = store.read_all(17, 1).await.unwrap();
+        assert_eq!(
+            imported[0].metadata.actor.as_deref(),
+            Some("import:ons-snpp")
+        );
+
+        let again = placeledger(&url)
+            .arg("import")
+            .arg("ons-snpp")
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(
+            again.status.success(),
+            "{}",
+            String::from_utf8_lossy(&again.stderr)
+        );
+        assert!(
+            String::from_utf8_lossy(&again.stdout)
+                .contains("0 new events recorded, 9464 already stored"),
+            "{}",
+            String::from_utf8_lossy(&again.stdout)
+        );
+        assert_eq!(
+            store.head_position().await.unwrap(),
+            head,
+            "re-import appends 0 events"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_file_with_any_problem_imports_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = sqlite_url(&dir);
+        let store = pan_lancashire(&url).await;
+        let head = store.head_position().await.unwrap();
+        let bad = dir.path().join("bad.csv");
+        std::fs::write(
+            &bad,
+            "AREA_CODE,AREA_NAME,COMPONENT,SEX,AGE_GROUP,2022\n\
+             E07000117,Burnley,Population,persons,4,1000\n\
+             E07000117,Burnley,Population,persons,5,-1\n",
+        )
+        .unwrap();
+        let out = placeledger(&url)
+            .arg("import")
+            .arg("ons-snpp")
+            .arg(&bad)
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let expected = format!(
+            "{}:3: 2022: -1: a population is never negative",
+            bad.display()
+        );
+        assert!(stderr.contains(&expected), "{stderr}");
+        assert!(stderr.contains("1 problem in"), "{stderr}");
+        assert!(stderr.contains("nothing was imported"), "{stderr}");
+        assert_eq!(
+            store.head_position().await.unwrap(),
+            head,
+            "the store is unchanged"
+        );
+    }
+
+    #[tokio::test]
+    async fn areas_not_registered_are_passed_over_and_said() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = sqlite_url(&dir);
+        // No geography registered: every area is unknown, so every row is passed over.
+        let out = placeledger(&url)
+            .arg("import")
+            .arg("ons-snpp")
+            .arg(fixture("ons-snpp-2022-persons-pan-lancs-ages-0-25.csv"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            stdout.contains("0 facts: 0 new events recorded"),
+            "{stdout}"
+        );
+        assert!(
+            stdout.contains("passed over 364 rows for 14 areas"),
+            "{stdout}"
+        );
+    }
+}

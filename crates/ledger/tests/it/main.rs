@@ -104,6 +104,20 @@ async fn a_refused_command_records_nothing(store: Arc<dyn EventStore>) {
     assert!(ledger.state().authorities.is_empty());
 }
 
+async fn check_reports_every_refusal_and_records_nothing(store: Arc<dyn EventStore>) {
+    let mut ledger = Ledger::open(store.clone()).await.unwrap();
+    let mut commands = lancashire();
+    commands.extend([births(2023, -1), births(2024, 900), births(2025, -2)]);
+    let refused = ledger.check(&commands).await.unwrap();
+    let found: Vec<(usize, &str)> = refused.iter().map(|(i, e)| (*i, e.field())).collect();
+    assert_eq!(found, vec![(3, "births"), (5, "births")]);
+    assert_eq!(store.head_position().await.unwrap(), 0);
+    assert!(ledger.check(&lancashire()).await.unwrap().is_empty());
+    let nothing = ledger.execute(&[], &Context::actor("test")).await.unwrap();
+    assert!(nothing.streams.is_empty(), "no commands, nothing recorded");
+    assert_eq!(store.head_position().await.unwrap(), 0);
+}
+
 async fn derived_ids_make_recording_the_same_facts_a_retry(store: Arc<dyn EventStore>) {
     let mut ledger = Ledger::open(store.clone()).await.unwrap();
     ledger
@@ -233,6 +247,7 @@ macro_rules! on_both_backends {
 on_both_backends!(
     commands_become_events_in_one_transaction,
     a_refused_command_records_nothing,
+    check_reports_every_refusal_and_records_nothing,
     derived_ids_make_recording_the_same_facts_a_retry,
     concurrent_ledgers_catch_up_and_decide_again,
 );

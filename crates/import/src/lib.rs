@@ -1,0 +1,62 @@
+//! Importers: files in their published (or documented) layouts, read into domain commands.
+//!
+//! Each importer reads a whole file first and reports **every** problem as
+//! `file:line: column: what is wrong`; a file with any problem imports nothing. A valid file
+//! becomes a list of [`Command`]s, each with the line it came from, which the caller checks
+//! against the ledger (more problems, by line) and then records in one transaction with ids
+//! derived from the content, so importing the same file again records nothing.
+//!
+//! This crate is synchronous and does no I/O beyond the bytes it is handed.
+
+pub mod ons_snpp;
+pub mod table;
+
+use std::fmt;
+
+use placeledger_domain::Command;
+
+/// One thing wrong with a file, where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub file: String,
+    pub line: u64,
+    pub column: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.column {
+            Some(c) => write!(f, "{}:{}: {}: {}", self.file, self.line, c, self.message),
+            None => write!(f, "{}:{}: {}", self.file, self.line, self.message),
+        }
+    }
+}
+
+/// What a valid file says: the commands, the line each came from, and notes for the person
+/// importing it (rows deliberately passed over, with why).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Parsed {
+    pub commands: Vec<Command>,
+    pub lines: Vec<u64>,
+    pub rows: usize,
+    pub notes: Vec<String>,
+}
+
+impl Parsed {
+    /// The problem a refused command makes, reported at its line.
+    pub fn problem_at(
+        &self,
+        file: &str,
+        index: usize,
+        column: Option<String>,
+        message: String,
+    ) -> Problem {
+        Problem {
+            file: file.to_owned(),
+            line: self.lines.get(index).copied().unwrap_or(0),
+            column,
+            message,
+        }
+    }
+}
