@@ -171,6 +171,15 @@ mod import {
     use placeledger_domain::{AuthorityCode, Command as DomainCommand, GssCode};
     use placeledger_ledger::{Context, Ledger};
 
+    fn import_ons(url: &str, file: &std::path::Path) -> std::process::Output {
+        placeledger(url)
+            .arg("import")
+            .arg("ons-snpp")
+            .arg(file)
+            .output()
+            .unwrap()
+    }
+
     fn fixture(name: &str) -> std::path::PathBuf {
         std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../../tests/fixtures/import")
@@ -217,12 +226,7 @@ mod import {
         let store = pan_lancashire(&url).await;
         let file = fixture("ons-snpp-2022-persons-pan-lancs-ages-0-25.csv");
 
-        let out = placeledger(&url)
-            .arg("import")
-            .arg("ons-snpp")
-            .arg(&file)
-            .output()
-            .unwrap();
+        let out = import_ons(&url, &file);
         assert!(
             out.status.success(),
             "{}",
@@ -241,12 +245,7 @@ mod import {
             Some("import:ons-snpp")
         );
 
-        let again = placeledger(&url)
-            .arg("import")
-            .arg("ons-snpp")
-            .arg(&file)
-            .output()
-            .unwrap();
+        let again = import_ons(&url, &file);
         assert!(
             again.status.success(),
             "{}",
@@ -279,12 +278,7 @@ mod import {
              E07000117,Burnley,Population,persons,5,-1\n",
         )
         .unwrap();
-        let out = placeledger(&url)
-            .arg("import")
-            .arg("ons-snpp")
-            .arg(&bad)
-            .output()
-            .unwrap();
+        let out = import_ons(&url, &bad);
         assert!(!out.status.success());
         let stderr = String::from_utf8_lossy(&out.stderr);
         let expected = format!(
@@ -306,12 +300,10 @@ mod import {
         let dir = tempfile::tempdir().unwrap();
         let url = sqlite_url(&dir);
         // No geography registered: every area is unknown, so every row is passed over.
-        let out = placeledger(&url)
-            .arg("import")
-            .arg("ons-snpp")
-            .arg(fixture("ons-snpp-2022-persons-pan-lancs-ages-0-25.csv"))
-            .output()
-            .unwrap();
+        let out = import_ons(
+            &url,
+            &fixture("ons-snpp-2022-persons-pan-lancs-ages-0-25.csv"),
+        );
         assert!(
             out.status.success(),
             "{}",
