@@ -159,10 +159,12 @@ pub struct OpenSetting {
     pub on: NaiveDate,
 }
 
+/// One caseload cell as given: an age band `(from, to)` (`None`: all ages), and the count,
+/// `None` when the source suppressed it or did not have it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CaseloadInput {
-    pub age: Option<i64>,
+    pub age: Option<(i64, i64)>,
     pub need: Option<PrimaryNeed>,
     pub kind: Option<ProvisionKind>,
-    pub plans: i64,
+    pub plans: Option<i64>,
 }

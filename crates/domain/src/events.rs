@@ -9,9 +9,9 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::values::{
-    AcademicYear, AgeGroup, AssessmentDecision, AuthorityCode, CeaseReason, ChildId, Elsewhere,
-    Facility, GssCode, Money, Ncy, Phase, PlacementEndReason, PlanningAreaCode, PopulationBasis,
-    PrimaryNeed, ProvisionKind, ReviewOutcome, SettingKind, Urn, YearMonth,
+    AcademicYear, AgeBand, AgeGroup, AssessmentDecision, AuthorityCode, CeaseReason, ChildId,
+    Elsewhere, Facility, GssCode, Money, Ncy, Phase, PlacementEndReason, PlanningAreaCode,
+    PopulationBasis, PrimaryNeed, ProvisionKind, ReviewOutcome, SettingKind, Urn, YearMonth,
 };
 
 /// Where a child lives after moving home.
@@ -67,14 +67,15 @@ pub struct PhaseYield {
     pub per_dwelling: Decimal,
 }
 
-/// One cell of an SEN2 caseload table: plans in force in January. `None` means "all"
-/// (the table does not break that dimension down).
+/// One cell of an SEN2 caseload table: plans in force in January. A dimension that is `None`
+/// means "all" (the cell is not broken down by it). `plans` is `None` when the publisher
+/// suppressed or did not have the figure: unknown, never zero.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CaseloadCell {
-    pub age: Option<u8>,
+    pub age: Option<AgeBand>,
     pub need: Option<PrimaryNeed>,
     pub kind: Option<ProvisionKind>,
-    pub plans: u32,
+    pub plans: Option<u32>,
 }
 
 /// Everything that can happen in Placeledger. One variant per fact.

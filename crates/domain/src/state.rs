@@ -12,8 +12,8 @@ use crate::commands::{CaseloadInput, Command, OpenSetting};
 use crate::error::DomainError;
 use crate::events::{CaseloadCell, Event, NcyCount, NeedPlaces, NewHome, PhaseYield, PlacedAt};
 use crate::values::{
-    AssessmentDecision, AuthorityCode, ChildId, Facility, GssCode, Money, Ncy, PlanningAreaCode,
-    PrimaryNeed, SettingKind, Urn, YearMonth,
+    AgeBand, AssessmentDecision, AuthorityCode, ChildId, Facility, GssCode, Money, Ncy,
+    PlanningAreaCode, PrimaryNeed, SettingKind, Urn, YearMonth,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -929,21 +929,20 @@ pub fn decide(state: &State, command: &Command) -> Result<Vec<Event>, DomainErro
 }
 
 fn caseload_cell(i: usize, c: &CaseloadInput) -> Result<CaseloadCell, DomainError> {
-    let age = match c.age {
-        None => None,
-        Some(a) if (0..=25).contains(&a) => u8::try_from(a).ok(),
-        Some(_) => {
-            return Err(DomainError::invalid(
-                format!("cells[{i}].age"),
-                "must be 0-25 (plans end at 25)",
-            ));
-        }
-    };
+    let age = c
+        .age
+        .map(|(from, to)| AgeBand::new(from, to))
+        .transpose()
+        .map_err(|e| DomainError::from_value(format!("cells[{i}].age"), e))?;
+    let plans = c
+        .plans
+        .map(|p| count(|| format!("cells[{i}].plans"), p))
+        .transpose()?;
     Ok(CaseloadCell {
         age,
         need: c.need,
         kind: c.kind,
-        plans: count(|| format!("cells[{i}].plans"), c.plans)?,
+        plans,
     })
 }
 

@@ -584,6 +584,8 @@ code_list!(
         MainstreamAcademyRp => "mainstream_academy_resourced_provision",
         MainstreamAcademyUnit => "mainstream_academy_senunit",
         MainstreamFree => "mainstream_free_school",
+        MainstreamFreeRp => "mainstream_free_school_resourced_provision",
+        MainstreamFreeUnit => "mainstream_free_school_senunit",
         MainstreamIndependent => "mainstream_independent",
         SpecialMaintained => "special_la_maintained",
         SpecialAcademyFree => "special_academy_free",
@@ -594,11 +596,20 @@ code_list!(
         ApMaintained => "ap_pru_la_maintained",
         FeCollege => "general_fe_tertiary_colleges",
         SpecialistPost16 => "specialist_post_16_institutions",
+        UkrlpProvider => "ukrlp_provider",
         ElectiveHomeEducation => "elective_home_education",
         OtherArrangementsLa => "other_arrangements_la",
         OtherArrangementsParents => "other_arrangements_parents",
         NotInEducation => "neet",
+        NotInEducationCompulsoryAge => "not_in_education_compulsory_school_age",
+        NotInEducationNoticeToCease => "not_in_education_notice_to_cease",
+        NotInEducationOther => "not_in_education_other",
+        OnlineProvider => "online_provider",
+        WelshEstablishment => "welsh_establishment",
+        OtherPlacementSettings => "other_placement_settings",
+        OtherSchoolsAndEstablishments => "other_schools_and_establishments",
         NonMaintainedEarlyYears => "nm_early_years",
+        NotRecorded => "placement_unknown",
     }
 );
 
@@ -610,12 +621,10 @@ impl ProvisionKind {
             (SettingKind::MainstreamMaintained, None) => Self::MainstreamMaintained,
             (SettingKind::MainstreamMaintained, Some(Rp)) => Self::MainstreamMaintainedRp,
             (SettingKind::MainstreamMaintained, Some(Unit)) => Self::MainstreamMaintainedUnit,
-            (SettingKind::MainstreamAcademy | SettingKind::MainstreamFree, Some(Rp)) => {
-                Self::MainstreamAcademyRp
-            }
-            (SettingKind::MainstreamAcademy | SettingKind::MainstreamFree, Some(Unit)) => {
-                Self::MainstreamAcademyUnit
-            }
+            (SettingKind::MainstreamAcademy, Some(Rp)) => Self::MainstreamAcademyRp,
+            (SettingKind::MainstreamAcademy, Some(Unit)) => Self::MainstreamAcademyUnit,
+            (SettingKind::MainstreamFree, Some(Rp)) => Self::MainstreamFreeRp,
+            (SettingKind::MainstreamFree, Some(Unit)) => Self::MainstreamFreeUnit,
             (SettingKind::MainstreamAcademy, None) => Self::MainstreamAcademy,
             (SettingKind::MainstreamFree, None) => Self::MainstreamFree,
             (SettingKind::MainstreamIndependent, _) => Self::MainstreamIndependent,
@@ -731,6 +740,51 @@ impl AgeGroup {
                 age.to_string(),
                 "a single year of age must be 0-89 (use 90 and over)",
             )),
+        }
+    }
+}
+
+/// A band of ages within a plan's span (0 to 25), as SEN2 tables publish them: a single year
+/// (`age 7`) or a band (`under 3` is 0 to 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct AgeBand {
+    from: u8,
+    to: u8,
+}
+
+impl AgeBand {
+    pub fn new(from: i64, to: i64) -> Result<Self, ValueError> {
+        let bad = |reason| ValueError::new("age band", format!("{from}-{to}"), reason);
+        let from = u8::try_from(from).map_err(|_| bad("ages are 0 to 25"))?;
+        let to = u8::try_from(to).map_err(|_| bad("ages are 0 to 25"))?;
+        if to > 25 {
+            return Err(bad("ages are 0 to 25: plans end at 25"));
+        }
+        if from > to {
+            return Err(bad("the band starts after it ends"));
+        }
+        Ok(Self { from, to })
+    }
+
+    pub fn single(age: i64) -> Result<Self, ValueError> {
+        Self::new(age, age)
+    }
+
+    pub fn from(self) -> u8 {
+        self.from
+    }
+
+    pub fn to(self) -> u8 {
+        self.to
+    }
+}
+
+impl fmt::Display for AgeBand {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.from == self.to {
+            write!(f, "{}", self.from)
+        } else {
+            write!(f, "{}-{}", self.from, self.to)
         }
     }
 }

@@ -207,12 +207,20 @@ pub fn samples() -> Vec<Event> {
         Event::CaseloadRecorded {
             authority: la,
             census: year,
-            cells: vec![CaseloadCell {
-                age: Some(7),
-                need: Some(PrimaryNeed::Asd),
-                kind: None,
-                plans: 310,
-            }],
+            cells: vec![
+                CaseloadCell {
+                    age: Some(AgeBand::single(7).unwrap()),
+                    need: Some(PrimaryNeed::Asd),
+                    kind: None,
+                    plans: Some(310),
+                },
+                CaseloadCell {
+                    age: Some(AgeBand::new(0, 2).unwrap()),
+                    need: None,
+                    kind: Some(ProvisionKind::MainstreamFreeUnit),
+                    plans: None,
+                },
+            ],
         },
     ]
 }

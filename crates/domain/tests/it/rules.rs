@@ -496,10 +496,10 @@ fn negative_census_rolls_and_caseloads_are_refused() {
             authority: la(),
             census: AcademicYear::new(2024).unwrap(),
             cells: vec![CaseloadInput {
-                age: Some(7),
+                age: Some((7, 7)),
                 need: Some(PrimaryNeed::Asd),
                 kind: None,
-                plans: -3,
+                plans: Some(-3),
             }],
         })
         .then_err("cells[0].plans", |e| {
@@ -647,6 +647,47 @@ fn geography_is_data_and_duplicates_are_refused() {
         .then_err("name", |e| matches!(e, DomainError::Invalid { .. }));
 }
 
+#[test]
+fn a_suppressed_caseload_count_is_unknown_not_zero() {
+    given(geography())
+        .when(Command::RecordCaseload {
+            authority: la(),
+            census: AcademicYear::new(2024).unwrap(),
+            cells: vec![
+                CaseloadInput {
+                    age: Some((0, 2)),
+                    need: None,
+                    kind: None,
+                    plans: None,
+                },
+                CaseloadInput {
+                    age: None,
+                    need: None,
+                    kind: Some(ProvisionKind::NotRecorded),
+                    plans: Some(0),
+                },
+            ],
+        })
+        .then([Event::CaseloadRecorded {
+            authority: la(),
+            census: AcademicYear::new(2024).unwrap(),
+            cells: vec![
+                CaseloadCell {
+                    age: Some(AgeBand::new(0, 2).unwrap()),
+                    need: None,
+                    kind: None,
+                    plans: None,
+                },
+                CaseloadCell {
+                    age: None,
+                    need: None,
+                    kind: Some(ProvisionKind::NotRecorded),
+                    plans: Some(0),
+                },
+            ],
+        }]);
+}
+
 // --- moving home ---
 
 #[test]
@@ -720,10 +761,10 @@ fn caseload_ages_stop_at_25() {
             authority: la(),
             census: AcademicYear::new(2024).unwrap(),
             cells: vec![CaseloadInput {
-                age: Some(26),
+                age: Some((26, 26)),
                 need: None,
                 kind: None,
-                plans: 3,
+                plans: Some(3),
             }],
         })
         .then_err("cells[0].age", |e| matches!(e, DomainError::Invalid { .. }));
