@@ -17,6 +17,7 @@ impl ImportKind {
     fn name(self) -> &'static str {
         match self {
             ImportKind::OnsSnpp => "ons-snpp",
+            ImportKind::DfeEhcp => "dfe-ehcp",
         }
     }
 
@@ -40,6 +41,7 @@ pub async fn run(store: Arc<dyn EventStore>, kind: ImportKind, path: &Path) -> a
     let mut ledger = Ledger::open(store).await?;
     let parsed = match kind {
         ImportKind::OnsSnpp => placeledger_import::ons_snpp::parse(&file, &bytes, ledger.state()),
+        ImportKind::DfeEhcp => placeledger_import::dfe_ehcp::parse(&file, &bytes, ledger.state()),
     };
     let parsed: Parsed = match parsed {
         Ok(p) => p,

@@ -50,6 +50,8 @@ enum Command {
 enum ImportKind {
     /// ONS sub-national population projections, persons, wide layout.
     OnsSnpp,
+    /// DfE "Education, health and care plans" open data (the caseload file, so far).
+    DfeEhcp,
 }
 
 #[derive(Debug, Subcommand)]

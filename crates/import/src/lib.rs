@@ -8,6 +8,7 @@
 //!
 //! This crate is synchronous and does no I/O beyond the bytes it is handed.
 
+pub mod dfe_ehcp;
 pub mod ons_snpp;
 pub mod table;
 

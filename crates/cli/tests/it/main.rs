@@ -265,6 +265,70 @@ mod import {
     }
 
     #[tokio::test]
+    async fn dfe_caseload_imports_the_published_totals_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = sqlite_url(&dir);
+        let store = pan_lancashire(&url).await;
+        let head = store.head_position().await.unwrap();
+        let file = fixture("dfe/sen_needs_all_plans.csv");
+        let run = || {
+            placeledger(&url)
+                .arg("import")
+                .arg("dfe-ehcp")
+                .arg(&file)
+                .output()
+                .unwrap()
+        };
+        let out = run();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            stdout.contains("3 facts: 3 new events recorded"),
+            "{stdout}"
+        );
+        let events = store.read_all(head, 10).await.unwrap();
+        assert_eq!(events.len(), 3);
+        for e in &events {
+            let event =
+                placeledger_codec::decode(&e.event_type, e.schema_version, &e.payload).unwrap();
+            let placeledger_domain::Event::CaseloadRecorded {
+                authority, cells, ..
+            } = event
+            else {
+                panic!("{event:?}")
+            };
+            let total = cells
+                .iter()
+                .find(|c| c.age.is_none() && c.need.is_none() && c.kind.is_none())
+                .and_then(|c| c.plans);
+            let published = match authority.as_str() {
+                "888" => 12_317,
+                "889" => 1_522,
+                "890" => 1_661,
+                other => panic!("{other}"),
+            };
+            assert_eq!(total, Some(published), "authority {authority}");
+        }
+        let again = run();
+        assert!(again.status.success());
+        assert!(
+            String::from_utf8_lossy(&again.stdout)
+                .contains("0 new events recorded, 3 already stored"),
+            "{}",
+            String::from_utf8_lossy(&again.stdout)
+        );
+        assert_eq!(
+            store.head_position().await.unwrap(),
+            head + 3,
+            "re-import appends 0 events"
+        );
+    }
+
+    #[tokio::test]
     async fn a_file_with_any_problem_imports_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let url = sqlite_url(&dir);

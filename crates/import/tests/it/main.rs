@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use placeledger_domain::*;
-use placeledger_import::ons_snpp;
+use placeledger_import::{dfe_ehcp, ons_snpp};
 
 /// The 14 pan-Lancashire areas as registered in Placeledger.
 fn pan_lancashire() -> State {
@@ -214,4 +214,152 @@ fn areas_not_registered_are_passed_over_and_counted() {
         parsed.notes,
         vec!["passed over 2 rows for 1 areas not registered in Placeledger: E06000001"]
     );
+}
+
+mod dfe {
+    use super::*;
+
+    fn caseload() -> Vec<u8> {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/fixtures/import/dfe/sen_needs_all_plans.csv");
+        std::fs::read(path).unwrap()
+    }
+
+    /// The file's own "All EHC plans" figure for `la`, read with a plain CSV reader.
+    fn published_total(la: &str) -> u32 {
+        let bytes = caseload();
+        let mut reader = csv::Reader::from_reader(&bytes[3..]); // after the byte-order mark
+        let headers = reader.headers().unwrap().clone();
+        let col = |n: &str| headers.iter().position(|h| h == n).unwrap();
+        reader
+            .records()
+            .map(Result::unwrap)
+            .find(|r| &r[col("old_la_code")] == la && &r[col("breakdown_topic")] == "All EHC plans")
+            .map(|r| r[col("ehc_plans")].parse().unwrap())
+            .unwrap()
+    }
+
+    fn cells(parsed: &placeledger_import::Parsed, la: &str) -> Vec<CaseloadInput> {
+        parsed
+            .commands
+            .iter()
+            .find_map(|c| match c {
+                Command::RecordCaseload {
+                    authority, cells, ..
+                } if authority.as_str() == la => Some(cells.clone()),
+                _ => None,
+            })
+            .unwrap()
+    }
+
+    fn problems(bytes: &[u8]) -> Vec<String> {
+        dfe_ehcp::parse("caseload.csv", bytes, &pan_lancashire())
+            .unwrap_err()
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    const HEADER: &str = "time_period,time_identifier,geographic_level,country_code,country_name,region_code,region_name,new_la_code,old_la_code,la_name,breakdown_topic,breakdown,ehc_plans,number_asd,number_hi,number_mld,number_msi,number_oth,number_pd,number_pmld,number_semh,number_slcn,number_sld,number_spld,number_vi,number_need_unknown\n";
+    const LA: &str = "202425,Academic year,Local authority,E92000001,England,E12000002,North West,E10000017,888,Lancashire";
+
+    #[test]
+    fn the_caseload_file_gives_each_authority_its_published_totals() {
+        let parsed = dfe_ehcp::parse("caseload.csv", &caseload(), &pan_lancashire()).unwrap();
+        assert_eq!(parsed.commands.len(), 3, "one caseload per authority");
+        for la in ["888", "889", "890"] {
+            let total = cells(&parsed, la)
+                .into_iter()
+                .find(|c| c.age.is_none() && c.kind.is_none() && c.need.is_none())
+                .unwrap();
+            assert_eq!(
+                total.plans,
+                Some(i64::from(published_total(la))),
+                "authority {la}"
+            );
+        }
+        assert_eq!(published_total("888"), 12_317);
+        let Command::RecordCaseload { census, .. } = &parsed.commands[0] else {
+            unreachable!()
+        };
+        assert_eq!(census.to_string(), "2024/25", "the January 2025 census");
+        // Ages come as single years plus the band "under 3"; placements by SEN2 type.
+        let lancs = cells(&parsed, "888");
+        assert!(lancs.iter().any(|c| c.age == Some((0, 2))));
+        assert!(lancs.iter().any(|c| c.age == Some((25, 25))));
+        let inmss = lancs
+            .iter()
+            .find(|c| c.kind == Some(ProvisionKind::SpecialIndependent) && c.need.is_none())
+            .unwrap();
+        assert_eq!(
+            inmss.plans,
+            Some(725),
+            "Lancashire's 725 plans in independent special schools"
+        );
+        assert!(
+            parsed
+                .notes
+                .iter()
+                .any(|n| n.contains("national and regional rows")),
+            "{:?}",
+            parsed.notes
+        );
+        assert!(
+            parsed.notes.iter().any(|n| n.contains("Ethnicity")),
+            "{:?}",
+            parsed.notes
+        );
+    }
+
+    #[test]
+    fn suppression_markers_are_unknown_never_zero() {
+        let file =
+            format!("{HEADER}{LA},All EHC plans,All EHC plans,100,x,c,z,,0,1,2,3,4,5,6,7,8\n");
+        let parsed = dfe_ehcp::parse("caseload.csv", file.as_bytes(), &pan_lancashire()).unwrap();
+        let plans: Vec<Option<i64>> = cells(&parsed, "888").iter().map(|c| c.plans).collect();
+        assert_eq!(plans[..6], [Some(100), None, None, None, None, Some(0)]);
+    }
+
+    #[test]
+    fn every_bad_row_is_reported() {
+        let file = format!(
+            "{HEADER}\
+             {LA},All EHC plans,All EHC plans,100,1,1,1,1,1,1,1,1,1,1,1,1,1\n\
+             {LA},All EHC plans,All EHC plans,100,1,1,1,1,1,1,1,1,1,1,1,1,1\n\
+             202425,Academic year,Local authority,E92000001,England,E12000002,North West,E10000017,88,Lancashire,All EHC plans,All EHC plans,1,1,1,1,1,1,1,1,1,1,1,1,1,1\n\
+             {LA},Type of placement,Mainstream - somewhere else,5,1,1,1,1,1,1,1,1,1,1,1,1,1\n\
+             {LA},Child or young persons age,age 30,5,1,1,1,1,1,1,1,1,1,1,1,1,1\n\
+             {LA},Type of placement,Special - independent,-4,1,1,1,1,1,1,1,1,1,1,1,1,1\n\
+             {LA},Type of placement,Special - LA maintained,12,1,one,1,1,1,1,1,1,1,1,1,1,1\n"
+        );
+        assert_eq!(
+            problems(file.as_bytes()),
+            vec![
+                "caseload.csv:3: breakdown: duplicate row: the same authority, period and breakdown as line 2",
+                "caseload.csv:4: old_la_code: authority code \"88\" is not valid: must be the three-digit DfE LA code, such as 888",
+                "caseload.csv:5: breakdown: \"Mainstream - somewhere else\" is not one of SEN2's types of placement",
+                "caseload.csv:6: breakdown: \"age 30\" is not an age (\"under 3\", or \"age 3\" to \"age 25\")",
+                "caseload.csv:7: ehc_plans: -4: a count of plans is never negative",
+                "caseload.csv:8: number_hi: \"one\" is not a count (a whole number, or x, c, z or blank)",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_missing_column_is_named_and_other_files_are_refused_by_name() {
+        let file = HEADER.replace(",number_semh", "");
+        let p = problems(file.as_bytes());
+        assert_eq!(
+            p,
+            vec!["caseload.csv:1: number_semh: required column is missing from the header row"]
+        );
+        let requests = std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../tests/fixtures/import/dfe/requests.csv"),
+        )
+        .unwrap();
+        let p = problems(&requests);
+        assert_eq!(p.len(), 1);
+        assert!(p[0].contains("requests for assessment file"), "{p:?}");
+    }
 }
