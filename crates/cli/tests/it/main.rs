@@ -171,13 +171,17 @@ mod import {
     use placeledger_domain::{AuthorityCode, Command as DomainCommand, GssCode};
     use placeledger_ledger::{Context, Ledger};
 
-    fn import_ons(url: &str, file: &std::path::Path) -> std::process::Output {
+    fn import(url: &str, kind: &str, file: &std::path::Path) -> std::process::Output {
         placeledger(url)
             .arg("import")
-            .arg("ons-snpp")
+            .arg(kind)
             .arg(file)
             .output()
             .unwrap()
+    }
+
+    fn import_ons(url: &str, file: &std::path::Path) -> std::process::Output {
+        import(url, "ons-snpp", file)
     }
 
     fn fixture(name: &str) -> std::path::PathBuf {
@@ -271,14 +275,7 @@ mod import {
         let store = pan_lancashire(&url).await;
         let head = store.head_position().await.unwrap();
         let file = fixture("dfe/sen_needs_all_plans.csv");
-        let run = || {
-            placeledger(&url)
-                .arg("import")
-                .arg("dfe-ehcp")
-                .arg(&file)
-                .output()
-                .unwrap()
-        };
+        let run = || import(&url, "dfe-ehcp", &file);
         let out = run();
         assert!(
             out.status.success(),
