@@ -9,9 +9,9 @@ use rust_decimal::Decimal;
 
 use crate::events::{NewHome, PlacedAt, TransferIn};
 use crate::values::{
-    AcademicYear, AgeGroup, AssessmentDecision, AuthorityCode, CeaseReason, ChildId, Facility,
-    GssCode, Ncy, Phase, PlacementEndReason, PlanningAreaCode, PopulationBasis, PrimaryNeed,
-    ProvisionKind, ReviewOutcome, SettingKind, Urn, YearMonth,
+    AcademicYear, ActivityMeasure, AgeGroup, AssessmentDecision, AuthorityCode, CeaseReason,
+    ChildId, Facility, GssCode, Ncy, Phase, PlacementEndReason, PlanningAreaCode, PopulationBasis,
+    PrimaryNeed, ProvisionKind, ReviewOutcome, SettingKind, Urn, YearMonth,
 };
 
 #[derive(Debug, Clone, PartialEq)]
@@ -141,6 +141,11 @@ pub enum Command {
         census: AcademicYear,
         cells: Vec<CaseloadInput>,
     },
+    RecordActivity {
+        authority: AuthorityCode,
+        year: i32,
+        cells: Vec<ActivityInput>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -167,4 +172,16 @@ pub struct CaseloadInput {
     pub need: Option<PrimaryNeed>,
     pub kind: Option<ProvisionKind>,
     pub plans: Option<i64>,
+}
+
+/// One activity count as given (see [`crate::events::ActivityCell`]); `count` is `None`
+/// when the source suppressed it or did not have it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ActivityInput {
+    pub measure: ActivityMeasure,
+    pub age: Option<(i64, i64)>,
+    pub need: Option<PrimaryNeed>,
+    pub kind: Option<ProvisionKind>,
+    pub reason: Option<CeaseReason>,
+    pub count: Option<i64>,
 }

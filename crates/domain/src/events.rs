@@ -9,9 +9,10 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::values::{
-    AcademicYear, AgeBand, AgeGroup, AssessmentDecision, AuthorityCode, CeaseReason, ChildId,
-    Elsewhere, Facility, GssCode, Money, Ncy, Phase, PlacementEndReason, PlanningAreaCode,
-    PopulationBasis, PrimaryNeed, ProvisionKind, ReviewOutcome, SettingKind, Urn, YearMonth,
+    AcademicYear, ActivityMeasure, AgeBand, AgeGroup, AssessmentDecision, AuthorityCode,
+    CeaseReason, ChildId, Elsewhere, Facility, GssCode, Money, Ncy, Phase, PlacementEndReason,
+    PlanningAreaCode, PopulationBasis, PrimaryNeed, ProvisionKind, ReviewOutcome, SettingKind, Urn,
+    YearMonth,
 };
 
 /// Where a child lives after moving home.
@@ -76,6 +77,23 @@ pub struct CaseloadCell {
     pub need: Option<PrimaryNeed>,
     pub kind: Option<ProvisionKind>,
     pub plans: Option<u32>,
+}
+
+/// One count of an SEN2 activity table (a calendar year's flow): what it counts, broken
+/// down by age band, need, kind of placement or cease reason (`None`: all).
+/// `count` is `None` when the publisher suppressed or did not have the figure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivityCell {
+    pub measure: ActivityMeasure,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub age: Option<AgeBand>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub need: Option<PrimaryNeed>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<ProvisionKind>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<CeaseReason>,
+    pub count: Option<u32>,
 }
 
 /// Everything that can happen in Placeledger. One variant per fact.
@@ -238,6 +256,12 @@ pub enum Event {
         census: AcademicYear,
         cells: Vec<CaseloadCell>,
     },
+    /// Counts of one calendar year's activity for an authority, from SEN2 tables.
+    ActivityRecorded {
+        authority: AuthorityCode,
+        year: i32,
+        cells: Vec<ActivityCell>,
+    },
 }
 
 impl Event {
@@ -274,6 +298,7 @@ impl Event {
                 format!("housing-{planning_area}")
             }
             CaseloadRecorded { authority, .. } => format!("caseload-{authority}"),
+            ActivityRecorded { authority, .. } => format!("activity-{authority}"),
         }
     }
 
@@ -305,6 +330,7 @@ impl Event {
             BirthsRecorded { .. } => "BirthsRecorded",
             HousingCompletionsRecorded { .. } => "HousingCompletionsRecorded",
             CaseloadRecorded { .. } => "CaseloadRecorded",
+            ActivityRecorded { .. } => "ActivityRecorded",
         }
     }
 }

@@ -12,10 +12,11 @@ pub mod events;
 pub mod state;
 pub mod values;
 
-pub use commands::{CaseloadInput, Command, OpenSetting};
+pub use commands::{ActivityInput, CaseloadInput, Command, OpenSetting};
 pub use error::DomainError;
 pub use events::{
-    CaseloadCell, Event, NcyCount, NeedPlaces, NewHome, PhaseYield, PlacedAt, TransferIn,
+    ActivityCell, CaseloadCell, Event, NcyCount, NeedPlaces, NewHome, PhaseYield, PlacedAt,
+    TransferIn,
 };
 pub use state::{State, decide, evolve};
 pub use values::*;

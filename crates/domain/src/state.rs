@@ -8,9 +8,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
-use crate::commands::{CaseloadInput, Command, OpenSetting};
+use crate::commands::{ActivityInput, CaseloadInput, Command, OpenSetting};
 use crate::error::DomainError;
-use crate::events::{CaseloadCell, Event, NcyCount, NeedPlaces, NewHome, PhaseYield, PlacedAt};
+use crate::events::{
+    ActivityCell, CaseloadCell, Event, NcyCount, NeedPlaces, NewHome, PhaseYield, PlacedAt,
+};
 use crate::values::{
     AgeBand, AssessmentDecision, AuthorityCode, ChildId, Facility, GssCode, Money, Ncy,
     PlanningAreaCode, PrimaryNeed, SettingKind, Urn, YearMonth,
@@ -415,7 +417,8 @@ pub fn evolve(mut state: State, event: &Event) -> State {
         | PopulationRecorded { .. }
         | BirthsRecorded { .. }
         | HousingCompletionsRecorded { .. }
-        | CaseloadRecorded { .. } => {}
+        | CaseloadRecorded { .. }
+        | ActivityRecorded { .. } => {}
     }
     state
 }
@@ -924,8 +927,56 @@ pub fn decide(state: &State, command: &Command) -> Result<Vec<Event>, DomainErro
                 cells,
             }
         }
+        RecordActivity {
+            authority,
+            year: y,
+            cells,
+        } => {
+            state.authority("authority", authority)?;
+            let year = year("year", *y)?;
+            if cells.is_empty() {
+                return Err(DomainError::invalid("cells", "needs at least one cell"));
+            }
+            let mut seen = std::collections::HashSet::new();
+            let mut out = Vec::with_capacity(cells.len());
+            for (i, c) in cells.iter().enumerate() {
+                let cell = activity_cell(i, c)?;
+                if !seen.insert((cell.measure, cell.age, cell.need, cell.kind, cell.reason)) {
+                    return Err(DomainError::invalid(
+                        format!("cells[{i}]"),
+                        "the same count appears twice",
+                    ));
+                }
+                out.push(cell);
+            }
+            Event::ActivityRecorded {
+                authority: authority.clone(),
+                year,
+                cells: out,
+            }
+        }
     };
     Ok(vec![event])
+}
+
+fn activity_cell(i: usize, c: &ActivityInput) -> Result<ActivityCell, DomainError> {
+    let age = c
+        .age
+        .map(|(from, to)| AgeBand::new(from, to))
+        .transpose()
+        .map_err(|e| DomainError::from_value(format!("cells[{i}].age"), e))?;
+    let count = c
+        .count
+        .map(|n| count(|| format!("cells[{i}].count"), n))
+        .transpose()?;
+    Ok(ActivityCell {
+        measure: c.measure,
+        age,
+        need: c.need,
+        kind: c.kind,
+        reason: c.reason,
+        count,
+    })
 }
 
 fn caseload_cell(i: usize, c: &CaseloadInput) -> Result<CaseloadCell, DomainError> {

@@ -460,11 +460,11 @@ impl<'de> Deserialize<'de> for YearMonth {
 
 /// Generates a closed code list (a national reference list, not local data) with its codes.
 macro_rules! code_list {
-    ($(#[$meta:meta])* $ty:ident, $kind:literal, { $($variant:ident => $code:literal),+ $(,)? }) => {
+    ($(#[$meta:meta])* $ty:ident, $kind:literal, { $($(#[$vmeta:meta])* $variant:ident => $code:literal),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         pub enum $ty {
-            $(#[serde(rename = $code)] $variant),+
+            $($(#[$vmeta])* #[serde(rename = $code)] $variant),+
         }
         impl $ty {
             pub const ALL: &'static [$ty] = &[$($ty::$variant),+];
@@ -679,8 +679,51 @@ code_list!(
         TransferredToAnotherLa => "transferred_to_another_la",
         NoLongerInEducation => "no_longer_in_education",
         MovedAbroad => "moved_abroad",
+        /// Moved to Wales, Scotland, Northern Ireland or abroad (SEN2 since 2022).
+        MovedOutsideEngland => "moved_outside_england",
         Died => "died",
         Other => "other",
+        /// The authority did not record why (SEN2's "not recorded").
+        NotRecorded => "not_recorded",
+    }
+);
+
+code_list!(
+    /// What an activity count counts: SEN2's flows through the front door (requests,
+    /// assessments), new plans and their timeliness, cessations and annual reviews.
+    ActivityMeasure, "activity measure", {
+        RequestsReceived => "requests_received",
+        RequestsAgreed => "requests_agreed",
+        RequestsRefused => "requests_refused",
+        RequestsUndecided => "requests_undecided",
+        RequestsWithdrawn => "requests_withdrawn",
+        RequestsDecidedWithin6Weeks => "requests_decided_within_6_weeks",
+        RequestsDecidedOver6Weeks => "requests_decided_over_6_weeks",
+        Assessments => "assessments",
+        AssessmentsPlanIssued => "assessments_plan_issued",
+        AssessmentsPlanNotIssued => "assessments_plan_not_issued",
+        AssessmentsUndecided => "assessments_undecided",
+        AssessmentsWithdrawn => "assessments_withdrawn",
+        AssessmentsDecidedInTime => "assessments_decided_in_time",
+        AssessmentsDecidedLate => "assessments_decided_late",
+        PlansIssued => "plans_issued",
+        PlansIssuedWithin20Weeks => "plans_issued_within_20_weeks",
+        PlansIssuedExExceptions => "plans_issued_excluding_exceptions",
+        PlansIssuedWithin20WeeksExExceptions => "plans_issued_within_20_weeks_excluding_exceptions",
+        PlansIssued20WeeksToAYear => "plans_issued_20_weeks_to_a_year",
+        PlansIssuedOverAYear => "plans_issued_over_a_year",
+        NewPlans => "new_plans",
+        PlansCeased => "plans_ceased",
+        ReviewPlans => "review_plans",
+        ReviewsDue => "reviews_due",
+        ReviewsNotDue => "reviews_not_due",
+        ReviewMeetingsHeld => "review_meetings_held",
+        ReviewMeetingsNotHeld => "review_meetings_not_held",
+        ReviewOutcomeAmend => "review_outcome_amend",
+        ReviewOutcomeCease => "review_outcome_cease",
+        ReviewOutcomeMaintain => "review_outcome_maintain",
+        ReviewDecidedWithin4Weeks => "review_decided_within_4_weeks",
+        ReviewDecidedOver4Weeks => "review_decided_over_4_weeks",
     }
 );
 

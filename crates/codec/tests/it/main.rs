@@ -205,7 +205,7 @@ pub fn samples() -> Vec<Event> {
             }],
         },
         Event::CaseloadRecorded {
-            authority: la,
+            authority: la.clone(),
             census: year,
             cells: vec![
                 CaseloadCell {
@@ -219,6 +219,28 @@ pub fn samples() -> Vec<Event> {
                     need: None,
                     kind: Some(ProvisionKind::MainstreamFreeUnit),
                     plans: None,
+                },
+            ],
+        },
+        Event::ActivityRecorded {
+            authority: la,
+            year: 2024,
+            cells: vec![
+                ActivityCell {
+                    measure: ActivityMeasure::PlansCeased,
+                    age: None,
+                    need: None,
+                    kind: None,
+                    reason: Some(CeaseReason::MovedOutsideEngland),
+                    count: Some(41),
+                },
+                ActivityCell {
+                    measure: ActivityMeasure::NewPlans,
+                    age: Some(AgeBand::new(20, 25).unwrap()),
+                    need: None,
+                    kind: None,
+                    reason: None,
+                    count: None,
                 },
             ],
         },

@@ -688,6 +688,103 @@ fn a_suppressed_caseload_count_is_unknown_not_zero() {
         }]);
 }
 
+fn activity(measure: ActivityMeasure, count: Option<i64>) -> ActivityInput {
+    ActivityInput {
+        measure,
+        age: None,
+        need: None,
+        kind: None,
+        reason: None,
+        count,
+    }
+}
+
+#[test]
+fn activity_counts_are_recorded_with_unknowns_kept_unknown() {
+    given(geography())
+        .when(Command::RecordActivity {
+            authority: la(),
+            year: 2024,
+            cells: vec![
+                activity(ActivityMeasure::RequestsReceived, Some(2_410)),
+                ActivityInput {
+                    reason: Some(CeaseReason::NotRecorded),
+                    ..activity(ActivityMeasure::PlansCeased, None)
+                },
+            ],
+        })
+        .then([Event::ActivityRecorded {
+            authority: la(),
+            year: 2024,
+            cells: vec![
+                ActivityCell {
+                    measure: ActivityMeasure::RequestsReceived,
+                    age: None,
+                    need: None,
+                    kind: None,
+                    reason: None,
+                    count: Some(2_410),
+                },
+                ActivityCell {
+                    measure: ActivityMeasure::PlansCeased,
+                    age: None,
+                    need: None,
+                    kind: None,
+                    reason: Some(CeaseReason::NotRecorded),
+                    count: None,
+                },
+            ],
+        }]);
+}
+
+#[test]
+fn a_negative_activity_count_is_refused_with_its_cell() {
+    given(geography())
+        .when(Command::RecordActivity {
+            authority: la(),
+            year: 2024,
+            cells: vec![
+                activity(ActivityMeasure::NewPlans, Some(10)),
+                activity(ActivityMeasure::PlansIssued, Some(-3)),
+            ],
+        })
+        .then_err("cells[1].count", |e| {
+            matches!(e, DomainError::Negative { value: -3, .. })
+        });
+}
+
+#[test]
+fn an_activity_count_given_twice_is_refused() {
+    given(geography())
+        .when(Command::RecordActivity {
+            authority: la(),
+            year: 2024,
+            cells: vec![
+                activity(ActivityMeasure::NewPlans, Some(10)),
+                activity(ActivityMeasure::NewPlans, Some(11)),
+            ],
+        })
+        .then_err("cells[1]", |e| matches!(e, DomainError::Invalid { .. }));
+}
+
+#[test]
+fn activity_for_an_unknown_authority_or_year_is_refused() {
+    given(vec![])
+        .when(Command::RecordActivity {
+            authority: la(),
+            year: 2024,
+            cells: vec![activity(ActivityMeasure::NewPlans, Some(1))],
+        })
+        .then_err("authority", DomainError::is_not_found);
+    given(geography())
+        .when(Command::RecordActivity {
+            authority: la(),
+            year: 1066,
+            cells: vec![activity(ActivityMeasure::NewPlans, Some(1))],
+        })
+        .then_err("year", |e| matches!(e, DomainError::Invalid { .. }));
+}
+
 // --- moving home ---
 
 #[test]
