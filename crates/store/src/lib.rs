@@ -31,8 +31,8 @@ pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use subscription::{Subscription, subscribe};
 pub use types::{
-    AppendResult, ExpectedVersion, MAX_BATCH, MAX_PAYLOAD_BYTES, Metadata, NewEvent, StoredEvent,
-    StreamAppend, StreamId,
+    AppendResult, Checkpoint, ExpectedVersion, MAX_BATCH, MAX_PAYLOAD_BYTES, Metadata, NewEvent,
+    StoredEvent, StreamAppend, StreamId,
 };
 
 #[async_trait]
@@ -84,6 +84,12 @@ pub trait EventStore: Send + Sync + std::fmt::Debug + 'static {
 
     /// `"sqlite"` or `"postgres"`.
     fn backend(&self) -> &'static str;
+
+    /// The checkpoint saved under `name`, if any.
+    async fn load_checkpoint(&self, name: &str) -> Result<Option<Checkpoint>, StoreError>;
+
+    /// Saves a checkpoint (state and position in one row, replacing the last one).
+    async fn save_checkpoint(&self, checkpoint: &Checkpoint) -> Result<(), StoreError>;
 }
 
 /// Opens the store a URL names: `sqlite:PATH` (created if missing) or `postgres://...`.

@@ -4,6 +4,7 @@
 //! are handed out in commit order and a reader can never see position n+1 before n.
 //! Another process writing the same file waits on SQLite's lock (busy timeout).
 
+use std::collections::HashMap;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -20,7 +21,8 @@ use uuid::Uuid;
 use crate::head::Head;
 use crate::types::{to_i64, to_u64, validate};
 use crate::{
-    AppendResult, EventStore, Metadata, NewEvent, StoreError, StoredEvent, StreamAppend, StreamId,
+    AppendResult, Checkpoint, EventStore, Metadata, NewEvent, StoreError, StoredEvent,
+    StreamAppend, StreamId,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../schema/sqlite");
@@ -127,42 +129,75 @@ fn row_to_event(row: &SqliteRow) -> Result<StoredEvent, StoreError> {
     })
 }
 
-/// The original result of `append` if every one of its event ids is already stored, in
-/// order, in its stream (a retry); an error if only some are (or they are elsewhere).
-async fn already_stored(
+/// Where an already-stored event is.
+struct Stored {
+    stream_id: String,
+    stream_version: i64,
+    position: i64,
+}
+
+/// Which of the batch's event ids are already stored, and where: one query per 10,000 ids,
+/// however many streams the batch touches.
+async fn stored_ids(
     tx: &mut Transaction<'_, Sqlite>,
-    append: &StreamAppend,
-) -> Result<Option<AppendResult>, StoreError> {
-    let mut found = Vec::new();
-    for chunk in append.events.chunks(10_000) {
+    appends: &[StreamAppend],
+) -> Result<HashMap<String, Stored>, StoreError> {
+    let ids: Vec<String> = appends
+        .iter()
+        .flat_map(|a| a.events.iter().map(|e| e.event_id.to_string()))
+        .collect();
+    let mut found = HashMap::new();
+    for chunk in ids.chunks(10_000) {
         let mut q = QueryBuilder::<Sqlite>::new(
             "SELECT stream_id, stream_version, position, event_id FROM events WHERE event_id IN (",
         );
         let mut sep = q.separated(", ");
-        for e in chunk {
-            sep.push_bind(e.event_id.to_string());
+        for id in chunk {
+            sep.push_bind(id.as_str());
         }
         q.push(")");
-        found.extend(q.build().fetch_all(&mut **tx).await?);
+        for row in q.build().fetch_all(&mut **tx).await? {
+            found.insert(
+                row.get::<String, _>("event_id"),
+                Stored {
+                    stream_id: row.get("stream_id"),
+                    stream_version: row.get("stream_version"),
+                    position: row.get("position"),
+                },
+            );
+        }
     }
+    Ok(found)
+}
+
+/// The original result of `append` if every one of its event ids is already stored, in
+/// order, in its stream (a retry); an error if only some are (or they are elsewhere).
+fn already_stored(
+    append: &StreamAppend,
+    stored: &HashMap<String, Stored>,
+) -> Result<Option<AppendResult>, StoreError> {
+    let found: Vec<&Stored> = append
+        .events
+        .iter()
+        .filter_map(|e| stored.get(&e.event_id.to_string()))
+        .collect();
     if found.is_empty() {
         return Ok(None);
     }
-    found.sort_by_key(|r| r.get::<i64, _>("stream_version"));
-    let first: i64 = found[0].get("stream_version");
-    let last: i64 = found[found.len() - 1].get("stream_version");
+    let first = found[0].stream_version;
     let complete = found.len() == append.events.len()
+        && found.iter().all(|r| r.stream_id == append.stream.as_str())
         && found
             .iter()
-            .all(|r| r.get::<String, _>("stream_id") == append.stream.as_str())
-        && to_u64(last - first + 1) == append.events.len() as u64
-        && found[0].get::<String, _>("event_id") == append.events[0].event_id.to_string();
+            .enumerate()
+            .all(|(i, r)| r.stream_version == first + i64::try_from(i).unwrap_or(i64::MAX));
     if !complete {
         return Err(StoreError::IdempotencyMismatch {
             stream: append.stream.to_string(),
         });
     }
-    let last_position = found.iter().map(|r| r.get::<i64, _>("position")).max();
+    let last = found[found.len() - 1].stream_version;
+    let last_position = found.iter().map(|r| r.position).max();
     Ok(Some(AppendResult {
         first_version: to_u64(first),
         last_version: to_u64(last),
@@ -171,38 +206,59 @@ async fn already_stored(
     }))
 }
 
-/// Inserts `append`'s events after position `head` and stream version `current`.
+/// The current version of each stream the batch touches: one query per 10,000 streams.
+async fn stream_versions(
+    tx: &mut Transaction<'_, Sqlite>,
+    appends: &[StreamAppend],
+) -> Result<HashMap<String, i64>, StoreError> {
+    let mut streams: Vec<&str> = appends.iter().map(|a| a.stream.as_str()).collect();
+    streams.sort_unstable();
+    streams.dedup();
+    let mut versions = HashMap::new();
+    for chunk in streams.chunks(10_000) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "SELECT stream_id, max(stream_version) AS version FROM events WHERE stream_id IN (",
+        );
+        let mut sep = q.separated(", ");
+        for stream in chunk {
+            sep.push_bind(*stream);
+        }
+        q.push(") GROUP BY stream_id");
+        for row in q.build().fetch_all(&mut **tx).await? {
+            versions.insert(
+                row.get::<String, _>("stream_id"),
+                row.get::<i64, _>("version"),
+            );
+        }
+    }
+    Ok(versions)
+}
+
+/// One row to insert: position, stream, version, the event and its payload.
+type Pending<'a> = (i64, &'a str, i64, &'a NewEvent, &'a String);
+
+/// Inserts `rows` in multi-row statements.
 async fn insert(
     tx: &mut Transaction<'_, Sqlite>,
-    append: &StreamAppend,
-    payloads: &[String],
-    head: i64,
-    current: i64,
+    rows: &[Pending<'_>],
     recorded_at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let rows: Vec<(i64, &NewEvent, &String)> = append
-        .events
-        .iter()
-        .zip(payloads)
-        .enumerate()
-        .map(|(i, (e, p))| (i64::try_from(i).unwrap_or(i64::MAX) + 1, e, p))
-        .collect();
     for chunk in rows.chunks(ROWS_PER_INSERT.min(32_000 / COLUMNS)) {
         let mut q = QueryBuilder::<Sqlite>::new(
             "INSERT INTO events (position, stream_id, stream_version, event_id, event_type, \
              schema_version, payload, correlation_id, causation_id, actor, recorded_at) ",
         );
-        q.push_values(chunk, |mut b, (offset, e, payload)| {
-            b.push_bind(head + offset)
-                .push_bind(append.stream.as_str().to_owned())
-                .push_bind(current + offset)
+        q.push_values(chunk, |mut b, (position, stream, version, e, payload)| {
+            b.push_bind(*position)
+                .push_bind(*stream)
+                .push_bind(*version)
                 .push_bind(e.event_id.to_string())
-                .push_bind(e.event_type.clone())
+                .push_bind(e.event_type.as_str())
                 .push_bind(i64::from(e.schema_version))
-                .push_bind((*payload).clone())
+                .push_bind(payload.as_str())
                 .push_bind(e.metadata.correlation_id.map(|u| u.to_string()))
                 .push_bind(e.metadata.causation_id.map(|u| u.to_string()))
-                .push_bind(e.metadata.actor.clone())
+                .push_bind(e.metadata.actor.as_deref())
                 .push_bind(recorded_at);
         });
         q.build().execute(&mut **tx).await?;
@@ -223,19 +279,19 @@ impl EventStore for SqliteStore {
             .fetch_one(&mut *tx)
             .await?;
         let recorded_at = Utc::now();
+        // Three questions for the whole batch, not per stream: which ids are stored, which
+        // versions the streams are at; then the new rows in multi-row inserts.
+        let stored = stored_ids(&mut tx, &appends).await?;
+        let mut versions = stream_versions(&mut tx, &appends).await?;
         let mut results = Vec::with_capacity(appends.len());
+        let mut rows: Vec<Pending<'_>> = Vec::new();
         let mut wrote = false;
-        for (append, payloads) in appends.iter().zip(payloads) {
-            if let Some(original) = already_stored(&mut tx, append).await? {
+        for (append, payloads) in appends.iter().zip(&payloads) {
+            if let Some(original) = already_stored(append, &stored)? {
                 results.push(original);
                 continue;
             }
-            let current: i64 = sqlx::query_scalar(
-                "SELECT coalesce(max(stream_version), 0) FROM events WHERE stream_id = ?",
-            )
-            .bind(append.stream.as_str())
-            .fetch_one(&mut *tx)
-            .await?;
+            let current = versions.get(append.stream.as_str()).copied().unwrap_or(0);
             if let Some(want) = append.expected.as_db()
                 && want != current
             {
@@ -246,9 +302,19 @@ impl EventStore for SqliteStore {
                     actual: to_u64(current),
                 });
             }
-            insert(&mut tx, append, &payloads, head, current, recorded_at).await?;
             let n = i64::try_from(append.events.len()).unwrap_or(i64::MAX);
+            for (i, (e, payload)) in append.events.iter().zip(payloads).enumerate() {
+                let offset = i64::try_from(i).unwrap_or(i64::MAX) + 1;
+                rows.push((
+                    head + offset,
+                    append.stream.as_str(),
+                    current + offset,
+                    e,
+                    payload,
+                ));
+            }
             head += n;
+            versions.insert(append.stream.to_string(), current + n);
             wrote = true;
             results.push(AppendResult {
                 first_version: to_u64(current + 1),
@@ -257,6 +323,7 @@ impl EventStore for SqliteStore {
                 duplicate: false,
             });
         }
+        insert(&mut tx, &rows, recorded_at).await?;
         tx.commit().await?;
         if wrote {
             self.head.advance(to_u64(head));
@@ -312,5 +379,41 @@ impl EventStore for SqliteStore {
 
     fn backend(&self) -> &'static str {
         "sqlite"
+    }
+
+    async fn load_checkpoint(&self, name: &str) -> Result<Option<Checkpoint>, StoreError> {
+        let row = sqlx::query(
+            "SELECT name, version, position, state FROM projection_checkpoints WHERE name = ?",
+        )
+        .bind(name)
+        .fetch_optional(&self.reader)
+        .await?;
+        row.map(|r| {
+            Ok(Checkpoint {
+                name: r.try_get("name")?,
+                version: u32::try_from(r.try_get::<i64, _>("version")?)
+                    .map_err(|e| StoreError::Corrupt(format!("version: {e}")))?,
+                position: to_u64(r.try_get("position")?),
+                state: r.try_get("state")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn save_checkpoint(&self, checkpoint: &Checkpoint) -> Result<(), StoreError> {
+        checkpoint.validate()?;
+        sqlx::query(
+            "INSERT INTO projection_checkpoints (name, version, position, state, saved_at) \
+             VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET version = excluded.version, \
+             position = excluded.position, state = excluded.state, saved_at = excluded.saved_at",
+        )
+        .bind(&checkpoint.name)
+        .bind(i64::from(checkpoint.version))
+        .bind(to_i64(checkpoint.position))
+        .bind(&checkpoint.state)
+        .bind(Utc::now())
+        .execute(&self.writer)
+        .await?;
+        Ok(())
     }
 }

@@ -10,8 +10,10 @@ use crate::error::StoreError;
 
 /// The largest payload one event may carry, as serialised JSON.
 pub const MAX_PAYLOAD_BYTES: usize = 1024 * 1024;
-/// The most events one append may carry.
-pub const MAX_BATCH: usize = 100_000;
+/// The most events one append (or batch of appends) may carry: enough for the whole seeded
+/// pan-Lancashire history (about 350,000 events) or a large import in one transaction,
+/// while bounding the memory one request can take.
+pub const MAX_BATCH: usize = 1_000_000;
 
 /// A stream's id: 1-200 characters, no control characters, not blank.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -136,6 +138,28 @@ impl StreamAppend {
             expected,
             events,
         }
+    }
+}
+
+/// A projection's saved state (JSON text) and the position it has folded to, saved and
+/// loaded as one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkpoint {
+    pub name: String,
+    /// The version of the state's shape.
+    pub version: u32,
+    pub position: u64,
+    pub state: String,
+}
+
+impl Checkpoint {
+    pub(crate) fn validate(&self) -> Result<(), StoreError> {
+        if self.name.is_empty() || self.name.len() > 100 {
+            return Err(StoreError::invalid("name", "must be 1-100 characters"));
+        }
+        serde_json::from_str::<serde::de::IgnoredAny>(&self.state)
+            .map_err(|e| StoreError::invalid("state", format!("is not JSON: {e}")))?;
+        Ok(())
     }
 }
 

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use placeledger_store::{
-    EventStore, ExpectedVersion, MAX_PAYLOAD_BYTES, Metadata, NewEvent, StoreError, StoredEvent,
-    StreamAppend, StreamId, subscribe,
+    Checkpoint, EventStore, ExpectedVersion, MAX_PAYLOAD_BYTES, Metadata, NewEvent, StoreError,
+    StoredEvent, StreamAppend, StreamId, subscribe,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -752,4 +752,53 @@ pub async fn a_bad_batch_is_refused_and_writes_nothing(store: Store) {
         "appends[1].events",
     );
     assert_eq!(store.head_position().await.unwrap(), head);
+}
+
+pub async fn checkpoints_keep_state_and_position_together(store: Store) {
+    assert_eq!(store.load_checkpoint("caseload").await.unwrap(), None);
+    let first = Checkpoint {
+        name: "caseload".into(),
+        version: 1,
+        position: 1_200,
+        state: json!({"children": {"C-1": {"born": "2015-03"}}}).to_string(),
+    };
+    store.save_checkpoint(&first).await.unwrap();
+    let loaded = store.load_checkpoint("caseload").await.unwrap().unwrap();
+    assert_eq!((loaded.version, loaded.position), (1, 1_200));
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&loaded.state).unwrap(),
+        serde_json::from_str::<serde_json::Value>(&first.state).unwrap()
+    );
+    // The next save replaces both at once.
+    let second = Checkpoint {
+        position: 2_400,
+        state: json!({"children": {}}).to_string(),
+        ..first.clone()
+    };
+    store.save_checkpoint(&second).await.unwrap();
+    let loaded = store.load_checkpoint("caseload").await.unwrap().unwrap();
+    assert_eq!(loaded.position, 2_400);
+    assert_eq!(loaded.state.replace(' ', ""), r#"{"children":{}}"#);
+    // Another projection's checkpoint is its own.
+    assert_eq!(store.load_checkpoint("placements").await.unwrap(), None);
+    // Bad input is refused and the saved checkpoint stays.
+    let bad = Checkpoint {
+        state: "{not json".into(),
+        ..first.clone()
+    };
+    assert_invalid(store.save_checkpoint(&bad).await, "state");
+    let unnamed = Checkpoint {
+        name: String::new(),
+        ..first
+    };
+    assert_invalid(store.save_checkpoint(&unnamed).await, "name");
+    assert_eq!(
+        store
+            .load_checkpoint("caseload")
+            .await
+            .unwrap()
+            .unwrap()
+            .position,
+        2_400
+    );
 }

@@ -52,4 +52,5 @@ conformance_suite!(
     a_batch_across_streams_is_all_or_nothing,
     a_resent_batch_writes_only_what_is_new,
     a_bad_batch_is_refused_and_writes_nothing,
+    checkpoints_keep_state_and_position_together,
 );
