@@ -11,8 +11,9 @@
 //! content ([`EventIds::Derived`]), so that recording the same facts again is recognised by
 //! the store as a retry and writes nothing.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::time::Duration;
 
 use placeledger_codec::CodecError;
 use placeledger_domain::{Command, DomainError, Event, State, decide, evolve};
@@ -27,6 +28,8 @@ use uuid::Uuid;
 /// on one stream a writer that loses fifty rounds in a row is vanishingly unlikely.
 const CONFLICT_RETRIES: usize = 50;
 const READ_BATCH: usize = 5_000;
+/// How long a writer that lost a race waits to read the winner's events.
+const CATCH_UP_WAIT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
@@ -80,10 +83,13 @@ impl Context {
     }
 }
 
-/// What one execution recorded: one result per stream it touched, in first-touched order.
+/// What one execution recorded: one result per stream it appended to, in first-touched
+/// order, and how many of its events (with derived ids) were found already stored and left
+/// out of the append.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recorded {
     pub streams: Vec<(String, AppendResult)>,
+    pub already_stored_skipped: u64,
 }
 
 impl Recorded {
@@ -91,7 +97,28 @@ impl Recorded {
     pub fn all_duplicates(&self) -> bool {
         self.streams.iter().all(|(_, r)| r.duplicate)
     }
+
+    /// Events written by this execution.
+    pub fn new_events(&self) -> u64 {
+        self.count(false)
+    }
+
+    /// Events this execution found already stored (a re-run of the same facts).
+    pub fn already_stored(&self) -> u64 {
+        self.count(true) + self.already_stored_skipped
+    }
+
+    fn count(&self, duplicate: bool) -> u64 {
+        self.streams
+            .iter()
+            .filter(|(_, r)| r.duplicate == duplicate)
+            .map(|(_, r)| r.last_version - r.first_version + 1)
+            .sum()
+    }
 }
+
+/// New events grouped by stream, in the order the streams were first touched.
+type Parts = Vec<(String, Vec<Event>)>;
 
 #[derive(Debug)]
 pub struct Ledger {
@@ -150,6 +177,28 @@ impl Ledger {
         }
     }
 
+    /// After a conflict on `stream`: folds until the ledger has seen the stream at `version`
+    /// (the version the store reported), so the commands are decided again on the other
+    /// writer's events, not on the same view. A reader stops at a position that may still
+    /// fill (PostgreSQL, see the store), so the event can be committed but not yet readable
+    /// for a moment: wait with backoff, for at most [`CATCH_UP_WAIT`]. `false` if it never
+    /// appeared.
+    async fn catch_up_to(&mut self, stream: &str, version: u64) -> Result<bool, LedgerError> {
+        let deadline = tokio::time::Instant::now() + CATCH_UP_WAIT;
+        let mut pause = Duration::from_millis(1);
+        loop {
+            self.catch_up().await?;
+            if self.versions.get(stream).copied().unwrap_or(0) >= version {
+                return Ok(true);
+            }
+            if tokio::time::Instant::now() + pause > deadline {
+                return Ok(false);
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(50));
+        }
+    }
+
     /// Decides every command in order against a working copy of the state, without recording
     /// anything, and returns every refusal with the command's index. A refused command leaves
     /// the working state as it was, so later commands are checked as if it were absent. An
@@ -179,32 +228,108 @@ impl Ledger {
     ) -> Result<Recorded, LedgerError> {
         self.catch_up().await?;
         let mut attempt = 0;
+        // Ids (derived from content) found already stored in a stream that also gets new
+        // events: a revised file re-imported. They are left out of the append.
+        let mut stored: HashSet<Uuid> = HashSet::new();
         loop {
-            let parts = self.decide_all(commands)?;
+            let (parts, working) = self.decide_all(commands)?;
             if parts.is_empty() {
                 return Ok(Recorded {
                     streams: Vec::new(),
+                    already_stored_skipped: 0,
                 });
             }
-            let appends = self.to_appends(&parts, context)?;
+            let mut appends = self.to_appends(&parts, context)?;
+            let mut skipped = 0;
+            let mut appended: Vec<String> = Vec::new();
+            appends.retain_mut(|a| {
+                let before = a.events.len();
+                a.events.retain(|e| !stored.contains(&e.event_id));
+                skipped += (before - a.events.len()) as u64;
+                let keep = !a.events.is_empty();
+                if keep {
+                    appended.push(a.stream.to_string());
+                }
+                keep
+            });
+            if appends.is_empty() {
+                return Ok(Recorded {
+                    streams: Vec::new(),
+                    already_stored_skipped: skipped,
+                });
+            }
             match self.store.append_batch(appends).await {
                 Ok(results) => {
+                    if skipped == 0 {
+                        self.adopt(&parts, &results, working);
+                    }
                     self.catch_up().await?;
-                    let streams = parts.into_iter().map(|(s, _)| s).zip(results).collect();
-                    return Ok(Recorded { streams });
+                    let streams = appended.into_iter().zip(results).collect();
+                    return Ok(Recorded {
+                        streams,
+                        already_stored_skipped: skipped,
+                    });
                 }
-                Err(StoreError::Conflict { stream, .. }) if attempt < CONFLICT_RETRIES => {
+                Err(StoreError::Conflict {
+                    stream,
+                    expected,
+                    actual,
+                }) if attempt < CONFLICT_RETRIES => {
                     attempt += 1;
                     tracing::debug!(%stream, attempt, "another writer got in first; deciding again");
-                    self.catch_up().await?;
+                    if !self.catch_up_to(&stream, actual).await? {
+                        return Err(StoreError::Conflict {
+                            stream,
+                            expected,
+                            actual,
+                        }
+                        .into());
+                    }
+                }
+                Err(StoreError::IdempotencyMismatch { stream })
+                    if matches!(context.event_ids, EventIds::Derived(_))
+                        && attempt < CONFLICT_RETRIES =>
+                {
+                    // Some of this stream's facts are stored, some are new: learn which.
+                    attempt += 1;
+                    let before = stored.len();
+                    let id = StreamId::parse(stream.clone())?;
+                    let mut after = 0;
+                    loop {
+                        let batch = self.store.read_stream(&id, after, READ_BATCH).await?;
+                        let Some(last) = batch.last() else { break };
+                        after = last.stream_version;
+                        stored.extend(batch.iter().map(|e| e.event_id));
+                    }
+                    if stored.len() == before {
+                        return Err(StoreError::IdempotencyMismatch { stream }.into());
+                    }
                 }
                 Err(e) => return Err(e.into()),
             }
         }
     }
 
-    /// The events of every command, grouped by stream in first-touched order.
-    fn decide_all(&self, commands: &[Command]) -> Result<Vec<(String, Vec<Event>)>, LedgerError> {
+    /// After a successful append: if every part was new and its events took exactly the
+    /// positions after the last one folded (no other writer in between), the working state
+    /// the events were decided on is the state at the new position, and reading them back
+    /// is unnecessary. Otherwise `catch_up` reads them as usual.
+    fn adopt(&mut self, parts: &Parts, results: &[AppendResult], working: State) {
+        let total: u64 = parts.iter().map(|(_, e)| e.len() as u64).sum();
+        let all_new = results.iter().all(|r| !r.duplicate);
+        let last = results.iter().map(|r| r.last_position).max().unwrap_or(0);
+        if all_new && results.len() == parts.len() && last == self.position + total {
+            self.state = working;
+            for ((stream, _), r) in parts.iter().zip(results) {
+                self.versions.insert(stream.clone(), r.last_version);
+            }
+            self.position = last;
+        }
+    }
+
+    /// The events of every command, grouped by stream in first-touched order, and the state
+    /// they leave.
+    fn decide_all(&self, commands: &[Command]) -> Result<(Parts, State), LedgerError> {
         let mut working = self.state.clone();
         let mut parts: Vec<(String, Vec<Event>)> = Vec::new();
         let mut index: HashMap<String, usize> = HashMap::new();
@@ -221,7 +346,7 @@ impl Ledger {
                 parts[k].1.push(event);
             }
         }
-        Ok(parts)
+        Ok((parts, working))
     }
 
     fn to_appends(

@@ -147,11 +147,35 @@ async fn derived_ids_make_recording_the_same_facts_a_retry(store: Arc<dyn EventS
     assert_eq!(store.head_position().await.unwrap(), head + 1);
 }
 
-async fn concurrent_ledgers_catch_up_and_decide_again(store: Arc<dyn EventStore>) {
-    Ledger::open(store.clone())
-        .await
-        .unwrap()
+async fn a_revised_file_records_only_its_new_facts(store: Arc<dyn EventStore>) {
+    let mut ledger = Ledger::open(store.clone()).await.unwrap();
+    ledger
         .execute(&lancashire(), &Context::actor("test"))
+        .await
+        .unwrap();
+    let context =
+        Context::actor("import").with_event_ids(EventIds::Derived(uuid::Uuid::from_u128(7)));
+    let first = vec![births(2023, 1_000), births(2024, 1_100)];
+    let recorded = ledger.execute(&first, &context).await.unwrap();
+    assert_eq!((recorded.new_events(), recorded.already_stored()), (2, 0));
+    // The next release of the file repeats both years and adds one: one stream, two facts
+    // stored and one new.
+    let revised = vec![
+        births(2023, 1_000),
+        births(2024, 1_100),
+        births(2025, 1_150),
+    ];
+    let recorded = ledger.execute(&revised, &context).await.unwrap();
+    assert_eq!((recorded.new_events(), recorded.already_stored()), (1, 2));
+    let recorded = ledger.execute(&revised, &context).await.unwrap();
+    assert_eq!((recorded.new_events(), recorded.already_stored()), (0, 3));
+    let stream = placeledger_store::StreamId::parse("population-E07000117").unwrap();
+    assert_eq!(store.stream_version(&stream).await.unwrap(), 3);
+}
+
+async fn concurrent_ledgers_catch_up_and_decide_again(store: Arc<dyn EventStore>) {
+    let mut mine = Ledger::open(store.clone()).await.unwrap();
+    mine.execute(&lancashire(), &Context::actor("test"))
         .await
         .unwrap();
     // Three ledgers (as three API nodes would be) recording into one stream at once.
@@ -183,6 +207,14 @@ async fn concurrent_ledgers_catch_up_and_decide_again(store: Arc<dyn EventStore>
         15,
         "every writer's facts, once"
     );
+    // A ledger that recorded before the others wrote reads their events back before taking
+    // its own as the new state: it ends where a fresh fold of the store does.
+    mine.execute(&[births(2024, 1_200)], &Context::actor("test"))
+        .await
+        .unwrap();
+    let fresh = Ledger::open(store).await.unwrap();
+    assert_eq!(mine.position(), fresh.position());
+    assert_eq!(mine.state(), fresh.state());
 }
 
 async fn sqlite() -> (Arc<dyn EventStore>, tempfile::TempDir) {
@@ -249,5 +281,6 @@ on_both_backends!(
     a_refused_command_records_nothing,
     check_reports_every_refusal_and_records_nothing,
     derived_ids_make_recording_the_same_facts_a_retry,
+    a_revised_file_records_only_its_new_facts,
     concurrent_ledgers_catch_up_and_decide_again,
 );
