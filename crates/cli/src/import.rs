@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
-use indicatif::ProgressBar;
+use indicatif::{ProgressBar, ProgressStyle};
+use placeledger_import::table::Table;
 use placeledger_import::{Parsed, Problem};
 use placeledger_ledger::{Context, EventIds, Ledger};
 use placeledger_store::EventStore;
@@ -18,6 +19,8 @@ impl ImportKind {
         match self {
             ImportKind::OnsSnpp => "ons-snpp",
             ImportKind::DfeEhcp => "dfe-ehcp",
+            ImportKind::Children => "children",
+            ImportKind::Settings => "settings",
         }
     }
 
@@ -34,15 +37,28 @@ impl ImportKind {
 pub async fn run(store: Arc<dyn EventStore>, kind: ImportKind, path: &Path) -> anyhow::Result<()> {
     let file = path.display().to_string();
     let bytes = std::fs::read(path).with_context(|| format!("reading {file}"))?;
-    let progress = ProgressBar::new_spinner();
-    progress.enable_steady_tick(Duration::from_millis(120));
-    progress.set_message(format!("reading {file}"));
+    // Reading (the slow part of a large file) shows a bar over the file's bytes.
+    let progress = ProgressBar::new(bytes.len() as u64);
+    progress.set_style(
+        ProgressStyle::with_template("reading {msg} {bar:40} {bytes}/{total_bytes}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    progress.set_message(file.clone());
+    let table = Table::read_with_progress(&file, &bytes, |done| progress.set_position(done));
+    progress.set_position(bytes.len() as u64);
+    let progress = spinner(&progress);
 
     let mut ledger = Ledger::open(store).await?;
-    let parsed = match kind {
-        ImportKind::OnsSnpp => placeledger_import::ons_snpp::parse(&file, &bytes, ledger.state()),
-        ImportKind::DfeEhcp => placeledger_import::dfe_ehcp::parse(&file, &bytes, ledger.state()),
-    };
+    let parsed = table.and_then(|table| {
+        progress.set_message(format!("checking the rows of {file}"));
+        let state = ledger.state();
+        match kind {
+            ImportKind::OnsSnpp => placeledger_import::ons_snpp::parse_table(&table, state),
+            ImportKind::DfeEhcp => placeledger_import::dfe_ehcp::parse_table(&table, state),
+            ImportKind::Children => placeledger_import::children::parse_table(&table, state),
+            ImportKind::Settings => placeledger_import::settings::parse_table(&table, state),
+        }
+    });
     let parsed: Parsed = match parsed {
         Ok(p) => p,
         Err(problems) => {
@@ -71,25 +87,25 @@ pub async fn run(store: Arc<dyn EventStore>, kind: ImportKind, path: &Path) -> a
     let recorded = ledger.execute(&parsed.commands, &context).await?;
     progress.finish_and_clear();
 
-    let count = |duplicate: bool| -> u64 {
-        recorded
-            .streams
-            .iter()
-            .filter(|(_, r)| r.duplicate == duplicate)
-            .map(|(_, r)| r.last_version - r.first_version + 1)
-            .sum()
-    };
     println!(
         "{file}: {} rows, {} facts: {} new events recorded, {} already stored",
         parsed.rows,
         parsed.commands.len(),
-        count(false),
-        count(true)
+        recorded.new_events(),
+        recorded.already_stored()
     );
     for note in &parsed.notes {
         println!("{file}: {note}");
     }
     Ok(())
+}
+
+/// A spinner for the stages after reading, replacing the reading bar.
+fn spinner(bar: &ProgressBar) -> ProgressBar {
+    bar.finish_and_clear();
+    let progress = ProgressBar::new_spinner();
+    progress.enable_steady_tick(Duration::from_millis(120));
+    progress
 }
 
 fn refuse(file: &str, problems: &[Problem]) -> anyhow::Result<()> {

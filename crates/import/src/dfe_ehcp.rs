@@ -2,21 +2,24 @@
 //! explore-education-statistics columns (`time_period, time_identifier, geographic_level, ...,
 //! old_la_code, la_name`), then `breakdown_topic, breakdown` and the indicators.
 //!
-//! Built so far: the caseload file (`sen_needs_all_plans.csv`, plans in force in January by
-//! primary need, broken down by single year of age and by type of placement). Every local
-//! authority row becomes a cell of that authority's `RecordCaseload` for the census; national
-//! and regional rows, authorities not registered, and breakdowns Placeledger does not hold
-//! (ethnicity, sex, years in place) are passed over and counted in the notes. Suppressed or
-//! unavailable values (`x`, `c`, `z`, blank) are recorded as unknown, never as zero.
+//! Seven files of the release are read, each recognised by its columns:
+//! - the caseload (`sen_needs_all_plans`: plans in force in January by need, age and placement)
+//!   becomes one `RecordCaseload` per authority and census;
+//! - new plans, requests, assessments, 20-week timeliness, ceased plans and annual reviews (flows
+//!   over a calendar year) become one `RecordActivity` per authority and year.
 //!
-//! The other files of the release (new plans, requests, assessments, 20-week timeliness,
-//! ceased plans, annual reviews) are recognised by their columns and refused by name until
-//! their importers are built.
+//! Every local authority row becomes cells of its authority's command, whatever the number of
+//! authorities in the file. National and regional rows, authorities not registered, and
+//! breakdowns Placeledger does not hold (ethnicity, sex, years in place, age unknown) are passed
+//! over and counted in the notes; published subtotals (`AP/PRU - total`) are not stored, being
+//! sums of stored cells. Percentages are not stored: they follow from the counts. Suppressed or
+//! unavailable values (`x`, `c`, `z`, blank) are recorded as unknown, never as zero.
 
 use std::collections::{BTreeMap, HashMap};
 
 use placeledger_domain::{
-    AcademicYear, AuthorityCode, CaseloadInput, Command, PrimaryNeed, ProvisionKind, State,
+    AcademicYear, ActivityInput, ActivityMeasure, AuthorityCode, CaseloadInput, CeaseReason,
+    Command, PrimaryNeed, ProvisionKind, State,
 };
 
 use crate::table::{Row, Table};
@@ -40,7 +43,7 @@ const NEED_COLUMNS: &[(&str, Option<PrimaryNeed>)] = &[
     ("number_need_unknown", Some(PrimaryNeed::Unknown)),
 ];
 
-/// SEN2's "Type of placement" breakdown labels, as published.
+/// SEN2's "Type of placement" breakdown labels, as published (with the spellings that vary).
 const PLACEMENTS: &[(&str, ProvisionKind)] = &[
     (
         "Mainstream - LA maintained",
@@ -79,6 +82,11 @@ const PLACEMENTS: &[(&str, ProvisionKind)] = &[
     ("Special - LA maintained", ProvisionKind::SpecialMaintained),
     (
         "Special - Academy/free schools",
+        ProvisionKind::SpecialAcademyFree,
+    ),
+    // The 2023 ceased-plans rows spell it in the singular.
+    (
+        "Special - academy/free school",
         ProvisionKind::SpecialAcademyFree,
     ),
     ("Special - independent", ProvisionKind::SpecialIndependent),
@@ -146,37 +154,230 @@ const PLACEMENTS: &[(&str, ProvisionKind)] = &[
     ("Placement not recorded", ProvisionKind::NotRecorded),
 ];
 
-/// Breakdowns of the caseload file that Placeledger does not hold.
-const NOT_HELD: &[&str] = &["Ethnicity", "Sex", "Years EHC plan in place"];
-
-/// The other files of the release, by a column only each has.
-const OTHER_LAYOUTS: &[(&str, &str)] = &[
-    ("requests_received_in_year", "requests for assessment"),
-    ("assess_in_year", "assessments"),
-    ("plans_issued_within_20_weeks", "20-week timeliness"),
-    ("total_ceased", "ceased plans"),
-    ("review_expected", "annual reviews"),
+/// Breakdowns Placeledger does not hold.
+const NOT_HELD: &[&str] = &[
+    "Ethnicity",
+    "Sex",
+    "Years EHC plan in place",
+    "Years plan held",
 ];
+
+/// Breakdown topics by age: at the census, when the plan started, when it ceased.
+const AGE_TOPICS: &[&str] = &[
+    "Child or young persons age",
+    "Age when plan started",
+    "Age plan ceased",
+];
+
+/// The file of the release a table is, and so what its rows become.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    Caseload,
+    NewPlans,
+    Requests,
+    Assessments,
+    Timeliness,
+    CeasedPlans,
+    AnnualReviews,
+}
+
+/// One counted column: what it counts (`None`: the caseload's plans in force), by need or
+/// cease reason when the column is one.
+#[derive(Debug, Clone, Copy)]
+struct Indicator {
+    column: &'static str,
+    measure: Option<ActivityMeasure>,
+    need: Option<PrimaryNeed>,
+    reason: Option<CeaseReason>,
+}
+
+const fn counts_of(column: &'static str, measure: ActivityMeasure) -> Indicator {
+    Indicator {
+        column,
+        measure: Some(measure),
+        need: None,
+        reason: None,
+    }
+}
+
+const fn ceased(column: &'static str, reason: Option<CeaseReason>) -> Indicator {
+    Indicator {
+        column,
+        measure: Some(ActivityMeasure::PlansCeased),
+        need: None,
+        reason,
+    }
+}
+
+impl Layout {
+    /// What the file is called in messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Layout::Caseload => "caseload (plans in force in January)",
+            Layout::NewPlans => "new plans",
+            Layout::Requests => "requests for assessment",
+            Layout::Assessments => "assessments",
+            Layout::Timeliness => "20-week timeliness",
+            Layout::CeasedPlans => "ceased plans",
+            Layout::AnnualReviews => "annual reviews",
+        }
+    }
+
+    /// The layout whose columns the header has; the caseload and new-plans files share their
+    /// columns and differ in `time_identifier` (a census by academic year, or a calendar year).
+    fn of(table: &Table) -> Result<Layout, String> {
+        const SIGNATURES: &[(&str, Layout)] = &[
+            ("requests_received_in_year", Layout::Requests),
+            ("assess_issued", Layout::Assessments),
+            ("plans_issued_within_20_weeks", Layout::Timeliness),
+            ("total_ceased", Layout::CeasedPlans),
+            ("review_expected", Layout::AnnualReviews),
+        ];
+        if let Some(&(_, layout)) = SIGNATURES.iter().find(|(c, _)| table.find(c).is_some()) {
+            return Ok(layout);
+        }
+        if table.find("ehc_plans").is_none() {
+            return Err(
+                "not a DfE EHC plans file Placeledger knows: none of the columns ehc_plans, \
+                 requests_received_in_year, assess_issued, plans_issued_within_20_weeks, \
+                 total_ceased, review_expected"
+                    .into(),
+            );
+        }
+        let calendar = table.find("time_identifier").is_some_and(|i| {
+            table
+                .rows
+                .first()
+                .is_some_and(|r| r.fields.get(i) == Some("Calendar year"))
+        });
+        Ok(if calendar {
+            Layout::NewPlans
+        } else {
+            Layout::Caseload
+        })
+    }
+
+    fn indicators(self) -> Vec<Indicator> {
+        use ActivityMeasure as M;
+        match self {
+            Layout::Caseload | Layout::NewPlans => {
+                let measure = (self == Layout::NewPlans).then_some(M::NewPlans);
+                NEED_COLUMNS
+                    .iter()
+                    .map(|&(column, need)| Indicator {
+                        column,
+                        measure,
+                        need,
+                        reason: None,
+                    })
+                    .collect()
+            }
+            Layout::Requests => vec![
+                counts_of("requests_received_in_year", M::RequestsReceived),
+                counts_of("requests_decided_to_assess", M::RequestsAgreed),
+                counts_of("requests_decided_not_to_assess", M::RequestsRefused),
+                counts_of("requests_decision_not_made", M::RequestsUndecided),
+                counts_of("requests_withdrawn", M::RequestsWithdrawn),
+                counts_of("request_outcome_six_weeks", M::RequestsDecidedWithin6Weeks),
+                counts_of("request_outcome_over_6_weeks", M::RequestsDecidedOver6Weeks),
+            ],
+            Layout::Assessments => vec![
+                counts_of("assess_in_year", M::Assessments),
+                counts_of("assess_issued", M::AssessmentsPlanIssued),
+                counts_of("assess_not_issued", M::AssessmentsPlanNotIssued),
+                counts_of("assess_not_made", M::AssessmentsUndecided),
+                counts_of("assess_withdrawn", M::AssessmentsWithdrawn),
+                counts_of("outcome_decision_within_time", M::AssessmentsDecidedInTime),
+                counts_of("outcome_decision_over_time", M::AssessmentsDecidedLate),
+            ],
+            Layout::Timeliness => vec![
+                counts_of("plans_issued_den", M::PlansIssued),
+                counts_of("plans_issued_within_20_weeks", M::PlansIssuedWithin20Weeks),
+                counts_of("plans_issued_den_ex", M::PlansIssuedExExceptions),
+                counts_of(
+                    "plans_issued_20_weeks_ex",
+                    M::PlansIssuedWithin20WeeksExExceptions,
+                ),
+                counts_of(
+                    "plans_issued_gt20weeks_ltYear",
+                    M::PlansIssued20WeeksToAYear,
+                ),
+                counts_of("plans_issued_gt_1_year", M::PlansIssuedOverAYear),
+            ],
+            Layout::CeasedPlans => vec![
+                ceased("total_ceased", None),
+                ceased("max_age", Some(CeaseReason::ReachedAgeLimit)),
+                ceased("needs_met", Some(CeaseReason::NeedsMet)),
+                ceased("he", Some(CeaseReason::HigherEducation)),
+                ceased("employ", Some(CeaseReason::Employment)),
+                ceased("transfer", Some(CeaseReason::TransferredToAnotherLa)),
+                ceased("no_engage", Some(CeaseReason::NoLongerInEducation)),
+                ceased("moved_outside_eng", Some(CeaseReason::MovedOutsideEngland)),
+                ceased("deceased", Some(CeaseReason::Died)),
+                ceased("not_rec", Some(CeaseReason::NotRecorded)),
+                ceased("other", Some(CeaseReason::Other)),
+            ],
+            // `no_outcome` is not read: DfE derives it as decisions less outcomes, and it
+            // comes out at -1 for some Lancashire ages in 2024.
+            Layout::AnnualReviews => vec![
+                counts_of("total_ehc_plans", M::ReviewPlans),
+                counts_of("review_expected", M::ReviewsDue),
+                counts_of("review_not_expected", M::ReviewsNotDue),
+                counts_of("total_review_meeting", M::ReviewMeetingsHeld),
+                counts_of("no_review_meeting", M::ReviewMeetingsNotHeld),
+                counts_of("outcome_amend", M::ReviewOutcomeAmend),
+                counts_of("outcome_cease", M::ReviewOutcomeCease),
+                counts_of("outcome_maintan", M::ReviewOutcomeMaintain),
+                counts_of("number_decsion_4weeks", M::ReviewDecidedWithin4Weeks),
+                counts_of("number_decision_gt_4weeks", M::ReviewDecidedOver4Weeks),
+            ],
+        }
+    }
+}
+
+/// The period a row is about: a January census, or a calendar year.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Period {
+    Census(AcademicYear),
+    Year(i32),
+}
+
+impl Period {
+    fn parse(layout: Layout, text: &str) -> Result<Period, String> {
+        if layout == Layout::Caseload {
+            return AcademicYear::parse(text)
+                .map(Period::Census)
+                .map_err(|e| e.to_string());
+        }
+        // Calendar years are published as `2024`, or (new plans) as `202425` for 2024.
+        let digits = text.trim();
+        let year = match digits.len() {
+            4 => digits.parse::<i32>().ok(),
+            6 => AcademicYear::parse(digits).ok().map(|y| y.start_year()),
+            _ => None,
+        };
+        year.map(Period::Year).ok_or_else(|| {
+            format!("{text:?} is not a calendar year (such as 2024, or 202425 for 2024)")
+        })
+    }
+}
 
 /// Reads a DfE EHC plans file. `state` says which authorities are registered.
 pub fn parse(file: &str, bytes: &[u8], state: &State) -> Result<Parsed, Vec<Problem>> {
-    let table = Table::read(file, bytes)?;
-    let refuse = |message: String| {
+    parse_table(&Table::read(file, bytes)?, state)
+}
+
+/// [`parse`] of a table already read (the CLI reads it with a progress bar).
+pub fn parse_table(table: &Table, state: &State) -> Result<Parsed, Vec<Problem>> {
+    let file = table.file.as_str();
+    let layout = Layout::of(table).map_err(|message| {
         vec![Problem {
             file: file.to_owned(),
             line: 1,
             column: None,
             message,
         }]
-    };
-    if let Some((_, what)) = OTHER_LAYOUTS
-        .iter()
-        .find(|(col, _)| table.find(col).is_some())
-    {
-        return Err(refuse(format!(
-            "this is DfE's {what} file; Placeledger imports the caseload file (sen_needs_all_plans) so far"
-        )));
-    }
+    })?;
     let mut problems = Vec::new();
     let mut column = |name: &str| table.column(name).map_err(|p| problems.push(p)).ok();
     let period = column("time_period");
@@ -184,9 +385,10 @@ pub fn parse(file: &str, bytes: &[u8], state: &State) -> Result<Parsed, Vec<Prob
     let la = column("old_la_code");
     let topic = column("breakdown_topic");
     let breakdown = column("breakdown");
-    let needs: Vec<(usize, &str, Option<PrimaryNeed>)> = NEED_COLUMNS
-        .iter()
-        .filter_map(|&(name, need)| column(name).map(|i| (i, name, need)))
+    let indicators: Vec<(usize, Indicator)> = layout
+        .indicators()
+        .into_iter()
+        .filter_map(|ind| column(ind.column).map(|i| (i, ind)))
         .collect();
     let (Some(period), Some(level), Some(la), Some(topic), Some(breakdown)) =
         (period, level, la, topic, breakdown)
@@ -196,19 +398,9 @@ pub fn parse(file: &str, bytes: &[u8], state: &State) -> Result<Parsed, Vec<Prob
     if !problems.is_empty() {
         return Err(problems);
     }
-    if table
-        .rows
-        .iter()
-        .any(|r| r.fields.get(topic) == Some("Age when plan started"))
-    {
-        return Err(refuse(
-            "this is DfE's new-plans file; Placeledger imports the caseload file (sen_needs_all_plans) so far"
-                .into(),
-        ));
-    }
 
-    let mut cells: BTreeMap<(AuthorityCode, AcademicYear), (u64, Vec<CaseloadInput>)> =
-        BTreeMap::new();
+    type Cells = (u64, Vec<(Dimension, Indicator, Option<i64>)>);
+    let mut cells: BTreeMap<(AuthorityCode, Period), Cells> = BTreeMap::new();
     let mut seen: HashMap<(String, String, String, String), u64> = HashMap::new();
     let mut not_registered: BTreeMap<String, usize> = BTreeMap::new();
     let mut not_held: BTreeMap<String, usize> = BTreeMap::new();
@@ -240,18 +432,18 @@ pub fn parse(file: &str, bytes: &[u8], state: &State) -> Result<Parsed, Vec<Prob
                 continue;
             }
         };
-        let census = match AcademicYear::parse(field(period)) {
-            Ok(y) => y,
+        let when = match Period::parse(layout, field(period)) {
+            Ok(p) => p,
             Err(e) => {
-                problems.push(table.problem(row.line, "time_period", e.to_string()));
+                problems.push(table.problem(row.line, "time_period", e));
                 continue;
             }
         };
-        let (age, kind) = match dimension(field(topic), field(breakdown)) {
-            Ok(Dimension::Cell(age, kind)) => (age, kind),
-            Ok(Dimension::Total) => continue,
-            Ok(Dimension::NotHeld) => {
-                *not_held.entry(field(topic).to_owned()).or_default() += 1;
+        let dim = match dimension(field(topic), field(breakdown)) {
+            Ok(Breakdown::Cell(dim)) => dim,
+            Ok(Breakdown::Total) => continue,
+            Ok(Breakdown::NotHeld(what)) => {
+                *not_held.entry(what).or_default() += 1;
                 continue;
             }
             Err((col, message)) => {
@@ -259,7 +451,7 @@ pub fn parse(file: &str, bytes: &[u8], state: &State) -> Result<Parsed, Vec<Prob
                 continue;
             }
         };
-        let values = match counts(&table, row, &needs) {
+        let values = match counts(table, row, &indicators) {
             Ok(v) => v,
             Err(mut p) => {
                 problems.append(&mut p);
@@ -271,16 +463,11 @@ pub fn parse(file: &str, bytes: &[u8], state: &State) -> Result<Parsed, Vec<Prob
             continue;
         }
         let entry = cells
-            .entry((authority, census))
+            .entry((authority, when))
             .or_insert_with(|| (row.line, Vec::new()));
-        for (need, plans) in values {
-            entry.1.push(CaseloadInput {
-                age,
-                need,
-                kind,
-                plans,
-            });
-        }
+        entry
+            .1
+            .extend(values.into_iter().map(|(ind, n)| (dim, ind, n)));
     }
     if !problems.is_empty() {
         return Err(problems);
@@ -291,14 +478,44 @@ pub fn parse(file: &str, bytes: &[u8], state: &State) -> Result<Parsed, Vec<Prob
         rows: table.rows.len(),
         notes: Vec::new(),
     };
-    for ((authority, census), (line, cells)) in cells {
-        parsed.commands.push(Command::RecordCaseload {
-            authority,
-            census,
-            cells,
+    for ((authority, when), (line, cells)) in cells {
+        parsed.commands.push(match when {
+            Period::Census(census) => Command::RecordCaseload {
+                authority,
+                census,
+                cells: cells
+                    .into_iter()
+                    .map(|(dim, ind, plans)| CaseloadInput {
+                        age: dim.age,
+                        need: ind.need,
+                        kind: dim.kind,
+                        plans,
+                    })
+                    .collect(),
+            },
+            Period::Year(year) => Command::RecordActivity {
+                authority,
+                year,
+                cells: cells
+                    .into_iter()
+                    .filter_map(|(dim, ind, count)| {
+                        Some(ActivityInput {
+                            measure: ind.measure?,
+                            age: dim.age,
+                            need: ind.need,
+                            kind: dim.kind,
+                            reason: ind.reason,
+                            count,
+                        })
+                    })
+                    .collect(),
+            },
         });
         parsed.lines.push(line);
     }
+    parsed
+        .notes
+        .push(format!("read as DfE's {} file", layout.name()));
     if above_authority > 0 {
         parsed.notes.push(format!(
             "passed over {above_authority} national and regional rows (Placeledger holds authorities' figures)"
@@ -321,81 +538,121 @@ pub fn parse(file: &str, bytes: &[u8], state: &State) -> Result<Parsed, Vec<Prob
     Ok(parsed)
 }
 
-enum Dimension {
-    /// A cell: by age band or by kind of placement (or neither: all plans).
-    Cell(Option<(i64, i64)>, Option<ProvisionKind>),
+/// What a row's cells are broken down by (neither: all plans).
+#[derive(Debug, Clone, Copy)]
+struct Dimension {
+    age: Option<(i64, i64)>,
+    kind: Option<ProvisionKind>,
+}
+
+enum Breakdown {
+    Cell(Dimension),
     /// A published subtotal (`Special - total`): the sum of cells already recorded.
     Total,
-    NotHeld,
+    /// A breakdown Placeledger does not hold, named for the notes.
+    NotHeld(String),
 }
 
-fn dimension(topic: &str, breakdown: &str) -> Result<Dimension, (&'static str, String)> {
-    match topic {
-        "All EHC plans" => Ok(Dimension::Cell(None, None)),
-        "Child or young persons age" => {
-            if breakdown.eq_ignore_ascii_case("under 3") {
-                return Ok(Dimension::Cell(Some((0, 2)), None));
-            }
-            let age: i64 = breakdown
-                .strip_prefix("age ")
-                .and_then(|a| a.trim().parse().ok())
-                .filter(|a| (0..=25).contains(a))
-                .ok_or_else(|| {
-                    (
-                        "breakdown",
-                        format!(
-                            "{breakdown:?} is not an age (\"under 3\", or \"age 3\" to \"age 25\")"
-                        ),
-                    )
-                })?;
-            Ok(Dimension::Cell(Some((age, age)), None))
+fn dimension(topic: &str, breakdown: &str) -> Result<Breakdown, (&'static str, String)> {
+    let cell = |age, kind| Ok(Breakdown::Cell(Dimension { age, kind }));
+    if topic.starts_with("All ") {
+        return cell(None, None);
+    }
+    if AGE_TOPICS.iter().any(|t| t.eq_ignore_ascii_case(topic)) {
+        return match age_band(breakdown) {
+            Some(AgeLabel::Band(from, to)) => cell(Some((from, to)), None),
+            Some(AgeLabel::Unknown) => Ok(Breakdown::NotHeld("age unknown".into())),
+            None => Err((
+                "breakdown",
+                format!(
+                    "{breakdown:?} is not an age (such as \"age 7\", \"Aged 7\", \"under 3\", \"age 2 and under\", \"age 20 and over\")"
+                ),
+            )),
+        };
+    }
+    if topic == "Type of placement" {
+        if breakdown.ends_with("- total") {
+            return Ok(Breakdown::Total);
         }
-        "Type of placement" => {
-            if breakdown.ends_with("- total") {
-                return Ok(Dimension::Total);
-            }
-            PLACEMENTS
-                .iter()
-                .find(|(label, _)| label.eq_ignore_ascii_case(breakdown))
-                .map(|&(_, kind)| Dimension::Cell(None, Some(kind)))
-                .ok_or_else(|| {
-                    (
+        return PLACEMENTS
+            .iter()
+            .find(|(label, _)| label.eq_ignore_ascii_case(breakdown))
+            .map_or_else(
+                || {
+                    Err((
                         "breakdown",
                         format!("{breakdown:?} is not one of SEN2's types of placement"),
-                    )
-                })
-        }
-        t if NOT_HELD.contains(&t) => Ok(Dimension::NotHeld),
-        other => Err((
-            "breakdown_topic",
-            format!("{other:?} is not a breakdown of the caseload file"),
-        )),
+                    ))
+                },
+                |&(_, kind)| cell(None, Some(kind)),
+            );
     }
+    if NOT_HELD.contains(&topic) {
+        return Ok(Breakdown::NotHeld(topic.to_owned()));
+    }
+    Err((
+        "breakdown_topic",
+        format!("{topic:?} is not a breakdown of DfE's EHC plans files"),
+    ))
 }
 
-/// A row's counts: per need column (`None`: all needs), the count (`None`: a DfE marker).
-type Counts = Vec<(Option<PrimaryNeed>, Option<i64>)>;
+enum AgeLabel {
+    Band(i64, i64),
+    Unknown,
+}
 
-/// The row's count for each need column: a number, or `None` for DfE's markers.
+/// DfE's age labels, which differ between files: `age 7`, `Aged 7`, `under 3`,
+/// `age 2 and under`, `Aged 20 and over`, `Age unknown`, `Unknown`.
+fn age_band(label: &str) -> Option<AgeLabel> {
+    let l = label.trim().to_ascii_lowercase();
+    if l == "unknown" || l == "age unknown" {
+        return Some(AgeLabel::Unknown);
+    }
+    if l == "under 3" {
+        return Some(AgeLabel::Band(0, 2));
+    }
+    let rest = l
+        .strip_prefix("aged ")
+        .or_else(|| l.strip_prefix("age "))?
+        .trim();
+    let (number, upward, downward) = if let Some(n) = rest.strip_suffix(" and under") {
+        (n, false, true)
+    } else if let Some(n) = rest.strip_suffix(" and over") {
+        (n, true, false)
+    } else {
+        (rest, false, false)
+    };
+    let age: i64 = number
+        .trim()
+        .parse()
+        .ok()
+        .filter(|a| (0..=25).contains(a))?;
+    let from = if downward { 0 } else { age };
+    let to = if upward { 25 } else { age };
+    Some(AgeLabel::Band(from, to))
+}
+
+/// The row's count for each indicator: a number, or `None` for DfE's markers.
 fn counts(
     table: &Table,
     row: &Row,
-    needs: &[(usize, &str, Option<PrimaryNeed>)],
-) -> Result<Counts, Vec<Problem>> {
-    let mut out = Vec::with_capacity(needs.len());
+    indicators: &[(usize, Indicator)],
+) -> Result<Vec<(Indicator, Option<i64>)>, Vec<Problem>> {
+    let mut out = Vec::with_capacity(indicators.len());
     let mut problems = Vec::new();
-    for &(col, name, need) in needs {
+    for &(col, ind) in indicators {
+        let name = ind.column;
         let text = row.fields.get(col).unwrap_or_default();
         match text {
             // Not available, confidential (suppressed), not applicable, or left blank.
-            "" | "x" | "c" | "z" => out.push((need, None)),
+            "" | "x" | "c" | "z" => out.push((ind, None)),
             _ => match text.parse::<i64>() {
                 Ok(n) if n < 0 => problems.push(table.problem(
                     row.line,
                     name,
-                    format!("{n}: a count of plans is never negative"),
+                    format!("{n}: a count is never negative"),
                 )),
-                Ok(n) => out.push((need, Some(n))),
+                Ok(n) => out.push((ind, Some(n))),
                 Err(_) => problems.push(table.problem(
                     row.line,
                     name,

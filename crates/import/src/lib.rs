@@ -8,8 +8,10 @@
 //!
 //! This crate is synchronous and does no I/O beyond the bytes it is handed.
 
+pub mod children;
 pub mod dfe_ehcp;
 pub mod ons_snpp;
+pub mod settings;
 pub mod table;
 
 use std::fmt;

@@ -18,7 +18,12 @@ use crate::{Parsed, Problem};
 
 /// Reads an ONS SNPP persons file. `state` says which areas are registered.
 pub fn parse(file: &str, bytes: &[u8], state: &State) -> Result<Parsed, Vec<Problem>> {
-    let table = Table::read(file, bytes)?;
+    parse_table(&Table::read(file, bytes)?, state)
+}
+
+/// [`parse`] of a table already read (the CLI reads it with a progress bar).
+pub fn parse_table(table: &Table, state: &State) -> Result<Parsed, Vec<Problem>> {
+    let file = table.file.as_str();
     let mut problems = Vec::new();
     let area_col = table.column("AREA_CODE").map_err(|p| problems.push(p)).ok();
     let age_col = table.column("AGE_GROUP").map_err(|p| problems.push(p)).ok();

@@ -21,6 +21,15 @@ pub struct Row {
 impl Table {
     /// Reads `bytes` as CSV with a header row. Every malformed record is a problem.
     pub fn read(file: &str, bytes: &[u8]) -> Result<Table, Vec<Problem>> {
+        Self::read_with_progress(file, bytes, |_| {})
+    }
+
+    /// [`Table::read`], telling `progress` how many bytes are read every 10,000 records.
+    pub fn read_with_progress(
+        file: &str,
+        bytes: &[u8],
+        mut progress: impl FnMut(u64),
+    ) -> Result<Table, Vec<Problem>> {
         let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
         let problem = |line: u64, message: String| Problem {
             file: file.to_owned(),
@@ -50,7 +59,10 @@ impl Table {
         let mut rows = Vec::new();
         let mut problems = Vec::new();
         let mut lines = LineCounter::new(bytes);
-        for record in reader.records() {
+        for (n, record) in reader.records().enumerate() {
+            if n % 10_000 == 0 {
+                progress(reader_position(&record));
+            }
             match record {
                 Ok(fields) => {
                     let line = lines.at(fields.position().map_or(0, csv::Position::byte));
@@ -152,5 +164,129 @@ fn reason(e: &csv::Error) -> String {
             "the row has {len} fields but the header has {expected_len} (a stray comma or an unclosed quote?)"
         ),
         _ => e.to_string(),
+    }
+}
+
+/// The columns a layout reads, found by name: every required one must be in the header.
+#[derive(Debug)]
+pub struct Columns {
+    at: std::collections::HashMap<&'static str, usize>,
+}
+
+impl Table {
+    /// Finds `required` (each missing one is a problem at line 1) and `optional` columns.
+    pub fn columns(
+        &self,
+        required: &[&'static str],
+        optional: &[&'static str],
+    ) -> Result<Columns, Vec<Problem>> {
+        let mut at = std::collections::HashMap::new();
+        let mut problems = Vec::new();
+        for name in required {
+            match self.column(name) {
+                Ok(i) => {
+                    at.insert(*name, i);
+                }
+                Err(p) => problems.push(p),
+            }
+        }
+        for name in optional {
+            if let Some(i) = self.find(name) {
+                at.insert(*name, i);
+            }
+        }
+        if problems.is_empty() {
+            Ok(Columns { at })
+        } else {
+            Err(problems)
+        }
+    }
+}
+
+/// One row read through its layout's columns; every bad cell becomes a problem.
+#[derive(Debug)]
+pub struct Cells<'a> {
+    table: &'a Table,
+    row: &'a Row,
+    columns: &'a Columns,
+    pub problems: Vec<Problem>,
+}
+
+impl<'a> Cells<'a> {
+    pub fn new(table: &'a Table, row: &'a Row, columns: &'a Columns) -> Self {
+        Cells {
+            table,
+            row,
+            columns,
+            problems: Vec::new(),
+        }
+    }
+
+    /// The cell's text (empty when the column is absent or the cell blank).
+    pub fn text(&self, name: &str) -> &'a str {
+        self.columns
+            .at
+            .get(name)
+            .and_then(|&i| self.row.fields.get(i))
+            .unwrap_or_default()
+    }
+
+    /// A required cell, parsed; a blank or unparsable one is a problem.
+    pub fn required<T>(
+        &mut self,
+        name: &str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Option<T> {
+        let text = self.text(name);
+        if text.is_empty() {
+            self.problem(name, "is required".into());
+            return None;
+        }
+        parse(text).map_err(|m| self.problem(name, m)).ok()
+    }
+
+    /// An optional cell: `Some(None)` when blank, `None` when present but unparsable.
+    pub fn optional<T>(
+        &mut self,
+        name: &str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Option<Option<T>> {
+        let text = self.text(name);
+        if text.is_empty() {
+            return Some(None);
+        }
+        parse(text)
+            .map(Some)
+            .map_err(|m| self.problem(name, m))
+            .ok()
+    }
+
+    pub fn problem(&mut self, column: &str, message: String) {
+        self.problems
+            .push(self.table.problem(self.row.line, column, message));
+    }
+}
+
+/// A calendar date as `YYYY-MM-DD`.
+pub fn date(text: &str) -> Result<chrono::NaiveDate, String> {
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| format!("{text:?} is not a date (YYYY-MM-DD, a real day)"))
+}
+
+/// A whole number (a count may be negative here; the domain refuses it with its field).
+pub fn whole(text: &str) -> Result<i64, String> {
+    text.parse()
+        .map_err(|_| format!("{text:?} is not a whole number"))
+}
+
+/// A `;`-separated list, blanks dropped.
+pub fn list(text: &str) -> impl Iterator<Item = &str> {
+    text.split(';').map(str::trim).filter(|s| !s.is_empty())
+}
+
+fn reader_position(record: &Result<csv::StringRecord, csv::Error>) -> u64 {
+    match record {
+        Ok(r) => r.position().map_or(0, csv::Position::byte),
+        Err(e) => e.position().map_or(0, csv::Position::byte),
     }
 }

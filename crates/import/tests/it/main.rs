@@ -37,7 +37,7 @@ fn pan_lancashire() -> State {
 
 fn sample() -> Vec<u8> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/fixtures/import/ons-snpp-2022-persons-pan-lancs-ages-0-25.csv");
+        .join("../../seeds/reference/ons-snpp-2022-persons-pan-lancs-ages-0-25.csv");
     std::fs::read(path).unwrap()
 }
 
@@ -221,7 +221,7 @@ mod dfe {
 
     fn caseload() -> Vec<u8> {
         let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../tests/fixtures/import/dfe/sen_needs_all_plans.csv");
+            .join("../../seeds/reference/dfe/sen_needs_all_plans.csv");
         std::fs::read(path).unwrap()
     }
 
@@ -338,28 +338,504 @@ mod dfe {
                 "caseload.csv:3: breakdown: duplicate row: the same authority, period and breakdown as line 2",
                 "caseload.csv:4: old_la_code: authority code \"88\" is not valid: must be the three-digit DfE LA code, such as 888",
                 "caseload.csv:5: breakdown: \"Mainstream - somewhere else\" is not one of SEN2's types of placement",
-                "caseload.csv:6: breakdown: \"age 30\" is not an age (\"under 3\", or \"age 3\" to \"age 25\")",
-                "caseload.csv:7: ehc_plans: -4: a count of plans is never negative",
+                "caseload.csv:6: breakdown: \"age 30\" is not an age (such as \"age 7\", \"Aged 7\", \"under 3\", \"age 2 and under\", \"age 20 and over\")",
+                "caseload.csv:7: ehc_plans: -4: a count is never negative",
                 "caseload.csv:8: number_hi: \"one\" is not a count (a whole number, or x, c, z or blank)",
             ]
         );
     }
 
     #[test]
-    fn a_missing_column_is_named_and_other_files_are_refused_by_name() {
+    fn a_missing_column_is_named() {
         let file = HEADER.replace(",number_semh", "");
         let p = problems(file.as_bytes());
         assert_eq!(
             p,
             vec!["caseload.csv:1: number_semh: required column is missing from the header row"]
         );
-        let requests = std::fs::read(
+    }
+
+    fn fixture(name: &str) -> Vec<u8> {
+        std::fs::read(
             Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../../tests/fixtures/import/dfe/requests.csv"),
+                .join("../../seeds/reference/dfe")
+                .join(name),
+        )
+        .unwrap()
+    }
+
+    /// A figure as the file publishes it, read with a plain CSV reader: the row of `la`,
+    /// `period` and `breakdown`, column `column`.
+    fn published(file: &str, la: &str, period: &str, breakdown: &str, column: &str) -> i64 {
+        let bytes = fixture(file);
+        let mut reader = csv::Reader::from_reader(&bytes[3..]); // after the byte-order mark
+        let headers = reader.headers().unwrap().clone();
+        let col = |n: &str| headers.iter().position(|h| h == n).unwrap();
+        reader
+            .records()
+            .map(Result::unwrap)
+            .find(|r| {
+                &r[col("old_la_code")] == la
+                    && &r[col("time_period")] == period
+                    && &r[col("breakdown")] == breakdown
+            })
+            .map(|r| r[col(column)].parse().unwrap())
+            .unwrap()
+    }
+
+    fn activity(parsed: &placeledger_import::Parsed, la: &str, y: i32) -> Vec<ActivityInput> {
+        parsed
+            .commands
+            .iter()
+            .find_map(|c| match c {
+                Command::RecordActivity {
+                    authority,
+                    year,
+                    cells,
+                } if authority.as_str() == la && *year == y => Some(cells.clone()),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no activity for {la} in {y}"))
+    }
+
+    /// The count of `measure` for all ages, needs, kinds and reasons (or the given `reason`).
+    fn count(
+        cells: &[ActivityInput],
+        measure: ActivityMeasure,
+        reason: Option<CeaseReason>,
+    ) -> i64 {
+        cells
+            .iter()
+            .find(|c| {
+                c.measure == measure
+                    && c.age.is_none()
+                    && c.need.is_none()
+                    && c.kind.is_none()
+                    && c.reason == reason
+            })
+            .and_then(|c| c.count)
+            .unwrap()
+    }
+
+    #[test]
+    fn every_file_of_the_release_is_read_for_every_authority_in_it() {
+        for (file, what, periods) in [
+            ("sen_needs_all_plans.csv", "caseload", 1),
+            ("sen_need_newplans.csv", "new plans", 1),
+            ("requests.csv", "requests for assessment", 6),
+            ("assessments.csv", "assessments", 6),
+            ("timeliness_20_week.csv", "20-week timeliness", 6),
+            ("ceased_plans.csv", "ceased plans", 3),
+            ("annual_reviews.csv", "annual reviews", 1),
+        ] {
+            let parsed = dfe_ehcp::parse(file, &fixture(file), &pan_lancashire())
+                .unwrap_or_else(|p| panic!("{file}: {p:?}"));
+            assert_eq!(
+                parsed.commands.len(),
+                3 * periods,
+                "{file}: one command per authority and period"
+            );
+            assert!(
+                parsed.notes[0].contains(what),
+                "{file} read as {:?}",
+                parsed.notes[0]
+            );
+        }
+    }
+
+    #[test]
+    fn activity_files_give_the_published_counts() {
+        let state = pan_lancashire();
+        let parse = |f: &str| dfe_ehcp::parse(f, &fixture(f), &state).unwrap();
+
+        let new_plans = parse("sen_need_newplans.csv");
+        let lancs = activity(&new_plans, "888", 2024);
+        assert_eq!(count(&lancs, ActivityMeasure::NewPlans, None), 1_821);
+        let asd = lancs
+            .iter()
+            .find(|c| c.need == Some(PrimaryNeed::Asd) && c.age.is_none() && c.kind.is_none())
+            .unwrap();
+        assert_eq!(asd.count, Some(581), "new plans for autism in 2024");
+        assert!(
+            lancs.iter().any(|c| c.age == Some((20, 25))),
+            "\"age 20 and over\" is the band 20-25"
+        );
+
+        let ceased = parse("ceased_plans.csv");
+        for la in ["888", "889", "890"] {
+            for year in 2022..=2024 {
+                let cells = activity(&ceased, la, year);
+                let total = count(&cells, ActivityMeasure::PlansCeased, None);
+                assert_eq!(
+                    total,
+                    published(
+                        "ceased_plans.csv",
+                        la,
+                        &year.to_string(),
+                        "All ceased EHC plans",
+                        "total_ceased"
+                    )
+                );
+                let by_reason: i64 = CeaseReason::ALL
+                    .iter()
+                    .filter_map(|r| {
+                        cells
+                            .iter()
+                            .find(|c| c.reason == Some(*r) && c.age.is_none() && c.kind.is_none())
+                            .and_then(|c| c.count)
+                    })
+                    .sum();
+                assert_eq!(by_reason, total, "{la} {year}: reasons add up to the total");
+            }
+        }
+        assert_eq!(
+            count(
+                &activity(&ceased, "888", 2024),
+                ActivityMeasure::PlansCeased,
+                None
+            ),
+            1_002
+        );
+
+        let timeliness = parse("timeliness_20_week.csv");
+        let lancs = activity(&timeliness, "888", 2024);
+        assert_eq!(count(&lancs, ActivityMeasure::PlansIssued, None), 1_720);
+        assert_eq!(
+            count(&lancs, ActivityMeasure::PlansIssuedWithin20Weeks, None),
+            298
+        );
+
+        let requests = parse("requests.csv");
+        for la in ["888", "889", "890"] {
+            assert_eq!(
+                count(
+                    &activity(&requests, la, 2023),
+                    ActivityMeasure::RequestsReceived,
+                    None
+                ),
+                published(
+                    "requests.csv",
+                    la,
+                    "2023",
+                    "All requests for EHC needs assessments",
+                    "requests_received_in_year"
+                )
+            );
+        }
+        let reviews = parse("annual_reviews.csv");
+        assert_eq!(
+            count(
+                &activity(&reviews, "888", 2024),
+                ActivityMeasure::ReviewsDue,
+                None
+            ),
+            published(
+                "annual_reviews.csv",
+                "888",
+                "2024",
+                "All annual reviews",
+                "review_expected"
+            )
+        );
+    }
+
+    const CEASED: &str = "time_period,time_identifier,geographic_level,country_code,country_name,region_code,region_name,new_la_code,old_la_code,la_name,breakdown_topic,breakdown,max_age,needs_met,he,employ,transfer,no_engage,moved_outside_eng,deceased,not_rec,other,total_ceased\n";
+    const LA_2024: &str = "2024,Calendar year,Local authority,E92000001,England,E12000002,North West,E06000009,890,Blackpool";
+
+    #[test]
+    fn malformed_activity_files_report_every_problem() {
+        let file = format!(
+            "\u{feff}{CEASED}\
+             {LA_2024},All ceased EHC plans,All ceased EHC plans,4,6,1,17,82,55,5,0,0,0,170\n\
+             {LA_2024},All ceased EHC plans,All ceased EHC plans,4,6,1,17,82,55,5,0,0,0,170\n\
+             2024-13,Calendar year,Local authority,E92000001,England,E12000002,North West,E06000009,890,Blackpool,Age plan ceased,age 16,0,0,0,0,0,0,0,0,0,0,1\n\
+             {LA_2024},Type of placement,Special - somewhere,0,0,0,0,0,0,0,0,0,0,1\n\
+             {LA_2024},Age plan ceased,age 17,0,-2,0,0,0,0,0,0,0,0,1\n\
+             {LA_2024},Colour of plan,Blue,0,0,0,0,0,0,0,0,0,0,1\n\
+             {LA_2024},Age plan ceased,\"age 18,0,0,0,0,0,0,0,0,0,0,1\n"
+        );
+        let p: Vec<String> = dfe_ehcp::parse("ceased.csv", file.as_bytes(), &pan_lancashire())
+            .unwrap_err()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        // A broken quote swallows the rest of the file: the reader reports it at the line
+        // where it opened, before anything else is checked.
+        assert_eq!(
+            p,
+            vec![
+                "ceased.csv:8: the row has 12 fields but the header has 23 (a stray comma or an unclosed quote?)"
+            ]
+        );
+
+        let without_quote: String = file
+            .lines()
+            .filter(|l| !l.contains("\"age 18"))
+            .map(|l| format!("{l}\r\n"))
+            .collect();
+        let p: Vec<String> =
+            dfe_ehcp::parse("ceased.csv", without_quote.as_bytes(), &pan_lancashire())
+                .unwrap_err()
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+        assert_eq!(
+            p,
+            vec![
+                "ceased.csv:3: breakdown: duplicate row: the same authority, period and breakdown as line 2",
+                "ceased.csv:4: time_period: \"2024-13\" is not a calendar year (such as 2024, or 202425 for 2024)",
+                "ceased.csv:5: breakdown: \"Special - somewhere\" is not one of SEN2's types of placement",
+                "ceased.csv:6: needs_met: -2: a count is never negative",
+                "ceased.csv:7: breakdown_topic: \"Colour of plan\" is not a breakdown of DfE's EHC plans files",
+            ]
+        );
+
+        let missing = CEASED.replace(",not_rec", "");
+        let p: Vec<String> = dfe_ehcp::parse("ceased.csv", missing.as_bytes(), &pan_lancashire())
+            .unwrap_err()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            p,
+            vec!["ceased.csv:1: not_rec: required column is missing from the header row"]
+        );
+    }
+
+    #[test]
+    fn a_file_that_is_no_dfe_layout_is_refused_whole() {
+        let p: Vec<String> = dfe_ehcp::parse("x.csv", b"a,b\n1,2\n", &pan_lancashire())
+            .unwrap_err()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(p.len(), 1);
+        assert!(
+            p[0].starts_with("x.csv:1: not a DfE EHC plans file"),
+            "{p:?}"
+        );
+    }
+}
+
+mod own_layouts {
+    use super::*;
+    use chrono::NaiveDate;
+    use placeledger_import::{children, settings};
+
+    fn problems_of(
+        r: Result<placeledger_import::Parsed, Vec<placeledger_import::Problem>>,
+    ) -> Vec<String> {
+        r.unwrap_err().iter().map(ToString::to_string).collect()
+    }
+
+    const SETTINGS: &str = "urn,name,la_code,district,kind,facility,phase,low_age,high_age,designated_needs,opened_on,closed_on,capacity_from,net_capacity,commissioned_year,commissioned_places\n";
+
+    #[test]
+    fn a_settings_file_opens_settings_and_records_capacity_and_places() {
+        // A byte-order mark, CRLF, a quoted name with a comma, columns in another order.
+        let file = "\u{feff}name,urn,la_code,district,kind,facility,phase,low_age,high_age,designated_needs,opened_on,capacity_from,net_capacity,commissioned_year,commissioned_places\r\n\
+            \"Hollins, Pendle (synthetic)\",119001,888,E07000122,mainstream_academy,,primary,4,11,,2012-09-01,2015-09-01,R=30;Y1=30;Y2=30,,\r\n\
+            \"Hollins, Pendle (synthetic)\",119001,888,E07000122,mainstream_academy,,primary,4,11,,2012-09-01,2020-09-01,R=60;Y1=60;Y2=60,,\r\n\
+            Brookside ASD Base (synthetic),119002,888,E07000122,mainstream_academy,sen_unit,primary,4,11,ASD,2021-09-01,,,2025/26,ASD=12;any=2\r\n";
+        let parsed = settings::parse("settings.csv", file.as_bytes(), &pan_lancashire()).unwrap();
+        let kinds: Vec<&str> = parsed
+            .commands
+            .iter()
+            .map(|c| match c {
+                Command::OpenSetting(_) => "open",
+                Command::SetNetCapacity { .. } => "capacity",
+                Command::CommissionPlaces { .. } => "places",
+                _ => "other",
+            })
+            .collect();
+        assert_eq!(kinds, ["open", "capacity", "capacity", "open", "places"]);
+        assert_eq!(parsed.lines, [2, 2, 3, 4, 4]);
+        let Command::OpenSetting(s) = &parsed.commands[0] else {
+            unreachable!()
+        };
+        assert_eq!(s.name, "Hollins, Pendle (synthetic)");
+        let Command::CommissionPlaces { places, year, .. } = &parsed.commands[4] else {
+            unreachable!()
+        };
+        assert_eq!(year.to_string(), "2025/26");
+        assert_eq!(places, &vec![(Some(PrimaryNeed::Asd), 12), (None, 2)]);
+    }
+
+    #[test]
+    fn a_malformed_settings_file_reports_every_problem() {
+        let file = format!(
+            "{SETTINGS}\
+             119001,A (synthetic),888,E07000122,mainstream_academy,,primary,4,11,,2012-09-01,,2015-09-01,R=30,,\n\
+             119001,A (synthetic),888,E07000122,mainstream_academy,,primary,4,11,,2012-09-01,,2015-09-01,R=31,,\n\
+             119002,B (synthetic),888,E07000122,grammar,,primary,4,11,,2012-09-01,,,,,\n\
+             119003,C (synthetic),888,E07000122,mainstream_academy,,primary,4,11,,2025-02-30,,,,,\n\
+             119004,D (synthetic),888,E07000122,mainstream_academy,,primary,4,11,XYZ,2012-09-01,,2015-09-01,R=thirty,,\n"
+        );
+        assert_eq!(
+            problems_of(settings::parse(
+                "settings.csv",
+                file.as_bytes(),
+                &pan_lancashire()
+            )),
+            vec![
+                "settings.csv:3: capacity_from: duplicate row: 119001's capacity from 2015-09-01 is already given on line 2",
+                "settings.csv:4: kind: setting kind \"grammar\" is not valid: is not one of: mainstream_la_maintained mainstream_academy mainstream_free_school mainstream_independent special_la_maintained special_academy_free special_non_maintained special_independent ap_pru_la_maintained ap_pru_academy ap_pru_free_school general_fe_tertiary_college specialist_post_16_institution early_years ",
+                "settings.csv:5: opened_on: \"2025-02-30\" is not a date (YYYY-MM-DD, a real day)",
+                "settings.csv:6: designated_needs: primary need \"XYZ\" is not valid: is not one of: ASD SLCN SEMH MLD SLD PMLD SPLD HI VI MSI PD OTH NSA ",
+                "settings.csv:6: net_capacity: \"thirty\" is not a whole number",
+            ]
+        );
+        let missing = SETTINGS.replace("kind,", "");
+        assert_eq!(
+            problems_of(settings::parse(
+                "settings.csv",
+                missing.as_bytes(),
+                &pan_lancashire()
+            )),
+            vec!["settings.csv:1: kind: required column is missing from the header row"]
+        );
+        let broken = format!("{SETTINGS}119001,\"A (synthetic),888,E07000122\n");
+        let p = problems_of(settings::parse(
+            "settings.csv",
+            broken.as_bytes(),
+            &pan_lancashire(),
+        ));
+        assert_eq!(p.len(), 1);
+        assert!(p[0].starts_with("settings.csv:2: "), "{p:?}");
+    }
+
+    const CHILDREN: &str = "child_id,la_code,born,district,requested_on,decided_on,plan_issued_on,primary_need,secondary_needs,transferred_in_from,originally_issued_on,placement_urn,facility,educated_elsewhere,placement_start,placement_end,placement_end_reason,ceased_on,cease_reason\n";
+
+    /// Pan-Lancashire with one school, for placements.
+    fn with_school() -> State {
+        let mut state = pan_lancashire();
+        let school = decide(
+            &state,
+            &Command::OpenSetting(OpenSetting {
+                urn: Urn::parse("119001").unwrap(),
+                name: "A (synthetic)".into(),
+                authority: AuthorityCode::parse("888").unwrap(),
+                district: GssCode::parse("E07000122").unwrap(),
+                planning_area: None,
+                kind: SettingKind::MainstreamAcademy,
+                phase: Phase::Primary,
+                low_age: 4,
+                high_age: 11,
+                facility: None,
+                designated_needs: vec![],
+                on: NaiveDate::from_ymd_opt(2010, 9, 1).unwrap(),
+            }),
         )
         .unwrap();
-        let p = problems(&requests);
+        for e in school {
+            state = evolve(state, &e);
+        }
+        state
+    }
+
+    #[test]
+    fn a_children_file_moves_each_childs_history_in() {
+        let file = format!(
+            "{CHILDREN}\
+             LA888-0001,888,2015-03,E07000122,2020-01-10,2020-02-20,2020-05-30,ASD,SLCN;SEMH,,,119001,,,2020-06-01,2021-08-31,phase_transfer,2023-03-31,needs_met\n\
+             LA888-0001,888,2015-03,E07000122,2020-01-10,2020-02-20,2020-05-30,ASD,SLCN;SEMH,,,,,elective_home_education,2021-09-01,,,2023-03-31,needs_met\n\
+             LA888-0002,888,2012-11,E07000117,,,2022-04-01,SEMH,,Cumberland,2019-06-15,,,,,,,,\n"
+        );
+        let parsed = children::parse("children.csv", file.as_bytes(), &with_school()).unwrap();
+        let names: Vec<String> = parsed
+            .commands
+            .iter()
+            .map(|c| {
+                format!("{c:?}")
+                    .split([' ', '(', '{'])
+                    .next()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "RegisterChild",
+                "RequestAssessment",
+                "DecideAssessment",
+                "IssuePlan",
+                "StartPlacement",
+                "EndPlacement",
+                "StartPlacement",
+                "CeasePlan",
+                "RegisterChild",
+                "IssuePlan",
+            ]
+        );
+        // Every command the file gives is accepted by the domain, in order.
+        let mut state = with_school();
+        for c in &parsed.commands {
+            for e in decide(&state, c).unwrap() {
+                state = evolve(state, &e);
+            }
+        }
+        let transferred = &state.children[&ChildId::parse("LA888-0002").unwrap()];
+        assert!(transferred.plan.is_some());
+    }
+
+    #[test]
+    fn a_malformed_children_file_reports_every_problem() {
+        let file = format!(
+            "{CHILDREN}\
+             LA888-0001,888,2015-03,E07000122,2020-01-10,2020-02-20,2020-05-30,ASD,,,,119001,,,2020-06-01,,,,\n\
+             LA888-0001,888,2015-03,E07000122,2020-01-10,2020-02-20,2020-05-30,ASD,,,,119001,,,2020-06-01,,,,\n\
+             LA888-0001,888,2015-03,E07000122,2020-01-10,2020-02-20,2020-05-30,ASD,,,,,,elective_home_education,2021-09-01,,,,\n\
+             LA888-0002,888,2015-03,E07000122,2020-01-10,2020-02-20,2020-05-31,ADHD,,,,,,,,,,,\n\
+             LA888-0003,888,2015-13,E07000122,2020-01-10,2020-02-20,2020-05-31,ASD,,,,,,,,,,,\n\
+             Jane Smith,888,2015-03,E07000122,2020-01-10,2020-02-20,2020-05-31,ASD,,,,,,,,,,,\n\
+             LA888-0004,888,2015-03,E07000122,,,2020-05-31,ASD,,,,,,,,,,,\n"
+        );
+        assert_eq!(
+            problems_of(children::parse(
+                "children.csv",
+                file.as_bytes(),
+                &with_school()
+            )),
+            vec![
+                "children.csv:3: placement_start: duplicate row: LA888-0001's placement from 2020-06-01 is already on line 2",
+                "children.csv:4: placement_start: LA888-0001's placement from 2021-09-01 overlaps the one from 2020-06-01 (line 2): a child has one placement at a time",
+                "children.csv:5: primary_need: primary need \"ADHD\" is not valid: is not one of: ASD SLCN SEMH MLD SLD PMLD SPLD HI VI MSI PD OTH NSA ",
+                "children.csv:6: born: month of birth \"2015-13\" is not valid: must be a real month, YYYY-MM",
+                "children.csv:7: child_id: child id \"Jane Smith\" is not valid: may hold only letters, digits, '-' and '_'",
+                "children.csv:8: requested_on: is required unless the plan was transferred in",
+                "children.csv:8: decided_on: is required unless the plan was transferred in",
+            ]
+        );
+        let bad_date = format!(
+            "{CHILDREN}LA888-0005,888,2015-03,E07000122,2020-01-10,2020-02-20,2020-02-30,ASD,,,,,,,,,,,\n"
+        );
+        assert_eq!(
+            problems_of(children::parse(
+                "children.csv",
+                bad_date.as_bytes(),
+                &with_school()
+            )),
+            vec![
+                "children.csv:2: plan_issued_on: \"2020-02-30\" is not a date (YYYY-MM-DD, a real day)"
+            ]
+        );
+        let broken = format!("{CHILDREN}LA888-0005,888,\"2015-03,E07000122\n");
+        let p = problems_of(children::parse(
+            "children.csv",
+            broken.as_bytes(),
+            &with_school(),
+        ));
         assert_eq!(p.len(), 1);
-        assert!(p[0].contains("requests for assessment file"), "{p:?}");
+        assert!(p[0].starts_with("children.csv:2: "), "{p:?}");
+        let missing = CHILDREN.replace("primary_need,", "");
+        assert_eq!(
+            problems_of(children::parse(
+                "children.csv",
+                missing.as_bytes(),
+                &with_school()
+            )),
+            vec!["children.csv:1: primary_need: required column is missing from the header row"]
+        );
     }
 }
