@@ -1,0 +1,305 @@
+//! The real figures the seeds are calibrated to and checked against, read from
+//! `seeds/reference/` (copies of the DfE and ONS files, each with its source).
+//!
+//! The DfE files are read by the DfE importer itself, so the seeds see the published figures
+//! exactly as an import would record them.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use placeledger_domain::{
+    AcademicYear, ActivityInput, ActivityMeasure, AuthorityCode, CaseloadInput, CeaseReason,
+    Command, PrimaryNeed, ProvisionKind,
+};
+use placeledger_import::{dfe_ehcp, ons_snpp};
+
+use crate::SeedError;
+use crate::geography::Geography;
+
+/// The January census of a calendar year: `2025` is the census of 2024/25.
+pub fn census(january: i32) -> Result<AcademicYear, SeedError> {
+    AcademicYear::new(january - 1).map_err(|e| SeedError::Reference(e.to_string()))
+}
+
+/// What the seeds must look like, per authority (`888`, `889`, `890`).
+#[derive(Debug, Clone, Default)]
+pub struct Reference {
+    /// January plans per authority and census year (2015-2025), with the row's source.
+    pub plans: BTreeMap<(String, i32), (u32, String)>,
+    /// January 2025 caseload cells per authority, as imported from `sen_needs_all_plans`.
+    pub caseload_2025: BTreeMap<String, Vec<CaseloadInput>>,
+    /// Activity per authority and calendar year, as imported from the DfE activity files.
+    pub activity: BTreeMap<(String, i32), Vec<ActivityInput>>,
+    /// Mainstream figures per authority and measure (`schools`, `pupils`), with the January.
+    pub mainstream: BTreeMap<(String, String), (u32, i32, String)>,
+    /// The ONS projection as `RecordPopulation` commands.
+    pub population: Vec<Command>,
+}
+
+impl Reference {
+    /// Reads `dir` (normally `seeds/reference`). `geography` says which authorities exist.
+    pub fn load(dir: &Path, geography: &Geography) -> Result<Reference, SeedError> {
+        let state = geography.state()?;
+        let mut reference = Reference::default();
+        reference.read_plans(&dir.join("ehcp_caseload_jan2015_2025_pan_lancs.csv"))?;
+        reference.read_mainstream(&dir.join("mainstream.csv"))?;
+        for file in [
+            "sen_needs_all_plans.csv",
+            "sen_need_newplans.csv",
+            "timeliness_20_week.csv",
+            "ceased_plans.csv",
+            "requests.csv",
+        ] {
+            let path = dir.join("dfe").join(file);
+            let parsed = dfe_ehcp::parse(&path.display().to_string(), &read(&path)?, &state)
+                .map_err(problems)?;
+            for command in parsed.commands {
+                match command {
+                    Command::RecordCaseload {
+                        authority,
+                        census: c,
+                        cells,
+                    } if c == census(2025)? => {
+                        reference.caseload_2025.insert(authority.to_string(), cells);
+                    }
+                    Command::RecordActivity {
+                        authority,
+                        year,
+                        cells,
+                    } => {
+                        reference
+                            .activity
+                            .entry((authority.to_string(), year))
+                            .or_default()
+                            .extend(cells);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let ons = dir.join("ons-snpp-2022-persons-pan-lancs-ages-0-25.csv");
+        reference.population = ons_snpp::parse(&ons.display().to_string(), &read(&ons)?, &state)
+            .map_err(problems)?
+            .commands;
+        Ok(reference)
+    }
+
+    fn read_plans(&mut self, path: &Path) -> Result<(), SeedError> {
+        let t = rows(path)?;
+        for row in &t.rows {
+            let year: i32 = t.number(row, "january_year")?;
+            let plans: u32 = t.number(row, "ehcp_plus_statements_total")?;
+            self.plans.insert(
+                (t.field(row, "la_code")?, year),
+                (plans, t.field(row, "source")?),
+            );
+        }
+        Ok(())
+    }
+
+    fn read_mainstream(&mut self, path: &Path) -> Result<(), SeedError> {
+        let t = rows(path)?;
+        for row in &t.rows {
+            let as_at = t.field(row, "as_at")?;
+            let january = as_at.trim_start_matches("Jan ").parse().map_err(|_| {
+                SeedError::Reference(format!("{}: as_at {as_at:?}", path.display()))
+            })?;
+            self.mainstream.insert(
+                (t.field(row, "la_code")?, t.field(row, "measure")?),
+                (t.number(row, "value")?, january, t.field(row, "source")?),
+            );
+        }
+        Ok(())
+    }
+
+    /// January plans for `la` in `year`.
+    pub fn plans(&self, la: &str, year: i32) -> Option<u32> {
+        self.plans.get(&(la.to_owned(), year)).map(|(n, _)| *n)
+    }
+
+    /// An activity count for all ages, needs and kinds (`reason` as given).
+    pub fn activity(
+        &self,
+        la: &str,
+        year: i32,
+        measure: ActivityMeasure,
+        reason: Option<CeaseReason>,
+    ) -> Option<u32> {
+        self.activity
+            .get(&(la.to_owned(), year))?
+            .iter()
+            .find(|c| {
+                c.measure == measure
+                    && c.age.is_none()
+                    && c.need.is_none()
+                    && c.kind.is_none()
+                    && c.reason == reason
+            })
+            .and_then(|c| c.count)
+            .and_then(|n| u32::try_from(n).ok())
+    }
+
+    /// January 2025 cells of `la` matching the filter, as (age, need, kind, count); unknown
+    /// counts are left out.
+    pub fn cells_2025(&self, la: &str) -> impl Iterator<Item = &CaseloadInput> {
+        self.caseload_2025
+            .get(la)
+            .into_iter()
+            .flatten()
+            .filter(|c| c.plans.is_some())
+    }
+
+    /// January 2025 plans of `la` by single year of age: the band "under 3" is spread over
+    /// ages 1 and 2 (a plan before the first birthday is rare).
+    pub fn age_profile_2025(&self, la: &str) -> [f64; 26] {
+        let mut out = [0.0; 26];
+        for c in self.cells_2025(la) {
+            if let (Some((from, to)), None, None, Some(n)) = (c.age, c.need, c.kind, c.plans) {
+                spread(&mut out, from, to, n as f64);
+            }
+        }
+        out
+    }
+
+    /// January 2025 plans of `la` by single year of age and need.
+    pub fn need_by_age_2025(&self, la: &str) -> BTreeMap<(usize, PrimaryNeed), f64> {
+        let mut out = BTreeMap::new();
+        for c in self.cells_2025(la) {
+            if let (Some((from, to)), Some(need), None, Some(n)) = (c.age, c.need, c.kind, c.plans)
+            {
+                let mut ages = [0.0; 26];
+                spread(&mut ages, from, to, n as f64);
+                for (age, v) in ages.iter().enumerate() {
+                    *out.entry((age, need)).or_insert(0.0) += v;
+                }
+            }
+        }
+        out
+    }
+
+    /// January 2025 plans of `la` by need and type of placement.
+    pub fn need_by_kind_2025(&self, la: &str) -> BTreeMap<(PrimaryNeed, ProvisionKind), f64> {
+        let mut out = BTreeMap::new();
+        for c in self.cells_2025(la) {
+            if let (None, Some(need), Some(kind), Some(n)) = (c.age, c.need, c.kind, c.plans) {
+                *out.entry((need, kind)).or_insert(0.0) += n as f64;
+            }
+        }
+        out
+    }
+
+    /// A January 2025 total of `la`: all plans, or of one need, or of one kind.
+    pub fn total_2025(
+        &self,
+        la: &str,
+        need: Option<PrimaryNeed>,
+        kind: Option<ProvisionKind>,
+    ) -> Option<u32> {
+        self.cells_2025(la)
+            .find(|c| c.age.is_none() && c.need == need && c.kind == kind)
+            .and_then(|c| c.plans)
+            .and_then(|n| u32::try_from(n).ok())
+    }
+
+    /// Ages when plans started in 2024 for `la` (all needs), by single year.
+    pub fn new_plan_ages(&self, la: &str) -> [f64; 26] {
+        let mut out = [0.0; 26];
+        for c in self
+            .activity
+            .get(&(la.to_owned(), 2024))
+            .into_iter()
+            .flatten()
+        {
+            if let (ActivityMeasure::NewPlans, Some((from, to)), None, None, Some(n)) =
+                (c.measure, c.age, c.need, c.kind, c.count)
+            {
+                spread(&mut out, from, to, n as f64);
+            }
+        }
+        out
+    }
+
+    /// The authorities the reference covers.
+    pub fn authorities(&self) -> Vec<AuthorityCode> {
+        self.caseload_2025
+            .keys()
+            .filter_map(|la| AuthorityCode::parse(la).ok())
+            .collect()
+    }
+}
+
+/// Adds `n` to ages `from..=to`: a single year as is; "under 3" over ages 1 and 2 (1:3);
+/// "20 and over" tapering off to 25.
+fn spread(out: &mut [f64; 26], from: i64, to: i64, n: f64) {
+    let (from, to) = (from.clamp(0, 25) as usize, to.clamp(0, 25) as usize);
+    if from == to {
+        out[from] += n;
+    } else if from == 0 {
+        out[1.min(to)] += n * 0.25;
+        out[2.min(to)] += n * 0.75;
+    } else {
+        let weights: Vec<f64> = (from..=to)
+            .map(|a| 0.5f64.powi((a - from) as i32))
+            .collect();
+        let sum: f64 = weights.iter().sum();
+        for (i, w) in weights.iter().enumerate() {
+            out[from + i] += n * w / sum;
+        }
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, SeedError> {
+    std::fs::read(path).map_err(|e| SeedError::Io(PathBuf::from(path), e))
+}
+
+fn problems(p: Vec<placeledger_import::Problem>) -> SeedError {
+    SeedError::Reference(
+        p.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
+}
+
+/// A small CSV file read whole: its header and rows.
+struct Rows {
+    path: PathBuf,
+    headers: csv::StringRecord,
+    rows: Vec<csv::StringRecord>,
+}
+
+fn rows(path: &Path) -> Result<Rows, SeedError> {
+    let bytes = read(path)?;
+    let bad = |e: csv::Error| SeedError::Reference(format!("{}: {e}", path.display()));
+    let mut reader = csv::Reader::from_reader(bytes.as_slice());
+    let headers = reader.headers().map_err(bad)?.clone();
+    let rows = reader.records().collect::<Result<_, _>>().map_err(bad)?;
+    Ok(Rows {
+        path: path.to_owned(),
+        headers,
+        rows,
+    })
+}
+
+impl Rows {
+    fn field(&self, row: &csv::StringRecord, name: &str) -> Result<String, SeedError> {
+        let i = self.headers.iter().position(|c| c == name).ok_or_else(|| {
+            SeedError::Reference(format!("{}: no column {name}", self.path.display()))
+        })?;
+        Ok(row.get(i).unwrap_or_default().to_owned())
+    }
+
+    fn number<T: std::str::FromStr>(
+        &self,
+        row: &csv::StringRecord,
+        name: &str,
+    ) -> Result<T, SeedError> {
+        let text = self.field(row, name)?;
+        text.parse().map_err(|_| {
+            SeedError::Reference(format!(
+                "{}: {name} {text:?} is not a number",
+                self.path.display()
+            ))
+        })
+    }
+}
