@@ -46,6 +46,21 @@ pub const RULES: &[Rule] = &[
         why: "importers turn bytes into commands: synchronous, no database, no I/O of their own",
     },
     Rule {
+        package: "placeledger-seed",
+        forbidden: RUNTIME,
+        why: "the seed generator and check are synchronous: reference files in, commands and a table out; no runtime, no database",
+    },
+    Rule {
+        package: "placeledger-projection",
+        forbidden: RUNTIME,
+        why: "a projection is a pure fold; only the runner touches the store",
+    },
+    Rule {
+        package: "placeledger-caseload",
+        forbidden: RUNTIME,
+        why: "a projection is a pure fold; only the runner touches the store",
+    },
+    Rule {
         package: "placeledger-store",
         forbidden: &[
             "placeledger-domain",

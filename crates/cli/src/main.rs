@@ -9,6 +9,8 @@ use placeledger_store::{EventStore, StoredEvent, subscribe};
 use tracing_subscriber::EnvFilter;
 
 mod import;
+mod projections;
+mod seed;
 
 /// Placeledger: school-place and SEND sufficiency planning for English local authorities.
 #[derive(Debug, Parser)]
@@ -44,14 +46,62 @@ enum Command {
         kind: ImportKind,
         file: std::path::PathBuf,
     },
+    /// The synthetic pan-Lancashire history (2015 to January 2026) and its check against
+    /// the real DfE and ONS figures.
+    #[command(subcommand)]
+    Seed(SeedCommand),
+    /// The read models folded from the event log.
+    #[command(subcommand)]
+    Projections(ProjectionsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ProjectionsCommand {
+    /// Folds a projection (or all) again from position 0 and saves it.
+    Rebuild {
+        /// The projection (all if absent).
+        name: Option<String>,
+    },
+    /// Brings a projection (or all) up to the head of the log from its saved position.
+    Update {
+        /// The projection (all if absent).
+        name: Option<String>,
+    },
+    /// Each projection's saved position against the head of the log.
+    Status,
+}
+
+#[derive(Debug, Subcommand)]
+enum SeedCommand {
+    /// Generates the history and records it in one transaction (again: records nothing).
+    Load {
+        /// The RNG seed: the same seed always gives the same history.
+        #[arg(long, default_value_t = placeledger_seed::DEFAULT_SEED)]
+        seed: u64,
+        /// The reference figures the history is calibrated to.
+        #[arg(long, default_value = "seeds/reference")]
+        reference: std::path::PathBuf,
+    },
+    /// Compares what the database holds with the real figures, per authority and year;
+    /// fails if any figure is out of tolerance.
+    Check {
+        /// The reference figures to compare with.
+        #[arg(long, default_value = "seeds/reference")]
+        reference: std::path::PathBuf,
+    },
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 enum ImportKind {
     /// ONS sub-national population projections, persons, wide layout.
     OnsSnpp,
-    /// DfE "Education, health and care plans" open data (the caseload file, so far).
+    /// DfE "Education, health and care plans" open data: caseload, new plans, requests,
+    /// assessments, 20-week timeliness, ceased plans or annual reviews.
     DfeEhcp,
+    /// Children with plans and placements, Placeledger's layout (see the README).
+    Children,
+    /// Settings with capacity and commissioned places, Placeledger's layout (see the README).
+    Settings,
 }
 
 #[derive(Debug, Subcommand)]
@@ -92,7 +142,8 @@ async fn main() -> std::process::ExitCode {
 async fn run() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            EnvFilter::try_from_env("PLACELEDGER_LOG").unwrap_or_else(|_| EnvFilter::new("warn")),
+            EnvFilter::try_from_env("PLACELEDGER_LOG")
+                .unwrap_or_else(|_| EnvFilter::new("warn,sqlx::query=error")),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -118,6 +169,17 @@ async fn run() -> anyhow::Result<()> {
             limit,
         }) => tail(store, from, follow, limit).await?,
         Command::Import { kind, file } => import::run(store, kind, &file).await?,
+        Command::Seed(SeedCommand::Load { seed, reference }) => {
+            seed::load(store, &reference, seed).await?;
+        }
+        Command::Seed(SeedCommand::Check { reference }) => seed::check(store, &reference).await?,
+        Command::Projections(ProjectionsCommand::Rebuild { name }) => {
+            projections::run(store, name.as_deref(), true).await?;
+        }
+        Command::Projections(ProjectionsCommand::Update { name }) => {
+            projections::run(store, name.as_deref(), false).await?;
+        }
+        Command::Projections(ProjectionsCommand::Status) => projections::status(store).await?,
     }
     Ok(())
 }

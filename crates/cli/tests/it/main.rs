@@ -186,7 +186,7 @@ mod import {
 
     fn fixture(name: &str) -> std::path::PathBuf {
         std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../tests/fixtures/import")
+            .join("../../seeds/reference")
             .join(name)
     }
 
@@ -357,6 +357,240 @@ mod import {
     }
 
     #[tokio::test]
+    async fn every_dfe_file_imports_once_and_a_bad_one_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = sqlite_url(&dir);
+        let store = pan_lancashire(&url).await;
+        // One event per authority and period: 1 census, 1 year of new plans and reviews,
+        // 6 years of requests, assessments and timeliness, 3 of cessations.
+        let files = [
+            ("sen_needs_all_plans.csv", 3),
+            ("sen_need_newplans.csv", 3),
+            ("requests.csv", 18),
+            ("assessments.csv", 18),
+            ("timeliness_20_week.csv", 18),
+            ("ceased_plans.csv", 9),
+            ("annual_reviews.csv", 3),
+        ];
+        for (name, events) in files {
+            let head = store.head_position().await.unwrap();
+            let out = import(&url, "dfe-ehcp", &fixture(&format!("dfe/{name}")));
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                out.status.success(),
+                "{name}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(
+                stdout.contains(&format!("{events} facts: {events} new events recorded")),
+                "{name}: {stdout}"
+            );
+            assert_eq!(store.head_position().await.unwrap(), head + events);
+        }
+        let head = store.head_position().await.unwrap();
+        for (name, events) in files {
+            let out = import(&url, "dfe-ehcp", &fixture(&format!("dfe/{name}")));
+            assert!(
+                String::from_utf8_lossy(&out.stdout)
+                    .contains(&format!("0 new events recorded, {events} already stored")),
+                "{name}: {}",
+                String::from_utf8_lossy(&out.stdout)
+            );
+        }
+        assert_eq!(
+            store.head_position().await.unwrap(),
+            head,
+            "re-importing every file appends 0 events"
+        );
+
+        // The ceased-plans file with one count made negative: refused whole.
+        let text = std::fs::read_to_string(fixture("dfe/ceased_plans.csv")).unwrap();
+        let (line, row) = text
+            .lines()
+            .enumerate()
+            .find(|(_, l)| l.contains(",890,Blackpool,All ceased EHC plans"))
+            .unwrap();
+        let bad_row = row.replacen(
+            ",All ceased EHC plans,All ceased EHC plans,",
+            ",All ceased EHC plans,All ceased EHC plans,-6,",
+            1,
+        );
+        let bad_row = {
+            // Keep the field count: drop the old first count after the inserted one.
+            let mut fields: Vec<&str> = bad_row.split(',').collect();
+            fields.remove(13);
+            fields.join(",")
+        };
+        let bad = dir.path().join("ceased_plans.csv");
+        std::fs::write(&bad, text.replacen(row, &bad_row, 1)).unwrap();
+        let out = import(&url, "dfe-ehcp", &bad);
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let expected = format!(
+            "{}:{}: max_age: -6: a count is never negative",
+            bad.display(),
+            line + 1
+        );
+        assert!(stderr.contains(&expected), "{stderr}");
+        assert!(stderr.contains("nothing was imported"), "{stderr}");
+        assert_eq!(
+            store.head_position().await.unwrap(),
+            head,
+            "the store is unchanged"
+        );
+    }
+
+    #[tokio::test]
+    async fn settings_and_children_import_once_and_a_refused_row_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = sqlite_url(&dir);
+        let store = pan_lancashire(&url).await;
+        let settings = dir.path().join("settings.csv");
+        std::fs::write(
+            &settings,
+            "urn,name,la_code,district,kind,facility,phase,low_age,high_age,designated_needs,opened_on,closed_on,capacity_from,net_capacity,commissioned_year,commissioned_places\n\
+             119001,\"Hollins, Pendle (synthetic)\",888,E07000122,mainstream_academy,,primary,4,11,,2012-09-01,,2015-09-01,R=30;Y1=30,,\n\
+             119002,Brookside ASD Base (synthetic),888,E07000122,mainstream_academy,sen_unit,primary,4,11,ASD,2012-09-01,,,,2025/26,ASD=12\n",
+        )
+        .unwrap();
+        let children = dir.path().join("children.csv");
+        std::fs::write(
+            &children,
+            "child_id,la_code,born,district,requested_on,decided_on,plan_issued_on,primary_need,placement_urn,facility,placement_start,ceased_on,cease_reason\n\
+             LA888-0001,888,2015-03,E07000122,2020-01-10,2020-02-20,2020-05-30,ASD,119002,sen_unit,2020-06-01,,\n",
+        )
+        .unwrap();
+        let out = import(&url, "settings", &settings);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("4 facts: 4 new events recorded"),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        let out = import(&url, "children", &children);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("5 facts: 5 new events recorded"),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        let head = store.head_position().await.unwrap();
+        for (kind, file) in [("settings", &settings), ("children", &children)] {
+            let out = import(&url, kind, file);
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(
+                String::from_utf8_lossy(&out.stdout).contains("0 new events recorded"),
+                "{kind}: {}",
+                String::from_utf8_lossy(&out.stdout)
+            );
+        }
+        assert_eq!(
+            store.head_position().await.unwrap(),
+            head,
+            "re-import appends 0 events"
+        );
+
+        // A row the domain refuses (a negative capacity) is reported at its line; the valid
+        // row before it is not imported either.
+        let bad = dir.path().join("more-settings.csv");
+        std::fs::write(
+            &bad,
+            "urn,name,la_code,district,kind,phase,low_age,high_age,opened_on,capacity_from,net_capacity\n\
+             119003,C (synthetic),888,E07000117,mainstream_academy,primary,4,11,2014-09-01,2015-09-01,R=30\n\
+             119001,\"Hollins, Pendle (synthetic)\",888,E07000122,mainstream_academy,primary,4,11,2012-09-01,2019-09-01,R=-30\n",
+        )
+        .unwrap();
+        let out = import(&url, "settings", &bad);
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let expected = format!(
+            "{}:3: capacity[R]: must not be negative (got -30)",
+            bad.display()
+        );
+        assert!(stderr.contains(&expected), "{stderr}");
+        assert!(stderr.contains("nothing was imported"), "{stderr}");
+        assert_eq!(
+            store.head_position().await.unwrap(),
+            head,
+            "the store is unchanged"
+        );
+
+        // A children file whose second child's placement is at a setting never recorded:
+        // refused at that line; the first child is not imported either.
+        let bad = dir.path().join("more-children.csv");
+        std::fs::write(
+            &bad,
+            "child_id,la_code,born,district,requested_on,decided_on,plan_issued_on,primary_need,placement_urn,placement_start\n\
+             LA888-0002,888,2014-05,E07000117,2021-01-10,2021-02-20,2021-05-30,SEMH,,\n\
+             LA888-0003,888,2014-06,E07000117,2021-01-10,2021-02-20,2021-05-30,SEMH,999999,2021-06-01\n",
+        )
+        .unwrap();
+        let out = import(&url, "children", &bad);
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(&format!("{}:3: urn: unknown setting 999999", bad.display())),
+            "{stderr}"
+        );
+        assert_eq!(
+            store.head_position().await.unwrap(),
+            head,
+            "the store is unchanged"
+        );
+    }
+
+    #[tokio::test]
+    async fn projections_update_rebuild_and_status() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = sqlite_url(&dir);
+        let _store = pan_lancashire(&url).await;
+        let run = |args: &[&str]| {
+            let out = placeledger(&url).args(args).output().unwrap();
+            (
+                out.status.success(),
+                String::from_utf8_lossy(&out.stdout).into_owned(),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            )
+        };
+        let (ok, out, _) = run(&["projections", "status"]);
+        assert!(ok);
+        assert_eq!(out.trim(), "caseload: never run (head 17)");
+        let (ok, out, err) = run(&["projections", "update"]);
+        assert!(ok, "{err}");
+        assert_eq!(
+            out.trim(),
+            "caseload: brought up to date from position 0 to 17"
+        );
+        let (_, out, _) = run(&["projections", "update", "caseload"]);
+        assert_eq!(
+            out.trim(),
+            "caseload: brought up to date from position 17 to 17"
+        );
+        let (_, out, _) = run(&["projections", "rebuild", "caseload"]);
+        assert_eq!(out.trim(), "caseload: rebuilt from position 0 to 17");
+        let (_, out, _) = run(&["projections", "status"]);
+        assert_eq!(out.trim(), "caseload: position 17 of 17 (state version 1)");
+        let (ok, _, err) = run(&["projections", "rebuild", "placemnts"]);
+        assert!(!ok);
+        assert!(
+            err.contains("there is no projection \"placemnts\""),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
     async fn areas_not_registered_are_passed_over_and_said() {
         let dir = tempfile::tempdir().unwrap();
         let url = sqlite_url(&dir);
@@ -379,5 +613,95 @@ mod import {
             stdout.contains("passed over 364 rows for 14 areas"),
             "{stdout}"
         );
+    }
+}
+
+mod seeds {
+    use super::*;
+
+    fn reference() -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../seeds/reference")
+    }
+
+    fn run(url: &str, args: &[&str]) -> (bool, String, String) {
+        let out = placeledger(url).args(args).output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    #[test]
+    fn seed_load_then_check_passes_and_a_second_load_records_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = sqlite_url(&dir);
+        let refs = reference().display().to_string();
+        let (ok, out, err) = run(&url, &["seed", "load", "--reference", &refs]);
+        assert!(ok, "{err}");
+        assert!(
+            out.contains("new events recorded, 0 already stored"),
+            "{out}"
+        );
+
+        let (ok, out, err) = run(&url, &["seed", "check", "--reference", &refs]);
+        assert!(ok, "{out}\n{err}");
+        assert!(out.contains("0 out of tolerance"), "{out}");
+        assert!(
+            out.lines().any(|l| l.starts_with("January plans")
+                && l.contains("888")
+                && l.contains("Jan 2025")),
+            "{out}"
+        );
+
+        let (ok, out, err) = run(&url, &["seed", "load", "--reference", &refs]);
+        assert!(ok, "{err}");
+        assert!(out.contains("already loaded"), "{out}");
+
+        // A different seed into the same database is refused, and changes nothing.
+        let (ok, _, err) = run(&url, &["seed", "load", "--seed", "3", "--reference", &refs]);
+        assert!(!ok);
+        assert!(err.contains("seed load fills an empty database"), "{err}");
+
+        // Checked against figures the history does not match, the check fails and says where.
+        let moved = dir.path().join("reference");
+        copy_dir(&reference(), &moved);
+        let caseload = moved.join("ehcp_caseload_jan2015_2025_pan_lancs.csv");
+        let text = std::fs::read_to_string(&caseload).unwrap();
+        std::fs::write(
+            &caseload,
+            text.replace(
+                "2021,E10000017,888,Lancashire,8085,8085",
+                "2021,E10000017,888,Lancashire,8500,8500",
+            ),
+        )
+        .unwrap();
+        let (ok, out, err) = run(
+            &url,
+            &["seed", "check", "--reference", &moved.display().to_string()],
+        );
+        assert!(!ok);
+        assert!(err.contains("1 figure(s) out of tolerance"), "{err}");
+        let line = out
+            .lines()
+            .find(|l| l.contains("OUT OF TOLERANCE"))
+            .unwrap_or_default();
+        assert!(
+            line.starts_with("January plans") && line.contains("888") && line.contains("Jan 2021"),
+            "{out}"
+        );
+    }
+
+    fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            let target = to.join(entry.file_name());
+            if entry.file_type().unwrap().is_dir() {
+                copy_dir(&entry.path(), &target);
+            } else {
+                std::fs::copy(entry.path(), target).unwrap();
+            }
+        }
     }
 }
