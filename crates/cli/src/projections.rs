@@ -4,13 +4,21 @@ use std::sync::Arc;
 
 use anyhow::bail;
 use indicatif::{ProgressBar, ProgressStyle};
+use placeledger_capacity::Capacity;
 use placeledger_caseload::Caseload;
+use placeledger_costs::Costs;
+use placeledger_mainstream::Mainstream;
 use placeledger_projection::Projection;
 use placeledger_runner::Run;
 use placeledger_store::EventStore;
 
 /// Every projection, by name.
-pub const NAMES: &[&str] = &[Caseload::NAME];
+pub const NAMES: &[&str] = &[
+    Caseload::NAME,
+    Capacity::NAME,
+    Mainstream::NAME,
+    Costs::NAME,
+];
 
 fn bar(name: &str) -> ProgressBar {
     let bar = ProgressBar::new(0);
@@ -22,49 +30,57 @@ fn bar(name: &str) -> ProgressBar {
     bar
 }
 
-fn report<P>(name: &str, verb: &str, run: &Run<P>) {
+/// Brings `P` up to date (or rebuilds it) with a progress bar on standard error.
+pub async fn drive<P: Projection>(
+    store: &Arc<dyn EventStore>,
+    rebuild: bool,
+) -> anyhow::Result<Run<P>> {
+    let progress = bar(P::NAME);
+    let tick = |position: u64, head: u64| {
+        progress.set_length(head);
+        progress.set_position(position);
+    };
+    let run = if rebuild {
+        placeledger_runner::rebuild::<P>(store, tick).await?
+    } else {
+        placeledger_runner::catch_up::<P>(store, tick).await?
+    };
+    progress.finish_and_clear();
+    Ok(run)
+}
+
+async fn one_of<P: Projection>(store: &Arc<dyn EventStore>, rebuild: bool) -> anyhow::Result<()> {
+    let run = drive::<P>(store, rebuild).await?;
+    let verb = if rebuild {
+        "rebuilt"
+    } else {
+        "brought up to date"
+    };
     println!(
-        "{name}: {verb} from position {} to {}{}",
+        "{}: {verb} from position {} to {}{}",
+        P::NAME,
         run.from,
         run.position,
-        if run.rebuilt && verb != "rebuilt" {
+        if run.rebuilt && !rebuild {
             " (the saved state was of another shape: rebuilt)"
         } else {
             ""
         }
     );
+    Ok(())
 }
 
 async fn one(store: &Arc<dyn EventStore>, name: &str, rebuild: bool) -> anyhow::Result<()> {
-    let progress = bar(name);
-    let tick = |position: u64, head: u64| {
-        progress.set_length(head);
-        progress.set_position(position);
-    };
     match name {
-        n if n == Caseload::NAME => {
-            let run = if rebuild {
-                placeledger_runner::rebuild::<Caseload>(store, tick).await?
-            } else {
-                placeledger_runner::catch_up::<Caseload>(store, tick).await?
-            };
-            progress.finish_and_clear();
-            report(
-                name,
-                if rebuild {
-                    "rebuilt"
-                } else {
-                    "brought up to date"
-                },
-                &run,
-            );
-        }
+        n if n == Caseload::NAME => one_of::<Caseload>(store, rebuild).await,
+        n if n == Capacity::NAME => one_of::<Capacity>(store, rebuild).await,
+        n if n == Mainstream::NAME => one_of::<Mainstream>(store, rebuild).await,
+        n if n == Costs::NAME => one_of::<Costs>(store, rebuild).await,
         other => bail!(
             "there is no projection {other:?}; the projections are: {}",
             NAMES.join(", ")
         ),
     }
-    Ok(())
 }
 
 /// Rebuilds (from position 0) or brings up to date one projection, or all.

@@ -23,6 +23,9 @@ pub struct Line {
     pub homes: Vec<(NaiveDate, Option<(AuthorityCode, GssCode)>)>,
     pub needs: Vec<(NaiveDate, PrimaryNeed)>,
     pub issued: Option<NaiveDate>,
+    /// The plan was taken over from another authority (not a new plan).
+    #[serde(default)]
+    pub transferred_in: bool,
     pub ceased: Option<NaiveDate>,
     /// Placements: start, end (inclusive), and the kind they count as.
     pub placements: Vec<(NaiveDate, Option<NaiveDate>, ProvisionKind)>,
@@ -85,7 +88,7 @@ pub fn census_day(year: i32) -> NaiveDate {
 
 impl Projection for Caseload {
     const NAME: &'static str = "caseload";
-    const VERSION: u32 = 1;
+    const VERSION: u32 = 2;
 
     fn apply(&mut self, event: &Event) {
         match event {
@@ -154,10 +157,12 @@ impl Projection for Caseload {
                 child,
                 issued_on,
                 primary_need,
+                transfer_in,
                 ..
             } => {
                 let line = self.children.entry(child.clone()).or_default();
                 line.issued = Some(*issued_on);
+                line.transferred_in = transfer_in.is_some();
                 line.needs.push((*issued_on, *primary_need));
             }
             Event::PrimaryNeedChanged {

@@ -6,7 +6,7 @@
 use chrono::NaiveDate;
 use placeledger_caseload::{Caseload, Cell};
 use placeledger_domain::*;
-use placeledger_projection::Projection;
+use placeledger_projection::{Projection, fold_with_restarts};
 use proptest::prelude::*;
 
 fn d(s: &str) -> NaiveDate {
@@ -264,18 +264,7 @@ proptest! {
         let mut at_once = Caseload::default();
         at_once.apply_all(&events);
 
-        let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(events.len())).collect();
-        cuts.push(events.len());
-        cuts.sort_unstable();
-        let mut batched = Caseload::default();
-        let mut from = 0;
-        for cut in cuts {
-            batched.apply_all(&events[from..cut]);
-            from = cut;
-            // A restart: the runner saves the state and loads it again.
-            let saved = serde_json::to_string(&batched).unwrap();
-            batched = serde_json::from_str(&saved).unwrap();
-        }
+        let batched: Caseload = fold_with_restarts(&events, &cuts);
         prop_assert_eq!(&batched, &at_once);
         for year in 2018..=2026 {
             prop_assert_eq!(batched.january(year), at_once.january(year));

@@ -1,0 +1,68 @@
+//! Costs: the annual cost of a place of each kind of provision, per authority, from the date
+//! each was set. Money is `Decimal`, never floating point.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use placeledger_domain::{AuthorityCode, Event, ProvisionKind};
+use placeledger_projection::Projection;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Costs {
+    /// Per authority and kind: the cost from each date on.
+    schedule: BTreeMap<AuthorityCode, BTreeMap<ProvisionKind, BTreeMap<NaiveDate, Decimal>>>,
+}
+
+impl Projection for Costs {
+    const NAME: &'static str = "costs";
+    const VERSION: u32 = 1;
+
+    fn apply(&mut self, event: &Event) {
+        if let Event::PlacementCostSet {
+            authority,
+            kind,
+            from,
+            annual_cost,
+        } = event
+        {
+            self.schedule
+                .entry(authority.clone())
+                .or_default()
+                .entry(*kind)
+                .or_default()
+                .insert(*from, annual_cost.amount());
+        }
+    }
+}
+
+impl Costs {
+    /// The annual cost of a place of `kind` for `authority` in force on `on`.
+    pub fn annual_cost(
+        &self,
+        authority: &AuthorityCode,
+        kind: ProvisionKind,
+        on: NaiveDate,
+    ) -> Option<Decimal> {
+        self.schedule
+            .get(authority)?
+            .get(&kind)?
+            .range(..=on)
+            .next_back()
+            .map(|(_, c)| *c)
+    }
+
+    /// Every cost in force on `on`, per authority and kind.
+    pub fn on(&self, on: NaiveDate) -> BTreeMap<(AuthorityCode, ProvisionKind), Decimal> {
+        let mut out = BTreeMap::new();
+        for (authority, kinds) in &self.schedule {
+            for (kind, dated) in kinds {
+                if let Some((_, c)) = dated.range(..=on).next_back() {
+                    out.insert((authority.clone(), *kind), *c);
+                }
+            }
+        }
+        out
+    }
+}
