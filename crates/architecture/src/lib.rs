@@ -61,6 +61,26 @@ pub const RULES: &[Rule] = &[
         why: "a projection is a pure fold; only the runner touches the store",
     },
     Rule {
+        package: "placeledger-capacity",
+        forbidden: RUNTIME,
+        why: "a projection is a pure fold; only the runner touches the store",
+    },
+    Rule {
+        package: "placeledger-mainstream",
+        forbidden: RUNTIME,
+        why: "a projection is a pure fold; only the runner touches the store",
+    },
+    Rule {
+        package: "placeledger-costs",
+        forbidden: RUNTIME,
+        why: "a projection is a pure fold; only the runner touches the store",
+    },
+    Rule {
+        package: "placeledger-forecast",
+        forbidden: RUNTIME,
+        why: "the forecast engine is pure: projections in, a forecast out; no runtime, no database",
+    },
+    Rule {
         package: "placeledger-store",
         forbidden: &[
             "placeledger-domain",

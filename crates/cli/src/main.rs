@@ -8,6 +8,7 @@ use futures::StreamExt;
 use placeledger_store::{EventStore, StoredEvent, subscribe};
 use tracing_subscriber::EnvFilter;
 
+mod forecast;
 mod import;
 mod projections;
 mod seed;
@@ -53,6 +54,57 @@ enum Command {
     /// The read models folded from the event log.
     #[command(subcommand)]
     Projections(ProjectionsCommand),
+    /// The place sufficiency forecast and its back-test.
+    #[command(subcommand)]
+    Forecast(ForecastCommand),
+}
+
+/// How a forecast is made: shared by `run` and `backtest`.
+#[derive(Debug, clap::Args)]
+struct ForecastArgs {
+    /// Years of flows the rates are estimated from.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(1..=10))]
+    window: u8,
+    /// Simulation runs behind each P10 / P50 / P90.
+    #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    runs: u32,
+    /// The seed of the runs: the same seed gives the same forecast.
+    #[arg(long, default_value_t = 2015)]
+    seed: u64,
+    /// How much of the trend in incidence carries from one forecast year to the next (1:
+    /// undamped).
+    #[arg(long, default_value_t = 0.8)]
+    damping: f64,
+    /// Output: a table to paste into a report, CSV, or JSON.
+    #[arg(long, value_enum, default_value_t = forecast::Format::Table)]
+    format: forecast::Format,
+}
+
+#[derive(Debug, Subcommand)]
+enum ForecastCommand {
+    /// Forecasts demand for places against capacity per district, kind, phase and year.
+    Run {
+        /// Only this authority's rows (the forecast still meets demand across partners).
+        #[arg(long)]
+        authority: Option<String>,
+        /// Years ahead (SEND: 10).
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u8).range(1..=25))]
+        horizon: u8,
+        #[command(flatten)]
+        args: ForecastArgs,
+    },
+    /// Forecasts from past origins with only what was known then, against the Januaries that
+    /// followed, beside the last-value and compound-growth baselines.
+    Backtest {
+        /// Show this origin's forecasts year by year (everything dated before 1 January of
+        /// it is known); the summary covers every origin with enough history.
+        #[arg(long)]
+        origin: Option<i32>,
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u8).range(1..=10))]
+        horizon: u8,
+        #[command(flatten)]
+        args: ForecastArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -180,6 +232,22 @@ async fn run() -> anyhow::Result<()> {
             projections::run(store, name.as_deref(), false).await?;
         }
         Command::Projections(ProjectionsCommand::Status) => projections::status(store).await?,
+        Command::Forecast(ForecastCommand::Run {
+            authority,
+            horizon,
+            args,
+        }) => {
+            let options = forecast_options(&args, horizon);
+            forecast::run(store, options, authority.as_deref(), args.format).await?
+        }
+        Command::Forecast(ForecastCommand::Backtest {
+            origin,
+            horizon,
+            args,
+        }) => {
+            let options = forecast_options(&args, horizon);
+            forecast::backtest(store, origin, horizon, options, args.format).await?
+        }
     }
     Ok(())
 }
@@ -254,5 +322,16 @@ fn redact(url: &str) -> String {
             }
         }
         _ => url.to_owned(),
+    }
+}
+
+fn forecast_options(args: &ForecastArgs, horizon: u8) -> placeledger_forecast::Options {
+    placeledger_forecast::Options {
+        horizon,
+        window: args.window,
+        runs: args.runs,
+        seed: args.seed,
+        damping: args.damping,
+        ..placeledger_forecast::Options::default()
     }
 }

@@ -566,12 +566,19 @@ mod import {
         };
         let (ok, out, _) = run(&["projections", "status"]);
         assert!(ok);
-        assert_eq!(out.trim(), "caseload: never run (head 17)");
+        assert_eq!(
+            out.trim(),
+            "caseload: never run (head 17)\ncapacity: never run (head 17)\n\
+             mainstream: never run (head 17)\ncosts: never run (head 17)"
+        );
         let (ok, out, err) = run(&["projections", "update"]);
         assert!(ok, "{err}");
         assert_eq!(
             out.trim(),
-            "caseload: brought up to date from position 0 to 17"
+            "caseload: brought up to date from position 0 to 17\n\
+             capacity: brought up to date from position 0 to 17\n\
+             mainstream: brought up to date from position 0 to 17\n\
+             costs: brought up to date from position 0 to 17"
         );
         let (_, out, _) = run(&["projections", "update", "caseload"]);
         assert_eq!(
@@ -581,7 +588,10 @@ mod import {
         let (_, out, _) = run(&["projections", "rebuild", "caseload"]);
         assert_eq!(out.trim(), "caseload: rebuilt from position 0 to 17");
         let (_, out, _) = run(&["projections", "status"]);
-        assert_eq!(out.trim(), "caseload: position 17 of 17 (state version 1)");
+        assert_eq!(
+            out.lines().next().unwrap_or_default(),
+            "caseload: position 17 of 17 (state version 2)"
+        );
         let (ok, _, err) = run(&["projections", "rebuild", "placemnts"]);
         assert!(!ok);
         assert!(
@@ -690,6 +700,124 @@ mod seeds {
             line.starts_with("January plans") && line.contains("888") && line.contains("Jan 2021"),
             "{out}"
         );
+    }
+
+    /// The 14 districts of pan-Lancashire, as the seed names them.
+    const DISTRICTS: [&str; 14] = [
+        "Burnley",
+        "Chorley",
+        "Fylde",
+        "Hyndburn",
+        "Lancaster",
+        "Pendle",
+        "Preston",
+        "Ribble Valley",
+        "Rossendale",
+        "South Ribble",
+        "West Lancashire",
+        "Wyre",
+        "Blackburn with Darwen",
+        "Blackpool",
+    ];
+
+    #[test]
+    fn forecast_run_and_backtest_on_the_seeded_history() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = sqlite_url(&dir);
+        let refs = reference().display().to_string();
+        let (ok, _, err) = run(&url, &["seed", "load", "--reference", &refs]);
+        assert!(ok, "{err}");
+
+        // The sufficiency table: every district has rows, and deficits are marked.
+        let (ok, out, err) = run(&url, &["forecast", "run", "--runs", "100"]);
+        assert!(ok, "{err}");
+        for district in DISTRICTS {
+            assert!(
+                out.lines()
+                    .any(|l| l.starts_with(district) && l.contains("special")),
+                "no special rows for {district}:\n{out}"
+            );
+        }
+        assert!(
+            out.contains("Jan 2026") && out.contains("Jan 2035"),
+            "{out}"
+        );
+        assert!(
+            out.lines()
+                .any(|l| l.contains("surplus") && l.contains('!')),
+            "{out}"
+        );
+
+        // One authority, as CSV: only its rows, every figure.
+        let (ok, out, err) = run(
+            &url,
+            &[
+                "forecast",
+                "run",
+                "--runs",
+                "50",
+                "--authority",
+                "890",
+                "--format",
+                "csv",
+            ],
+        );
+        assert!(ok, "{err}");
+        let mut lines = out.lines();
+        assert!(
+            lines
+                .next()
+                .unwrap()
+                .starts_with("authority,district,district_name,year")
+        );
+        assert!(lines.clone().count() > 100);
+        assert!(
+            lines.all(|l| l.starts_with("890,E06000009,Blackpool,")),
+            "{out}"
+        );
+
+        // The back-test: origin 2019 year by year, and the summary beside both baselines.
+        let (ok, out, err) = run(
+            &url,
+            &[
+                "forecast",
+                "backtest",
+                "--origin",
+                "2019",
+                "--horizon",
+                "5",
+                "--runs",
+                "100",
+            ],
+        );
+        assert!(ok, "{err}");
+        for la in ["888", "889", "890"] {
+            for h in 1..=5 {
+                let year = 2018 + h;
+                assert!(
+                    out.lines().any(|l| {
+                        let f: Vec<&str> = l.split_whitespace().collect();
+                        f.len() == 9
+                            && f[0] == la
+                            && f[1] == h.to_string()
+                            && f[2] == year.to_string()
+                    }),
+                    "no origin-2019 line for {la} h{h}:\n{out}"
+                );
+            }
+        }
+        assert!(
+            out.contains("model MAPE") && out.contains("growth MAPE"),
+            "{out}"
+        );
+
+        // What cannot be answered is a clear error.
+        let (ok, _, err) = run(&url, &["forecast", "backtest", "--origin", "2012"]);
+        assert!(!ok);
+        assert!(err.contains("origin 2012 cannot be back-tested"), "{err}");
+        let (ok, _, err) = run(&url, &["forecast", "run", "--authority", "999"]);
+        assert!(!ok);
+        assert!(err.contains("there is no authority \"999\""), "{err}");
     }
 
     fn copy_dir(from: &std::path::Path, to: &std::path::Path) {

@@ -1,0 +1,424 @@
+//! `placeledger forecast run|backtest`: the sufficiency table a planner pastes into a report,
+//! and the forecast's track record beside the naive baselines.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use placeledger_capacity::Capacity;
+use placeledger_caseload::Caseload;
+use placeledger_costs::Costs;
+use placeledger_domain::{AuthorityCode, GssCode, Phase};
+use placeledger_forecast::backtest::{Backtest, Method};
+use placeledger_forecast::from_projections::{Projections, inputs};
+use placeledger_forecast::{Forecast, Inputs, Options, PlaceKind, Row};
+use placeledger_mainstream::Mainstream;
+use placeledger_store::EventStore;
+
+use crate::projections::drive;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// A table: rows district x kind x phase, columns years.
+    Table,
+    /// One line per cell, every figure (for spreadsheets).
+    Csv,
+    /// The whole forecast, as the API serves it.
+    Json,
+}
+
+/// Brings the projections up to date and builds the forecast inputs.
+pub async fn load_inputs(store: &Arc<dyn EventStore>) -> anyhow::Result<Inputs> {
+    let caseload = drive::<Caseload>(store, false).await?.projection;
+    let capacity = drive::<Capacity>(store, false).await?.projection;
+    let mainstream = drive::<Mainstream>(store, false).await?.projection;
+    let costs = drive::<Costs>(store, false).await?.projection;
+    Ok(inputs(
+        Projections {
+            caseload: &caseload,
+            capacity: &capacity,
+            mainstream: &mainstream,
+            costs: &costs,
+        },
+        BTreeSet::new(),
+    ))
+}
+
+fn authority_filter(
+    inputs: &Inputs,
+    authority: Option<&str>,
+) -> anyhow::Result<Option<AuthorityCode>> {
+    let Some(a) = authority else { return Ok(None) };
+    let code = AuthorityCode::parse(a).with_context(|| format!("--authority {a:?}"))?;
+    if !inputs.authorities.contains_key(&code) {
+        bail!(
+            "there is no authority {a:?} in the store; the authorities are: {}",
+            inputs
+                .authorities
+                .keys()
+                .map(|c| c.as_str().to_owned())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    Ok(Some(code))
+}
+
+/// `placeledger forecast run`.
+pub async fn run(
+    store: Arc<dyn EventStore>,
+    options: Options,
+    authority: Option<&str>,
+    format: Format,
+) -> anyhow::Result<()> {
+    let inputs = load_inputs(&store).await?;
+    let only = authority_filter(&inputs, authority)?;
+    let mut forecast = placeledger_forecast::forecast(&inputs, &options)?;
+    if let Some(a) = &only {
+        forecast.rows.retain(|r| &r.authority == a);
+        forecast.totals.retain(|t| t.authority.as_ref() == Some(a));
+        forecast.caseload.retain(|k, _| k == a);
+        forecast.flags.retain(|k, _| k == a);
+        forecast.rates.retain(|k, _| k == a);
+    }
+    let mut out = std::io::stdout().lock();
+    match format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut out, &forecast)?;
+            writeln!(out)?;
+        }
+        Format::Csv => write_csv(&mut out, &forecast, &inputs)?,
+        Format::Table => write_table(&mut out, &forecast, &inputs)?,
+    }
+    Ok(())
+}
+
+fn district_name(inputs: &Inputs, a: &AuthorityCode, d: &GssCode) -> String {
+    inputs
+        .authorities
+        .get(a)
+        .and_then(|x| x.districts.get(d))
+        .cloned()
+        .unwrap_or_else(|| d.as_str().to_owned())
+}
+
+fn r(v: Option<placeledger_forecast::Range>, f: fn(&placeledger_forecast::Range) -> i64) -> String {
+    v.map(|x| f(&x).to_string()).unwrap_or_default()
+}
+
+fn write_csv(out: &mut impl Write, f: &Forecast, inputs: &Inputs) -> anyhow::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record([
+        "authority",
+        "district",
+        "district_name",
+        "year",
+        "phase",
+        "kind",
+        "need",
+        "demand_p10",
+        "demand_p50",
+        "demand_p90",
+        "capacity",
+        "surplus_p10",
+        "surplus_p50",
+        "surplus_p90",
+        "surplus_pct",
+        "met_in_authority_p50",
+        "met_by_partner_p50",
+        "out_of_county_p10",
+        "out_of_county_p50",
+        "out_of_county_p90",
+        "annual_cost",
+    ])?;
+    for row in &f.rows {
+        w.write_record([
+            row.authority.as_str().to_owned(),
+            row.district.as_str().to_owned(),
+            district_name(inputs, &row.authority, &row.district),
+            row.year.to_string(),
+            row.phase.code().to_owned(),
+            row.kind.code().to_owned(),
+            row.need.map(|n| n.code().to_owned()).unwrap_or_default(),
+            row.demand.p10.to_string(),
+            row.demand.p50.to_string(),
+            row.demand.p90.to_string(),
+            row.capacity.map(|c| c.to_string()).unwrap_or_default(),
+            r(row.surplus, |x| x.p10),
+            r(row.surplus, |x| x.p50),
+            r(row.surplus, |x| x.p90),
+            row.surplus_pct.map(|p| p.to_string()).unwrap_or_default(),
+            r(row.met_in_authority, |x| x.p50),
+            r(row.met_by_partner, |x| x.p50),
+            row.out_of_county.p10.to_string(),
+            row.out_of_county.p50.to_string(),
+            row.out_of_county.p90.to_string(),
+            row.annual_cost.map(|c| c.to_string()).unwrap_or_default(),
+        ])?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+fn write_table(out: &mut impl Write, f: &Forecast, inputs: &Inputs) -> anyhow::Result<()> {
+    writeln!(
+        out,
+        "Place sufficiency forecast from January {} ({} runs, seed {}). Figures are medians; \
+         for resourced provision, special and AP places the second line is capacity minus \
+         demand, and a deficit is marked !.",
+        f.origin, f.runs, f.seed
+    )?;
+    let years = &f.years;
+    let mut by_row: BTreeMap<(AuthorityCode, GssCode, PlaceKind, usize), BTreeMap<i32, &Row>> =
+        BTreeMap::new();
+    for row in f.rows.iter().filter(|r| r.need.is_none()) {
+        let phase = placeledger_forecast::PHASES
+            .iter()
+            .position(|p| *p == row.phase)
+            .unwrap_or(0);
+        by_row
+            .entry((row.authority.clone(), row.district.clone(), row.kind, phase))
+            .or_default()
+            .insert(row.year, row);
+    }
+    let mut header = format!(
+        "{:<22} {:<22} {:<10} {:<8}",
+        "district", "kind", "phase", ""
+    );
+    for y in years {
+        header.push_str(&format!(" {:>8}", format!("Jan {y}")));
+    }
+    let mut last_authority = None;
+    for ((authority, district, kind, phase), cells) in &by_row {
+        if cells
+            .values()
+            .all(|r| r.demand.p50 == 0 && r.capacity.unwrap_or(0) == 0)
+        {
+            continue;
+        }
+        if last_authority.as_ref() != Some(authority) {
+            let name = inputs
+                .authorities
+                .get(authority)
+                .map(|a| a.name.clone())
+                .unwrap_or_default();
+            writeln!(out, "\n{name} ({authority})")?;
+            if let Some(flags) = f.flags.get(authority).filter(|x| !x.is_empty()) {
+                writeln!(
+                    out,
+                    "  inputs missing or thin: {}",
+                    flags
+                        .iter()
+                        .map(|x| x.code())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )?;
+            }
+            writeln!(out, "{header}")?;
+            last_authority = Some(authority.clone());
+        }
+        let phase: Phase = placeledger_forecast::PHASES[*phase];
+        let mut line = format!(
+            "{:<22} {:<22} {:<10} {:<8}",
+            district_name(inputs, authority, district),
+            kind.code(),
+            phase.code(),
+            "demand"
+        );
+        for y in years {
+            let v = cells.get(y).map(|r| r.demand.p50).unwrap_or(0);
+            line.push_str(&format!(" {v:>8}"));
+        }
+        writeln!(out, "{line}")?;
+        if PlaceKind::COMMISSIONED.contains(kind) {
+            let mut line = format!("{:<22} {:<22} {:<10} {:<8}", "", "", "", "surplus");
+            for y in years {
+                let cell = cells
+                    .get(y)
+                    .and_then(|r| r.surplus.map(|s| (s.p50, r.is_deficit())));
+                let text = match cell {
+                    Some((v, true)) => format!("{v}!"),
+                    Some((v, false)) => format!("{v:+}"),
+                    None => String::new(),
+                };
+                line.push_str(&format!(" {text:>8}"));
+            }
+            writeln!(out, "{line}")?;
+        }
+    }
+    writeln!(out, "\nJanuary plans (P10 / P50 / P90)")?;
+    for (authority, years) in &f.caseload {
+        let mut line = format!("{:<8}", authority.as_str());
+        for (y, range) in years {
+            line.push_str(&format!(
+                "  {y}: {} / {} / {}",
+                range.p10, range.p50, range.p90
+            ));
+        }
+        writeln!(out, "{line}")?;
+    }
+    Ok(())
+}
+
+/// `placeledger forecast backtest`.
+pub async fn backtest(
+    store: Arc<dyn EventStore>,
+    origin: Option<i32>,
+    horizon: u8,
+    options: Options,
+    format: Format,
+) -> anyhow::Result<()> {
+    let inputs = load_inputs(&store).await?;
+    let result = placeledger_forecast::backtest(&inputs, horizon, &options);
+    if result.origins.is_empty() {
+        bail!("no origin has enough history to back-test: each needs four Januaries before it");
+    }
+    if let Some(o) = origin
+        && !result.origins.contains(&o)
+    {
+        bail!(
+            "origin {o} cannot be back-tested; the origins with enough history are {}",
+            result
+                .origins
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let mut out = std::io::stdout().lock();
+    match format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut out, &result)?;
+            writeln!(out)?;
+        }
+        Format::Csv => {
+            let mut w = csv::Writer::from_writer(&mut out);
+            w.write_record([
+                "authority",
+                "origin",
+                "horizon",
+                "year",
+                "method",
+                "forecast",
+                "actual",
+                "error_pct",
+                "inside_p10_p90",
+            ])?;
+            for row in &result.rows {
+                w.write_record([
+                    row.authority.as_str().to_owned(),
+                    row.origin.to_string(),
+                    row.horizon.to_string(),
+                    row.year.to_string(),
+                    row.method.code().to_owned(),
+                    format!("{:.0}", row.forecast),
+                    row.actual.to_string(),
+                    format!("{:.2}", row.error_pct),
+                    row.inside.map(|b| b.to_string()).unwrap_or_default(),
+                ])?;
+            }
+            w.flush()?;
+        }
+        Format::Table => write_backtest(&mut out, &result, origin)?,
+    }
+    Ok(())
+}
+
+fn write_backtest(out: &mut impl Write, b: &Backtest, origin: Option<i32>) -> anyhow::Result<()> {
+    if let Some(o) = origin {
+        writeln!(
+            out,
+            "Origin {o}: forecast from everything dated before 1 January {o}, against the January caseloads that followed"
+        )?;
+        writeln!(
+            out,
+            "{:<8} {:>3} {:>6} {:>8} {:>8} {:>8} {:>8} {:>8} {:>10}",
+            "LA", "h", "Jan", "actual", "model", "err %", "last", "growth", "in P10-P90"
+        )?;
+        let mut cells: BTreeMap<
+            (AuthorityCode, u8),
+            BTreeMap<Method, &placeledger_forecast::BacktestRow>,
+        > = BTreeMap::new();
+        for row in b.rows.iter().filter(|r| r.origin == o) {
+            cells
+                .entry((row.authority.clone(), row.horizon))
+                .or_default()
+                .insert(row.method, row);
+        }
+        for ((authority, h), m) in &cells {
+            let (Some(model), Some(last), Some(growth)) = (
+                m.get(&Method::Model),
+                m.get(&Method::LastValue),
+                m.get(&Method::CompoundGrowth),
+            ) else {
+                continue;
+            };
+            writeln!(
+                out,
+                "{:<8} {:>3} {:>6} {:>8} {:>8.0} {:>+8.1} {:>8.0} {:>8.0} {:>10}",
+                authority.as_str(),
+                h,
+                model.year,
+                model.actual,
+                model.forecast,
+                model.error_pct,
+                last.forecast,
+                growth.forecast,
+                if model.inside == Some(true) {
+                    "yes"
+                } else {
+                    "no"
+                }
+            )?;
+        }
+        writeln!(out)?;
+    }
+    writeln!(
+        out,
+        "Over every origin with enough history ({}): mean absolute % error (MAPE), bias, and how often the actual fell inside P10-P90",
+        b.origins
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    )?;
+    writeln!(
+        out,
+        "{:<8} {:>3} {:>7} {:>11} {:>10} {:>12} {:>11} {:>9}",
+        "LA", "h", "origins", "model MAPE", "last MAPE", "growth MAPE", "model bias", "coverage"
+    )?;
+    let mut cells: BTreeMap<
+        (AuthorityCode, u8),
+        BTreeMap<Method, &placeledger_forecast::backtest::Summary>,
+    > = BTreeMap::new();
+    for s in &b.summary {
+        cells
+            .entry((s.authority.clone(), s.horizon))
+            .or_default()
+            .insert(s.method, s);
+    }
+    for ((authority, h), m) in &cells {
+        let (Some(model), Some(last), Some(growth)) = (
+            m.get(&Method::Model),
+            m.get(&Method::LastValue),
+            m.get(&Method::CompoundGrowth),
+        ) else {
+            continue;
+        };
+        writeln!(
+            out,
+            "{:<8} {:>3} {:>7} {:>10.1}% {:>9.1}% {:>11.1}% {:>+10.1}% {:>8.0}%",
+            authority.as_str(),
+            h,
+            model.origins,
+            model.mape,
+            last.mape,
+            growth.mape,
+            model.bias,
+            model.coverage.unwrap_or(0.0) * 100.0
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,291 @@
+//! Forecast inputs from the read models: caseload (children or SEN2 tables), capacity,
+//! mainstream (geography and population) and costs. Pure: it reads folded state only.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::NaiveDate;
+use placeledger_capacity::Capacity;
+use placeledger_caseload::{Caseload, census_day};
+use placeledger_costs::Costs;
+use placeledger_domain::{AcademicYear, AuthorityCode};
+use placeledger_mainstream::Mainstream;
+use rust_decimal::Decimal;
+
+use crate::inputs::{Authority, ChildHistory, Inputs, SendHistory, TableHistory};
+use crate::kind::{AGES, MAX_AGE, PHASES, PlaceKind, phase_of};
+
+/// The read models a forecast is made from.
+#[derive(Debug, Clone, Copy)]
+pub struct Projections<'a> {
+    pub caseload: &'a Caseload,
+    pub capacity: &'a Capacity,
+    pub mainstream: &'a Mainstream,
+    pub costs: &'a Costs,
+}
+
+/// Years of capacity worked out beyond the last January: the longest horizon.
+const AHEAD: i32 = 25;
+
+/// Builds forecast inputs from the projections. `sharing` lists `(provider, partner)` pairs.
+pub fn inputs(p: Projections<'_>, sharing: BTreeSet<(AuthorityCode, AuthorityCode)>) -> Inputs {
+    let authorities: BTreeMap<AuthorityCode, Authority> = p
+        .mainstream
+        .authorities()
+        .iter()
+        .filter(|(_, a)| !a.districts.is_empty())
+        .map(|(code, a)| {
+            (
+                code.clone(),
+                Authority {
+                    name: a.name.clone(),
+                    districts: a.districts.clone(),
+                },
+            )
+        })
+        .collect();
+
+    let last_date = p
+        .caseload
+        .children()
+        .values()
+        .flat_map(|l| {
+            l.issued
+                .into_iter()
+                .chain(l.ceased)
+                .chain(l.homes.iter().map(|h| h.0))
+                .chain(l.placements.iter().map(|pl| pl.0))
+        })
+        .max();
+    let first_year = p
+        .caseload
+        .children()
+        .values()
+        .filter_map(|l| l.issued)
+        .min()
+        .map(|d| chrono::Datelike::year(&d) + 1);
+    let januaries: Vec<i32> = match (first_year, last_date) {
+        (Some(first), Some(last)) => (first..=chrono::Datelike::year(&last))
+            .filter(|y| census_day(*y) <= last)
+            .collect(),
+        _ => Vec::new(),
+    };
+    let mut children: BTreeMap<AuthorityCode, ChildHistory> = BTreeMap::new();
+    for line in p.caseload.children().values() {
+        let Some(born) = line.born else { continue };
+        for y in &januaries {
+            let on = census_day(*y);
+            let age = |y: i32| {
+                AcademicYear::new(y - 1)
+                    .ok()
+                    .map(|ay| born.academic_age(ay))
+                    .filter(|a| (0..=MAX_AGE as i32).contains(a))
+                    .and_then(|a| u8::try_from(a).ok())
+            };
+            if line.in_force(on)
+                && let (Some((authority, district)), Some(need), Some(a)) =
+                    (line.home_on(on), line.need_on(on), age(*y))
+            {
+                let h = children.entry(authority).or_default();
+                let key = (district, a, need);
+                *h.january
+                    .entry(*y)
+                    .or_default()
+                    .entry(key.clone())
+                    .or_insert(0) += 1;
+                let before = census_day(y - 1);
+                if !line.transferred_in && line.issued.is_some_and(|d| d > before) {
+                    *h.new_plans.entry(*y).or_default().entry(key).or_insert(0) += 1;
+                }
+                let phase = phase_of(usize::from(a));
+                *h.placements
+                    .entry(*y)
+                    .or_default()
+                    .entry((phase, need, PlaceKind::of(line.kind_on(on))))
+                    .or_insert(0) += 1;
+            }
+            // Ceased since last January, counted where and at the age it was then.
+            let before = census_day(y - 1);
+            if line.in_force(before)
+                && line.ceased.is_some_and(|c| c <= on)
+                && let (Some((authority, _)), Some(a)) = (line.home_on(before), age(y - 1))
+            {
+                *children
+                    .entry(authority)
+                    .or_default()
+                    .ceased
+                    .entry(*y)
+                    .or_default()
+                    .entry(a)
+                    .or_insert(0) += 1;
+            }
+        }
+    }
+    // A log that began part-way through history holds only the children whose plans were
+    // still open when it began: the Januaries before that undercount, and no plan is seen
+    // to cease in them. So a child-level history starts at the January before the first
+    // year in which plans are seen to cease.
+    for h in children.values_mut() {
+        let first = h
+            .ceased
+            .iter()
+            .find(|(_, by_age)| by_age.values().any(|n| *n > 0))
+            .map(|(y, _)| y - 1);
+        if let Some(first) = first {
+            h.january.retain(|y, _| *y >= first);
+            h.new_plans.retain(|y, _| *y >= first);
+            h.placements.retain(|y, _| *y >= first);
+            h.ceased.retain(|y, _| *y > first);
+        }
+        // Every January has an entry, even an empty one, so a year of no new plans is a zero.
+        for y in januaries.iter().filter(|y| first.is_none_or(|f| **y >= f)) {
+            h.new_plans.entry(*y).or_default();
+            h.january.entry(*y).or_default();
+        }
+    }
+
+    let mut send = BTreeMap::new();
+    for code in authorities.keys() {
+        if let Some(h) = children.remove(code) {
+            send.insert(code.clone(), SendHistory::Children(h));
+        } else if let Some(tables) = p.caseload.published(code) {
+            send.insert(code.clone(), SendHistory::Tables(tables_of(tables)));
+        }
+    }
+
+    let mut population = crate::inputs::Population::default();
+    for a in authorities.values() {
+        for d in a.districts.keys() {
+            for (year, ages) in p.mainstream.population().get(d).into_iter().flatten() {
+                for (age, persons) in &ages.single {
+                    if usize::from(*age) < AGES {
+                        let v: f64 = persons.persons.try_into().unwrap_or(0.0);
+                        population.insert(d, *year, usize::from(*age), v);
+                    }
+                }
+            }
+        }
+    }
+
+    let table_years: Vec<i32> = send.values().flat_map(|h| h.totals().into_keys()).collect();
+    let last_january = januaries
+        .last()
+        .copied()
+        .into_iter()
+        .chain(table_years.iter().copied())
+        .max()
+        .unwrap_or(2015);
+    let first_january = januaries
+        .first()
+        .copied()
+        .into_iter()
+        .chain(table_years.iter().copied())
+        .min()
+        .unwrap_or(last_january);
+    let mut capacity: BTreeMap<_, BTreeMap<i32, u32>> = BTreeMap::new();
+    for setting in p.capacity.settings().values() {
+        let kind = PlaceKind::of(setting.provision());
+        if !PlaceKind::COMMISSIONED.contains(&kind) {
+            continue;
+        }
+        let shares = phase_shares(setting.low_age, setting.high_age);
+        for y in first_january..=last_january + AHEAD {
+            let Ok(year) = AcademicYear::new(y - 1) else {
+                continue;
+            };
+            let places = if setting.open_on(census_day(y)) {
+                setting.commissioned_places(year).unwrap_or(0)
+            } else {
+                0
+            };
+            for (phase, share) in PHASES.iter().zip(shares) {
+                if share > 0.0 {
+                    let entry = capacity
+                        .entry((setting.district.clone(), kind, *phase))
+                        .or_default()
+                        .entry(y)
+                        .or_insert(0);
+                    *entry += (f64::from(places) * share).round() as u32;
+                }
+            }
+        }
+    }
+
+    let mut costs: BTreeMap<(AuthorityCode, PlaceKind), (Decimal, u32)> = BTreeMap::new();
+    for ((authority, kind), cost) in p.costs.on(NaiveDate::MAX) {
+        let e = costs
+            .entry((authority, PlaceKind::of(kind)))
+            .or_insert((Decimal::ZERO, 0));
+        e.0 += cost;
+        e.1 += 1;
+    }
+    let costs = costs
+        .into_iter()
+        .map(|(k, (sum, n))| (k, (sum / Decimal::from(n)).round_dp(2)))
+        .collect();
+
+    Inputs {
+        authorities,
+        send,
+        population,
+        capacity,
+        costs,
+        sharing,
+    }
+}
+
+/// The share of a setting's places in each reported phase, by how many of its ages fall in
+/// each.
+fn phase_shares(low: u8, high: u8) -> [f64; PHASES.len()] {
+    let mut shares = [0.0; PHASES.len()];
+    let high = usize::from(high).min(MAX_AGE);
+    let low = usize::from(low);
+    if low > high {
+        shares[1] = 1.0;
+        return shares;
+    }
+    let width = (high - low + 1) as f64;
+    for a in low..=high {
+        let p = PHASES
+            .iter()
+            .position(|p| *p == phase_of(a))
+            .unwrap_or(PHASES.len() - 1);
+        shares[p] += 1.0 / width;
+    }
+    shares
+}
+
+fn tables_of(
+    tables: &BTreeMap<AcademicYear, Vec<placeledger_domain::CaseloadCell>>,
+) -> TableHistory {
+    let mut t = TableHistory::default();
+    for (census, cells) in tables {
+        let y = census.start_year() + 1;
+        for c in cells {
+            let Some(n) = c.plans else { continue };
+            match (c.age, c.need, c.kind) {
+                (None, None, None) => {
+                    t.totals.insert(y, n);
+                }
+                (Some(band), None, None) => {
+                    *t.ages
+                        .entry(y)
+                        .or_default()
+                        .entry((band.from(), band.to()))
+                        .or_insert(0) += n;
+                }
+                (None, Some(need), None) => {
+                    *t.needs.entry(y).or_default().entry(need).or_insert(0) += n;
+                }
+                (None, None, Some(kind)) => {
+                    *t.kinds
+                        .entry(y)
+                        .or_default()
+                        .entry(PlaceKind::of(kind))
+                        .or_insert(0) += n;
+                }
+                _ => {}
+            }
+        }
+    }
+    t
+}

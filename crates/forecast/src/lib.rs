@@ -1,0 +1,20 @@
+//! The place sufficiency forecast: pure (no I/O, no clock), fed by the projections.
+//!
+//! - [`inputs`]: what a forecast is made from.
+//! - [`model`]: each authority's rates, from children where they are recorded (stock-flow by
+//!   district, single year of age and need) or from its SEN2 totals (its own trend).
+//! - [`engine`]: the seeded simulation, placement mix, capacity allocation, ranges and totals.
+//! - [`backtest`]: forecasts from past origins against what happened, beside naive baselines.
+
+pub mod backtest;
+pub mod engine;
+pub mod from_projections;
+pub mod inputs;
+pub mod kind;
+pub mod model;
+
+pub use backtest::{Backtest, BacktestRow, Method, backtest};
+pub use engine::{Forecast, ForecastError, Options, Range, Row, Total, forecast, latest_january};
+pub use inputs::{Authority, ChildHistory, Inputs, Population, SendHistory, TableHistory};
+pub use kind::{PHASES, PlaceKind, phase_of};
+pub use model::{Flag, Rates};

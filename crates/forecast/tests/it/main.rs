@@ -1,0 +1,328 @@
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+//! The forecast engine, driven through its public interface with hand-built inputs whose
+//! answers can be worked out on paper.
+
+use std::collections::BTreeMap;
+
+use placeledger_domain::{AuthorityCode, GssCode, Phase, PrimaryNeed};
+use placeledger_forecast::backtest::Method;
+use placeledger_forecast::*;
+
+mod projections;
+
+fn la(code: &str) -> AuthorityCode {
+    AuthorityCode::parse(code).unwrap()
+}
+
+fn gss(code: &str) -> GssCode {
+    GssCode::parse(code).unwrap()
+}
+
+const D1: &str = "E07000117";
+const D2: &str = "E07000118";
+const B1: &str = "E06000008";
+const C1: &str = "E06000009";
+
+fn authority(name: &str, districts: &[&str]) -> Authority {
+    Authority {
+        name: name.into(),
+        districts: districts
+            .iter()
+            .map(|d| (gss(d), format!("District {d}")))
+            .collect(),
+    }
+}
+
+/// 1,000 residents at every age in every year from 2015 to 2040.
+fn flat_population(districts: &[&str]) -> Population {
+    let mut p = Population::default();
+    for d in districts {
+        for year in 2015..=2040 {
+            for age in 0..=25 {
+                p.insert(&gss(d), year, age, 1_000.0);
+            }
+        }
+    }
+    p
+}
+
+fn quiet() -> Options {
+    Options {
+        noise: false,
+        runs: 3,
+        window: 1,
+        ..Options::default()
+    }
+}
+
+/// One district; January 2023: 100 ASD plans at age 5. January 2024: 90 of them (now 6)
+/// still held, and 20 new plans at age 5. So continuation 5 -> 6 is 0.9, incidence at 5 is
+/// 20 per 1,000, and nothing else is known.
+fn hand_inputs() -> Inputs {
+    let mut h = ChildHistory::default();
+    let key = |age| (gss(D1), age, PrimaryNeed::Asd);
+    h.january.insert(2023, BTreeMap::from([(key(5), 100)]));
+    h.january
+        .insert(2024, BTreeMap::from([(key(6), 90), (key(5), 20)]));
+    h.new_plans.insert(2023, BTreeMap::new());
+    h.new_plans.insert(2024, BTreeMap::from([(key(5), 20)]));
+    h.ceased.insert(2024, BTreeMap::from([(5, 10)]));
+    h.placements.insert(
+        2024,
+        BTreeMap::from([((Phase::Primary, PrimaryNeed::Asd, PlaceKind::Special), 110)]),
+    );
+    Inputs {
+        authorities: BTreeMap::from([(la("888"), authority("Lancashire", &[D1]))]),
+        send: BTreeMap::from([(la("888"), SendHistory::Children(h))]),
+        population: flat_population(&[D1]),
+        ..Inputs::default()
+    }
+}
+
+#[test]
+fn cohorts_age_on_by_hand_computed_rates() {
+    let f = forecast(&hand_inputs(), &quiet()).unwrap();
+    assert_eq!(f.origin, 2024);
+    let plans = &f.caseload[&la("888")];
+    // Jan 2025: the 20 five-year-olds are six (x 0.9 = 18); the 90 six-year-olds are seven
+    // (no flow seen at 6, so they carry on: 90); 20 new five-year-olds (20/1,000 x 1,000).
+    assert_eq!(plans[&2025], Range::exact(18 + 90 + 20));
+    // Jan 2026: 20 new at five, 18 at six, 18 at seven, 90 at eight.
+    assert_eq!(plans[&2026], Range::exact(20 + 18 + 18 + 90));
+    let rates = &f.rates[&la("888")];
+    assert_eq!(rates.method, "stock_flow");
+    assert_eq!(rates.cessation, Some(0.1));
+    // All of them are in special primary places: ages 5-8 are primary.
+    let in_2026: Vec<&Row> = f
+        .rows
+        .iter()
+        .filter(|r| r.year == 2026 && r.need.is_none() && r.demand.p50 > 0)
+        .collect();
+    assert_eq!(in_2026.len(), 1, "{in_2026:?}");
+    assert_eq!(
+        (in_2026[0].phase, in_2026[0].kind, in_2026[0].demand),
+        (Phase::Primary, PlaceKind::Special, Range::exact(146))
+    );
+}
+
+/// An authority known only by its January totals (no breakdown), with its districts'
+/// population, giving `per_district` special primary plans a year in each, flat.
+fn table_authority(total: u32, with_breakdown: bool) -> SendHistory {
+    let mut t = TableHistory::default();
+    for year in 2020..=2024 {
+        t.totals.insert(year, total);
+        if with_breakdown {
+            t.ages.insert(year, BTreeMap::from([((5, 10), total)]));
+            t.needs
+                .insert(year, BTreeMap::from([(PrimaryNeed::Asd, total)]));
+            t.kinds
+                .insert(year, BTreeMap::from([(PlaceKind::Special, total)]));
+        }
+    }
+    SendHistory::Tables(t)
+}
+
+/// Three authorities: 888 (two districts, 50 special primary plans each), 889 and 890 with
+/// no plans of their own but special places.
+fn allocation_inputs(share_from_889: bool) -> Inputs {
+    let mut capacity = BTreeMap::new();
+    let mut places = |d: &str, n: u32| {
+        capacity.insert(
+            (gss(d), PlaceKind::Special, Phase::Primary),
+            BTreeMap::from([(2020, n)]),
+        );
+    };
+    places(D1, 20);
+    places(D2, 60);
+    places(B1, 15);
+    places(C1, 100);
+    let mut sharing = std::collections::BTreeSet::new();
+    if share_from_889 {
+        sharing.insert((la("889"), la("888")));
+    }
+    Inputs {
+        authorities: BTreeMap::from([
+            (la("888"), authority("Lancashire", &[D1, D2])),
+            (la("889"), authority("Blackburn with Darwen", &[B1])),
+            (la("890"), authority("Blackpool", &[C1])),
+        ]),
+        send: BTreeMap::from([(la("888"), table_authority(100, true))]),
+        population: flat_population(&[D1, D2, B1, C1]),
+        capacity,
+        sharing,
+        ..Inputs::default()
+    }
+}
+
+fn special_row<'a>(f: &'a Forecast, district: &str, year: i32) -> &'a Row {
+    f.rows
+        .iter()
+        .find(|r| {
+            r.district == gss(district)
+                && r.year == year
+                && r.kind == PlaceKind::Special
+                && r.phase == Phase::Primary
+                && r.need.is_none()
+        })
+        .unwrap()
+}
+
+#[test]
+fn demand_is_met_in_district_then_authority_then_partner_then_out_of_county() {
+    let f = forecast(&allocation_inputs(true), &quiet()).unwrap();
+    let d1 = special_row(&f, D1, 2025);
+    // 50 wanted, 20 places here: 30 short. 888's other district has 10 spare; 889 shares
+    // 15; 890 has 100 spare but no agreement with 888, so 5 go out of county.
+    assert_eq!(d1.demand, Range::exact(50));
+    assert_eq!(d1.capacity, Some(20));
+    assert_eq!(d1.surplus, Some(Range::exact(-30)));
+    assert!(d1.is_deficit());
+    assert_eq!(d1.met_in_authority, Some(Range::exact(10)));
+    assert_eq!(d1.met_by_partner, Some(Range::exact(15)));
+    assert_eq!(d1.out_of_county, Range::exact(5));
+    let d2 = special_row(&f, D2, 2025);
+    assert_eq!(d2.surplus, Some(Range::exact(10)));
+    assert_eq!(d2.out_of_county, Range::exact(0));
+
+    // Without the agreement, 889's places are not 888's to use.
+    let f = forecast(&allocation_inputs(false), &quiet()).unwrap();
+    let d1 = special_row(&f, D1, 2025);
+    assert_eq!(d1.met_by_partner, Some(Range::exact(0)));
+    assert_eq!(d1.out_of_county, Range::exact(20));
+}
+
+#[test]
+fn totals_are_exactly_the_sums_of_their_cells() {
+    let f = forecast(&hand_inputs(), &Options::default()).unwrap();
+    assert!(!f.totals.is_empty());
+    for t in &f.totals {
+        let cells = f.rows.iter().filter(|r| {
+            r.need.is_none()
+                && r.year == t.year
+                && r.kind == t.kind
+                && t.authority.as_ref().is_none_or(|a| &r.authority == a)
+        });
+        let (demand, ooc) = cells.fold((0, 0), |(d, o), r| {
+            (d + r.demand.p50, o + r.out_of_county.p50)
+        });
+        assert_eq!((t.demand, t.out_of_county), (demand, ooc), "{t:?}");
+    }
+    // And pan-area totals are the sums of the authorities'.
+    let f = forecast(&allocation_inputs(true), &Options::default()).unwrap();
+    for pan in f.totals.iter().filter(|t| t.authority.is_none()) {
+        let sum: i64 = f
+            .totals
+            .iter()
+            .filter(|t| t.authority.is_some() && t.year == pan.year && t.kind == pan.kind)
+            .map(|t| t.demand)
+            .sum();
+        assert_eq!(pan.demand, sum);
+    }
+}
+
+#[test]
+fn ranges_hold_the_median_and_widen_with_the_horizon() {
+    let options = Options::default();
+    let f = forecast(&hand_inputs(), &options).unwrap();
+    for row in &f.rows {
+        assert!(row.demand.p10 <= row.demand.p50 && row.demand.p50 <= row.demand.p90);
+    }
+    let plans = &f.caseload[&la("888")];
+    let widths: Vec<i64> = plans.values().map(|r| r.p90 - r.p10).collect();
+    assert!(widths.windows(2).all(|w| w[0] <= w[1]), "{widths:?}");
+    assert!(widths[widths.len() - 1] > widths[0], "{widths:?}");
+    // The same seed, the same forecast; another seed, other draws.
+    assert_eq!(forecast(&hand_inputs(), &options).unwrap(), f);
+    let other = forecast(
+        &hand_inputs(),
+        &Options {
+            seed: 7,
+            ..options.clone()
+        },
+    )
+    .unwrap();
+    assert_ne!(other.caseload, f.caseload);
+}
+
+#[test]
+fn an_authority_known_only_by_its_totals_still_gets_a_flagged_forecast() {
+    let mut totals = TableHistory::default();
+    for (year, n) in [(2021, 1_000), (2022, 1_100), (2023, 1_210), (2024, 1_331)] {
+        totals.totals.insert(year, n);
+    }
+    let inputs = Inputs {
+        authorities: BTreeMap::from([(la("890"), authority("Blackpool", &[C1]))]),
+        send: BTreeMap::from([(la("890"), SendHistory::Tables(totals))]),
+        ..Inputs::default()
+    };
+    let f = forecast(
+        &inputs,
+        &Options {
+            damping: 1.0,
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    let flags = &f.flags[&la("890")];
+    for flag in [
+        Flag::NoChildLevelHistory,
+        Flag::NoPopulation,
+        Flag::NoAgeBreakdown,
+        Flag::NoNeedBreakdown,
+        Flag::NoPlacementBreakdown,
+    ] {
+        assert!(flags.contains(&flag), "{flag:?} in {flags:?}");
+    }
+    // Its own 10% a year carries on.
+    let next = f.caseload[&la("890")][&2025];
+    assert!((1_440..=1_490).contains(&next.p50), "{next:?}");
+    assert!(next.p10 < next.p50 && next.p50 < next.p90);
+    assert!(f.rows.iter().any(|r| r.demand.p50 > 0));
+}
+
+#[test]
+fn backtest_scores_the_model_beside_the_baselines() {
+    // Exactly 10% growth a year: the compound-growth baseline is perfect, last value is
+    // 1/1.1 of the truth one year ahead.
+    let mut t = TableHistory::default();
+    for (i, year) in (2015..=2024).enumerate() {
+        t.totals
+            .insert(year, (1_000.0 * 1.1_f64.powi(i as i32)).round() as u32);
+    }
+    let inputs = Inputs {
+        authorities: BTreeMap::from([(la("889"), authority("Blackburn with Darwen", &[B1]))]),
+        send: BTreeMap::from([(la("889"), SendHistory::Tables(t))]),
+        ..Inputs::default()
+    };
+    let b = backtest(
+        &inputs,
+        3,
+        &Options {
+            runs: 200,
+            damping: 1.0,
+            ..Options::default()
+        },
+    );
+    assert_eq!(b.origins, (2019..=2024).collect::<Vec<_>>());
+    let summary = |method, horizon| {
+        b.summary
+            .iter()
+            .find(|s| s.method == method && s.horizon == horizon)
+            .unwrap()
+    };
+    assert!(summary(Method::CompoundGrowth, 1).mape < 0.1);
+    let last = summary(Method::LastValue, 1);
+    assert!((last.mape - 100.0 / 11.0).abs() < 0.1, "{last:?}");
+    assert!(last.bias < 0.0);
+    let model = summary(Method::Model, 3);
+    assert!(model.mape < 1.0, "{model:?}");
+    assert!(model.coverage.is_some());
+    // Each origin forecasts only from before it: origin 2019's first year is January 2019.
+    let row = b
+        .rows
+        .iter()
+        .find(|r| r.origin == 2019 && r.horizon == 1 && r.method == Method::LastValue)
+        .unwrap();
+    assert_eq!((row.year, row.forecast), (2019, 1_331.0));
+}
