@@ -191,7 +191,6 @@ pub fn forecast(inputs: &Inputs, options: &Options) -> Result<Forecast, Forecast
     }
     let nn = needs();
     let runs = options.runs as usize;
-    let horizon = usize::from(options.horizon);
     let years: Vec<i32> = (1..=i32::from(options.horizon))
         .map(|h| origin + h)
         .collect();
@@ -507,7 +506,6 @@ pub fn forecast(inputs: &Inputs, options: &Options) -> Result<Forecast, Forecast
             }
         }
     }
-    let _ = horizon;
     let totals = totals(&rows);
     Ok(Forecast {
         origin,
