@@ -76,6 +76,11 @@ pub const VERSIONS: &[(&str, u32)] = &[
     ("HousingCompletionsRecorded", 1),
     ("CaseloadRecorded", 1),
     ("ActivityRecorded", 1),
+    ("DataSharingAgreed", 1),
+    ("DataSharingEnded", 1),
+    ("ScenarioCreated", 1),
+    ("ScenarioLeverAdded", 1),
+    ("ScenarioLeverRemoved", 1),
 ];
 
 /// The current schema version of `event_type`, if it is a known type.

@@ -7,11 +7,11 @@
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
-use crate::events::{NewHome, PlacedAt, TransferIn};
+use crate::events::{Lever, NewHome, PlacedAt, TransferIn};
 use crate::values::{
     AcademicYear, ActivityMeasure, AgeGroup, AssessmentDecision, AuthorityCode, CeaseReason,
     ChildId, Facility, GssCode, Ncy, Phase, PlacementEndReason, PlanningAreaCode, PopulationBasis,
-    PrimaryNeed, ProvisionKind, ReviewOutcome, SettingKind, Urn, YearMonth,
+    PrimaryNeed, ProvisionKind, ReviewOutcome, ScenarioId, SettingKind, SharedData, Urn, YearMonth,
 };
 
 #[derive(Debug, Clone, PartialEq)]
@@ -145,6 +145,35 @@ pub enum Command {
         authority: AuthorityCode,
         year: i32,
         cells: Vec<ActivityInput>,
+    },
+    /// `authority` agrees to share `shares` with `partner` from a date (until a date).
+    AgreeDataSharing {
+        authority: AuthorityCode,
+        partner: AuthorityCode,
+        shares: Vec<SharedData>,
+        from: NaiveDate,
+        until: Option<NaiveDate>,
+    },
+    EndDataSharing {
+        authority: AuthorityCode,
+        partner: AuthorityCode,
+        on: NaiveDate,
+    },
+    CreateScenario {
+        scenario: ScenarioId,
+        name: String,
+        author: String,
+        authority: AuthorityCode,
+        base: Option<ScenarioId>,
+        on: NaiveDate,
+    },
+    AddScenarioLever {
+        scenario: ScenarioId,
+        lever: Lever,
+    },
+    RemoveScenarioLever {
+        scenario: ScenarioId,
+        index: u32,
     },
 }
 

@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 use crate::values::{
     AcademicYear, ActivityMeasure, AgeBand, AgeGroup, AssessmentDecision, AuthorityCode,
     CeaseReason, ChildId, Elsewhere, Facility, GssCode, Money, Ncy, Phase, PlacementEndReason,
-    PlanningAreaCode, PopulationBasis, PrimaryNeed, ProvisionKind, ReviewOutcome, SettingKind, Urn,
-    YearMonth,
+    PlanningAreaCode, PopulationBasis, PrimaryNeed, ProvisionKind, ReviewOutcome, ScenarioId,
+    SettingKind, SharedData, Urn, YearMonth,
 };
 
 /// Where a child lives after moving home.
@@ -94,6 +94,60 @@ pub struct ActivityCell {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<CeaseReason>,
     pub count: Option<u32>,
+}
+
+/// One change a scenario makes to the forecast's inputs or assumptions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "lever", rename_all = "snake_case")]
+pub enum Lever {
+    /// New commissioned places of a kind in a district from a date (a new special school,
+    /// resourced provision or unit), for the ages it serves.
+    OpenPlaces {
+        district: GssCode,
+        kind: ProvisionKind,
+        low_age: u8,
+        high_age: u8,
+        from: NaiveDate,
+        places: Vec<NeedPlaces>,
+    },
+    /// An existing setting's commissioned places change by `change` from a date (an
+    /// expansion, or fewer places when negative).
+    ChangePlaces {
+        urn: Urn,
+        from: NaiveDate,
+        change: i32,
+    },
+    /// An existing setting closes on a date: its places go.
+    CloseSetting { urn: Urn, on: NaiveDate },
+    /// `percent` of the new plans of a need and age band go to a kind of place other than
+    /// where today's placement mix would send them (e.g. to resourced provision).
+    ShiftNewPlans {
+        need: PrimaryNeed,
+        ages: AgeBand,
+        to: ProvisionKind,
+        percent: Decimal,
+    },
+    /// New plans are `multiplier` times what the trend gives (1.1: a tenth more), for one
+    /// authority or all.
+    IncidenceMultiplier {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        authority: Option<AuthorityCode>,
+        multiplier: Decimal,
+    },
+    /// `percent` of the children who would be placed in independent special schools after a
+    /// phase transfer (into Y7 or post-16) are placed in the authority's special schools.
+    ReduceOutOfCountyAtTransfer {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        authority: Option<AuthorityCode>,
+        percent: Decimal,
+    },
+    /// The annual cost of a kind of place for an authority from a date.
+    ChangeCost {
+        authority: AuthorityCode,
+        kind: ProvisionKind,
+        from: NaiveDate,
+        annual_cost: Money,
+    },
 }
 
 /// Everything that can happen in Placeledger. One variant per fact.
@@ -262,6 +316,45 @@ pub enum Event {
         year: i32,
         cells: Vec<ActivityCell>,
     },
+
+    // --- sharing ---
+    /// `authority` shares `shares` with `partner` from `from` (until `until`, if set). A new
+    /// agreement between the same two replaces the last.
+    DataSharingAgreed {
+        authority: AuthorityCode,
+        partner: AuthorityCode,
+        shares: Vec<SharedData>,
+        from: NaiveDate,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        until: Option<NaiveDate>,
+    },
+    DataSharingEnded {
+        authority: AuthorityCode,
+        partner: AuthorityCode,
+        ended_on: NaiveDate,
+    },
+
+    // --- scenarios ---
+    /// A named set of levers on the forecast, owned by an authority, built on a base
+    /// scenario's levers if it has one.
+    ScenarioCreated {
+        scenario: ScenarioId,
+        name: String,
+        author: String,
+        authority: AuthorityCode,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        base: Option<ScenarioId>,
+        created_on: NaiveDate,
+    },
+    ScenarioLeverAdded {
+        scenario: ScenarioId,
+        lever: Lever,
+    },
+    /// The lever at `index` (counting from 0, in the order added) is taken off.
+    ScenarioLeverRemoved {
+        scenario: ScenarioId,
+        index: u32,
+    },
 }
 
 impl Event {
@@ -299,6 +392,12 @@ impl Event {
             }
             CaseloadRecorded { authority, .. } => format!("caseload-{authority}"),
             ActivityRecorded { authority, .. } => format!("activity-{authority}"),
+            DataSharingAgreed { authority, .. } | DataSharingEnded { authority, .. } => {
+                format!("sharing-{authority}")
+            }
+            ScenarioCreated { scenario, .. }
+            | ScenarioLeverAdded { scenario, .. }
+            | ScenarioLeverRemoved { scenario, .. } => format!("scenario-{scenario}"),
         }
     }
 
@@ -331,6 +430,11 @@ impl Event {
             HousingCompletionsRecorded { .. } => "HousingCompletionsRecorded",
             CaseloadRecorded { .. } => "CaseloadRecorded",
             ActivityRecorded { .. } => "ActivityRecorded",
+            DataSharingAgreed { .. } => "DataSharingAgreed",
+            DataSharingEnded { .. } => "DataSharingEnded",
+            ScenarioCreated { .. } => "ScenarioCreated",
+            ScenarioLeverAdded { .. } => "ScenarioLeverAdded",
+            ScenarioLeverRemoved { .. } => "ScenarioLeverRemoved",
         }
     }
 }

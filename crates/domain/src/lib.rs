@@ -15,7 +15,7 @@ pub mod values;
 pub use commands::{ActivityInput, CaseloadInput, Command, OpenSetting};
 pub use error::DomainError;
 pub use events::{
-    ActivityCell, CaseloadCell, Event, NcyCount, NeedPlaces, NewHome, PhaseYield, PlacedAt,
+    ActivityCell, CaseloadCell, Event, Lever, NcyCount, NeedPlaces, NewHome, PhaseYield, PlacedAt,
     TransferIn,
 };
 pub use state::{State, decide, evolve};

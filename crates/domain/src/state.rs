@@ -11,11 +11,11 @@ use rust_decimal::Decimal;
 use crate::commands::{ActivityInput, CaseloadInput, Command, OpenSetting};
 use crate::error::DomainError;
 use crate::events::{
-    ActivityCell, CaseloadCell, Event, NcyCount, NeedPlaces, NewHome, PhaseYield, PlacedAt,
+    ActivityCell, CaseloadCell, Event, Lever, NcyCount, NeedPlaces, NewHome, PhaseYield, PlacedAt,
 };
 use crate::values::{
     AgeBand, AssessmentDecision, AuthorityCode, ChildId, Facility, GssCode, Money, Ncy,
-    PlanningAreaCode, PrimaryNeed, SettingKind, Urn, YearMonth,
+    PlanningAreaCode, PrimaryNeed, ScenarioId, SettingKind, SharedData, Urn, YearMonth,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,6 +79,10 @@ pub struct State {
     pub planning_areas: BTreeMap<PlanningAreaCode, PlanningArea>,
     pub settings: BTreeMap<Urn, Setting>,
     pub children: BTreeMap<ChildId, Child>,
+    /// Data-sharing agreements by (sharing authority, partner): from, until.
+    pub sharing: BTreeMap<(AuthorityCode, AuthorityCode), (NaiveDate, Option<NaiveDate>)>,
+    /// Scenarios: the owning authority and how many levers they hold.
+    pub scenarios: BTreeMap<ScenarioId, (AuthorityCode, u32)>,
 }
 
 impl State {
@@ -410,6 +414,45 @@ pub fn evolve(mut state: State, event: &Event) -> State {
         PlacementEnded { child, .. } => {
             if let Some(c) = state.children.get_mut(child) {
                 c.placement = None;
+            }
+        }
+        DataSharingAgreed {
+            authority,
+            partner,
+            from,
+            until,
+            ..
+        } => {
+            state
+                .sharing
+                .insert((authority.clone(), partner.clone()), (*from, *until));
+        }
+        DataSharingEnded {
+            authority,
+            partner,
+            ended_on,
+        } => {
+            if let Some(a) = state.sharing.get_mut(&(authority.clone(), partner.clone())) {
+                a.1 = Some(*ended_on);
+            }
+        }
+        ScenarioCreated {
+            scenario,
+            authority,
+            ..
+        } => {
+            state
+                .scenarios
+                .insert(scenario.clone(), (authority.clone(), 0));
+        }
+        ScenarioLeverAdded { scenario, .. } => {
+            if let Some(s) = state.scenarios.get_mut(scenario) {
+                s.1 += 1;
+            }
+        }
+        ScenarioLeverRemoved { scenario, .. } => {
+            if let Some(s) = state.scenarios.get_mut(scenario) {
+                s.1 = s.1.saturating_sub(1);
             }
         }
         AnnualReviewHeld { .. }
@@ -955,8 +998,209 @@ pub fn decide(state: &State, command: &Command) -> Result<Vec<Event>, DomainErro
                 cells: out,
             }
         }
+        AgreeDataSharing {
+            authority,
+            partner,
+            shares,
+            from,
+            until,
+        } => {
+            state.authority("authority", authority)?;
+            state.authority("partner", partner)?;
+            if authority == partner {
+                return Err(DomainError::invalid(
+                    "partner",
+                    "an authority does not need an agreement with itself",
+                ));
+            }
+            if shares.is_empty() {
+                return Err(DomainError::invalid(
+                    "shares",
+                    "needs at least one kind of data",
+                ));
+            }
+            let mut out: Vec<SharedData> = Vec::with_capacity(shares.len());
+            for (i, s) in shares.iter().enumerate() {
+                if out.contains(s) {
+                    return Err(DomainError::invalid(
+                        format!("shares[{i}]"),
+                        format!("{} is listed twice", s.code()),
+                    ));
+                }
+                out.push(*s);
+            }
+            if until.is_some_and(|u| u <= *from) {
+                return Err(DomainError::invalid("until", "must be after from"));
+            }
+            Event::DataSharingAgreed {
+                authority: authority.clone(),
+                partner: partner.clone(),
+                shares: out,
+                from: *from,
+                until: *until,
+            }
+        }
+        EndDataSharing {
+            authority,
+            partner,
+            on,
+        } => {
+            let Some((from, until)) = state.sharing.get(&(authority.clone(), partner.clone()))
+            else {
+                return Err(DomainError::unknown(
+                    "partner",
+                    "data-sharing agreement",
+                    format!("{authority} with {partner}"),
+                ));
+            };
+            if on < from {
+                return Err(DomainError::invalid("on", "is before the agreement began"));
+            }
+            if until.is_some_and(|u| u <= *on) {
+                return Err(DomainError::invalid(
+                    "on",
+                    "the agreement has already ended",
+                ));
+            }
+            Event::DataSharingEnded {
+                authority: authority.clone(),
+                partner: partner.clone(),
+                ended_on: *on,
+            }
+        }
+        CreateScenario {
+            scenario,
+            name: n,
+            author,
+            authority,
+            base,
+            on,
+        } => {
+            if state.scenarios.contains_key(scenario) {
+                return Err(DomainError::exists("scenario", "scenario", scenario));
+            }
+            state.authority("authority", authority)?;
+            if let Some(b) = base {
+                let Some((owner, _)) = state.scenarios.get(b) else {
+                    return Err(DomainError::unknown("base", "scenario", b));
+                };
+                if owner != authority {
+                    return Err(DomainError::invalid(
+                        "base",
+                        format!("scenario {b} belongs to authority {owner}"),
+                    ));
+                }
+            }
+            Event::ScenarioCreated {
+                scenario: scenario.clone(),
+                name: name("name", n)?,
+                author: name("author", author)?,
+                authority: authority.clone(),
+                base: base.clone(),
+                created_on: *on,
+            }
+        }
+        AddScenarioLever { scenario, lever } => {
+            if !state.scenarios.contains_key(scenario) {
+                return Err(DomainError::unknown("scenario", "scenario", scenario));
+            }
+            check_lever(state, lever)?;
+            Event::ScenarioLeverAdded {
+                scenario: scenario.clone(),
+                lever: lever.clone(),
+            }
+        }
+        RemoveScenarioLever { scenario, index } => {
+            let Some((_, levers)) = state.scenarios.get(scenario) else {
+                return Err(DomainError::unknown("scenario", "scenario", scenario));
+            };
+            if index >= levers {
+                return Err(DomainError::invalid(
+                    "index",
+                    format!("the scenario has {levers} lever(s), counted from 0"),
+                ));
+            }
+            Event::ScenarioLeverRemoved {
+                scenario: scenario.clone(),
+                index: *index,
+            }
+        }
     };
     Ok(vec![event])
+}
+
+fn percent(field: &'static str, p: Decimal) -> Result<(), DomainError> {
+    if p < Decimal::ZERO || p > Decimal::ONE_HUNDRED {
+        return Err(DomainError::invalid(field, "must be from 0 to 100"));
+    }
+    Ok(())
+}
+
+fn check_lever(state: &State, lever: &Lever) -> Result<(), DomainError> {
+    match lever {
+        Lever::OpenPlaces {
+            district,
+            low_age,
+            high_age,
+            places,
+            ..
+        } => {
+            state.district("lever.district", district)?;
+            if low_age > high_age || *high_age > 25 {
+                return Err(DomainError::invalid(
+                    "lever.high_age",
+                    "ages must run from low to high, up to 25",
+                ));
+            }
+            if places.is_empty() || places.iter().all(|p| p.places == 0) {
+                return Err(DomainError::invalid(
+                    "lever.places",
+                    "needs at least one place",
+                ));
+            }
+        }
+        Lever::ChangePlaces { urn, change, .. } => {
+            state
+                .settings
+                .get(urn)
+                .ok_or_else(|| DomainError::unknown("lever.urn", "setting", urn))?;
+            if *change == 0 {
+                return Err(DomainError::invalid("lever.change", "must not be 0"));
+            }
+        }
+        Lever::CloseSetting { urn, .. } => {
+            state
+                .settings
+                .get(urn)
+                .ok_or_else(|| DomainError::unknown("lever.urn", "setting", urn))?;
+        }
+        Lever::ShiftNewPlans { percent: p, .. } => percent("lever.percent", *p)?,
+        Lever::IncidenceMultiplier {
+            authority,
+            multiplier,
+        } => {
+            if let Some(a) = authority {
+                state.authority("lever.authority", a)?;
+            }
+            if *multiplier <= Decimal::ZERO || *multiplier > Decimal::TEN {
+                return Err(DomainError::invalid(
+                    "lever.multiplier",
+                    "must be above 0 and at most 10",
+                ));
+            }
+        }
+        Lever::ReduceOutOfCountyAtTransfer {
+            authority,
+            percent: p,
+        } => {
+            if let Some(a) = authority {
+                state.authority("lever.authority", a)?;
+            }
+            percent("lever.percent", *p)?;
+        }
+        Lever::ChangeCost { authority, .. } => state.authority("lever.authority", authority)?,
+    }
+    Ok(())
 }
 
 fn activity_cell(i: usize, c: &ActivityInput) -> Result<ActivityCell, DomainError> {

@@ -219,6 +219,40 @@ impl ChildId {
 }
 string_value!(ChildId);
 
+/// A scenario's id: 1-64 lower-case letters, digits and `-`, starting with a letter, so a
+/// planner can type it (`more-rp-places-2027`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ScenarioId(String);
+
+impl ScenarioId {
+    pub fn parse(s: &str) -> Result<Self, ValueError> {
+        let s = s.trim();
+        if s.is_empty() || s.len() > 64 {
+            return Err(ValueError::new(
+                "scenario id",
+                s,
+                "must be 1-64 characters long",
+            ));
+        }
+        if !s.starts_with(|c: char| c.is_ascii_lowercase())
+            || !s
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
+            return Err(ValueError::new(
+                "scenario id",
+                s,
+                "may hold only lower-case letters, digits and '-', starting with a letter",
+            ));
+        }
+        Ok(Self(s.to_owned()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+string_value!(ScenarioId);
+
 /// National curriculum year: nursery (`N1`, `N2`), reception (`R`), then `Y1` to `Y14`.
 ///
 /// Stored as the offset from reception: N1 = -2, N2 = -1, R = 0, Y1 = 1 ... Y14 = 14.
@@ -754,6 +788,19 @@ code_list!(
     AssessmentDecision, "assessment decision", {
         Assess => "assess",
         DoNotAssess => "do_not_assess",
+    }
+);
+
+code_list!(
+    /// What one authority shares with a partner under a data-sharing agreement. All of it is
+    /// aggregate: no agreement ever shares child-level records.
+    SharedData, "shared data", {
+        Placements => "placements",
+        Capacity => "capacity",
+        Caseload => "caseload",
+        Sufficiency => "sufficiency",
+        /// The partner may place its children in this authority's spare commissioned places.
+        SparePlaces => "spare_places",
     }
 );
 

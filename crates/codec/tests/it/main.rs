@@ -244,6 +244,48 @@ pub fn samples() -> Vec<Event> {
                 },
             ],
         },
+        Event::DataSharingAgreed {
+            authority: AuthorityCode::parse("888").unwrap(),
+            partner: AuthorityCode::parse("890").unwrap(),
+            shares: vec![SharedData::Capacity, SharedData::SparePlaces],
+            from: NaiveDate::from_ymd_opt(2025, 4, 1).unwrap(),
+            until: Some(NaiveDate::from_ymd_opt(2028, 3, 31).unwrap()),
+        },
+        Event::DataSharingEnded {
+            authority: AuthorityCode::parse("888").unwrap(),
+            partner: AuthorityCode::parse("890").unwrap(),
+            ended_on: NaiveDate::from_ymd_opt(2027, 3, 31).unwrap(),
+        },
+        Event::ScenarioCreated {
+            scenario: ScenarioId::parse("rp-first").unwrap(),
+            name: "Resourced provision first".into(),
+            author: "Place planning".into(),
+            authority: AuthorityCode::parse("888").unwrap(),
+            base: Some(ScenarioId::parse("baseline-2025").unwrap()),
+            created_on: NaiveDate::from_ymd_opt(2025, 11, 1).unwrap(),
+        },
+        Event::ScenarioLeverAdded {
+            scenario: ScenarioId::parse("rp-first").unwrap(),
+            lever: Lever::ShiftNewPlans {
+                need: PrimaryNeed::Asd,
+                ages: AgeBand::new(4, 10).unwrap(),
+                to: ProvisionKind::MainstreamAcademyRp,
+                percent: Decimal::new(125, 1),
+            },
+        },
+        Event::ScenarioLeverAdded {
+            scenario: ScenarioId::parse("rp-first").unwrap(),
+            lever: Lever::ChangeCost {
+                authority: AuthorityCode::parse("888").unwrap(),
+                kind: ProvisionKind::SpecialIndependent,
+                from: NaiveDate::from_ymd_opt(2026, 4, 1).unwrap(),
+                annual_cost: Money::new(Decimal::new(6_850_000, 2)).unwrap(),
+            },
+        },
+        Event::ScenarioLeverRemoved {
+            scenario: ScenarioId::parse("rp-first").unwrap(),
+            index: 1,
+        },
     ]
 }
 

@@ -4,3 +4,4 @@
 
 mod harness;
 mod rules;
+mod sharing_and_scenarios;
