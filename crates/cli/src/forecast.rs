@@ -8,12 +8,18 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use placeledger_capacity::Capacity;
 use placeledger_caseload::Caseload;
+use placeledger_caseload::census_day;
 use placeledger_costs::Costs;
+use placeledger_domain::ScenarioId;
 use placeledger_domain::{AuthorityCode, GssCode, Phase};
+use placeledger_forecast::Comparison;
 use placeledger_forecast::backtest::{Backtest, Method};
+use placeledger_forecast::from_projections::apply_scenario;
 use placeledger_forecast::from_projections::{Projections, inputs};
 use placeledger_forecast::{Forecast, Inputs, Options, PlaceKind, Row};
 use placeledger_mainstream::Mainstream;
+use placeledger_scenarios::Scenarios;
+use placeledger_sharing::Sharing;
 use placeledger_store::EventStore;
 
 use crate::projections::drive;
@@ -28,13 +34,23 @@ pub enum Format {
     Json,
 }
 
-/// Brings the projections up to date and builds the forecast inputs.
-pub async fn load_inputs(store: &Arc<dyn EventStore>) -> anyhow::Result<Inputs> {
+/// The forecast inputs, and what a scenario needs besides.
+pub struct Loaded {
+    pub inputs: Inputs,
+    pub capacity: Capacity,
+    pub scenarios: Scenarios,
+}
+
+/// Brings the projections up to date and builds the forecast inputs. Partners may use each
+/// other's spare places where an agreement in force on the first forecast January says so.
+pub async fn load_inputs(store: &Arc<dyn EventStore>) -> anyhow::Result<Loaded> {
     let caseload = drive::<Caseload>(store, false).await?.projection;
     let capacity = drive::<Capacity>(store, false).await?.projection;
     let mainstream = drive::<Mainstream>(store, false).await?.projection;
     let costs = drive::<Costs>(store, false).await?.projection;
-    Ok(inputs(
+    let sharing = drive::<Sharing>(store, false).await?.projection;
+    let scenarios = drive::<Scenarios>(store, false).await?.projection;
+    let mut inputs = inputs(
         Projections {
             caseload: &caseload,
             capacity: &capacity,
@@ -42,6 +58,48 @@ pub async fn load_inputs(store: &Arc<dyn EventStore>) -> anyhow::Result<Inputs> 
             costs: &costs,
         },
         BTreeSet::new(),
+    );
+    if let Some(last) = placeledger_forecast::latest_january(&inputs) {
+        inputs.sharing = sharing.spare_places(census_day(last + 1));
+    }
+    Ok(Loaded {
+        inputs,
+        capacity,
+        scenarios,
+    })
+}
+
+/// Options for `scenario` (`None`: the baseline): its levers applied to `inputs`.
+fn with_scenario(
+    loaded: &Loaded,
+    scenario: Option<&str>,
+    options: &Options,
+) -> anyhow::Result<(Inputs, Options)> {
+    let mut inputs = loaded.inputs.clone();
+    let Some(name) = scenario else {
+        return Ok((inputs, options.clone()));
+    };
+    let id = ScenarioId::parse(name).with_context(|| format!("--scenario {name:?}"))?;
+    let Some(levers) = loaded.scenarios.levers(&id) else {
+        bail!(
+            "there is no scenario {name:?}; the scenarios are: {}",
+            loaded
+                .scenarios
+                .all()
+                .keys()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    };
+    let levers = apply_scenario(&mut inputs, &loaded.capacity, &levers)?;
+    Ok((
+        inputs,
+        Options {
+            levers,
+            scenario: Some(name.to_owned()),
+            ..options.clone()
+        },
     ))
 }
 
@@ -69,11 +127,13 @@ fn authority_filter(
 pub async fn run(
     store: Arc<dyn EventStore>,
     options: Options,
+    scenario: Option<&str>,
     authority: Option<&str>,
     format: Format,
 ) -> anyhow::Result<()> {
-    let inputs = load_inputs(&store).await?;
-    let only = authority_filter(&inputs, authority)?;
+    let loaded = load_inputs(&store).await?;
+    let only = authority_filter(&loaded.inputs, authority)?;
+    let (inputs, options) = with_scenario(&loaded, scenario, &options)?;
     let mut forecast = placeledger_forecast::forecast(&inputs, &options)?;
     if let Some(a) = &only {
         forecast.rows.retain(|r| &r.authority == a);
@@ -164,10 +224,15 @@ fn write_csv(out: &mut impl Write, f: &Forecast, inputs: &Inputs) -> anyhow::Res
 fn write_table(out: &mut impl Write, f: &Forecast, inputs: &Inputs) -> anyhow::Result<()> {
     writeln!(
         out,
-        "Place sufficiency forecast from January {} ({} runs, seed {}). Figures are medians; \
-         for resourced provision, special and AP places the second line is capacity minus \
-         demand, and a deficit is marked !.",
-        f.origin, f.runs, f.seed
+        "Place sufficiency forecast from January {} ({}; {} runs, seed {}). Figures are \
+         medians; for resourced provision, special and AP places the second line is capacity \
+         minus demand, and a deficit is marked !.",
+        f.origin,
+        f.scenario
+            .as_deref()
+            .map_or("baseline".to_owned(), |s| format!("scenario {s}")),
+        f.runs,
+        f.seed
     )?;
     let years = &f.years;
     let mut by_row: BTreeMap<(AuthorityCode, GssCode, PlaceKind, usize), BTreeMap<i32, &Row>> =
@@ -269,7 +334,7 @@ pub async fn backtest(
     options: Options,
     format: Format,
 ) -> anyhow::Result<()> {
-    let inputs = load_inputs(&store).await?;
+    let inputs = load_inputs(&store).await?.inputs;
     let result = placeledger_forecast::backtest(&inputs, horizon, &options);
     if result.origins.is_empty() {
         bail!("no origin has enough history to back-test: each needs four Januaries before it");
@@ -420,5 +485,114 @@ fn write_backtest(out: &mut impl Write, b: &Backtest, origin: Option<i32>) -> an
             model.coverage.unwrap_or(0.0) * 100.0
         )?;
     }
+    Ok(())
+}
+
+/// `placeledger forecast compare`: what `scenario` changes against `against` (the baseline
+/// if absent), cell by cell, and in cost over the horizon.
+pub async fn compare(
+    store: Arc<dyn EventStore>,
+    options: Options,
+    scenario: &str,
+    against: Option<&str>,
+    format: Format,
+) -> anyhow::Result<()> {
+    let loaded = load_inputs(&store).await?;
+    let (base_inputs, base_options) = with_scenario(&loaded, against, &options)?;
+    let (inputs, options) = with_scenario(&loaded, Some(scenario), &options)?;
+    let base = placeledger_forecast::forecast(&base_inputs, &base_options)?;
+    let other = placeledger_forecast::forecast(&inputs, &options)?;
+    let diff = placeledger_forecast::compare(&base, &other);
+    let mut out = std::io::stdout().lock();
+    match format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut out, &diff)?;
+            writeln!(out)?;
+        }
+        Format::Csv => {
+            let mut w = csv::Writer::from_writer(&mut out);
+            w.write_record([
+                "authority",
+                "district",
+                "year",
+                "phase",
+                "kind",
+                "need",
+                "demand",
+                "capacity",
+                "surplus",
+                "out_of_county",
+                "annual_cost",
+                "deficit_before",
+                "deficit_after",
+            ])?;
+            for c in &diff.changes {
+                w.write_record([
+                    c.authority.as_str().to_owned(),
+                    c.district.as_str().to_owned(),
+                    c.year.to_string(),
+                    c.phase.code().to_owned(),
+                    c.kind.code().to_owned(),
+                    c.need.map(|n| n.code().to_owned()).unwrap_or_default(),
+                    c.demand.to_string(),
+                    c.capacity.to_string(),
+                    c.surplus.to_string(),
+                    c.out_of_county.to_string(),
+                    c.annual_cost.map(|x| x.to_string()).unwrap_or_default(),
+                    c.deficit_before.to_string(),
+                    c.deficit_after.to_string(),
+                ])?;
+            }
+            w.flush()?;
+        }
+        Format::Table => write_comparison(&mut out, &diff, &loaded.inputs)?,
+    }
+    Ok(())
+}
+
+fn write_comparison(out: &mut impl Write, c: &Comparison, inputs: &Inputs) -> anyhow::Result<()> {
+    let name = |s: &Option<String>| s.clone().unwrap_or_else(|| "the baseline".to_owned());
+    writeln!(
+        out,
+        "Scenario {} against {}: {} cell(s) change (medians; other minus base)",
+        name(&c.other),
+        name(&c.base),
+        c.changes.len()
+    )?;
+    writeln!(
+        out,
+        "{:<22} {:>6} {:<10} {:<22} {:<5} {:>7} {:>8} {:>8} {:>8}  deficit",
+        "district", "Jan", "phase", "kind", "need", "demand", "capacity", "surplus", "out"
+    )?;
+    for ch in &c.changes {
+        let turn = match (ch.deficit_before, ch.deficit_after) {
+            (true, false) => "deficit -> surplus",
+            (false, true) => "surplus -> deficit",
+            (true, true) => "still a deficit",
+            (false, false) => "",
+        };
+        writeln!(
+            out,
+            "{:<22} {:>6} {:<10} {:<22} {:<5} {:>+7} {:>+8} {:>+8} {:>+8}  {}",
+            district_name(inputs, &ch.authority, &ch.district),
+            ch.year,
+            ch.phase.code(),
+            ch.kind.code(),
+            ch.need.map(|n| n.code()).unwrap_or("all"),
+            ch.demand,
+            ch.capacity,
+            ch.surplus,
+            ch.out_of_county,
+            turn
+        )?;
+    }
+    writeln!(
+        out,
+        "\nAnnual cost, change by January (where costs are recorded):"
+    )?;
+    for (year, cost) in &c.cost_by_year {
+        writeln!(out, "  {year}: {cost:+}")?;
+    }
+    writeln!(out, "Over the horizon: {:+}", c.total_cost)?;
     Ok(())
 }

@@ -11,6 +11,7 @@ use tracing_subscriber::EnvFilter;
 mod forecast;
 mod import;
 mod projections;
+mod scenario;
 mod seed;
 
 /// Placeledger: school-place and SEND sufficiency planning for English local authorities.
@@ -57,6 +58,68 @@ enum Command {
     /// The place sufficiency forecast and its back-test.
     #[command(subcommand)]
     Forecast(ForecastCommand),
+    /// Forecast scenarios: create one, add or remove its levers, list them.
+    #[command(subcommand)]
+    Scenario(ScenarioCommand),
+    /// Data-sharing agreements between authorities.
+    #[command(subcommand)]
+    Sharing(SharingCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ScenarioCommand {
+    /// Creates a scenario (an id planners can type: `more-rp-2027`).
+    Create {
+        id: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        author: String,
+        /// The authority the scenario belongs to.
+        #[arg(long)]
+        authority: String,
+        /// A scenario of the same authority whose levers this one starts from.
+        #[arg(long)]
+        base: Option<String>,
+        /// The date it is created (default: today).
+        #[arg(long)]
+        on: Option<chrono::NaiveDate>,
+    },
+    /// Adds a lever, given as its JSON form (see the README).
+    AddLever { id: String, lever: String },
+    /// Takes off the lever at INDEX (as `scenario list` numbers them).
+    RemoveLever { id: String, index: u32 },
+    /// Every scenario with its levers.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+enum SharingCommand {
+    /// Records that AUTHORITY shares data with PARTNER.
+    Agree {
+        #[arg(long)]
+        authority: String,
+        #[arg(long)]
+        partner: String,
+        /// What is shared: placements, capacity, caseload, sufficiency, spare_places.
+        #[arg(long, value_delimiter = ',', required = true)]
+        shares: Vec<String>,
+        #[arg(long)]
+        from: chrono::NaiveDate,
+        #[arg(long)]
+        until: Option<chrono::NaiveDate>,
+    },
+    /// Ends an agreement on a date.
+    End {
+        #[arg(long)]
+        authority: String,
+        #[arg(long)]
+        partner: String,
+        #[arg(long)]
+        on: chrono::NaiveDate,
+    },
+    /// Every agreement.
+    List,
 }
 
 /// How a forecast is made: shared by `run` and `backtest`.
@@ -87,7 +150,23 @@ enum ForecastCommand {
         /// Only this authority's rows (the forecast still meets demand across partners).
         #[arg(long)]
         authority: Option<String>,
+        /// Forecast with this scenario's levers (default: the baseline).
+        #[arg(long)]
+        scenario: Option<String>,
         /// Years ahead (SEND: 10).
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u8).range(1..=25))]
+        horizon: u8,
+        #[command(flatten)]
+        args: ForecastArgs,
+    },
+    /// What a scenario changes against another (or the baseline): every cell that differs,
+    /// and the cost over the horizon.
+    Compare {
+        #[arg(long)]
+        scenario: String,
+        /// The scenario to compare against (default: the baseline).
+        #[arg(long)]
+        against: Option<String>,
         #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u8).range(1..=25))]
         horizon: u8,
         #[command(flatten)]
@@ -234,12 +313,60 @@ async fn run() -> anyhow::Result<()> {
         Command::Projections(ProjectionsCommand::Status) => projections::status(store).await?,
         Command::Forecast(ForecastCommand::Run {
             authority,
+            scenario,
             horizon,
             args,
         }) => {
             let options = forecast_options(&args, horizon);
-            forecast::run(store, options, authority.as_deref(), args.format).await?
+            forecast::run(
+                store,
+                options,
+                scenario.as_deref(),
+                authority.as_deref(),
+                args.format,
+            )
+            .await?
         }
+        Command::Forecast(ForecastCommand::Compare {
+            scenario,
+            against,
+            horizon,
+            args,
+        }) => {
+            let options = forecast_options(&args, horizon);
+            forecast::compare(store, options, &scenario, against.as_deref(), args.format).await?
+        }
+        Command::Scenario(ScenarioCommand::Create {
+            id,
+            name,
+            author,
+            authority,
+            base,
+            on,
+        }) => {
+            let on = on.unwrap_or_else(|| chrono::Local::now().date_naive());
+            scenario::create(store, &id, &name, &author, &authority, base.as_deref(), on).await?
+        }
+        Command::Scenario(ScenarioCommand::AddLever { id, lever }) => {
+            scenario::add_lever(store, &id, &lever).await?
+        }
+        Command::Scenario(ScenarioCommand::RemoveLever { id, index }) => {
+            scenario::remove_lever(store, &id, index).await?
+        }
+        Command::Scenario(ScenarioCommand::List) => scenario::list(store).await?,
+        Command::Sharing(SharingCommand::Agree {
+            authority,
+            partner,
+            shares,
+            from,
+            until,
+        }) => scenario::agree(store, &authority, &partner, &shares, from, until).await?,
+        Command::Sharing(SharingCommand::End {
+            authority,
+            partner,
+            on,
+        }) => scenario::end(store, &authority, &partner, on).await?,
+        Command::Sharing(SharingCommand::List) => scenario::agreements(store).await?,
         Command::Forecast(ForecastCommand::Backtest {
             origin,
             horizon,

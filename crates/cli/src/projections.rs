@@ -10,6 +10,8 @@ use placeledger_costs::Costs;
 use placeledger_mainstream::Mainstream;
 use placeledger_projection::Projection;
 use placeledger_runner::Run;
+use placeledger_scenarios::Scenarios;
+use placeledger_sharing::Sharing;
 use placeledger_store::EventStore;
 
 /// Every projection, by name.
@@ -18,6 +20,8 @@ pub const NAMES: &[&str] = &[
     Capacity::NAME,
     Mainstream::NAME,
     Costs::NAME,
+    Sharing::NAME,
+    Scenarios::NAME,
 ];
 
 fn bar(name: &str) -> ProgressBar {
@@ -76,6 +80,8 @@ async fn one(store: &Arc<dyn EventStore>, name: &str, rebuild: bool) -> anyhow::
         n if n == Capacity::NAME => one_of::<Capacity>(store, rebuild).await,
         n if n == Mainstream::NAME => one_of::<Mainstream>(store, rebuild).await,
         n if n == Costs::NAME => one_of::<Costs>(store, rebuild).await,
+        n if n == Sharing::NAME => one_of::<Sharing>(store, rebuild).await,
+        n if n == Scenarios::NAME => one_of::<Scenarios>(store, rebuild).await,
         other => bail!(
             "there is no projection {other:?}; the projections are: {}",
             NAMES.join(", ")

@@ -16,6 +16,7 @@ use serde::Serialize;
 use crate::inputs::Inputs;
 use crate::kind::{AGES, PHASES, PlaceKind, phase_of};
 use crate::model::{Flag, KINDS, Model, PH, Rates, Start, needs};
+use crate::scenario::{Levers, step_mix, step_shares};
 
 /// How to forecast.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,6 +40,11 @@ pub struct Options {
     pub noise: bool,
     /// Whether to report rows per place (false: only the caseload ranges, for back-tests).
     pub places: bool,
+    /// The scenario's levers on demand and cost (its capacity levers are applied to the
+    /// inputs beforehand).
+    pub levers: Levers,
+    /// The scenario's name, echoed in the forecast (`None`: the baseline).
+    pub scenario: Option<String>,
 }
 
 impl Default for Options {
@@ -52,6 +58,8 @@ impl Default for Options {
             damping: 0.8,
             noise: true,
             places: true,
+            levers: Levers::default(),
+            scenario: None,
         }
     }
 }
@@ -124,6 +132,8 @@ pub struct Total {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Forecast {
+    /// The scenario forecast (`None`: the baseline).
+    pub scenario: Option<String>,
     /// The last January known.
     pub origin: i32,
     pub years: Vec<i32>,
@@ -259,7 +269,12 @@ pub fn forecast(inputs: &Inputs, options: &Options) -> Result<Forecast, Forecast
             let stock = models
                 .iter()
                 .map(|m| match &m.start {
-                    Start::Flow { stock, .. } => stock.clone(),
+                    // Plans held at the origin, then (second half) plans new since.
+                    Start::Flow { stock, .. } => {
+                        let mut v = stock.clone();
+                        v.resize(stock.len() * 2, 0.0);
+                        v
+                    }
                     Start::Trend { total, .. } => vec![*total],
                 })
                 .collect();
@@ -287,7 +302,27 @@ pub fn forecast(inputs: &Inputs, options: &Options) -> Result<Forecast, Forecast
     let mut caseload: BTreeMap<AuthorityCode, BTreeMap<i32, Range>> = BTreeMap::new();
     let mut demand = vec![0.0; nd * PH * nn * KINDS];
     let mut next = Vec::new();
+    let incidence: Vec<f64> = models
+        .iter()
+        .map(|m| options.levers.incidence_for(&m.authority))
+        .collect();
     for (step, year) in years.iter().enumerate() {
+        let mixes: Vec<(Vec<f64>, Vec<f64>)> = models
+            .iter()
+            .map(|m| match &m.start {
+                Start::Flow { .. } => step_mix(&m.mix, &m.authority, &options.levers, step),
+                Start::Trend { share, .. } => (
+                    step_shares(
+                        share,
+                        m.districts.len(),
+                        &m.authority,
+                        &options.levers,
+                        step,
+                    ),
+                    Vec::new(),
+                ),
+            })
+            .collect();
         for (r, run) in state.iter_mut().enumerate() {
             demand.iter_mut().for_each(|x| *x = 0.0);
             for (ai, m) in models.iter().enumerate() {
@@ -300,7 +335,7 @@ pub fn forecast(inputs: &Inputs, options: &Options) -> Result<Forecast, Forecast
                 // only that year's new plans (they stay in the stock once issued).
                 let fade = options.damping.powi(step as i32);
                 run.mult[ai] *= ((m.growth + run.slope[ai]) * fade).exp();
-                let mult = run.mult[ai] * shock.exp();
+                let mult = run.mult[ai] * shock.exp() * incidence[ai];
                 let g0 = first_district[ai];
                 match &m.start {
                     Start::Flow {
@@ -315,7 +350,9 @@ pub fn forecast(inputs: &Inputs, options: &Options) -> Result<Forecast, Forecast
                         } else {
                             1.0
                         };
+                        let (mix_old, mix_new) = &mixes[ai];
                         let stock = &run.stock[ai];
+                        let half = stock.len() / 2;
                         let ndl = m.districts.len();
                         next.clear();
                         next.resize(stock.len(), 0.0);
@@ -327,17 +364,21 @@ pub fn forecast(inputs: &Inputs, options: &Options) -> Result<Forecast, Forecast
                                 let p = crate::kind::phase_index(phase_of(a)).unwrap_or(PH - 1);
                                 for n in 0..nn {
                                     let i = (d * AGES + a) * nn + n;
-                                    let carried = if a == 0 {
-                                        0.0
+                                    let (held, new) = if a == 0 {
+                                        (0.0, 0.0)
                                     } else {
-                                        stock[i - nn] * cont[(a - 1) * nn + n] * kk
+                                        let c = cont[(a - 1) * nn + n] * kk;
+                                        (stock[i - nn] * c, stock[half + i - nn] * c)
                                     };
-                                    let v = carried + inc[i] * persons * mult;
-                                    next[i] = v;
-                                    total += v;
+                                    let new = new + inc[i] * persons * mult;
+                                    next[i] = held;
+                                    next[half + i] = new;
+                                    total += held + new;
                                     let base = (((g0 + d) * PH + p) * nn + n) * KINDS;
+                                    let row = (a * nn + n) * KINDS;
                                     for k in 0..KINDS {
-                                        demand[base + k] += v * m.mix[(p * nn + n) * KINDS + k];
+                                        demand[base + k] +=
+                                            held * mix_old[row + k] + new * mix_new[row + k];
                                     }
                                 }
                             }
@@ -345,10 +386,13 @@ pub fn forecast(inputs: &Inputs, options: &Options) -> Result<Forecast, Forecast
                         std::mem::swap(&mut run.stock[ai], &mut next);
                         plans_s[ai * runs + r] = total as f32;
                     }
-                    Start::Trend { share, .. } => {
+                    Start::Trend { .. } => {
                         // A trend forecast has no flows: its shocks are to the level and
-                        // carry on (a random walk around the trend).
-                        run.stock[ai][0] *= ((m.growth + run.slope[ai]) * fade + shock).exp();
+                        // carry on (a random walk around the trend). An incidence lever
+                        // scales its growth.
+                        let growth = (m.growth + run.slope[ai]) * fade * incidence[ai];
+                        run.stock[ai][0] *= (growth + shock).exp();
+                        let share = &mixes[ai].0;
                         let t = run.stock[ai][0];
                         plans_s[ai * runs + r] = t as f32;
                         let ndl = m.districts.len();
@@ -429,7 +473,12 @@ pub fn forecast(inputs: &Inputs, options: &Options) -> Result<Forecast, Forecast
                         (_, Some(a)) => a.3,
                         _ => Range::default(),
                     };
-                    let cost = |k: PlaceKind| inputs.costs.get(&(m.authority.clone(), k)).copied();
+                    let cost = |k: PlaceKind| {
+                        options
+                            .levers
+                            .cost(&m.authority, k, *year)
+                            .or_else(|| inputs.costs.get(&(m.authority.clone(), k)).copied())
+                    };
                     let annual_cost = match kind {
                         PlaceKind::Independent => cost(kind).map(|c| c * Decimal::from(demand.p50)),
                         _ if alloc.is_some() => {
@@ -496,10 +545,13 @@ pub fn forecast(inputs: &Inputs, options: &Options) -> Result<Forecast, Forecast
                             } else {
                                 Range::default()
                             },
-                            annual_cost: inputs
-                                .costs
-                                .get(&(m.authority.clone(), *kind))
-                                .map(|c| *c * Decimal::from(demand.p50)),
+                            annual_cost: options
+                                .levers
+                                .cost(&m.authority, *kind, *year)
+                                .or_else(|| {
+                                    inputs.costs.get(&(m.authority.clone(), *kind)).copied()
+                                })
+                                .map(|c| c * Decimal::from(demand.p50)),
                         });
                     }
                 }
@@ -508,6 +560,7 @@ pub fn forecast(inputs: &Inputs, options: &Options) -> Result<Forecast, Forecast
     }
     let totals = totals(&rows);
     Ok(Forecast {
+        scenario: options.scenario.clone(),
         origin,
         years,
         runs: options.runs,

@@ -7,12 +7,13 @@ use chrono::NaiveDate;
 use placeledger_capacity::Capacity;
 use placeledger_caseload::{Caseload, census_day};
 use placeledger_costs::Costs;
-use placeledger_domain::{AcademicYear, AuthorityCode};
+use placeledger_domain::{AcademicYear, AuthorityCode, Lever, Urn};
 use placeledger_mainstream::Mainstream;
 use rust_decimal::Decimal;
 
-use crate::inputs::{Authority, ChildHistory, Inputs, SendHistory, TableHistory};
+use crate::inputs::{Authority, CapacityKey, ChildHistory, Inputs, SendHistory, TableHistory};
 use crate::kind::{AGES, MAX_AGE, PHASES, PlaceKind, phase_of};
+use crate::scenario::{Levers, Shift};
 
 /// The read models a forecast is made from.
 #[derive(Debug, Clone, Copy)]
@@ -288,4 +289,137 @@ fn tables_of(
         }
     }
     t
+}
+
+/// The first January census on or after `date`.
+fn first_january_from(date: NaiveDate) -> i32 {
+    let y = chrono::Datelike::year(&date);
+    if census_day(y) >= date { y } else { y + 1 }
+}
+
+/// Adds `amount(year)` places to `key` for every January from `from` on (never below 0).
+fn add_places(inputs: &mut Inputs, key: &CapacityKey, from: i32, amount: impl Fn(i32) -> f64) {
+    let years: Vec<(i32, u32)> = (from..=from + AHEAD)
+        .map(|y| (y, inputs.places(key, y).unwrap_or(0)))
+        .collect();
+    let entry = inputs.capacity.entry(key.clone()).or_default();
+    for (y, base) in years {
+        let v = (f64::from(base) + amount(y)).round().max(0.0);
+        entry.insert(y, v as u32);
+    }
+}
+
+/// Applies a scenario's `levers` (its base's first, as `Scenarios::levers` lists them):
+/// capacity levers change `inputs`' places now; the others come back as engine [`Levers`].
+/// A lever naming a setting the capacity projection does not know is an error.
+pub fn apply_scenario(
+    inputs: &mut Inputs,
+    capacity: &Capacity,
+    levers: &[Lever],
+) -> Result<Levers, ScenarioError> {
+    let mut out = Levers::default();
+    let pct = |p: Decimal| -> f64 { (p / Decimal::ONE_HUNDRED).try_into().unwrap_or(0.0) };
+    for lever in levers {
+        match lever {
+            Lever::OpenPlaces {
+                district,
+                kind,
+                low_age,
+                high_age,
+                from,
+                places,
+            } => {
+                let total: u32 = places.iter().map(|p| p.places).sum();
+                let kind = PlaceKind::of(*kind);
+                for (phase, share) in PHASES.iter().zip(phase_shares(*low_age, *high_age)) {
+                    if share > 0.0 {
+                        add_places(
+                            inputs,
+                            &(district.clone(), kind, *phase),
+                            first_january_from(*from),
+                            |_| f64::from(total) * share,
+                        );
+                    }
+                }
+            }
+            Lever::ChangePlaces { urn, from, change } => {
+                let s = capacity
+                    .setting(*urn)
+                    .ok_or(ScenarioError::UnknownSetting(*urn))?;
+                let kind = PlaceKind::of(s.provision());
+                for (phase, share) in PHASES.iter().zip(phase_shares(s.low_age, s.high_age)) {
+                    if share > 0.0 {
+                        add_places(
+                            inputs,
+                            &(s.district.clone(), kind, *phase),
+                            first_january_from(*from),
+                            |_| f64::from(*change) * share,
+                        );
+                    }
+                }
+            }
+            Lever::CloseSetting { urn, on } => {
+                let s = capacity
+                    .setting(*urn)
+                    .ok_or(ScenarioError::UnknownSetting(*urn))?;
+                let kind = PlaceKind::of(s.provision());
+                let its_places = |y: i32| -> f64 {
+                    AcademicYear::new(y - 1)
+                        .ok()
+                        .filter(|_| s.open_on(census_day(y)))
+                        .and_then(|ay| s.commissioned_places(ay))
+                        .map_or(0.0, f64::from)
+                };
+                for (phase, share) in PHASES.iter().zip(phase_shares(s.low_age, s.high_age)) {
+                    if share > 0.0 {
+                        add_places(
+                            inputs,
+                            &(s.district.clone(), kind, *phase),
+                            first_january_from(*on),
+                            |y| -its_places(y) * share,
+                        );
+                    }
+                }
+            }
+            Lever::ShiftNewPlans {
+                need,
+                ages,
+                to,
+                percent,
+            } => out.shifts.push(Shift {
+                need: *need,
+                from_age: ages.from(),
+                to_age: ages.to(),
+                to: PlaceKind::of(*to),
+                share: pct(*percent),
+            }),
+            Lever::IncidenceMultiplier {
+                authority,
+                multiplier,
+            } => out
+                .incidence
+                .push((authority.clone(), (*multiplier).try_into().unwrap_or(1.0))),
+            Lever::ReduceOutOfCountyAtTransfer { authority, percent } => {
+                out.transfer.push((authority.clone(), pct(*percent)));
+            }
+            Lever::ChangeCost {
+                authority,
+                kind,
+                from,
+                annual_cost,
+            } => out.costs.push((
+                authority.clone(),
+                PlaceKind::of(*kind),
+                first_january_from(*from),
+                annual_cost.amount(),
+            )),
+        }
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScenarioError {
+    #[error("the scenario names setting {0}, which is not on record")]
+    UnknownSetting(Urn),
 }

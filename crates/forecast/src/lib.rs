@@ -12,9 +12,11 @@ pub mod from_projections;
 pub mod inputs;
 pub mod kind;
 pub mod model;
+pub mod scenario;
 
 pub use backtest::{Backtest, BacktestRow, Method, backtest};
 pub use engine::{Forecast, ForecastError, Options, Range, Row, Total, forecast, latest_january};
 pub use inputs::{Authority, ChildHistory, Inputs, Population, SendHistory, TableHistory};
 pub use kind::{PHASES, PlaceKind, phase_of};
 pub use model::{Flag, Rates};
+pub use scenario::{CellChange, Comparison, Levers, Shift, compare};

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::NaiveDate;
 use placeledger_domain::{
     AcademicYear, AgeGroup, AuthorityCode, Command, GssCode, Ncy, Phase, PopulationBasis,
-    ProvisionKind, SettingKind,
+    ProvisionKind, SettingKind, SharedData,
 };
 use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
@@ -114,6 +114,24 @@ pub fn generate(
     let mut timeline = Timeline::default();
     for c in geography.commands()? {
         timeline.push(date(1990, 1, 1), c);
+    }
+    // The pan-Lancashire data-sharing agreement: each partner shares its aggregates and lets
+    // the others use its spare commissioned places (synthetic date).
+    for (a, _, _) in &geography.partners {
+        for (p, _, _) in &geography.partners {
+            if a != p {
+                timeline.push(
+                    date(2024, 4, 1),
+                    Command::AgreeDataSharing {
+                        authority: a.clone(),
+                        partner: p.clone(),
+                        shares: SharedData::ALL.to_vec(),
+                        from: date(2024, 4, 1),
+                        until: None,
+                    },
+                );
+            }
+        }
     }
     let population = Population::from_commands(&reference.population);
 

@@ -569,7 +569,8 @@ mod import {
         assert_eq!(
             out.trim(),
             "caseload: never run (head 17)\ncapacity: never run (head 17)\n\
-             mainstream: never run (head 17)\ncosts: never run (head 17)"
+             mainstream: never run (head 17)\ncosts: never run (head 17)\n\
+             sharing: never run (head 17)\nscenarios: never run (head 17)"
         );
         let (ok, out, err) = run(&["projections", "update"]);
         assert!(ok, "{err}");
@@ -578,7 +579,9 @@ mod import {
             "caseload: brought up to date from position 0 to 17\n\
              capacity: brought up to date from position 0 to 17\n\
              mainstream: brought up to date from position 0 to 17\n\
-             costs: brought up to date from position 0 to 17"
+             costs: brought up to date from position 0 to 17\n\
+             sharing: brought up to date from position 0 to 17\n\
+             scenarios: brought up to date from position 0 to 17"
         );
         let (_, out, _) = run(&["projections", "update", "caseload"]);
         assert_eq!(
@@ -809,6 +812,92 @@ mod seeds {
         assert!(
             out.contains("model MAPE") && out.contains("growth MAPE"),
             "{out}"
+        );
+
+        // The seeded agreement: each partner shares everything with the other two.
+        let (ok, out, err) = run(&url, &["sharing", "list"]);
+        assert!(ok, "{err}");
+        assert_eq!(
+            out.lines().filter(|l| l.contains("spare_places")).count(),
+            6,
+            "{out}"
+        );
+
+        // A scenario opening 70 special places for Burnley's primary ages turns deficits
+        // into surpluses there, and nowhere is a cell's capacity changed but Burnley's.
+        let (ok, _, err) = run(
+            &url,
+            &[
+                "scenario",
+                "create",
+                "burnley-70",
+                "--name",
+                "70 special places in Burnley",
+                "--author",
+                "Place planning",
+                "--authority",
+                "888",
+                "--on",
+                "2025-11-20",
+            ],
+        );
+        assert!(ok, "{err}");
+        let open = r#"{"lever":"open_places","district":"E07000117","kind":"special_la_maintained","low_age":4,"high_age":10,"from":"2026-09-01","places":[{"need":"ASD","places":70}]}"#;
+        let (ok, _, err) = run(&url, &["scenario", "add-lever", "burnley-70", open]);
+        assert!(ok, "{err}");
+        let (ok, out, err) = run(
+            &url,
+            &[
+                "forecast",
+                "compare",
+                "--scenario",
+                "burnley-70",
+                "--runs",
+                "50",
+                "--format",
+                "csv",
+            ],
+        );
+        assert!(ok, "{err}");
+        let changed: Vec<Vec<&str>> = out
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').collect())
+            .collect();
+        assert!(
+            changed.iter().any(|c| c[1] == "E07000117"
+                && c[4] == "special"
+                && c[11] == "true"
+                && c[12] == "false"),
+            "{out}"
+        );
+        for c in &changed {
+            if c[7] != "0" {
+                assert_eq!(
+                    (c[1], c[3], c[4], c[7]),
+                    ("E07000117", "primary", "special", "70"),
+                    "{out}"
+                );
+            }
+        }
+        // A bad lever is refused with its reason, and the scenario keeps its one lever.
+        let bad = open.replace("E07000117", "E07000999");
+        let (ok, _, err) = run(&url, &["scenario", "add-lever", "burnley-70", &bad]);
+        assert!(!ok);
+        assert!(
+            err.contains("lever.district: unknown district E07000999"),
+            "{err}"
+        );
+        let (_, out, _) = run(&url, &["scenario", "list"]);
+        assert!(
+            out.contains("burnley-70: 70 special places in Burnley") && out.contains("1 lever(s)"),
+            "{out}"
+        );
+        let (ok, _, err) = run(&url, &["forecast", "run", "--scenario", "no-such-plan"]);
+        assert!(!ok);
+        assert!(
+            err.contains("there is no scenario \"no-such-plan\""),
+            "{err}"
         );
 
         // What cannot be answered is a clear error.

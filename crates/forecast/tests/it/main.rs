@@ -326,3 +326,344 @@ fn backtest_scores_the_model_beside_the_baselines() {
         .unwrap();
     assert_eq!((row.year, row.forecast), (2019, 1_331.0));
 }
+
+mod scenarios {
+    use super::*;
+    use chrono::NaiveDate;
+    use placeledger_capacity::Capacity;
+    use placeledger_domain::{AgeBand, Lever, Money, NeedPlaces, ProvisionKind};
+    use placeledger_forecast::from_projections::apply_scenario;
+    use rust_decimal::Decimal;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    fn with(inputs: &Inputs, levers: &[Lever], name: &str) -> Forecast {
+        let mut inputs = inputs.clone();
+        let levers = apply_scenario(&mut inputs, &Capacity::default(), levers).unwrap();
+        forecast(
+            &inputs,
+            &Options {
+                levers,
+                scenario: Some(name.into()),
+                ..quiet()
+            },
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn opening_70_places_turns_a_deficit_into_a_surplus_in_exactly_those_cells() {
+        let inputs = allocation_inputs(false);
+        let base = forecast(&inputs, &quiet()).unwrap();
+        let open = Lever::OpenPlaces {
+            district: gss(D1),
+            kind: ProvisionKind::SpecialMaintained,
+            low_age: 4,
+            high_age: 10,
+            from: d("2025-09-01"),
+            places: vec![NeedPlaces {
+                need: Some(PrimaryNeed::Asd),
+                places: 70,
+            }],
+        };
+        let scenario = with(&inputs, &[open], "burnley-special-70");
+        assert_eq!(scenario.scenario.as_deref(), Some("burnley-special-70"));
+        // January 2025 is before the places open: still 30 short.
+        assert_eq!(
+            special_row(&scenario, D1, 2025).surplus,
+            Some(Range::exact(-30))
+        );
+
+        let diff = compare(&base, &scenario);
+        let years: Vec<i32> = (2026..=2034).collect();
+        assert_eq!(diff.changes.len(), years.len(), "{:#?}", diff.changes);
+        for (change, year) in diff.changes.iter().zip(years) {
+            assert_eq!(
+                (
+                    &change.district,
+                    change.year,
+                    change.phase,
+                    change.kind,
+                    change.need
+                ),
+                (&gss(D1), year, Phase::Primary, PlaceKind::Special, None)
+            );
+            assert_eq!(
+                (change.capacity, change.surplus, change.demand),
+                (70, 70, 0)
+            );
+            assert_eq!(change.out_of_county, -20);
+            assert!(change.deficit_before && !change.deficit_after);
+        }
+        assert_eq!(
+            special_row(&scenario, D1, 2026).surplus,
+            Some(Range::exact(40))
+        );
+    }
+
+    #[test]
+    fn shifting_new_plans_multiplying_incidence_and_changing_a_cost() {
+        let mut inputs = hand_inputs();
+        inputs
+            .costs
+            .insert((la("888"), PlaceKind::Special), Decimal::from(10_000));
+        inputs.costs.insert(
+            (la("888"), PlaceKind::ResourcedProvision),
+            Decimal::from(8_000),
+        );
+        inputs
+            .costs
+            .insert((la("888"), PlaceKind::Independent), Decimal::from(60_000));
+        // Enough special places that nobody overflows (so the cost is all at the special rate).
+        inputs.capacity.insert(
+            (gss(D1), PlaceKind::Special, Phase::Primary),
+            BTreeMap::from([(2020, 1_000)]),
+        );
+        let shift = Lever::ShiftNewPlans {
+            need: PrimaryNeed::Asd,
+            ages: AgeBand::new(4, 10).unwrap(),
+            to: ProvisionKind::MainstreamAcademyRp,
+            percent: Decimal::from(50),
+        };
+        let f = with(&inputs, &[shift], "rp-first");
+        let row = |f: &Forecast, kind, year| {
+            f.rows
+                .iter()
+                .find(|r| {
+                    r.kind == kind
+                        && r.year == year
+                        && r.phase == Phase::Primary
+                        && r.need.is_none()
+                })
+                .unwrap()
+                .demand
+                .p50
+        };
+        // Jan 2025: 20 new five-year-olds, half to resourced provision; the 18 and 90 held
+        // at the origin stay where they are.
+        assert_eq!(row(&f, PlaceKind::ResourcedProvision, 2025), 10);
+        assert_eq!(row(&f, PlaceKind::Special, 2025), 10 + 18 + 90);
+
+        // A tenth more new plans: 22 new five-year-olds instead of 20.
+        let more = Lever::IncidenceMultiplier {
+            authority: None,
+            multiplier: Decimal::new(11, 1),
+        };
+        let f = with(&inputs, &[more], "more");
+        assert_eq!(f.caseload[&la("888")][&2025], Range::exact(18 + 90 + 22));
+
+        // Special places cost 12,000 from April 2026: January 2027 on.
+        let dearer = Lever::ChangeCost {
+            authority: la("888"),
+            kind: ProvisionKind::SpecialMaintained,
+            from: d("2026-04-01"),
+            annual_cost: Money::new(Decimal::from(12_000)).unwrap(),
+        };
+        let base = forecast(&inputs, &quiet()).unwrap();
+        let f = with(&inputs, &[dearer], "dearer");
+        let cost = |f: &Forecast, year| {
+            f.rows
+                .iter()
+                .find(|r| {
+                    r.kind == PlaceKind::Special
+                        && r.year == year
+                        && r.phase == Phase::Primary
+                        && r.need.is_none()
+                })
+                .unwrap()
+                .annual_cost
+                .unwrap()
+        };
+        assert_eq!(cost(&f, 2026), cost(&base, 2026));
+        assert_eq!(cost(&f, 2027), cost(&base, 2027) * Decimal::new(12, 1));
+        let diff = compare(&base, &f);
+        assert_eq!(
+            diff.total_cost,
+            diff.cost_by_year.values().copied().sum::<Decimal>()
+        );
+        assert!(diff.total_cost > Decimal::ZERO);
+        assert_eq!(diff.cost_by_year.get(&2026), Some(&Decimal::ZERO));
+    }
+}
+
+mod replay {
+    use super::*;
+    use chrono::NaiveDate;
+    use placeledger_capacity::Capacity;
+    use placeledger_caseload::Caseload;
+    use placeledger_costs::Costs;
+    use placeledger_domain::*;
+    use placeledger_forecast::from_projections::{Projections, inputs};
+    use placeledger_mainstream::Mainstream;
+    use placeledger_projection::{Projection, fold_with_restarts};
+    use proptest::prelude::*;
+    use rust_decimal::Decimal;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    /// Geography, two special schools, 400 children with plans issued 2014-2024 (some
+    /// ceasing, some moving district), placements, population and costs.
+    fn history() -> Vec<Event> {
+        let la = la("888");
+        let districts = [gss(D1), gss(D2)];
+        let mut e = vec![Event::AuthorityRegistered {
+            authority: la.clone(),
+            gss: gss("E10000017"),
+            name: "Lancashire".into(),
+        }];
+        for (i, district) in districts.iter().enumerate() {
+            e.push(Event::DistrictRegistered {
+                district: district.clone(),
+                authority: la.clone(),
+                name: format!("District {i}"),
+            });
+            e.push(Event::SettingOpened {
+                urn: Urn::parse(&format!("11900{i}")).unwrap(),
+                name: format!("Synthetic special school {i}"),
+                authority: la.clone(),
+                district: district.clone(),
+                planning_area: None,
+                kind: SettingKind::SpecialMaintained,
+                phase: Phase::AllThrough,
+                low_age: 4,
+                high_age: 19,
+                facility: None,
+                designated_needs: vec![],
+                opened_on: d(2010, 9, 1),
+            });
+            for year in 2014..=2030 {
+                e.push(Event::PlacesCommissioned {
+                    urn: Urn::parse(&format!("11900{i}")).unwrap(),
+                    year: AcademicYear::new(year).unwrap(),
+                    places: vec![NeedPlaces {
+                        need: None,
+                        places: 60,
+                    }],
+                });
+                for age in 0..=25 {
+                    e.push(Event::PopulationRecorded {
+                        area: district.clone(),
+                        year,
+                        age: AgeGroup::single(age).unwrap(),
+                        persons: Decimal::from(1_000 + age * 3),
+                        basis: PopulationBasis::Estimate,
+                        release: "synthetic".into(),
+                    });
+                }
+            }
+        }
+        e.push(Event::PlacementCostSet {
+            authority: la.clone(),
+            kind: ProvisionKind::SpecialMaintained,
+            from: d(2015, 4, 1),
+            annual_cost: Money::new(Decimal::from(24_000)).unwrap(),
+        });
+        for i in 0..400_i32 {
+            let child = ChildId::parse(&format!("SYN-{i:05}")).unwrap();
+            let home = districts[(i % 2) as usize].clone();
+            let issued = d(2014 + i % 11, 1 + (i % 12) as u32, 3);
+            e.push(Event::ChildRegistered {
+                child: child.clone(),
+                authority: la.clone(),
+                born: YearMonth::new(2005 + i % 15, 1 + (i % 12) as u32).unwrap(),
+                district: home,
+                registered_on: issued,
+            });
+            e.push(Event::PlanIssued {
+                child: child.clone(),
+                issued_on: issued,
+                primary_need: PrimaryNeed::ALL[(i % 12) as usize],
+                secondary_needs: vec![],
+                transfer_in: None,
+            });
+            e.push(Event::PlacementStarted {
+                child: child.clone(),
+                started_on: issued,
+                placed_at: PlacedAt::Setting {
+                    urn: Urn::parse(&format!("11900{}", i % 2)).unwrap(),
+                    facility: None,
+                },
+            });
+            if i % 7 == 0 {
+                e.push(Event::ChildMovedHome {
+                    child: child.clone(),
+                    moved_on: issued + chrono::Days::new(400),
+                    home: NewHome::District {
+                        district: districts[((i + 1) % 2) as usize].clone(),
+                    },
+                });
+            }
+            if i % 5 == 0 {
+                e.push(Event::PlanCeased {
+                    child,
+                    ceased_on: issued + chrono::Days::new(900),
+                    reason: CeaseReason::NeedsMet,
+                });
+            }
+        }
+        e
+    }
+
+    fn forecast_from(
+        caseload: &Caseload,
+        capacity: &Capacity,
+        mainstream: &Mainstream,
+        costs: &Costs,
+    ) -> Forecast {
+        let inputs = inputs(
+            Projections {
+                caseload,
+                capacity,
+                mainstream,
+                costs,
+            },
+            Default::default(),
+        );
+        forecast(
+            &inputs,
+            &Options {
+                runs: 50,
+                horizon: 4,
+                ..Options::default()
+            },
+        )
+        .unwrap()
+    }
+
+    fn at_once<P: Projection>(events: &[Event]) -> P {
+        let mut p = P::default();
+        p.apply_all(events);
+        p
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(8))]
+
+        /// Projections folded in one pass, or in batches with a restart at each cut, give
+        /// the same forecast.
+        #[test]
+        fn a_forecast_from_replayed_projections_equals_one_from_incremental_ones(
+            cuts in prop::collection::vec(0usize..4_000, 1..5),
+        ) {
+            let events = history();
+            let replayed = forecast_from(
+                &at_once(&events),
+                &at_once(&events),
+                &at_once(&events),
+                &at_once(&events),
+            );
+            prop_assert!(replayed.rows.iter().any(|r| r.demand.p50 > 0));
+            let incremental = forecast_from(
+                &fold_with_restarts(&events, &cuts),
+                &fold_with_restarts(&events, &cuts),
+                &fold_with_restarts(&events, &cuts),
+                &fold_with_restarts(&events, &cuts),
+            );
+            prop_assert_eq!(replayed, incremental);
+        }
+    }
+}

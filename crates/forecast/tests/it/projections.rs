@@ -7,6 +7,8 @@ use placeledger_costs::Costs;
 use placeledger_domain::*;
 use placeledger_mainstream::Mainstream;
 use placeledger_projection::{Projection, fold_with_restarts};
+use placeledger_scenarios::Scenarios;
+use placeledger_sharing::Sharing;
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 
@@ -23,7 +25,7 @@ fn event(op: u8, a: u8, b: u16) -> Event {
     let authority = AuthorityCode::parse(["888", "888", "890"][usize::from(a % 3)]).unwrap();
     let year = 2015 + i32::from(b % 10);
     let ncy = |o: i8| Ncy::new(o).unwrap();
-    match op % 11 {
+    match op % 16 {
         0 => Event::SettingOpened {
             urn,
             name: format!("Synthetic school {a}"),
@@ -100,6 +102,43 @@ fn event(op: u8, a: u8, b: u16) -> Event {
             authority,
             name: format!("District {a}"),
         },
+        11 => Event::DataSharingAgreed {
+            authority: authority.clone(),
+            partner: AuthorityCode::parse(["889", "890", "888"][usize::from(b % 3)]).unwrap(),
+            shares: SharedData::ALL[..usize::from(b % 5) + 1].to_vec(),
+            from: day(b),
+            until: b.is_multiple_of(4).then(|| day(b + 50)),
+        },
+        12 => Event::DataSharingEnded {
+            authority: authority.clone(),
+            partner: AuthorityCode::parse(["889", "890", "888"][usize::from(b % 3)]).unwrap(),
+            ended_on: day(b),
+        },
+        13 => Event::ScenarioCreated {
+            scenario: ScenarioId::parse(["plan-a", "plan-b", "plan-c"][usize::from(a % 3)])
+                .unwrap(),
+            name: "Synthetic plan".into(),
+            author: "Tests".into(),
+            authority,
+            base: b
+                .is_multiple_of(3)
+                .then(|| ScenarioId::parse("plan-a").unwrap()),
+            created_on: day(b),
+        },
+        14 => Event::ScenarioLeverAdded {
+            scenario: ScenarioId::parse(["plan-a", "plan-b", "plan-c"][usize::from(a % 3)])
+                .unwrap(),
+            lever: Lever::ChangePlaces {
+                urn,
+                from: day(b),
+                change: i32::from(b % 20) - 10,
+            },
+        },
+        15 => Event::ScenarioLeverRemoved {
+            scenario: ScenarioId::parse(["plan-a", "plan-b", "plan-c"][usize::from(a % 3)])
+                .unwrap(),
+            index: u32::from(b % 3),
+        },
         _ => Event::PlanningAreaRegistered {
             planning_area: PlanningAreaCode::parse(&format!("PA{a}")).unwrap(),
             district,
@@ -124,7 +163,7 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(200))]
 
     #[test]
-    fn capacity_mainstream_and_costs_fold_the_same_in_any_batches(
+    fn capacity_mainstream_costs_sharing_and_scenarios_fold_the_same_in_any_batches(
         steps in prop::collection::vec((0u8..255, 0u8..255, 0u16..500), 0..200),
         cuts in prop::collection::vec(0usize..250, 0..6),
     ) {
@@ -132,5 +171,7 @@ proptest! {
         same_in_any_batches::<Capacity>(&events, &cuts)?;
         same_in_any_batches::<Mainstream>(&events, &cuts)?;
         same_in_any_batches::<Costs>(&events, &cuts)?;
+        same_in_any_batches::<Sharing>(&events, &cuts)?;
+        same_in_any_batches::<Scenarios>(&events, &cuts)?;
     }
 }
