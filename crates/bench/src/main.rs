@@ -497,33 +497,6 @@ async fn run_backend(args: &Args, backend: Backend) -> anyhow::Result<BackendRep
     })
 }
 
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|c| {
-            c.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|s| s.trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown".into());
-    let cores = std::thread::available_parallelism().map_or(0, usize::from);
-    let mem_gib = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|m| {
-            m.lines()
-                .find(|l| l.starts_with("MemTotal"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0 / 1024.0);
-    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-    format!(
-        "{cores} cores ({cpu}), {mem_gib:.0} GiB memory, Linux {}",
-        kernel.trim()
-    )
-}
-
 fn fmt_rate(r: f64) -> String {
     let r = r.round() as u64;
     let s = r.to_string();
@@ -564,7 +537,7 @@ fn report(args: &Args, command: &str, reports: &[BackendReport]) -> String {
         md,
         "- when: {}\n- machine: {}\n- build: release profile\n",
         chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
-        machine()
+        placeledger_bench::machine()
     );
     let _ = writeln!(md, "## Goals\n");
     let _ = writeln!(md, "| goal | measured | met |\n|---|---|---|");
@@ -690,7 +663,14 @@ async fn main() -> anyhow::Result<()> {
     for &backend in &args.backends {
         reports.push(run_backend(&args, backend).await?);
     }
-    let md = report(&args, &command, &reports);
+    let mut md = report(&args, &command, &reports);
+    // The forecast benchmark's section (written by placeledger-bench-forecast) is kept.
+    if let Some(forecast) = std::fs::read_to_string(&args.output)
+        .ok()
+        .and_then(|old| placeledger_bench::section(&old, "forecast"))
+    {
+        md = format!("{}\n\n{forecast}\n", md.trim_end());
+    }
     std::fs::write(&args.output, &md)
         .with_context(|| format!("writing {}", args.output.display()))?;
     print!("{md}");

@@ -14,9 +14,10 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use crate::inputs::Inputs;
-use crate::kind::{AGES, PHASES, PlaceKind, phase_of};
+use crate::kind::{PHASES, PlaceKind};
 use crate::model::{Flag, KINDS, Model, PH, Rates, Start, needs};
-use crate::scenario::{Levers, step_mix, step_shares};
+use crate::scenario::Levers;
+use crate::sim::{Prep, prepare};
 
 /// How to forecast.
 #[derive(Debug, Clone, PartialEq)]
@@ -166,14 +167,6 @@ pub fn latest_january(inputs: &Inputs) -> Option<i32> {
         .max()
 }
 
-struct Run {
-    rng: ChaCha8Rng,
-    /// Per authority: slope draw, incidence multiplier, stock (flow) or total (trend).
-    slope: Vec<f64>,
-    mult: Vec<f64>,
-    stock: Vec<Vec<f64>>,
-}
-
 fn normal(rng: &mut ChaCha8Rng) -> f64 {
     StandardNormal.sample(rng)
 }
@@ -233,6 +226,14 @@ pub fn forecast(inputs: &Inputs, options: &Options) -> Result<Forecast, Forecast
                 .collect()
         })
         .collect();
+    // Who may use each provider's spare places.
+    let partners_of: Vec<Vec<usize>> = (0..models.len())
+        .map(|provider| {
+            (0..models.len())
+                .filter(|a| provider_of[*a].contains(&provider))
+                .collect()
+        })
+        .collect();
     // Places [gd][p][c] each year.
     let capacity: Vec<Vec<Option<u32>>> = years
         .iter()
@@ -252,6 +253,24 @@ pub fn forecast(inputs: &Inputs, options: &Options) -> Result<Forecast, Forecast
         })
         .collect();
 
+    let incidence: Vec<f64> = models
+        .iter()
+        .map(|m| options.levers.incidence_for(&m.authority))
+        .collect();
+    let preps: Vec<Prep> = models
+        .iter()
+        .zip(&incidence)
+        .map(|(m, f)| prepare(m, &options.levers, years.len(), *f))
+        .collect();
+
+    struct Run {
+        rng: ChaCha8Rng,
+        /// Per authority: this run's slope, the running trend multiplier, the product of
+        /// continuation shocks, and each term's weight.
+        slope: Vec<f64>,
+        mult: Vec<f64>,
+        weights: Vec<Vec<f64>>,
+    }
     let mut state: Vec<Run> = (0..runs)
         .map(|r| {
             let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
@@ -266,15 +285,10 @@ pub fn forecast(inputs: &Inputs, options: &Options) -> Result<Forecast, Forecast
                     }
                 })
                 .collect();
-            let stock = models
+            let weights = models
                 .iter()
                 .map(|m| match &m.start {
-                    // Plans held at the origin, then (second half) plans new since.
-                    Start::Flow { stock, .. } => {
-                        let mut v = stock.clone();
-                        v.resize(stock.len() * 2, 0.0);
-                        v
-                    }
+                    Start::Flow { .. } => vec![1.0],
                     Start::Trend { total, .. } => vec![*total],
                 })
                 .collect();
@@ -282,160 +296,119 @@ pub fn forecast(inputs: &Inputs, options: &Options) -> Result<Forecast, Forecast
                 rng,
                 slope,
                 mult: vec![1.0; models.len()],
-                stock,
+                weights,
             }
         })
         .collect();
 
-    // Samples of one year, cell-major: [cell * runs + run].
+    // One year's samples, cell-major: [cell * runs + run].
     let kind_cells = nd * PH * KINDS;
-    let need_cells = nd * PH * nn * ns;
     let alloc_cells = nd * PH * nc;
     let mut kind_s = vec![0.0_f32; kind_cells * runs];
-    let mut need_s = vec![0.0_f32; if options.places { need_cells * runs } else { 0 }];
     let mut auth_s = vec![0.0_f32; alloc_cells * runs];
     let mut partner_s = vec![0.0_f32; alloc_cells * runs];
     let mut over_s = vec![0.0_f32; alloc_cells * runs];
     let mut plans_s = vec![0.0_f32; models.len() * runs];
+    // Each authority's term weights this year, term-major: [term * runs + run].
+    let mut weights_t: Vec<Vec<f64>> = vec![Vec::new(); models.len()];
+    let mut run_kind = vec![0.0_f32; alloc_cells];
+    let mut run_auth = vec![0.0_f32; alloc_cells];
+    let mut run_partner = vec![0.0_f32; alloc_cells];
+    let mut run_over = vec![0.0_f32; alloc_cells];
 
     let mut rows = Vec::new();
     let mut caseload: BTreeMap<AuthorityCode, BTreeMap<i32, Range>> = BTreeMap::new();
-    let mut demand = vec![0.0; nd * PH * nn * KINDS];
-    let mut next = Vec::new();
-    let incidence: Vec<f64> = models
-        .iter()
-        .map(|m| options.levers.incidence_for(&m.authority))
-        .collect();
     for (step, year) in years.iter().enumerate() {
-        let mixes: Vec<(Vec<f64>, Vec<f64>)> = models
-            .iter()
-            .map(|m| match &m.start {
-                Start::Flow { .. } => step_mix(&m.mix, &m.authority, &options.levers, step),
-                Start::Trend { share, .. } => (
-                    step_shares(
-                        share,
-                        m.districts.len(),
-                        &m.authority,
-                        &options.levers,
-                        step,
-                    ),
-                    Vec::new(),
-                ),
-            })
-            .collect();
-        for (r, run) in state.iter_mut().enumerate() {
-            demand.iter_mut().for_each(|x| *x = 0.0);
-            for (ai, m) in models.iter().enumerate() {
+        let fade = options.damping.powi(step as i32);
+        for (ai, m) in models.iter().enumerate() {
+            let terms = preps[ai].plan_terms[step].len();
+            weights_t[ai].clear();
+            weights_t[ai].resize(terms * runs, 0.0);
+            for (r, run) in state.iter_mut().enumerate() {
                 let shock = if options.noise {
                     m.sigma * normal(&mut run.rng)
                 } else {
                     0.0
                 };
-                // The trend (with this run's slope) compounds, damped; a year's shock moves
-                // only that year's new plans (they stay in the stock once issued).
-                let fade = options.damping.powi(step as i32);
-                run.mult[ai] *= ((m.growth + run.slope[ai]) * fade).exp();
-                let mult = run.mult[ai] * shock.exp() * incidence[ai];
-                let g0 = first_district[ai];
+                let weights = &mut run.weights[ai];
                 match &m.start {
-                    Start::Flow {
-                        cont,
-                        inc,
-                        pop,
-                        cont_sigma,
-                        ..
-                    } => {
+                    Start::Flow { cont_sigma, .. } => {
                         let kk = if options.noise {
                             (cont_sigma * normal(&mut run.rng)).exp()
                         } else {
                             1.0
                         };
-                        let (mix_old, mix_new) = &mixes[ai];
-                        let stock = &run.stock[ai];
-                        let half = stock.len() / 2;
-                        let ndl = m.districts.len();
-                        next.clear();
-                        next.resize(stock.len(), 0.0);
-                        let mut total = 0.0;
-                        for d in 0..ndl {
-                            for a in 0..AGES {
-                                let persons =
-                                    pop.as_ref().map_or(1.0, |p| p[(step * ndl + d) * AGES + a]);
-                                let p = crate::kind::phase_index(phase_of(a)).unwrap_or(PH - 1);
-                                for n in 0..nn {
-                                    let i = (d * AGES + a) * nn + n;
-                                    let (held, new) = if a == 0 {
-                                        (0.0, 0.0)
-                                    } else {
-                                        let c = cont[(a - 1) * nn + n] * kk;
-                                        (stock[i - nn] * c, stock[half + i - nn] * c)
-                                    };
-                                    let new = new + inc[i] * persons * mult;
-                                    next[i] = held;
-                                    next[half + i] = new;
-                                    total += held + new;
-                                    let base = (((g0 + d) * PH + p) * nn + n) * KINDS;
-                                    let row = (a * nn + n) * KINDS;
-                                    for k in 0..KINDS {
-                                        demand[base + k] +=
-                                            held * mix_old[row + k] + new * mix_new[row + k];
-                                    }
-                                }
-                            }
+                        // The trend (with this run's slope) compounds, damped; a year's
+                        // shock moves only that year's new plans (they stay once issued).
+                        run.mult[ai] *= ((m.growth + run.slope[ai]) * fade).exp();
+                        for w in weights.iter_mut() {
+                            *w *= kk;
                         }
-                        std::mem::swap(&mut run.stock[ai], &mut next);
-                        plans_s[ai * runs + r] = total as f32;
+                        weights.push(run.mult[ai] * shock.exp());
                     }
                     Start::Trend { .. } => {
-                        // A trend forecast has no flows: its shocks are to the level and
-                        // carry on (a random walk around the trend). An incidence lever
-                        // scales its growth.
+                        // No flows: shocks are to the level and carry on (a random walk
+                        // around the trend). An incidence lever scales its growth.
                         let growth = (m.growth + run.slope[ai]) * fade * incidence[ai];
-                        run.stock[ai][0] *= (growth + shock).exp();
-                        let share = &mixes[ai].0;
-                        let t = run.stock[ai][0];
-                        plans_s[ai * runs + r] = t as f32;
-                        let ndl = m.districts.len();
-                        if share.len() == ndl * PH * nn * KINDS {
-                            for (i, s) in share.iter().enumerate() {
-                                demand[g0 * PH * nn * KINDS + i] += t * s;
-                            }
-                        }
+                        weights[0] *= (growth + shock).exp();
                     }
+                }
+                let plans: f64 = weights
+                    .iter()
+                    .zip(&preps[ai].plan_terms[step])
+                    .map(|(w, p)| w * p)
+                    .sum();
+                plans_s[ai * runs + r] = plans as f32;
+                for (j, w) in weights.iter().enumerate() {
+                    weights_t[ai][j * runs + r] = *w;
                 }
             }
             if !options.places {
                 continue;
             }
-            // Demand by kind, and by need for specialist kinds.
-            for gd in 0..nd {
-                for p in 0..PH {
-                    for k in 0..KINDS {
-                        let v: f64 = (0..nn)
-                            .map(|n| demand[((gd * PH + p) * nn + n) * KINDS + k])
-                            .sum();
-                        kind_s[((gd * PH + p) * KINDS + k) * runs + r] = v as f32;
+            // Demand of every cell in every run: a weighted sum of the year's terms.
+            let len = m.districts.len() * PH * KINDS;
+            let first = first_district[ai] * PH * KINDS;
+            for cell in 0..len {
+                let out = &mut kind_s[(first + cell) * runs..(first + cell + 1) * runs];
+                out.iter_mut().for_each(|x| *x = 0.0);
+                for (j, term) in preps[ai].kind_terms[step].chunks(len).enumerate() {
+                    let t = term[cell];
+                    if t == 0.0 {
+                        continue;
                     }
-                    for n in 0..nn {
-                        for (si, k) in PlaceKind::SPECIALIST.iter().enumerate() {
-                            need_s[(((gd * PH + p) * nn + n) * ns + si) * runs + r] =
-                                demand[((gd * PH + p) * nn + n) * KINDS + k.index()] as f32;
-                        }
+                    for (o, w) in out.iter_mut().zip(&weights_t[ai][j * runs..(j + 1) * runs]) {
+                        *o += (t * w) as f32;
                     }
                 }
             }
-            allocate(
-                &models,
-                &first_district,
-                &provider_of,
-                &capacity[step],
-                runs,
-                r,
-                &kind_s,
-                &mut auth_s,
-                &mut partner_s,
-                &mut over_s,
-            );
+        }
+        if options.places {
+            for r in 0..runs {
+                for gd in 0..nd {
+                    for p in 0..PH {
+                        for (c, k) in PlaceKind::COMMISSIONED.iter().enumerate() {
+                            run_kind[(gd * PH + p) * nc + c] =
+                                kind_s[((gd * PH + p) * KINDS + k.index()) * runs + r];
+                        }
+                    }
+                }
+                allocate(
+                    &models,
+                    &first_district,
+                    &partners_of,
+                    &capacity[step],
+                    &run_kind,
+                    &mut run_auth,
+                    &mut run_partner,
+                    &mut run_over,
+                );
+                for cell in 0..alloc_cells {
+                    auth_s[cell * runs + r] = run_auth[cell];
+                    partner_s[cell * runs + r] = run_partner[cell];
+                    over_s[cell * runs + r] = run_over[cell];
+                }
+            }
         }
 
         for (ai, m) in models.iter().enumerate() {
@@ -452,19 +425,30 @@ pub fn forecast(inputs: &Inputs, options: &Options) -> Result<Forecast, Forecast
         }
         for (gd, (ai, district)) in district_of.iter().enumerate() {
             let m = &models[*ai];
+            let local = gd - first_district[*ai];
+            let prep = &preps[*ai];
+            let cost = |k: PlaceKind| {
+                options
+                    .levers
+                    .cost(&m.authority, k, *year)
+                    .or_else(|| inputs.costs.get(&(m.authority.clone(), k)).copied())
+            };
             for (p, phase) in PHASES.iter().enumerate() {
+                let mut by_kind = [Range::default(); KINDS];
                 for kind in PlaceKind::ALL {
                     let k = kind.index();
-                    let demand =
-                        percentiles(&mut kind_s[((gd * PH + p) * KINDS + k) * runs..][..runs]);
+                    let i = ((gd * PH + p) * KINDS + k) * runs;
+                    let demand = percentiles(&mut kind_s[i..i + runs]);
+                    by_kind[k] = demand;
                     let c = PlaceKind::COMMISSIONED.iter().position(|x| *x == kind);
                     let alloc = c.map(|c| {
-                        let i = ((gd * PH + p) * nc + c) * runs;
+                        let i = (gd * PH + p) * nc + c;
+                        let at = i * runs..(i + 1) * runs;
                         (
-                            capacity[step][(gd * PH + p) * nc + c],
-                            percentiles(&mut auth_s[i..i + runs]),
-                            percentiles(&mut partner_s[i..i + runs]),
-                            percentiles(&mut over_s[i..i + runs]),
+                            capacity[step][i],
+                            percentiles(&mut auth_s[at.clone()]),
+                            percentiles(&mut partner_s[at.clone()]),
+                            percentiles(&mut over_s[at]),
                         )
                     });
                     let cap = alloc.and_then(|a| a.0);
@@ -472,12 +456,6 @@ pub fn forecast(inputs: &Inputs, options: &Options) -> Result<Forecast, Forecast
                         (PlaceKind::Independent, _) => demand,
                         (_, Some(a)) => a.3,
                         _ => Range::default(),
-                    };
-                    let cost = |k: PlaceKind| {
-                        options
-                            .levers
-                            .cost(&m.authority, k, *year)
-                            .or_else(|| inputs.costs.get(&(m.authority.clone(), k)).copied())
                     };
                     let annual_cost = match kind {
                         PlaceKind::Independent => cost(kind).map(|c| c * Decimal::from(demand.p50)),
@@ -520,10 +498,24 @@ pub fn forecast(inputs: &Inputs, options: &Options) -> Result<Forecast, Forecast
                         annual_cost,
                     });
                 }
+                // Need rows: the kind's range split by the need's share of it on the central
+                // path (the need mix of a cell barely moves between runs).
                 for (n, need) in PrimaryNeed::ALL.iter().enumerate() {
                     for (si, kind) in PlaceKind::SPECIALIST.iter().enumerate() {
-                        let i = (((gd * PH + p) * nn + n) * ns + si) * runs;
-                        let demand = percentiles(&mut need_s[i..i + runs]);
+                        let whole =
+                            prep.kind_central[step][(local * PH + p) * KINDS + kind.index()];
+                        let part = prep.need_central[step][((local * PH + p) * nn + n) * ns + si];
+                        if whole <= 0.0 || part <= 0.0 {
+                            continue;
+                        }
+                        let share = part / whole;
+                        let of = |v: i64| (v as f64 * share).round() as i64;
+                        let whole_range = by_kind[kind.index()];
+                        let demand = Range {
+                            p10: of(whole_range.p10),
+                            p50: of(whole_range.p50),
+                            p90: of(whole_range.p90),
+                        };
                         if demand == Range::default() {
                             continue;
                         }
@@ -545,13 +537,7 @@ pub fn forecast(inputs: &Inputs, options: &Options) -> Result<Forecast, Forecast
                             } else {
                                 Range::default()
                             },
-                            annual_cost: options
-                                .levers
-                                .cost(&m.authority, *kind, *year)
-                                .or_else(|| {
-                                    inputs.costs.get(&(m.authority.clone(), *kind)).copied()
-                                })
-                                .map(|c| c * Decimal::from(demand.p50)),
+                            annual_cost: cost(*kind).map(|c| c * Decimal::from(demand.p50)),
                         });
                     }
                 }
@@ -581,97 +567,115 @@ pub fn forecast(inputs: &Inputs, options: &Options) -> Result<Forecast, Forecast
 
 /// Meets one run's demand for commissioned kinds: the district's own places, then spare
 /// places elsewhere in the authority (shared in proportion to what is unmet), then partner
-/// authorities' spare places (likewise), and the rest overflows.
+/// authorities' spare places (likewise), and the rest overflows. `demand` and the outputs
+/// are `[gd][p][c]` for one run.
 // Dense arrays indexed by authority and district read more plainly as index loops.
 #[allow(clippy::too_many_arguments, clippy::needless_range_loop)]
 fn allocate(
     models: &[Model],
     first_district: &[usize],
-    provider_of: &[Vec<usize>],
+    partners_of: &[Vec<usize>],
     capacity: &[Option<u32>],
-    runs: usize,
-    r: usize,
-    kind_s: &[f32],
-    auth_s: &mut [f32],
-    partner_s: &mut [f32],
-    over_s: &mut [f32],
+    demand: &[f32],
+    auth: &mut [f32],
+    partner: &mut [f32],
+    over: &mut [f32],
 ) {
     let nc = PlaceKind::COMMISSIONED.len();
     let nd = capacity.len() / (PH * nc);
+    let mut unmet = vec![0.0_f64; nd];
+    let mut spare = vec![0.0_f64; nd];
+    let mut auth_spare = vec![0.0; models.len()];
+    let span = |ai: usize| first_district[ai]..first_district[ai] + models[ai].districts.len();
     for p in 0..PH {
-        for (c, kind) in PlaceKind::COMMISSIONED.iter().enumerate() {
+        for c in 0..nc {
             let cell = |gd: usize| (gd * PH + p) * nc + c;
-            let mut unmet = vec![0.0_f64; nd];
-            let mut spare = vec![0.0_f64; nd];
             for gd in 0..nd {
-                let want = f64::from(kind_s[((gd * PH + p) * KINDS + kind.index()) * runs + r]);
+                let want = f64::from(demand[cell(gd)]);
                 let have = f64::from(capacity[cell(gd)].unwrap_or(0));
                 let met = want.min(have);
                 unmet[gd] = want - met;
                 spare[gd] = have - met;
-                auth_s[cell(gd) * runs + r] = 0.0;
-                partner_s[cell(gd) * runs + r] = 0.0;
+                auth[cell(gd)] = 0.0;
+                partner[cell(gd)] = 0.0;
             }
-            let span =
-                |ai: usize| first_district[ai]..first_district[ai] + models[ai].districts.len();
             // Elsewhere in the authority.
-            let mut auth_spare = vec![0.0; models.len()];
             for ai in 0..models.len() {
                 let want: f64 = span(ai).map(|d| unmet[d]).sum();
                 let have: f64 = span(ai).map(|d| spare[d]).sum();
                 let take = want.min(have);
-                if want > 0.0 {
+                if take > 0.0 {
                     for d in span(ai) {
                         let got = unmet[d] * take / want;
                         unmet[d] -= got;
-                        auth_s[cell(d) * runs + r] = got as f32;
+                        auth[cell(d)] = got as f32;
                     }
                 }
                 auth_spare[ai] = have - take;
             }
             // Partners' spare places, provider by provider.
-            for provider in 0..models.len() {
-                if auth_spare[provider] <= 0.0 {
+            for (provider, partners) in partners_of.iter().enumerate() {
+                if partners.is_empty() || auth_spare[provider] <= 0.0 {
                     continue;
                 }
-                let asking: Vec<usize> = (0..models.len())
-                    .filter(|a| provider_of[*a].contains(&provider))
-                    .collect();
-                let want: f64 = asking.iter().flat_map(|a| span(*a)).map(|d| unmet[d]).sum();
+                let want: f64 = partners
+                    .iter()
+                    .flat_map(|a| span(*a))
+                    .map(|d| unmet[d])
+                    .sum();
                 if want <= 0.0 {
                     continue;
                 }
                 let take = want.min(auth_spare[provider]);
                 auth_spare[provider] -= take;
-                for a in &asking {
+                for a in partners {
                     for d in span(*a) {
                         let got = unmet[d] * take / want;
                         unmet[d] -= got;
-                        partner_s[cell(d) * runs + r] += got as f32;
+                        partner[cell(d)] += got as f32;
                     }
                 }
             }
             for gd in 0..nd {
-                over_s[cell(gd) * runs + r] = unmet[gd] as f32;
+                over[cell(gd)] = unmet[gd] as f32;
             }
         }
     }
 }
 
-/// P10, P50 and P90 of `samples` (reordered in place), rounded to whole children.
+/// P10, P50 and P90 of `samples` (reordered in place), rounded to whole children. Selection,
+/// not a sort: each quantile is found in linear time.
 fn percentiles(samples: &mut [f32]) -> Range {
     if samples.is_empty() {
         return Range::default();
     }
-    samples.sort_unstable_by(f32::total_cmp);
-    let at = |q: f64| {
-        let i = (q * (samples.len() - 1) as f64).round() as usize;
-        f64::from(samples[i]).round() as i64
+    // Many cells are the same in every run (no places of a kind, nothing unmet).
+    let first = samples[0];
+    if samples.iter().all(|x| *x == first) {
+        return Range::exact(f64::from(first).round() as i64);
+    }
+    let n = samples.len();
+    let index = |q: f64| (q * (n - 1) as f64).round() as usize;
+    let (i10, i50, i90) = (index(0.1), index(0.5), index(0.9));
+    let (below, p50, above) = samples.select_nth_unstable_by(i50, f32::total_cmp);
+    let p50 = *p50;
+    let p10 = if i10 == i50 {
+        p50
+    } else {
+        *below.select_nth_unstable_by(i10, f32::total_cmp).1
     };
+    let p90 = if i90 == i50 {
+        p50
+    } else {
+        *above
+            .select_nth_unstable_by(i90 - i50 - 1, f32::total_cmp)
+            .1
+    };
+    let round = |x: f32| f64::from(x).round() as i64;
     Range {
-        p10: at(0.1),
-        p50: at(0.5),
-        p90: at(0.9),
+        p10: round(p10),
+        p50: round(p50),
+        p90: round(p90),
     }
 }
 

@@ -13,6 +13,7 @@ pub mod inputs;
 pub mod kind;
 pub mod model;
 pub mod scenario;
+mod sim;
 
 pub use backtest::{Backtest, BacktestRow, Method, backtest};
 pub use engine::{Forecast, ForecastError, Options, Range, Row, Total, forecast, latest_january};

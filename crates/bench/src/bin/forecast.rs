@@ -1,0 +1,297 @@
+//! `placeledger-bench-forecast`: projection rebuild throughput and forecast speed on the
+//! seeded pan-Lancashire history, and a synthetic national forecast of 150 authorities.
+//! Writes its section of `BENCHMARKS.md` (the store benchmark's is left alone).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context as _;
+use clap::Parser;
+use placeledger_capacity::Capacity;
+use placeledger_caseload::Caseload;
+use placeledger_costs::Costs;
+use placeledger_domain::{AuthorityCode, GssCode};
+use placeledger_forecast::from_projections::{Projections, inputs};
+use placeledger_forecast::{
+    Authority, ChildHistory, Inputs, Options, Population, SendHistory, forecast,
+};
+use placeledger_ledger::{Context, EventIds, Ledger};
+use placeledger_mainstream::Mainstream;
+use placeledger_projection::Projection;
+use placeledger_scenarios::Scenarios;
+use placeledger_seed::{Geography, Reference};
+use placeledger_sharing::Sharing;
+use placeledger_store::EventStore;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "placeledger-bench-forecast",
+    about = "Benchmarks projection rebuilds and the sufficiency forecast"
+)]
+struct Args {
+    /// The reference figures the seed history is generated from.
+    #[arg(long, default_value = "seeds/reference")]
+    reference: PathBuf,
+    /// Simulation runs per forecast.
+    #[arg(long, default_value_t = 1_000)]
+    runs: u32,
+    /// Times each pan-Lancashire forecast is repeated (the median is reported).
+    #[arg(long, default_value_t = 5)]
+    repeat: usize,
+    /// Authorities in the synthetic national forecast (copies of the three seeded ones).
+    #[arg(long, default_value_t = 150)]
+    national: usize,
+    /// Where to write the report.
+    #[arg(long, default_value = "BENCHMARKS.md")]
+    output: PathBuf,
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+async fn read_and_decode(store: &Arc<dyn EventStore>) -> anyhow::Result<(u64, f64)> {
+    let started = Instant::now();
+    let mut position = 0;
+    let mut n = 0;
+    loop {
+        let batch = store.read_all(position, 5_000).await?;
+        let Some(last) = batch.last().map(|e| e.position) else {
+            break;
+        };
+        for e in &batch {
+            std::hint::black_box(placeledger_codec::decode(
+                &e.event_type,
+                e.schema_version,
+                &e.payload,
+            )?);
+        }
+        n += batch.len() as u64;
+        position = last;
+    }
+    Ok((n, started.elapsed().as_secs_f64()))
+}
+
+async fn rebuild<P: Projection>(store: &Arc<dyn EventStore>) -> anyhow::Result<(P, f64)> {
+    let started = Instant::now();
+    let run = placeledger_runner::rebuild::<P>(store, |_, _| {}).await?;
+    Ok((run.projection, started.elapsed().as_secs_f64()))
+}
+
+/// `copies` authorities made from the seeded ones, with their own codes and districts.
+fn national(base: &Inputs, copies: usize) -> anyhow::Result<Inputs> {
+    let originals: Vec<&AuthorityCode> = base
+        .authorities
+        .keys()
+        .filter(|a| base.send.contains_key(*a))
+        .collect();
+    let mut out = Inputs::default();
+    let mut district_no = 0;
+    for i in 0..copies {
+        let from = originals[i % originals.len()];
+        let code = AuthorityCode::parse(&format!("{}", 100 + i))?;
+        let mut rename: BTreeMap<GssCode, GssCode> = BTreeMap::new();
+        let mut districts = BTreeMap::new();
+        for (d, name) in &base.authorities[from].districts {
+            district_no += 1;
+            let new = GssCode::parse(&format!("E0{district_no:07}"))?;
+            rename.insert(d.clone(), new.clone());
+            districts.insert(new, format!("{name} {i}"));
+        }
+        out.authorities.insert(
+            code.clone(),
+            Authority {
+                name: format!("Synthetic authority {i}"),
+                districts,
+            },
+        );
+        let send = match &base.send[from] {
+            SendHistory::Children(c) => {
+                let map =
+                    |m: &BTreeMap<i32, BTreeMap<placeledger_forecast::inputs::SendKey, u32>>| {
+                        m.iter()
+                            .map(|(y, cells)| {
+                                (
+                                    *y,
+                                    cells
+                                        .iter()
+                                        .map(|((d, a, n), v)| ((rename[d].clone(), *a, *n), *v))
+                                        .collect(),
+                                )
+                            })
+                            .collect()
+                    };
+                SendHistory::Children(ChildHistory {
+                    january: map(&c.january),
+                    new_plans: map(&c.new_plans),
+                    ceased: c.ceased.clone(),
+                    placements: c.placements.clone(),
+                })
+            }
+            other => other.clone(),
+        };
+        out.send.insert(code.clone(), send);
+        for (old, new) in &rename {
+            if let Some(years) = base.population.by_area.get(old) {
+                out.population.by_area.insert(new.clone(), years.clone());
+            }
+        }
+        for ((d, k, p), years) in &base.capacity {
+            if let Some(new) = rename.get(d) {
+                out.capacity.insert((new.clone(), *k, *p), years.clone());
+            }
+        }
+        for ((a, k), c) in &base.costs {
+            if a == from {
+                out.costs.insert((code.clone(), *k), *c);
+            }
+        }
+    }
+    let _ = Population::default();
+    out.sharing = BTreeSet::new();
+    Ok(out)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let dir = tempfile::tempdir()?;
+    let url = format!("sqlite:{}", dir.path().join("bench.db").display());
+    let store = placeledger_store::connect(&url).await?;
+
+    // The seeded history, as `placeledger seed load` records it.
+    let started = Instant::now();
+    let geography = Geography::pan_lancashire()?;
+    let reference = Reference::load(&args.reference, &geography)
+        .with_context(|| format!("reading {}", args.reference.display()))?;
+    let commands =
+        placeledger_seed::generate(&reference, &geography, placeledger_seed::DEFAULT_SEED)?;
+    let mut ledger = Ledger::open(store.clone()).await?;
+    let namespace = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, b"placeledger:bench");
+    ledger
+        .execute(
+            &commands,
+            &Context::actor("bench").with_event_ids(EventIds::Derived(namespace)),
+        )
+        .await?;
+    let seed_seconds = started.elapsed().as_secs_f64();
+    eprintln!("seeded in {seed_seconds:.1} s");
+
+    let (events, read_seconds) = read_and_decode(&store).await?;
+    let (caseload, caseload_s) = rebuild::<Caseload>(&store).await?;
+    let (capacity, capacity_s) = rebuild::<Capacity>(&store).await?;
+    let (mainstream, mainstream_s) = rebuild::<Mainstream>(&store).await?;
+    let (costs, costs_s) = rebuild::<Costs>(&store).await?;
+    let (_, sharing_s) = rebuild::<Sharing>(&store).await?;
+    let (_, scenarios_s) = rebuild::<Scenarios>(&store).await?;
+    let rebuilds = [
+        (Caseload::NAME, caseload_s),
+        (Capacity::NAME, capacity_s),
+        (Mainstream::NAME, mainstream_s),
+        (Costs::NAME, costs_s),
+        (Sharing::NAME, sharing_s),
+        (Scenarios::NAME, scenarios_s),
+    ];
+    eprintln!("projections rebuilt");
+
+    let started = Instant::now();
+    let pan = inputs(
+        Projections {
+            caseload: &caseload,
+            capacity: &capacity,
+            mainstream: &mainstream,
+            costs: &costs,
+        },
+        BTreeSet::new(),
+    );
+    let inputs_seconds = started.elapsed().as_secs_f64();
+    let options = Options {
+        runs: args.runs,
+        ..Options::default()
+    };
+    let mut times = Vec::new();
+    let mut rows = 0;
+    for _ in 0..args.repeat.max(1) {
+        let started = Instant::now();
+        let f = forecast(&pan, &options)?;
+        times.push(started.elapsed().as_secs_f64());
+        rows = f.rows.len();
+    }
+    let pan_seconds = median(times);
+    eprintln!("pan-Lancashire forecast {pan_seconds:.3} s");
+
+    let nation = national(&pan, args.national)?;
+    let districts: usize = nation.authorities.values().map(|a| a.districts.len()).sum();
+    let started = Instant::now();
+    let f = forecast(&nation, &options)?;
+    let national_seconds = started.elapsed().as_secs_f64();
+    let national_rows = f.rows.len();
+    drop(f);
+    eprintln!("national forecast {national_seconds:.1} s");
+
+    let rate = |n: u64, s: f64| n as f64 / s;
+    let read_rate = rate(events, read_seconds);
+    let mut md = String::new();
+    md.push_str("## Projections and forecast\n\n");
+    md.push_str("Written by `placeledger-bench-forecast`; reproduce with:\n\n```\ncargo run --release -p placeledger-bench --bin placeledger-bench-forecast -- --output BENCHMARKS.md\n```\n\n");
+    md.push_str(&format!(
+        "- when: {}\n- machine: {}\n- build: release profile; SQLite store in a temporary folder\n- history: the seeded pan-Lancashire history, {events} events (seed load {seed_seconds:.1} s)\n\n",
+        chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
+        placeledger_bench::machine()
+    ));
+    let slowest = rebuilds.iter().map(|r| r.1).fold(0.0, f64::max);
+    let slowest_rate = rate(events, slowest);
+    md.push_str("| goal | measured | met |\n|---|---|---|\n");
+    let yes = |b: bool| if b { "yes" } else { "**no**" };
+    md.push_str(&format!(
+        "| full pan-Lancashire forecast, {} runs, under 200 ms | {:.0} ms (median of {}) | {} |\n",
+        args.runs,
+        pan_seconds * 1000.0,
+        args.repeat.max(1),
+        yes(pan_seconds < 0.2)
+    ));
+    md.push_str(&format!(
+        "| synthetic national forecast, {} authorities, under 5 s | {:.2} s | {} |\n",
+        args.national,
+        national_seconds,
+        yes(national_seconds < 5.0)
+    ));
+    md.push_str(&format!(
+        "| every projection rebuilds at >= 200,000 events/s | slowest {:.0} events/s | {} |\n",
+        slowest_rate,
+        yes(slowest_rate >= 200_000.0)
+    ));
+    md.push_str(&format!(
+        "| every rebuild within 2x the time to read and decode the same events | slowest {:.1}x | {} |\n\n",
+        slowest / read_seconds,
+        yes(slowest <= 2.0 * read_seconds)
+    ));
+    md.push_str("| step | seconds | events/s | x read+decode |\n|---|---:|---:|---:|\n");
+    md.push_str(&format!(
+        "| read and decode every event (pages of 5,000) | {read_seconds:.2} | {:.0} | 1.0 |\n",
+        read_rate
+    ));
+    for (name, s) in rebuilds {
+        md.push_str(&format!(
+            "| rebuild `{name}` from position 0 (read, decode, fold, save) | {s:.2} | {:.0} | {:.1} |\n",
+            rate(events, s),
+            s / read_seconds
+        ));
+    }
+    md.push_str(&format!(
+        "| forecast inputs from the projections | {inputs_seconds:.3} | - | - |\n\n"
+    ));
+    md.push_str(&format!(
+        "The pan-Lancashire forecast: 3 authorities, 14 districts, 10 years, {} runs, {rows} rows. The national one: {} copies of the seeded authorities with their own codes ({districts} districts), the same options, {national_rows} rows.\n",
+        args.runs, args.national
+    ));
+    let existing = std::fs::read_to_string(&args.output).unwrap_or_default();
+    let out = placeledger_bench::splice_section(&existing, "forecast", &md);
+    std::fs::write(&args.output, &out)
+        .with_context(|| format!("writing {}", args.output.display()))?;
+    print!("{md}");
+    Ok(())
+}
