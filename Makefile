@@ -3,7 +3,7 @@
 PLACELEDGER_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 export PLACELEDGER_TEST_DATABASE_URL
 
-.PHONY: test check fmt lint nextest postgres bench
+.PHONY: test check fmt lint nextest postgres bench bench-forecast
 
 ## Everything CI runs: formatting, lints, and every test on both backends.
 test: postgres check nextest
@@ -28,4 +28,7 @@ postgres:
 
 ## Store benchmark on both backends; rewrites BENCHMARKS.md. Takes several minutes.
 bench: postgres
-	cargo run --release --locked -p placeledger-bench -- --output BENCHMARKS.md
+	cargo run --release --locked -p placeledger-bench --bin placeledger-bench -- --output BENCHMARKS.md
+
+bench-forecast:
+	cargo run --release --locked -p placeledger-bench --bin placeledger-bench-forecast -- --output BENCHMARKS.md

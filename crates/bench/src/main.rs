@@ -655,10 +655,12 @@ async fn main() -> anyhow::Result<()> {
     if args.writers.is_empty() || args.writers.contains(&0) {
         bail!("--writers needs counts of at least 1");
     }
-    let command = std::iter::once("cargo run --release -p placeledger-bench --".to_owned())
-        .chain(std::env::args().skip(1))
-        .collect::<Vec<_>>()
-        .join(" ");
+    let command = std::iter::once(
+        "cargo run --release -p placeledger-bench --bin placeledger-bench --".to_owned(),
+    )
+    .chain(std::env::args().skip(1))
+    .collect::<Vec<_>>()
+    .join(" ");
     let mut reports = Vec::new();
     for &backend in &args.backends {
         reports.push(run_backend(&args, backend).await?);
