@@ -137,6 +137,10 @@ pub async fn run(
     let mut forecast = placeledger_forecast::forecast(&inputs, &options)?;
     if let Some(a) = &only {
         forecast.rows.retain(|r| &r.authority == a);
+        forecast.mainstream.retain(|r| &r.authority == a);
+        forecast
+            .mainstream_totals
+            .retain(|t| t.authority.as_ref() == Some(a));
         forecast.totals.retain(|t| t.authority.as_ref() == Some(a));
         forecast.caseload.retain(|k, _| k == a);
         forecast.flags.retain(|k, _| k == a);
@@ -215,6 +219,31 @@ fn write_csv(out: &mut impl Write, f: &Forecast, inputs: &Inputs) -> anyhow::Res
             row.out_of_county.p50.to_string(),
             row.out_of_county.p90.to_string(),
             row.annual_cost.map(|c| c.to_string()).unwrap_or_default(),
+        ])?;
+    }
+    for m in &f.mainstream {
+        w.write_record([
+            m.authority.as_str().to_owned(),
+            m.district.as_str().to_owned(),
+            district_name(inputs, &m.authority, &m.district),
+            m.year.to_string(),
+            m.phase.code().to_owned(),
+            "mainstream_pupils".to_owned(),
+            String::new(),
+            m.pupils.p10.to_string(),
+            m.pupils.p50.to_string(),
+            m.pupils.p90.to_string(),
+            m.net_capacity.map(|c| c.to_string()).unwrap_or_default(),
+            r(m.surplus, |x| x.p10),
+            r(m.surplus, |x| x.p50),
+            r(m.surplus, |x| x.p90),
+            m.surplus_pct.map(|p| p.to_string()).unwrap_or_default(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
         ])?;
     }
     w.flush()?;
@@ -310,6 +339,70 @@ fn write_table(out: &mut impl Write, f: &Forecast, inputs: &Inputs) -> anyhow::R
                 line.push_str(&format!(" {text:>8}"));
             }
             writeln!(out, "{line}")?;
+        }
+    }
+    if !f.mainstream.is_empty() {
+        writeln!(
+            out,
+            "\nMainstream pupils by planning area (all pupils, medians) and net capacity minus \
+             pupils: ! a deficit, ~ under {}% headroom, + a surplus over {}%",
+            placeledger_forecast::mainstream::HEADROOM_PCT,
+            placeledger_forecast::mainstream::LARGE_SURPLUS_PCT
+        )?;
+        let mut by_area: BTreeMap<
+            (AuthorityCode, String),
+            Vec<&placeledger_forecast::MainstreamRow>,
+        > = BTreeMap::new();
+        for m in &f.mainstream {
+            by_area
+                .entry((
+                    m.authority.clone(),
+                    inputs
+                        .mainstream
+                        .get(&m.planning_area)
+                        .map_or_else(|| m.planning_area.to_string(), |a| a.name.clone()),
+                ))
+                .or_default()
+                .push(m);
+        }
+        let years: Vec<i32> = f
+            .mainstream
+            .iter()
+            .map(|m| m.year)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let mut header = format!("{:<32} {:<8}", "planning area", "");
+        for y in &years {
+            header.push_str(&format!(" {:>8}", format!("Jan {y}")));
+        }
+        writeln!(out, "{header}")?;
+        for ((_, area), cells) in &by_area {
+            let mut pupils = format!("{area:<32} {:<8}", "pupils");
+            let mut surplus = format!("{:<32} {:<8}", "", "surplus");
+            for y in &years {
+                match cells.iter().find(|m| m.year == *y) {
+                    Some(m) => {
+                        pupils.push_str(&format!(" {:>8}", m.pupils.p50));
+                        let mark = match m.headroom {
+                            Some(placeledger_forecast::Headroom::Deficit) => "!",
+                            Some(placeledger_forecast::Headroom::BelowHeadroom) => "~",
+                            Some(placeledger_forecast::Headroom::LargeSurplus) => "+",
+                            _ => "",
+                        };
+                        let text = m
+                            .surplus
+                            .map(|s| format!("{}{mark}", s.p50))
+                            .unwrap_or_default();
+                        surplus.push_str(&format!(" {text:>8}"));
+                    }
+                    None => {
+                        pupils.push_str(&format!(" {:>8}", ""));
+                        surplus.push_str(&format!(" {:>8}", ""));
+                    }
+                }
+            }
+            writeln!(out, "{pupils}\n{surplus}")?;
         }
     }
     writeln!(out, "\nJanuary plans (P10 / P50 / P90)")?;

@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use crate::inputs::Inputs;
 use crate::kind::{PHASES, PlaceKind};
+use crate::mainstream::{MainstreamRow, forecast_mainstream};
 use crate::model::{Flag, KINDS, Model, PH, Rates, Start, needs};
 use crate::scenario::Levers;
 use crate::sim::{Prep, prepare};
@@ -118,6 +119,16 @@ impl Row {
     }
 }
 
+/// Mainstream pupils and places summed over planning areas.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MainstreamTotal {
+    pub authority: Option<AuthorityCode>,
+    pub phase: Phase,
+    pub year: i32,
+    pub pupils: i64,
+    pub net_capacity: i64,
+}
+
 /// A total over rows: exactly the sum of their medians.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Total {
@@ -142,6 +153,11 @@ pub struct Forecast {
     pub seed: u64,
     pub rows: Vec<Row>,
     pub totals: Vec<Total>,
+    /// Mainstream pupils against net capacity per planning area, phase and year.
+    pub mainstream: Vec<MainstreamRow>,
+    /// Mainstream totals per authority and for all (`None`), phase and year: sums of the
+    /// areas' medians.
+    pub mainstream_totals: Vec<MainstreamTotal>,
     /// January plans per authority and year, with their ranges (the caseload forecast).
     pub caseload: BTreeMap<AuthorityCode, BTreeMap<i32, Range>>,
     pub flags: BTreeMap<AuthorityCode, BTreeSet<Flag>>,
@@ -545,8 +561,30 @@ pub fn forecast(inputs: &Inputs, options: &Options) -> Result<Forecast, Forecast
         }
     }
     let totals = totals(&rows);
+    let mainstream = if options.places {
+        let rolls_origin = inputs
+            .mainstream
+            .values()
+            .filter_map(|a| a.rolls.range(..=origin + 1).next_back().map(|(y, _)| *y))
+            .max();
+        rolls_origin.map_or_else(Vec::new, |o| {
+            forecast_mainstream(
+                inputs,
+                o,
+                options.window,
+                options.runs,
+                options.seed,
+                options.noise,
+            )
+        })
+    } else {
+        Vec::new()
+    };
+    let mainstream_totals = mainstream_totals(&mainstream);
     Ok(Forecast {
         scenario: options.scenario.clone(),
+        mainstream,
+        mainstream_totals,
         origin,
         years,
         runs: options.runs,
@@ -643,6 +681,10 @@ fn allocate(
     }
 }
 
+pub(crate) fn percentiles_of(samples: &mut [f32]) -> Range {
+    percentiles(samples)
+}
+
 /// P10, P50 and P90 of `samples` (reordered in place), rounded to whole children. Selection,
 /// not a sort: each quantile is found in linear time.
 fn percentiles(samples: &mut [f32]) -> Range {
@@ -677,6 +719,27 @@ fn percentiles(samples: &mut [f32]) -> Range {
         p50: round(p50),
         p90: round(p90),
     }
+}
+
+/// Mainstream totals per authority and for all, per phase and year.
+pub fn mainstream_totals(rows: &[MainstreamRow]) -> Vec<MainstreamTotal> {
+    let mut sums: BTreeMap<(Option<AuthorityCode>, Phase, i32), MainstreamTotal> = BTreeMap::new();
+    for row in rows {
+        for authority in [Some(row.authority.clone()), None] {
+            let t = sums
+                .entry((authority.clone(), row.phase, row.year))
+                .or_insert_with(|| MainstreamTotal {
+                    authority,
+                    phase: row.phase,
+                    year: row.year,
+                    pupils: 0,
+                    net_capacity: 0,
+                });
+            t.pupils += row.pupils.p50;
+            t.net_capacity += i64::from(row.net_capacity.unwrap_or(0));
+        }
+    }
+    sums.into_values().collect()
 }
 
 /// Totals per authority and for all authorities, per year and kind: sums of the rows'

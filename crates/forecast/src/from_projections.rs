@@ -13,6 +13,7 @@ use rust_decimal::Decimal;
 
 use crate::inputs::{Authority, CapacityKey, ChildHistory, Inputs, SendHistory, TableHistory};
 use crate::kind::{AGES, MAX_AGE, PHASES, PlaceKind, phase_of};
+use crate::mainstream::{Housing, MainstreamArea};
 use crate::scenario::{Levers, Shift};
 
 /// The read models a forecast is made from.
@@ -224,6 +225,7 @@ pub fn inputs(p: Projections<'_>, sharing: BTreeSet<(AuthorityCode, AuthorityCod
         .map(|(k, (sum, n))| (k, (sum / Decimal::from(n)).round_dp(2)))
         .collect();
 
+    let (mainstream, housing) = mainstream_inputs(p, &authorities);
     Inputs {
         authorities,
         send,
@@ -231,7 +233,84 @@ pub fn inputs(p: Projections<'_>, sharing: BTreeSet<(AuthorityCode, AuthorityCod
         capacity,
         costs,
         sharing,
+        mainstream,
+        housing,
     }
+}
+
+/// Planning areas with their January rolls and net capacity by NCY, and housing by district.
+fn mainstream_inputs(
+    p: Projections<'_>,
+    authorities: &BTreeMap<AuthorityCode, Authority>,
+) -> (
+    BTreeMap<placeledger_domain::PlanningAreaCode, MainstreamArea>,
+    BTreeMap<placeledger_domain::GssCode, Housing>,
+) {
+    let authority_of = |d: &placeledger_domain::GssCode| {
+        authorities
+            .iter()
+            .find(|(_, a)| a.districts.contains_key(d))
+            .map(|(code, _)| code.clone())
+    };
+    let mut areas = BTreeMap::new();
+    for (code, (district, phase, name)) in p.mainstream.planning_areas() {
+        let Some(authority) = authority_of(district) else {
+            continue;
+        };
+        let rolls: BTreeMap<i32, BTreeMap<i8, u32>> = p
+            .mainstream
+            .planning_area_rolls(code)
+            .into_iter()
+            .map(|(start, by)| (start + 1, by))
+            .collect();
+        let (Some(first), Some(last)) = (
+            rolls.keys().next().copied(),
+            rolls.keys().next_back().copied(),
+        ) else {
+            continue;
+        };
+        let mut capacity: BTreeMap<i32, BTreeMap<i8, u32>> = BTreeMap::new();
+        for s in p.capacity.settings().values().filter(|s| {
+            s.planning_area.as_ref() == Some(code) && s.kind.is_mainstream() && s.facility.is_none()
+        }) {
+            for y in first..=last + 7 {
+                let on = census_day(y);
+                if !s.open_on(on) {
+                    continue;
+                }
+                for n in s.net_capacity_on(on).unwrap_or_default() {
+                    *capacity
+                        .entry(y)
+                        .or_default()
+                        .entry(n.ncy.offset())
+                        .or_insert(0) += n.count;
+                }
+            }
+        }
+        areas.insert(
+            code.clone(),
+            MainstreamArea {
+                authority,
+                district: district.clone(),
+                phase: *phase,
+                name: name.clone(),
+                rolls,
+                capacity,
+            },
+        );
+    }
+    let mut housing: BTreeMap<placeledger_domain::GssCode, Housing> = BTreeMap::new();
+    for (code, (district, _, _)) in p.mainstream.planning_areas() {
+        for (year, (dwellings, yields)) in p.mainstream.housing(code).into_iter().flatten() {
+            let h = housing.entry(district.clone()).or_default();
+            *h.dwellings.entry(*year).or_insert(0) += dwellings;
+            for y in yields {
+                h.yield_per_dwelling
+                    .insert(y.phase, y.per_dwelling.try_into().unwrap_or(0.0));
+            }
+        }
+    }
+    (areas, housing)
 }
 
 /// The share of a setting's places in each reported phase, by how many of its ages fall in

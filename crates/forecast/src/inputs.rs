@@ -4,10 +4,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use placeledger_domain::{AuthorityCode, GssCode, Phase, PrimaryNeed};
+use placeledger_domain::{AuthorityCode, GssCode, Phase, PlanningAreaCode, PrimaryNeed};
 use rust_decimal::Decimal;
 
 use crate::kind::{AGES, PlaceKind};
+use crate::mainstream::{Housing, MainstreamArea};
 
 /// A child-level January cell: resident district, academic age, primary need.
 pub type SendKey = (GssCode, u8, PrimaryNeed);
@@ -156,6 +157,10 @@ pub struct Inputs {
     /// `(provider, partner)`: `provider` lets `partner` place children in its spare
     /// commissioned places (the sharing agreement).
     pub sharing: BTreeSet<(AuthorityCode, AuthorityCode)>,
+    /// Mainstream planning areas: rolls and net capacity by NCY.
+    pub mainstream: BTreeMap<PlanningAreaCode, MainstreamArea>,
+    /// Housing completions and pupil yields by district.
+    pub housing: BTreeMap<GssCode, Housing>,
 }
 
 impl Inputs {
@@ -174,6 +179,24 @@ impl Inputs {
             capacity: self.capacity.clone(),
             costs: self.costs.clone(),
             sharing: self.sharing.clone(),
+            mainstream: self
+                .mainstream
+                .iter()
+                .map(|(k, a)| {
+                    let mut a = a.clone();
+                    a.rolls.retain(|y, _| *y < origin);
+                    (k.clone(), a)
+                })
+                .collect(),
+            housing: self
+                .housing
+                .iter()
+                .map(|(k, h)| {
+                    let mut h = h.clone();
+                    h.dwellings.retain(|y, _| *y < origin);
+                    (k.clone(), h)
+                })
+                .collect(),
         }
     }
 

@@ -11,13 +11,17 @@ pub mod engine;
 pub mod from_projections;
 pub mod inputs;
 pub mod kind;
+pub mod mainstream;
 pub mod model;
 pub mod scenario;
 mod sim;
 
 pub use backtest::{Backtest, BacktestRow, Method, backtest};
-pub use engine::{Forecast, ForecastError, Options, Range, Row, Total, forecast, latest_january};
+pub use engine::{
+    Forecast, ForecastError, MainstreamTotal, Options, Range, Row, Total, forecast, latest_january,
+};
 pub use inputs::{Authority, ChildHistory, Inputs, Population, SendHistory, TableHistory};
 pub use kind::{PHASES, PlaceKind, phase_of};
+pub use mainstream::{Headroom, Housing, MainstreamArea, MainstreamRow, forecast_mainstream};
 pub use model::{Flag, Rates};
 pub use scenario::{CellChange, Comparison, Levers, Shift, compare};

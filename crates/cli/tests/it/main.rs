@@ -745,6 +745,15 @@ mod seeds {
             out.contains("Jan 2026") && out.contains("Jan 2035"),
             "{out}"
         );
+        // Mainstream: every planning area, primary and secondary, against net capacity.
+        assert!(out.contains("Mainstream pupils by planning area"), "{out}");
+        for area in ["Preston primary", "Preston secondary", "Blackpool primary"] {
+            assert!(
+                out.lines()
+                    .any(|l| l.starts_with(area) && l.contains("pupils")),
+                "no mainstream rows for {area}:\n{out}"
+            );
+        }
         assert!(
             out.lines()
                 .any(|l| l.contains("surplus") && l.contains('!')),

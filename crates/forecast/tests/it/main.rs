@@ -667,3 +667,78 @@ mod replay {
         }
     }
 }
+
+mod mainstream {
+    use super::*;
+    use placeledger_domain::PlanningAreaCode;
+
+    /// One primary planning area: every January 2020-2024, 100 in Reception and 98 in each
+    /// of Y1-Y6, from 1,000 resident 4-year-olds; 750 places. Mid-2024 has 1,200
+    /// 4-year-olds. 4 dwellings a year, 0.25 primary pupils each.
+    fn inputs(dwellings: u32) -> Inputs {
+        let mut population = flat_population(&[D1]);
+        population.insert(&gss(D1), 2024, 4, 1_200.0);
+        let rolls: BTreeMap<i32, BTreeMap<i8, u32>> = (2020..=2024)
+            .map(|y| {
+                (
+                    y,
+                    (0..=6)
+                        .map(|g| (g, if g == 0 { 100 } else { 98 }))
+                        .collect(),
+                )
+            })
+            .collect();
+        let capacity = BTreeMap::from([(2020, (0..=6).map(|g| (g, 107)).collect())]);
+        let area = MainstreamArea {
+            authority: la("888"),
+            district: gss(D1),
+            phase: Phase::Primary,
+            name: "Burnley primary".into(),
+            rolls,
+            capacity,
+        };
+        Inputs {
+            authorities: BTreeMap::from([(la("888"), authority("Lancashire", &[D1]))]),
+            population,
+            mainstream: BTreeMap::from([(
+                PlanningAreaCode::parse("E07000117-primary").unwrap(),
+                area,
+            )]),
+            housing: BTreeMap::from([(
+                gss(D1),
+                Housing {
+                    dwellings: (2020..=2024).map(|y| (y, dwellings)).collect(),
+                    yield_per_dwelling: BTreeMap::from([(Phase::Primary, 0.25)]),
+                },
+            )]),
+            ..Inputs::default()
+        }
+    }
+
+    #[test]
+    fn cohorts_survive_and_reception_follows_the_four_year_olds() {
+        let rows = forecast_mainstream(&inputs(0), 2024, 3, 5, 1, false);
+        assert_eq!(rows.len(), 5, "primary: a five-year horizon");
+        // Jan 2025: Reception 0.1 x 1,200 = 120; Y1 100 x 0.98 = 98; Y2-Y6 98 each.
+        assert_eq!(rows[0].year, 2025);
+        assert_eq!(rows[0].pupils, Range::exact(120 + 98 * 6));
+        // Jan 2026: Reception 100; Y1 120 x 0.98 = 117.6; Y2-Y6 98 each.
+        assert_eq!(rows[1].pupils, Range::exact(708));
+        assert_eq!(rows[0].net_capacity, Some(749));
+        assert_eq!(rows[0].surplus, Some(Range::exact(749 - 708)));
+        assert_eq!(rows[0].headroom, Some(Headroom::Sufficient));
+
+        // Housing adds its yield on top, cumulatively: 1 pupil a year.
+        let rows = forecast_mainstream(&inputs(4), 2024, 3, 5, 1, false);
+        assert_eq!(rows[0].pupils, Range::exact(709));
+        assert_eq!(rows[1].pupils, Range::exact(710));
+        assert_eq!(rows[1].from_housing, 2);
+
+        // With shocks, ranges hold the median and the forecast is the same for a seed.
+        let a = forecast_mainstream(&inputs(0), 2024, 3, 500, 9, true);
+        assert_eq!(a, forecast_mainstream(&inputs(0), 2024, 3, 500, 9, true));
+        for r in &a {
+            assert!(r.pupils.p10 <= r.pupils.p50 && r.pupils.p50 <= r.pupils.p90);
+        }
+    }
+}
