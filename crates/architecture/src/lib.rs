@@ -86,6 +86,11 @@ pub const RULES: &[Rule] = &[
         why: "a projection is a pure fold; only the runner touches the store",
     },
     Rule {
+        package: "placeledger-placements",
+        forbidden: RUNTIME,
+        why: "a projection is a pure fold; only the runner touches the store",
+    },
+    Rule {
         package: "placeledger-forecast",
         forbidden: RUNTIME,
         why: "the forecast engine is pure: projections in, a forecast out; no runtime, no database",

@@ -8,6 +8,7 @@ use placeledger_capacity::Capacity;
 use placeledger_caseload::Caseload;
 use placeledger_costs::Costs;
 use placeledger_mainstream::Mainstream;
+use placeledger_placements::Placements;
 use placeledger_projection::Projection;
 use placeledger_runner::Run;
 use placeledger_scenarios::Scenarios;
@@ -22,6 +23,7 @@ pub const NAMES: &[&str] = &[
     Costs::NAME,
     Sharing::NAME,
     Scenarios::NAME,
+    Placements::NAME,
 ];
 
 fn bar(name: &str) -> ProgressBar {
@@ -82,6 +84,7 @@ async fn one(store: &Arc<dyn EventStore>, name: &str, rebuild: bool) -> anyhow::
         n if n == Costs::NAME => one_of::<Costs>(store, rebuild).await,
         n if n == Sharing::NAME => one_of::<Sharing>(store, rebuild).await,
         n if n == Scenarios::NAME => one_of::<Scenarios>(store, rebuild).await,
+        n if n == Placements::NAME => one_of::<Placements>(store, rebuild).await,
         other => bail!(
             "there is no projection {other:?}; the projections are: {}",
             NAMES.join(", ")

@@ -66,3 +66,31 @@ impl Costs {
         out
     }
 }
+
+/// The annual cost of current placements, per paying (resident) authority and kind: how many
+/// are placed and, where the authority has a cost on record on `on`, what they cost a year.
+pub type PlacementCosts = BTreeMap<(AuthorityCode, ProvisionKind), (u32, Option<Decimal>)>;
+
+impl Costs {
+    /// Prices `placed` (resident authority and kind of each current placement) at the costs
+    /// in force on `on`.
+    pub fn annual_cost_of(
+        &self,
+        placed: impl IntoIterator<Item = (AuthorityCode, ProvisionKind)>,
+        on: NaiveDate,
+    ) -> PlacementCosts {
+        let mut out: PlacementCosts = BTreeMap::new();
+        for (authority, kind) in placed {
+            let cost = self.annual_cost(&authority, kind, on);
+            let e = out
+                .entry((authority, kind))
+                .or_insert((0, Some(Decimal::ZERO)));
+            e.0 += 1;
+            e.1 = match (e.1, cost) {
+                (Some(sum), Some(c)) => Some(sum + c),
+                _ => None,
+            };
+        }
+        out
+    }
+}

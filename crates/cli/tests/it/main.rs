@@ -570,7 +570,8 @@ mod import {
             out.trim(),
             "caseload: never run (head 17)\ncapacity: never run (head 17)\n\
              mainstream: never run (head 17)\ncosts: never run (head 17)\n\
-             sharing: never run (head 17)\nscenarios: never run (head 17)"
+             sharing: never run (head 17)\nscenarios: never run (head 17)\n\
+             placements: never run (head 17)"
         );
         let (ok, out, err) = run(&["projections", "update"]);
         assert!(ok, "{err}");
@@ -581,7 +582,8 @@ mod import {
              mainstream: brought up to date from position 0 to 17\n\
              costs: brought up to date from position 0 to 17\n\
              sharing: brought up to date from position 0 to 17\n\
-             scenarios: brought up to date from position 0 to 17"
+             scenarios: brought up to date from position 0 to 17\n\
+             placements: brought up to date from position 0 to 17"
         );
         let (_, out, _) = run(&["projections", "update", "caseload"]);
         assert_eq!(
