@@ -1,14 +1,15 @@
 //! Capacity: every setting with where it is, what kind it is and its places over time, so
 //! "as at date D" is answered: net capacity by NCY (mainstream), commissioned places by
-//! designated need per academic year (special schools, resourced provisions, units, AP), and
-//! January census rolls.
+//! designated need per academic year (special schools, resourced provisions, units, AP),
+//! January census rolls, and the placements of children with plans, so occupancy and
+//! vacancies are answered for any date.
 
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use placeledger_domain::{
-    AcademicYear, AuthorityCode, Event, Facility, GssCode, NcyCount, NeedPlaces, Phase,
-    PlanningAreaCode, PrimaryNeed, ProvisionKind, SettingKind, Urn,
+    AcademicYear, AuthorityCode, ChildId, Event, Facility, GssCode, NcyCount, NeedPlaces, Phase,
+    PlacedAt, PlanningAreaCode, PrimaryNeed, ProvisionKind, SettingKind, Urn,
 };
 use placeledger_projection::Projection;
 use serde::{Deserialize, Serialize};
@@ -33,6 +34,9 @@ pub struct Setting {
     pub commissioned: BTreeMap<i32, Vec<NeedPlaces>>,
     /// January census rolls by NCY, per census (academic year's starting calendar year).
     pub rolls: BTreeMap<i32, Vec<NcyCount>>,
+    /// Placements of children with plans here: start and end (inclusive; open if `None`).
+    #[serde(default)]
+    pub placements: Vec<(NaiveDate, Option<NaiveDate>)>,
 }
 
 impl Setting {
@@ -69,6 +73,46 @@ impl Setting {
             .map(|p| p.iter().map(|n| n.places).sum())
     }
 
+    /// Children with plans placed here on `on`.
+    pub fn placed_on(&self, on: NaiveDate) -> u32 {
+        let n = self
+            .placements
+            .iter()
+            .filter(|(s, e)| *s <= on && e.is_none_or(|e| on <= e))
+            .count();
+        u32::try_from(n).unwrap_or(u32::MAX)
+    }
+
+    /// Places the setting has on `on`: commissioned places for the academic year (special
+    /// schools, resourced provisions, units, AP), else net capacity (mainstream).
+    pub fn places_on(&self, on: NaiveDate) -> Option<u32> {
+        if !self.open_on(on) {
+            return Some(0);
+        }
+        if self.kind.is_mainstream() && self.facility.is_none() {
+            self.net_capacity_on(on)
+                .map(|c| c.iter().map(|n| n.count).sum())
+        } else {
+            self.commissioned_places(AcademicYear::containing(on))
+        }
+    }
+
+    /// Who is there on `on`: the January census roll of that academic year for a mainstream
+    /// school (it counts every pupil), else the children with plans placed here.
+    pub fn occupancy_on(&self, on: NaiveDate) -> u32 {
+        if self.kind.is_mainstream() && self.facility.is_none() {
+            self.roll(AcademicYear::containing(on)).unwrap_or(0)
+        } else {
+            self.placed_on(on)
+        }
+    }
+
+    /// Places minus occupancy on `on` (negative: over capacity), where places are known.
+    pub fn vacancies_on(&self, on: NaiveDate) -> Option<i64> {
+        self.places_on(on)
+            .map(|p| i64::from(p) - i64::from(self.occupancy_on(on)))
+    }
+
     /// The census roll of `census`, summed over NCYs.
     pub fn roll(&self, census: AcademicYear) -> Option<u32> {
         self.rolls
@@ -80,11 +124,13 @@ impl Setting {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Capacity {
     settings: BTreeMap<Urn, Setting>,
+    /// Each child's open placement: the setting and the index of its line there.
+    open: BTreeMap<ChildId, (Urn, usize)>,
 }
 
 impl Projection for Capacity {
     const NAME: &'static str = "capacity";
-    const VERSION: u32 = 1;
+    const VERSION: u32 = 2;
 
     fn apply(&mut self, event: &Event) {
         match event {
@@ -120,6 +166,7 @@ impl Projection for Capacity {
                         net_capacity: Vec::new(),
                         commissioned: BTreeMap::new(),
                         rolls: BTreeMap::new(),
+                        placements: Vec::new(),
                     },
                 );
             }
@@ -143,6 +190,7 @@ impl Projection for Capacity {
                     academy.opened_on = *converted_on;
                     academy.closed_on = None;
                     academy.rolls.clear();
+                    academy.placements.clear();
                     self.settings.insert(*new_urn, academy);
                 }
             }
@@ -161,6 +209,27 @@ impl Projection for Capacity {
                     s.commissioned.insert(year.start_year(), places.clone());
                 }
             }
+            Event::PlacementStarted {
+                child,
+                started_on,
+                placed_at: PlacedAt::Setting { urn, .. },
+            } => {
+                self.close(child, *started_on);
+                if let Some(s) = self.settings.get_mut(urn) {
+                    s.placements.push((*started_on, None));
+                    self.open
+                        .insert(child.clone(), (*urn, s.placements.len() - 1));
+                }
+            }
+            Event::PlacementStarted {
+                child, started_on, ..
+            } => self.close(child, *started_on),
+            Event::PlacementEnded {
+                child, ended_on, ..
+            } => self.close(child, *ended_on),
+            Event::PlanCeased {
+                child, ceased_on, ..
+            } => self.close(child, *ceased_on),
             Event::CensusRollRecorded { urn, census, rolls } => {
                 if let Some(s) = self.settings.get_mut(urn) {
                     s.rolls.insert(census.start_year(), rolls.clone());
@@ -172,6 +241,18 @@ impl Projection for Capacity {
 }
 
 impl Capacity {
+    /// Ends `child`'s open placement, if it has one, on `on`.
+    fn close(&mut self, child: &ChildId, on: NaiveDate) {
+        if let Some((urn, i)) = self.open.remove(child)
+            && let Some(line) = self
+                .settings
+                .get_mut(&urn)
+                .and_then(|s| s.placements.get_mut(i))
+        {
+            line.1 = Some(on);
+        }
+    }
+
     pub fn settings(&self) -> &BTreeMap<Urn, Setting> {
         &self.settings
     }

@@ -6,6 +6,7 @@ use placeledger_capacity::Capacity;
 use placeledger_costs::Costs;
 use placeledger_domain::*;
 use placeledger_mainstream::Mainstream;
+use placeledger_placements::Placements;
 use placeledger_projection::{Projection, fold_with_restarts};
 use placeledger_scenarios::Scenarios;
 use placeledger_sharing::Sharing;
@@ -25,7 +26,8 @@ fn event(op: u8, a: u8, b: u16) -> Event {
     let authority = AuthorityCode::parse(["888", "888", "890"][usize::from(a % 3)]).unwrap();
     let year = 2015 + i32::from(b % 10);
     let ncy = |o: i8| Ncy::new(o).unwrap();
-    match op % 16 {
+    let child = ChildId::parse(&format!("SYN-{:05}", a % 5)).unwrap();
+    match op % 19 {
         0 => Event::SettingOpened {
             urn,
             name: format!("Synthetic school {a}"),
@@ -139,6 +141,24 @@ fn event(op: u8, a: u8, b: u16) -> Event {
                 .unwrap(),
             index: u32::from(b % 3),
         },
+        16 => Event::PlacementStarted {
+            child,
+            started_on: day(b),
+            placed_at: PlacedAt::Setting {
+                urn,
+                facility: None,
+            },
+        },
+        17 => Event::PlacementEnded {
+            child,
+            ended_on: day(b),
+            reason: PlacementEndReason::MovedSetting,
+        },
+        18 => Event::PlanCeased {
+            child,
+            ceased_on: day(b),
+            reason: CeaseReason::NeedsMet,
+        },
         _ => Event::PlanningAreaRegistered {
             planning_area: PlanningAreaCode::parse(&format!("PA{a}")).unwrap(),
             district,
@@ -173,5 +193,6 @@ proptest! {
         same_in_any_batches::<Costs>(&events, &cuts)?;
         same_in_any_batches::<Sharing>(&events, &cuts)?;
         same_in_any_batches::<Scenarios>(&events, &cuts)?;
+        same_in_any_batches::<Placements>(&events, &cuts)?;
     }
 }
