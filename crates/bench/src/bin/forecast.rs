@@ -25,6 +25,10 @@ use placeledger_seed::{Geography, Reference};
 use placeledger_sharing::Sharing;
 use placeledger_store::EventStore;
 
+/// The same allocator as the `placeledger` binary, so the figures are the service's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "placeledger-bench-forecast",
