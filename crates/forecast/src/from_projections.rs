@@ -123,15 +123,33 @@ pub fn inputs(p: Projections<'_>, sharing: BTreeSet<(AuthorityCode, AuthorityCod
         }
     }
     // A log that began part-way through history holds only the children whose plans were
-    // still open when it began: the Januaries before that undercount, and no plan is seen
-    // to cease in them. So a child-level history starts at the January before the first
-    // year in which plans are seen to cease.
-    for h in children.values_mut() {
-        let first = h
-            .ceased
-            .iter()
-            .find(|(_, by_age)| by_age.values().any(|n| *n > 0))
-            .map(|(y, _)| y - 1);
+    // still open when it began: the Januaries before that undercount. Where SEN2 totals are
+    // recorded too, the history starts at the first January the children add up to within
+    // 5% of the published total; otherwise at the first January after plans are first seen
+    // to cease (between January t-1 and t, so the log was running by January t).
+    for (authority, h) in &mut children {
+        let published: BTreeMap<i32, u32> = p
+            .caseload
+            .published(authority)
+            .map(|t| tables_of(t).totals)
+            .unwrap_or_default();
+        let agrees = |y: &i32, cells: &BTreeMap<crate::inputs::SendKey, u32>| {
+            published.get(y).is_some_and(|n| {
+                let ours: u32 = cells.values().sum();
+                f64::from(ours.abs_diff(*n)) <= 0.05 * f64::from(*n)
+            })
+        };
+        let first = if published.is_empty() {
+            h.ceased
+                .iter()
+                .find(|(_, by_age)| by_age.values().any(|n| *n > 0))
+                .map(|(y, _)| *y)
+        } else {
+            h.january
+                .iter()
+                .find(|(y, c)| agrees(y, c))
+                .map(|(y, _)| *y)
+        };
         if let Some(first) = first {
             h.january.retain(|y, _| *y >= first);
             h.new_plans.retain(|y, _| *y >= first);

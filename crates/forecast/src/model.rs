@@ -379,6 +379,13 @@ fn flow(
         .filter_map(|t| rate(*t).map(|r| (f64::from(*t), r)))
         .collect();
     let growth = ols_slope(&window_points).clamp(-0.2, 0.3);
+    // The incidence above is the window's average, which stands for its middle year: carry
+    // it along the trend to the origin, or a rising incidence starts a year behind.
+    let middle = in_window.iter().map(|t| f64::from(*t)).sum::<f64>() / in_window.len() as f64;
+    let to_origin = (growth * (f64::from(origin) - middle)).exp();
+    for x in &mut inc {
+        *x *= to_origin;
+    }
     let all_logs: Vec<f64> = pairs.iter().filter_map(|t| rate(*t)).collect();
     let sigma = change_sd(&all_logs).unwrap_or(DEFAULT_SIGMA).max(MIN_SIGMA);
     // Continuation jumps about less; its own spread from every year of flows.

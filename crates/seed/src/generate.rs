@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
 use placeledger_domain::{
-    AcademicYear, AgeGroup, AuthorityCode, Command, GssCode, Ncy, Phase, PopulationBasis,
-    ProvisionKind, SettingKind, SharedData,
+    AcademicYear, AgeGroup, AuthorityCode, CaseloadInput, Command, GssCode, Ncy, Phase,
+    PopulationBasis, ProvisionKind, SettingKind, SharedData,
 };
 use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
@@ -132,6 +132,27 @@ pub fn generate(
                 );
             }
         }
+    }
+    // The published SEN2 January totals (the figures the history is calibrated to), as an
+    // authority would import them: one table a year, published in June.
+    for ((la, year), (plans, _)) in &reference.plans {
+        let Some((authority, _, _)) = geography.partners.iter().find(|p| p.0.as_str() == la) else {
+            continue;
+        };
+        timeline.push(
+            date(*year, 6, 30),
+            Command::RecordCaseload {
+                authority: authority.clone(),
+                census: AcademicYear::new(year - 1)
+                    .map_err(|e| SeedError::Reference(e.to_string()))?,
+                cells: vec![CaseloadInput {
+                    age: None,
+                    need: None,
+                    kind: None,
+                    plans: Some(i64::from(*plans)),
+                }],
+            },
+        );
     }
     let population = Population::from_commands(&reference.population);
 
