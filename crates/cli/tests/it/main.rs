@@ -551,6 +551,77 @@ mod import {
         );
     }
 
+    /// Blackpool known only by SEN2 January totals (seven years, in the DfE layout) and the
+    /// ONS projection: still forecast (flagged) and back-tested.
+    #[tokio::test]
+    async fn an_authority_known_only_by_sen2_tables_and_population_is_forecast_and_back_tested() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = sqlite_url(&dir);
+        let _store = pan_lancashire(&url).await;
+        let out = import_ons(
+            &url,
+            &fixture("ons-snpp-2022-persons-pan-lancs-ages-0-25.csv"),
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let published = std::fs::read_to_string(fixture("dfe/sen_needs_all_plans.csv")).unwrap();
+        let mut lines = published.lines();
+        let mut csv = format!("{}\n", lines.next().unwrap());
+        let blackpool = lines
+            .find(|l| l.contains(",890,Blackpool,All EHC plans,All EHC plans,"))
+            .unwrap();
+        for (period, total) in [
+            ("201819", 858),
+            ("201920", 1021),
+            ("202021", 1206),
+            ("202122", 1249),
+            ("202223", 1312),
+            ("202324", 1480),
+            ("202425", 1661),
+        ] {
+            let mut fields: Vec<String> = blackpool.split(',').map(str::to_owned).collect();
+            fields[0] = period.to_owned();
+            fields[12] = total.to_string();
+            csv.push_str(&fields.join(","));
+            csv.push('\n');
+        }
+        let file = dir.path().join("blackpool_caseload.csv");
+        std::fs::write(&file, csv).unwrap();
+        let out = import(&url, "dfe-ehcp", &file);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+
+        let run = |args: &[&str]| {
+            let out = placeledger(&url).args(args).output().unwrap();
+            (
+                out.status.success(),
+                String::from_utf8_lossy(&out.stdout).into_owned(),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            )
+        };
+        let (ok, out, err) = run(&["forecast", "run", "--authority", "890", "--runs", "100"]);
+        assert!(ok, "{err}");
+        assert!(out.contains("no_child_level_history"), "{out}");
+        assert!(
+            out.lines()
+                .any(|l| l.starts_with("890 ") && l.contains("2026:")),
+            "{out}"
+        );
+        let (ok, out, err) = run(&["forecast", "backtest", "--horizon", "3", "--runs", "100"]);
+        assert!(ok, "{err}");
+        assert!(
+            out.lines()
+                .any(|l| l.starts_with("890 ") && l.contains('%')),
+            "{out}"
+        );
+    }
+
     #[tokio::test]
     async fn projections_update_rebuild_and_status() {
         let dir = tempfile::tempdir().unwrap();
