@@ -685,6 +685,19 @@ impl ProvisionKind {
         }
     }
 
+    /// The kind a placement counts as once its maintained setting converts to an academy
+    /// (same building, same places); other kinds stay as they are.
+    pub fn academy_counterpart(self) -> ProvisionKind {
+        match self {
+            Self::MainstreamMaintained => Self::MainstreamAcademy,
+            Self::MainstreamMaintainedRp => Self::MainstreamAcademyRp,
+            Self::MainstreamMaintainedUnit => Self::MainstreamAcademyUnit,
+            Self::SpecialMaintained => Self::SpecialAcademyFree,
+            Self::ApMaintained => Self::ApAcademy,
+            other => other,
+        }
+    }
+
     /// Independent and non-maintained special schools together: "INMSS".
     pub fn is_inmss(self) -> bool {
         matches!(self, Self::SpecialIndependent | Self::SpecialNonMaintained)

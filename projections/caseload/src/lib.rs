@@ -110,17 +110,7 @@ impl Projection for Caseload {
             }
             Event::SettingConvertedToAcademy { urn, new_urn, .. } => {
                 if let Some(kind) = self.settings.get(urn).copied() {
-                    let academy = match kind {
-                        ProvisionKind::MainstreamMaintained => ProvisionKind::MainstreamAcademy,
-                        ProvisionKind::MainstreamMaintainedRp => ProvisionKind::MainstreamAcademyRp,
-                        ProvisionKind::MainstreamMaintainedUnit => {
-                            ProvisionKind::MainstreamAcademyUnit
-                        }
-                        ProvisionKind::SpecialMaintained => ProvisionKind::SpecialAcademyFree,
-                        ProvisionKind::ApMaintained => ProvisionKind::ApAcademy,
-                        other => other,
-                    };
-                    self.settings.insert(*new_urn, academy);
+                    self.settings.insert(*new_urn, kind.academy_counterpart());
                 }
             }
             Event::ChildRegistered {

@@ -142,7 +142,7 @@ impl Projection for Placements {
             }
             Event::SettingConvertedToAcademy { urn, new_urn, .. } => {
                 if let Some(s) = self.settings.get(urn).cloned() {
-                    let provision = academy(s.provision);
+                    let provision = s.provision.academy_counterpart();
                     self.settings.insert(*new_urn, SettingAt { provision, ..s });
                 }
             }
@@ -206,17 +206,6 @@ impl Projection for Placements {
             }
             _ => {}
         }
-    }
-}
-
-fn academy(kind: ProvisionKind) -> ProvisionKind {
-    match kind {
-        ProvisionKind::MainstreamMaintained => ProvisionKind::MainstreamAcademy,
-        ProvisionKind::MainstreamMaintainedRp => ProvisionKind::MainstreamAcademyRp,
-        ProvisionKind::MainstreamMaintainedUnit => ProvisionKind::MainstreamAcademyUnit,
-        ProvisionKind::SpecialMaintained => ProvisionKind::SpecialAcademyFree,
-        ProvisionKind::ApMaintained => ProvisionKind::ApAcademy,
-        other => other,
     }
 }
 

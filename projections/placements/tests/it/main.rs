@@ -149,6 +149,30 @@ fn placements_are_classed_from_the_resident_authority_with_imports_and_exports()
             .map(|(g, n)| (g.ncy.map(|n| n.to_string()), *n)),
         Some((Some("Y7".to_owned()), 1))
     );
+
+    // A maintained special school converts: a child placed at the academy counts as
+    // special_academy_free, still in authority.
+    let mut later = events.clone();
+    later.push(Event::SettingConvertedToAcademy {
+        urn: urn("888001"),
+        new_urn: urn("888002"),
+        new_name: "Synthetic special academy".into(),
+        converted_on: d("2025-09-01"),
+    });
+    later.extend(placed(6, ("888", "E07000117"), "888002"));
+    let mut p = Placements::default();
+    p.apply_all(&later);
+    let six = p
+        .current()
+        .find(|x| x.child.as_str() == "SYN-00006")
+        .unwrap();
+    assert_eq!(
+        (six.kind, six.location),
+        (
+            ProvisionKind::SpecialAcademyFree,
+            LocationClass::InAuthority
+        )
+    );
 }
 
 fn step(op: u8, n: u8, day: u16) -> Event {
