@@ -495,24 +495,10 @@ fn write_backtest(out: &mut impl Write, b: &Backtest, origin: Option<i32>) -> an
             "{:<8} {:>3} {:>6} {:>8} {:>8} {:>8} {:>8} {:>8} {:>10}",
             "LA", "h", "Jan", "actual", "model", "err %", "last", "growth", "in P10-P90"
         )?;
-        let mut cells: BTreeMap<
-            (AuthorityCode, u8),
-            BTreeMap<Method, &placeledger_forecast::BacktestRow>,
-        > = BTreeMap::new();
-        for row in b.rows.iter().filter(|r| r.origin == o) {
-            cells
-                .entry((row.authority.clone(), row.horizon))
-                .or_default()
-                .insert(row.method, row);
-        }
-        for ((authority, h), m) in &cells {
-            let (Some(model), Some(last), Some(growth)) = (
-                m.get(&Method::Model),
-                m.get(&Method::LastValue),
-                m.get(&Method::CompoundGrowth),
-            ) else {
-                continue;
-            };
+        let rows = b.rows.iter().filter(|r| r.origin == o);
+        for ((authority, h), [model, last, growth]) in
+            by_method(rows, |r| (r.authority.clone(), r.horizon, r.method))
+        {
             writeln!(
                 out,
                 "{:<8} {:>3} {:>6} {:>8} {:>8.0} {:>+8.1} {:>8.0} {:>8.0} {:>10}",
@@ -547,24 +533,9 @@ fn write_backtest(out: &mut impl Write, b: &Backtest, origin: Option<i32>) -> an
         "{:<8} {:>3} {:>7} {:>11} {:>10} {:>12} {:>11} {:>9}",
         "LA", "h", "origins", "model MAPE", "last MAPE", "growth MAPE", "model bias", "coverage"
     )?;
-    let mut cells: BTreeMap<
-        (AuthorityCode, u8),
-        BTreeMap<Method, &placeledger_forecast::backtest::Summary>,
-    > = BTreeMap::new();
-    for s in &b.summary {
-        cells
-            .entry((s.authority.clone(), s.horizon))
-            .or_default()
-            .insert(s.method, s);
-    }
-    for ((authority, h), m) in &cells {
-        let (Some(model), Some(last), Some(growth)) = (
-            m.get(&Method::Model),
-            m.get(&Method::LastValue),
-            m.get(&Method::CompoundGrowth),
-        ) else {
-            continue;
-        };
+    for ((authority, h), [model, last, growth]) in by_method(b.summary.iter(), |s| {
+        (s.authority.clone(), s.horizon, s.method)
+    }) {
         writeln!(
             out,
             "{:<8} {:>3} {:>7} {:>10.1}% {:>9.1}% {:>11.1}% {:>+10.1}% {:>8.0}%",
@@ -688,4 +659,36 @@ fn write_comparison(out: &mut impl Write, c: &Comparison, inputs: &Inputs) -> an
     }
     writeln!(out, "Over the horizon: {:+}", c.total_cost)?;
     Ok(())
+}
+
+/// Back-test lines grouped by authority and horizon, as (model, last value, compound growth);
+/// a group missing one of the three is left out.
+fn by_method<'a, T>(
+    items: impl Iterator<Item = &'a T>,
+    key: impl Fn(&T) -> (AuthorityCode, u8, Method),
+) -> BTreeMap<(AuthorityCode, u8), [&'a T; 3]>
+where
+    T: 'a,
+{
+    let mut groups: BTreeMap<(AuthorityCode, u8), BTreeMap<Method, &T>> = BTreeMap::new();
+    for item in items {
+        let (authority, h, method) = key(item);
+        groups
+            .entry((authority, h))
+            .or_default()
+            .insert(method, item);
+    }
+    groups
+        .into_iter()
+        .filter_map(|(k, m)| {
+            Some((
+                k,
+                [
+                    *m.get(&Method::Model)?,
+                    *m.get(&Method::LastValue)?,
+                    *m.get(&Method::CompoundGrowth)?,
+                ],
+            ))
+        })
+        .collect()
 }
