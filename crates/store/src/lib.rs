@@ -31,8 +31,8 @@ pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use subscription::{Subscription, subscribe};
 pub use types::{
-    AppendResult, Checkpoint, ExpectedVersion, MAX_BATCH, MAX_PAYLOAD_BYTES, Metadata, NewEvent,
-    StoredEvent, StreamAppend, StreamId,
+    ApiToken, AppendResult, AuditEntry, Checkpoint, ExpectedVersion, MAX_BATCH, MAX_PAYLOAD_BYTES,
+    Metadata, NewEvent, StoredEvent, StreamAppend, StreamId,
 };
 
 #[async_trait]
@@ -90,6 +90,21 @@ pub trait EventStore: Send + Sync + std::fmt::Debug + 'static {
 
     /// Saves a checkpoint (state and position in one row, replacing the last one).
     async fn save_checkpoint(&self, checkpoint: &Checkpoint) -> Result<(), StoreError>;
+
+    /// Stores a new API token (its hash). A token id or hash already stored is refused.
+    async fn insert_token(&self, token: &ApiToken) -> Result<(), StoreError>;
+
+    /// The token whose secret hashes to `hash`, revoked or not.
+    async fn token_by_hash(&self, hash: &str) -> Result<Option<ApiToken>, StoreError>;
+
+    /// Revokes a token by id; `false` if there is no such token.
+    async fn revoke_token(&self, id: &str) -> Result<bool, StoreError>;
+
+    /// Appends one entry to the partner audit log.
+    async fn record_audit(&self, entry: &AuditEntry) -> Result<(), StoreError>;
+
+    /// The audit log, oldest first.
+    async fn audit_entries(&self) -> Result<Vec<AuditEntry>, StoreError>;
 }
 
 /// Opens the store a URL names: `sqlite:PATH` (created if missing) or `postgres://...`.

@@ -274,3 +274,55 @@ pub(crate) fn to_i64(n: u64) -> i64 {
 pub(crate) fn to_u64(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
 }
+
+/// An API bearer token as stored: its public id and the SHA-256 of its secret, never the
+/// secret itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiToken {
+    /// Public, shown in logs and the audit trail (e.g. `tok_3f9a1c2b`).
+    pub id: String,
+    /// Lower-case hex SHA-256 of the secret.
+    pub hash: String,
+    /// `admin`, `planner`, `analyst` or `partner`.
+    pub role: String,
+    /// The DfE LA code the role acts for; `None` for admin.
+    pub authority: Option<String>,
+    pub label: String,
+    pub revoked: bool,
+}
+
+impl ApiToken {
+    pub(crate) fn validate(&self) -> Result<(), StoreError> {
+        if self.id.is_empty() || self.id.len() > 64 {
+            return Err(StoreError::invalid("id", "must be 1-64 characters"));
+        }
+        if self.hash.len() != 64 || !self.hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(StoreError::invalid(
+                "hash",
+                "must be 64 hex digits (SHA-256)",
+            ));
+        }
+        if !["admin", "planner", "analyst", "partner"].contains(&self.role.as_str()) {
+            return Err(StoreError::invalid(
+                "role",
+                "must be admin, planner, analyst or partner",
+            ));
+        }
+        if self.label.len() > 200 {
+            return Err(StoreError::invalid("label", "at most 200 characters"));
+        }
+        Ok(())
+    }
+}
+
+/// One read a partner made of shared data: who, which root field, whose data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub token_id: String,
+    pub role: String,
+    pub authority: Option<String>,
+    /// The root field read, e.g. `sharedPlaceData`.
+    pub field: String,
+    /// The authorities whose data the answer held, comma-separated.
+    pub subjects: String,
+}
