@@ -109,4 +109,4 @@ pub const RULES: &[Rule] = &[
 ];
 
 /// Only these packages may depend on axum (the HTTP edge).
-pub const AXUM_ALLOWED: &[&str] = &["placeledger-cli", "placeledger-server"];
+pub const AXUM_ALLOWED: &[&str] = &["placeledger-cli", "placeledger-api"];

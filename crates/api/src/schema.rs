@@ -1,0 +1,889 @@
+//! The GraphQL schema: queries for planners, commands as mutations, and the shared data
+//! partners may see. Resolvers check the viewer first and turn library errors into
+//! [`ApiError`]s here, at the edge.
+
+use std::sync::Arc;
+
+use async_graphql::{
+    ComplexObject, Context, InputObject, Object, Schema, SimpleObject, Subscription,
+};
+use chrono::{NaiveDate, Utc};
+use futures::Stream;
+use placeledger_domain::{
+    AuthorityCode, Command, GssCode, Phase, PrimaryNeed, ScenarioId, SharedData,
+};
+use placeledger_forecast::PlaceKind;
+use placeledger_ledger::{Ledger, LedgerError};
+use placeledger_store::{AuditEntry, EventStore, StoreError};
+use rust_decimal::Decimal;
+use tokio::sync::Mutex;
+
+use crate::auth::{Role, Viewer};
+use crate::error::{ApiError, Gql};
+use crate::read::{Live, ScenarioRunError};
+use crate::suppress;
+
+pub type PlaceledgerSchema = Schema<Query, Mutation, SubscriptionRoot>;
+
+/// Query depth and complexity limits: deep or enormous queries are refused before they run.
+pub const MAX_DEPTH: usize = 10;
+pub const MAX_COMPLEXITY: usize = 2_000;
+
+/// What every resolver shares.
+#[derive(Debug, Clone)]
+pub struct Services {
+    pub store: Arc<dyn EventStore>,
+    pub live: Live,
+    /// One writer per node: commands are decided on the ledger's folded state.
+    pub ledger: Arc<Mutex<Option<Ledger>>>,
+}
+
+/// Builds the schema with its limits. The data (services) is added per server; an empty
+/// schema still prints its SDL.
+pub fn build(services: Option<Services>) -> PlaceledgerSchema {
+    let mut builder = Schema::build(Query, Mutation, SubscriptionRoot)
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY);
+    if let Some(s) = services {
+        builder = builder.data(s);
+    }
+    builder.finish()
+}
+
+/// The schema as SDL: what `schema/graphql/schema.graphql` holds.
+pub fn sdl() -> String {
+    build(None).sdl()
+}
+
+fn viewer<'a>(ctx: &'a Context<'_>) -> Result<&'a Viewer, ApiError> {
+    ctx.data_opt::<Viewer>().ok_or(ApiError::Unauthenticated)
+}
+
+fn services<'a>(ctx: &'a Context<'_>) -> Result<&'a Services, ApiError> {
+    ctx.data_opt::<Services>().ok_or(ApiError::Internal)
+}
+
+fn authority(field: &str, s: &str) -> Result<AuthorityCode, ApiError> {
+    AuthorityCode::parse(s).map_err(|e| ApiError::bad_input(field, e))
+}
+
+/// The authority's own data: admins, and planners and analysts of that authority.
+fn may_read(v: &Viewer, a: &AuthorityCode) -> Result<(), ApiError> {
+    if v.reads(a) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(format!(
+            "a {} token for {} may not read {a}'s own data",
+            v.role.code(),
+            v.authority
+                .as_ref()
+                .map_or("no authority", AuthorityCode::as_str)
+        )))
+    }
+}
+
+fn may_write(v: &Viewer, a: &AuthorityCode) -> Result<(), ApiError> {
+    if v.writes(a) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(format!(
+            "a {} token may not record for {a}",
+            v.role.code()
+        )))
+    }
+}
+
+fn scenario_error(e: ScenarioRunError) -> ApiError {
+    match e {
+        ScenarioRunError::NotFound(_) => ApiError::NotFound(e.to_string()),
+        ScenarioRunError::Scenario(_) => ApiError::bad_input("scenario", &e),
+        ScenarioRunError::Forecast(_) | ScenarioRunError::Internal(_) => ApiError::internal(&e),
+    }
+}
+
+fn ledger_error(e: LedgerError) -> ApiError {
+    match e {
+        LedgerError::Refused { error, .. } if error.is_not_found() => {
+            ApiError::NotFound(error.to_string())
+        }
+        LedgerError::Refused { error, .. } => ApiError::BadInput {
+            field: error.field().to_owned(),
+            reason: error.to_string(),
+        },
+        LedgerError::Store(StoreError::Conflict {
+            stream,
+            expected,
+            actual,
+        }) => ApiError::Conflict {
+            stream,
+            expected: match expected {
+                placeledger_store::ExpectedVersion::Exact(v) => v,
+                _ => 0,
+            },
+            actual,
+        },
+        other => ApiError::internal(&other),
+    }
+}
+
+#[derive(Debug)]
+pub struct Query;
+
+/// The caller, as its token says.
+#[derive(Debug, SimpleObject)]
+pub struct ViewerInfo {
+    pub role: Role,
+    /// The DfE LA code the token acts for (none for admin).
+    pub authority: Option<String>,
+}
+
+#[derive(Debug, SimpleObject)]
+pub struct District {
+    /// ONS GSS code, e.g. E07000123 (Preston).
+    pub code: String,
+    pub name: String,
+}
+
+#[derive(Debug, SimpleObject)]
+pub struct AuthorityInfo {
+    /// DfE LA code, e.g. 888 (Lancashire).
+    pub code: String,
+    pub name: String,
+    pub districts: Vec<District>,
+}
+
+/// P10 / P50 / P90 of a figure over the forecast's runs.
+#[derive(Debug, SimpleObject, Clone, Copy)]
+pub struct Range {
+    pub p10: i64,
+    pub p50: i64,
+    pub p90: i64,
+}
+
+impl From<placeledger_forecast::Range> for Range {
+    fn from(r: placeledger_forecast::Range) -> Self {
+        Range {
+            p10: r.p10,
+            p50: r.p50,
+            p90: r.p90,
+        }
+    }
+}
+
+/// One cell of the sufficiency forecast.
+#[derive(Debug, SimpleObject)]
+#[graphql(complex)]
+pub struct ForecastRow {
+    pub authority: String,
+    pub district: String,
+    pub district_name: String,
+    /// The January the figures are for.
+    pub year: i32,
+    pub phase: String,
+    /// mainstream, resourced_provision, special, independent, alternative_provision,
+    /// post_16 or elsewhere.
+    pub kind: String,
+    /// SEN2 primary need code; none: all needs.
+    pub need: Option<String>,
+    pub demand: Range,
+    /// Places in the district's settings (commissioned kinds).
+    pub capacity: Option<u32>,
+    /// Capacity minus demand; negative is a deficit.
+    pub surplus: Option<Range>,
+    /// Surplus as a percentage of capacity, at the median.
+    pub surplus_pct: Option<Decimal>,
+    pub met_in_authority: Option<Range>,
+    pub met_by_partner: Option<Range>,
+    pub out_of_county: Range,
+    /// Annual cost at the median, in pounds.
+    pub annual_cost: Option<Decimal>,
+}
+
+#[ComplexObject]
+impl ForecastRow {
+    /// The median demand exceeds the places.
+    async fn deficit(&self) -> bool {
+        self.surplus.is_some_and(|s| s.p50 < 0)
+    }
+}
+
+#[derive(Debug, SimpleObject)]
+pub struct ForecastTotal {
+    /// None: pan-Lancashire (every authority in the store).
+    pub authority: Option<String>,
+    pub year: i32,
+    pub kind: String,
+    pub demand: i64,
+    pub capacity: Option<i64>,
+    pub out_of_county: i64,
+    pub annual_cost: Option<Decimal>,
+}
+
+#[derive(Debug, SimpleObject)]
+pub struct ForecastFlag {
+    pub authority: String,
+    /// e.g. no_child_level_history, no_population.
+    pub flag: String,
+}
+
+#[derive(Debug, SimpleObject)]
+pub struct ForecastResult {
+    /// None: the baseline.
+    pub scenario: Option<String>,
+    /// The last January the forecast starts from.
+    pub origin: i32,
+    pub years: Vec<i32>,
+    pub runs: u32,
+    pub seed: u64,
+    /// The event position the forecast reflects.
+    pub position: u64,
+    pub rows: Vec<ForecastRow>,
+    pub totals: Vec<ForecastTotal>,
+    pub flags: Vec<ForecastFlag>,
+}
+
+/// Narrows the sufficiency forecast. Codes as in the forecast rows.
+#[derive(Debug, InputObject, Default)]
+pub struct ForecastFilter {
+    /// DfE LA code; required unless the token is admin.
+    pub authority: Option<String>,
+    /// GSS code of the district.
+    pub district: Option<String>,
+    pub phase: Option<String>,
+    pub kind: Option<String>,
+    pub need: Option<String>,
+    pub years: Option<Vec<i32>>,
+    /// A scenario id; none: the baseline.
+    pub scenario: Option<String>,
+}
+
+#[derive(Debug, SimpleObject)]
+pub struct CaseloadYear {
+    /// The January census year.
+    pub year: i32,
+    /// Plans in force on the census day (child-level records, or SEN2 totals).
+    pub plans: i64,
+}
+
+/// A partner's view of one cell of another authority's sufficiency forecast: counts of 1-4
+/// are withheld (null), with a second cell withheld where a total would give one away.
+#[derive(Debug, Clone, PartialEq, SimpleObject)]
+pub struct SharedCell {
+    pub district: String,
+    pub district_name: String,
+    pub year: i32,
+    pub phase: String,
+    pub kind: String,
+    /// Children needing this kind of place (median).
+    pub demand: Option<i64>,
+    /// Places in the district's settings of this kind.
+    pub capacity: Option<i64>,
+    /// True where any figure of this cell is withheld.
+    pub suppressed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, SimpleObject)]
+pub struct SharedTotal {
+    pub year: i32,
+    pub phase: String,
+    pub kind: String,
+    pub demand: Option<i64>,
+    pub capacity: Option<i64>,
+}
+
+/// What an authority shares with a partner under their agreement: aggregates only.
+#[derive(Debug, SimpleObject)]
+pub struct SharedPlaceData {
+    pub authority: String,
+    pub position: u64,
+    pub cells: Vec<SharedCell>,
+    pub totals: Vec<SharedTotal>,
+}
+
+fn district_name(models: &crate::read::ReadModels, a: &AuthorityCode, d: &GssCode) -> String {
+    models
+        .mainstream
+        .authorities()
+        .get(a)
+        .and_then(|x| x.districts.get(d))
+        .cloned()
+        .unwrap_or_else(|| d.as_str().to_owned())
+}
+
+fn parse_opt<T>(
+    field: &str,
+    v: Option<&String>,
+    parse: impl Fn(&str) -> Option<T>,
+    what: &str,
+) -> Result<Option<T>, ApiError> {
+    v.map(|s| parse(s).ok_or_else(|| ApiError::bad_input(field, format!("{s:?} is not a {what}"))))
+        .transpose()
+}
+
+#[Object]
+impl Query {
+    /// Who the token belongs to.
+    async fn viewer(&self, ctx: &Context<'_>) -> Result<ViewerInfo, Gql> {
+        let v = viewer(ctx)?;
+        Ok(ViewerInfo {
+            role: v.role,
+            authority: v.authority.as_ref().map(|a| a.as_str().to_owned()),
+        })
+    }
+
+    /// The authorities in the store and their districts (public geography).
+    async fn authorities(&self, ctx: &Context<'_>) -> Result<Vec<AuthorityInfo>, Gql> {
+        viewer(ctx)?;
+        let models = services(ctx)?.live.now();
+        Ok(models
+            .mainstream
+            .authorities()
+            .iter()
+            .map(|(code, a)| AuthorityInfo {
+                code: code.as_str().to_owned(),
+                name: a.name.clone(),
+                districts: a
+                    .districts
+                    .iter()
+                    .map(|(d, name)| District {
+                        code: d.as_str().to_owned(),
+                        name: name.clone(),
+                    })
+                    .collect(),
+            })
+            .collect())
+    }
+
+    /// January plans per census year of one authority (its own data).
+    async fn caseload_history(
+        &self,
+        ctx: &Context<'_>,
+        authority: String,
+    ) -> Result<Vec<CaseloadYear>, Gql> {
+        let v = viewer(ctx)?;
+        let a = self::authority("authority", &authority)?;
+        may_read(v, &a)?;
+        let models = services(ctx)?.live.now();
+        let inputs = models.inputs();
+        let history = inputs
+            .send
+            .get(&a)
+            .ok_or_else(|| ApiError::NotFound(format!("there is no SEN history for {a}")))?;
+        Ok(history
+            .totals()
+            .into_iter()
+            .map(|(year, plans)| CaseloadYear {
+                year,
+                plans: i64::from(plans),
+            })
+            .collect())
+    }
+
+    /// The place sufficiency forecast: rows district x year x phase x kind (x need for
+    /// specialist places), with P10 / P50 / P90, capacity, surplus or deficit and cost.
+    async fn forecast(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default)] filter: ForecastFilter,
+    ) -> Result<ForecastResult, Gql> {
+        let v = viewer(ctx)?;
+        let only = filter
+            .authority
+            .as_deref()
+            .map(|s| authority("filter.authority", s))
+            .transpose()?;
+        match (&only, v.role) {
+            (Some(a), _) => may_read(v, a)?,
+            (None, Role::Admin) => {}
+            (None, _) => {
+                return Err(ApiError::Forbidden(
+                    "give filter.authority: only admin tokens may read every authority".into(),
+                )
+                .into());
+            }
+        }
+        let district = filter
+            .district
+            .as_deref()
+            .map(|d| GssCode::parse(d).map_err(|e| ApiError::bad_input("filter.district", e)))
+            .transpose()?;
+        let phase = parse_opt(
+            "filter.phase",
+            filter.phase.as_ref(),
+            |s| Phase::parse(s).ok(),
+            "phase",
+        )?;
+        let kind = parse_opt(
+            "filter.kind",
+            filter.kind.as_ref(),
+            PlaceKind::parse,
+            "kind of place",
+        )?;
+        let need = parse_opt(
+            "filter.need",
+            filter.need.as_ref(),
+            |s| PrimaryNeed::parse(s).ok(),
+            "primary need",
+        )?;
+        let scenario = filter
+            .scenario
+            .as_deref()
+            .map(|s| ScenarioId::parse(s).map_err(|e| ApiError::bad_input("filter.scenario", e)))
+            .transpose()?;
+        let s = services(ctx)?;
+        let models = s.live.now();
+        if let Some(a) = &only
+            && !models.mainstream.authorities().contains_key(a)
+        {
+            return Err(
+                ApiError::NotFound(format!("there is no authority {a} in the store")).into(),
+            );
+        }
+        if let Some(id) = &scenario {
+            let sc = models
+                .scenarios
+                .get(id)
+                .ok_or_else(|| ApiError::NotFound(format!("there is no scenario {id}")))?;
+            may_read(v, &sc.authority)?;
+        }
+        let f = s
+            .live
+            .forecast(scenario.as_ref())
+            .await
+            .map_err(scenario_error)?;
+        let keep_a = |a: &AuthorityCode| only.as_ref().is_none_or(|o| o == a);
+        let rows = f
+            .rows
+            .iter()
+            .filter(|r| keep_a(&r.authority))
+            .filter(|r| district.as_ref().is_none_or(|d| d == &r.district))
+            .filter(|r| phase.is_none_or(|p| p == r.phase))
+            .filter(|r| kind.is_none_or(|k| k == r.kind))
+            .filter(|r| need.is_none_or(|n| Some(n) == r.need))
+            .filter(|r| filter.years.as_ref().is_none_or(|y| y.contains(&r.year)))
+            .map(|r| ForecastRow {
+                authority: r.authority.as_str().to_owned(),
+                district: r.district.as_str().to_owned(),
+                district_name: district_name(&models, &r.authority, &r.district),
+                year: r.year,
+                phase: r.phase.code().to_owned(),
+                kind: r.kind.code().to_owned(),
+                need: r.need.map(|n| n.code().to_owned()),
+                demand: r.demand.into(),
+                capacity: r.capacity,
+                surplus: r.surplus.map(Into::into),
+                surplus_pct: r.surplus_pct,
+                met_in_authority: r.met_in_authority.map(Into::into),
+                met_by_partner: r.met_by_partner.map(Into::into),
+                out_of_county: r.out_of_county.into(),
+                annual_cost: r.annual_cost,
+            })
+            .collect();
+        let totals = f
+            .totals
+            .iter()
+            .filter(|t| match (&only, &t.authority) {
+                (Some(o), Some(a)) => o == a,
+                (Some(_), None) => false,
+                (None, _) => true,
+            })
+            .filter(|t| kind.is_none_or(|k| k == t.kind))
+            .filter(|t| filter.years.as_ref().is_none_or(|y| y.contains(&t.year)))
+            .map(|t| ForecastTotal {
+                authority: t.authority.as_ref().map(|a| a.as_str().to_owned()),
+                year: t.year,
+                kind: t.kind.code().to_owned(),
+                demand: t.demand,
+                capacity: t.capacity,
+                out_of_county: t.out_of_county,
+                annual_cost: t.annual_cost,
+            })
+            .collect();
+        let flags = f
+            .flags
+            .iter()
+            .filter(|(a, _)| keep_a(a))
+            .flat_map(|(a, fl)| {
+                fl.iter().map(|x| ForecastFlag {
+                    authority: a.as_str().to_owned(),
+                    flag: x.code().to_owned(),
+                })
+            })
+            .collect();
+        Ok(ForecastResult {
+            scenario: f.scenario.clone(),
+            origin: f.origin,
+            years: f.years.clone(),
+            runs: f.runs,
+            seed: f.seed,
+            position: models.position,
+            rows,
+            totals,
+            flags,
+        })
+    }
+
+    /// What `authority` shares with the caller's authority under their data-sharing
+    /// agreement: its sufficiency forecast by district, phase, kind and year (medians), small
+    /// numbers withheld. Partner tokens only see authorities whose agreement names them;
+    /// every read is audited.
+    async fn shared_place_data(
+        &self,
+        ctx: &Context<'_>,
+        authority: String,
+    ) -> Result<SharedPlaceData, Gql> {
+        let v = viewer(ctx)?;
+        let a = self::authority("authority", &authority)?;
+        let s = services(ctx)?;
+        let models = s.live.now();
+        let today = Utc::now().date_naive();
+        shared_allowed(v, &models.sharing, &a, today)?;
+        let f = s.live.forecast(None).await.map_err(scenario_error)?;
+        let data = shared(&f, &models, &a);
+        audit(s, v, "sharedPlaceData", &a).await?;
+        Ok(SharedPlaceData {
+            authority: a.as_str().to_owned(),
+            position: models.position,
+            ..data
+        })
+    }
+}
+
+/// Writes a partner's read of `a`'s shared data to the audit log (other roles read their own).
+async fn audit(s: &Services, v: &Viewer, field: &str, a: &AuthorityCode) -> Result<(), ApiError> {
+    if v.role != Role::Partner {
+        return Ok(());
+    }
+    s.store
+        .record_audit(&AuditEntry {
+            token_id: v.token_id.clone(),
+            role: v.role.code().to_owned(),
+            authority: v.authority.as_ref().map(|x| x.as_str().to_owned()),
+            field: field.to_owned(),
+            subjects: a.as_str().to_owned(),
+        })
+        .await
+        .map_err(|e| ApiError::internal(&e))
+}
+
+/// A partner may see `a`'s shared sufficiency if `a` shares it with the partner's authority
+/// today; admins, and `a`'s own planners and analysts, may too.
+fn shared_allowed(
+    v: &Viewer,
+    sharing: &placeledger_sharing::Sharing,
+    a: &AuthorityCode,
+    today: NaiveDate,
+) -> Result<(), ApiError> {
+    if v.reads(a) {
+        return Ok(());
+    }
+    let shares = v.role == Role::Partner
+        && v.authority
+            .as_ref()
+            .is_some_and(|p| sharing.shares(a, p, SharedData::Sufficiency, today));
+    if shares {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(format!(
+            "{a} does not share its sufficiency data with this token's authority"
+        )))
+    }
+}
+
+/// `a`'s sufficiency by district x phase x kind x year (all needs, medians), suppressed
+/// as a partner sees it.
+fn shared(
+    f: &placeledger_forecast::Forecast,
+    models: &crate::read::ReadModels,
+    a: &AuthorityCode,
+) -> SharedPlaceData {
+    use std::collections::BTreeMap;
+    /// (year, phase, kind) -> district -> (demand, capacity)
+    type Groups = BTreeMap<(i32, Phase, PlaceKind), BTreeMap<GssCode, (i64, i64)>>;
+    let mut groups = Groups::new();
+    for r in f
+        .rows
+        .iter()
+        .filter(|r| &r.authority == a && r.need.is_none())
+    {
+        let cell = groups
+            .entry((r.year, r.phase, r.kind))
+            .or_default()
+            .entry(r.district.clone())
+            .or_default();
+        cell.0 += r.demand.p50;
+        cell.1 += i64::from(r.capacity.unwrap_or(0));
+    }
+    let mut cells = Vec::new();
+    let mut totals = Vec::new();
+    for ((year, phase, kind), districts) in groups {
+        let demand: Vec<i64> = districts.values().map(|c| c.0).collect();
+        let capacity: Vec<i64> = districts.values().map(|c| c.1).collect();
+        let (demand_out, demand_total) = suppress::group(&demand);
+        let (capacity_out, capacity_total) = suppress::group(&capacity);
+        for (i, d) in districts.keys().enumerate() {
+            cells.push(SharedCell {
+                district: d.as_str().to_owned(),
+                district_name: district_name(models, a, d),
+                year,
+                phase: phase.code().to_owned(),
+                kind: kind.code().to_owned(),
+                demand: demand_out[i],
+                capacity: capacity_out[i],
+                suppressed: demand_out[i].is_none() || capacity_out[i].is_none(),
+            });
+        }
+        totals.push(SharedTotal {
+            year,
+            phase: phase.code().to_owned(),
+            kind: kind.code().to_owned(),
+            demand: demand_total,
+            capacity: capacity_total,
+        });
+    }
+    SharedPlaceData {
+        authority: a.as_str().to_owned(),
+        position: 0,
+        cells,
+        totals,
+    }
+}
+
+#[derive(Debug)]
+pub struct Mutation;
+
+/// The subscription root.
+#[derive(Debug)]
+pub struct SubscriptionRoot;
+
+#[Subscription]
+impl SubscriptionRoot {
+    /// `authority`'s shared place data (as the query `sharedPlaceData` gives it), now and
+    /// again each time the events change it. Each message carries the event position it
+    /// reflects; a client that reconnects with `fromPosition` (the last position it
+    /// received) gets the data again only if it has changed since. The same access rules
+    /// and suppression as the query; a partner's subscription is audited once, when it
+    /// starts.
+    async fn shared_place_data(
+        &self,
+        ctx: &Context<'_>,
+        authority: String,
+        from_position: Option<u64>,
+    ) -> Result<impl Stream<Item = SharedPlaceData> + use<>, Gql> {
+        let v = viewer(ctx)?.clone();
+        let a = self::authority("authority", &authority)?;
+        let s = services(ctx)?.clone();
+        let today = Utc::now().date_naive();
+        shared_allowed(&v, &s.live.now().sharing, &a, today)?;
+        audit(&s, &v, "sharedPlaceData (subscription)", &a).await?;
+        let rx = s.live.watch();
+        let sent = from_position.unwrap_or(0);
+        // The last cells and totals sent: a new position that changes nothing sends nothing.
+        let last: Option<(Vec<SharedCell>, Vec<SharedTotal>)> = None;
+        Ok(futures::stream::unfold(
+            (s, v, a, rx, sent, last),
+            |(s, v, a, mut rx, mut sent, mut last)| async move {
+                loop {
+                    let models = s.live.now();
+                    if models.position > sent || (sent == 0 && last.is_none()) {
+                        // Access is checked again: an agreement may have ended.
+                        let today = Utc::now().date_naive();
+                        if shared_allowed(&v, &models.sharing, &a, today).is_err() {
+                            return None;
+                        }
+                        let f = s.live.forecast(None).await.ok()?;
+                        let data = shared(&f, &models, &a);
+                        sent = models.position;
+                        let now = (data.cells, data.totals);
+                        if last.as_ref() != Some(&now) {
+                            last = Some(now.clone());
+                            let message = SharedPlaceData {
+                                authority: a.as_str().to_owned(),
+                                position: sent,
+                                cells: now.0,
+                                totals: now.1,
+                            };
+                            return Some((message, (s, v, a, rx, sent, last)));
+                        }
+                        continue;
+                    }
+                    // Wait for the read models to move; the stream ends with the server.
+                    rx.changed().await.ok()?;
+                }
+            },
+        ))
+    }
+}
+
+/// What a command recorded.
+#[derive(Debug, SimpleObject)]
+pub struct Recorded {
+    /// The stream the command wrote to and its version after the write.
+    pub stream: String,
+    pub version: u64,
+    /// The position of the last event written (0 if the command was a retry of facts
+    /// already stored).
+    pub position: u64,
+}
+
+#[derive(Debug, InputObject)]
+pub struct CreateScenarioInput {
+    /// Lower-case letters, digits and hyphens, e.g. `preston-rp-2027`.
+    pub id: String,
+    pub name: String,
+    /// DfE LA code of the authority that owns the scenario.
+    pub authority: String,
+    /// A scenario whose levers this one builds on.
+    pub base: Option<String>,
+    /// The scenario's date (default: today).
+    pub on: Option<NaiveDate>,
+}
+
+#[derive(Debug, InputObject)]
+pub struct AddLeverInput {
+    pub scenario: String,
+    /// The lever in its JSON form, e.g. `{"lever": "incidence_multiplier", "multiplier": "1.1"}`
+    /// (every lever is in the README).
+    pub lever: async_graphql::Json<serde_json::Value>,
+    /// The scenario stream's version the change was made against; a stale one is refused
+    /// with CONFLICT and the actual version.
+    pub expected_version: Option<u64>,
+}
+
+impl Mutation {
+    async fn execute(
+        ctx: &Context<'_>,
+        command: Command,
+        stream: String,
+        expected: Option<u64>,
+    ) -> Result<Recorded, ApiError> {
+        let v = viewer(ctx)?;
+        let s = services(ctx)?;
+        let mut guard = s.ledger.lock().await;
+        if guard.is_none() {
+            *guard = Some(Ledger::open(s.store.clone()).await.map_err(ledger_error)?);
+        }
+        let Some(ledger) = guard.as_mut() else {
+            return Err(ApiError::Internal);
+        };
+        if let Some(expected) = expected {
+            let stream_id =
+                placeledger_store::StreamId::parse(&stream).map_err(|e| ApiError::internal(&e))?;
+            let actual = s
+                .store
+                .stream_version(&stream_id)
+                .await
+                .map_err(|e| ApiError::internal(&e))?;
+            if actual != expected {
+                return Err(ApiError::Conflict {
+                    stream,
+                    expected,
+                    actual,
+                });
+            }
+        }
+        let recorded = ledger
+            .execute(
+                std::slice::from_ref(&command),
+                &placeledger_ledger::Context::actor(format!("api:{}", v.token_id)),
+            )
+            .await
+            .map_err(ledger_error)?;
+        drop(guard);
+        let (version, position) = recorded
+            .streams
+            .iter()
+            .find(|(name, _)| name == &stream)
+            .map_or((0, 0), |(_, r)| (r.last_version, r.last_position));
+        // Read your writes: the answer leaves once this node's read models show the change.
+        if !s
+            .live
+            .wait_for(position, std::time::Duration::from_secs(10))
+            .await
+        {
+            tracing::warn!(
+                position,
+                "the read models have not caught up with a write yet"
+            );
+        }
+        Ok(Recorded {
+            stream,
+            version,
+            position,
+        })
+    }
+}
+
+#[Object]
+impl Mutation {
+    /// Creates a scenario owned by an authority (planners of that authority, and admins).
+    async fn create_scenario(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateScenarioInput,
+    ) -> Result<Recorded, Gql> {
+        let v = viewer(ctx)?;
+        let a = authority("input.authority", &input.authority)?;
+        may_write(v, &a)?;
+        let id = ScenarioId::parse(&input.id).map_err(|e| ApiError::bad_input("input.id", e))?;
+        let base = input
+            .base
+            .as_deref()
+            .map(|b| ScenarioId::parse(b).map_err(|e| ApiError::bad_input("input.base", e)))
+            .transpose()?;
+        let stream = format!("scenario-{id}");
+        let command = Command::CreateScenario {
+            scenario: id,
+            name: input.name,
+            author: v.token_id.clone(),
+            authority: a,
+            base,
+            on: input.on.unwrap_or_else(|| Utc::now().date_naive()),
+        };
+        Ok(Self::execute(ctx, command, stream, Some(0)).await?)
+    }
+
+    /// Adds a lever to a scenario of the caller's authority.
+    async fn add_scenario_lever(
+        &self,
+        ctx: &Context<'_>,
+        input: AddLeverInput,
+    ) -> Result<Recorded, Gql> {
+        let v = viewer(ctx)?;
+        let id = ScenarioId::parse(&input.scenario)
+            .map_err(|e| ApiError::bad_input("input.scenario", e))?;
+        let owner = services(ctx)?
+            .live
+            .now()
+            .scenarios
+            .get(&id)
+            .map(|s| s.authority.clone())
+            .ok_or_else(|| ApiError::NotFound(format!("there is no scenario {id}")))?;
+        may_write(v, &owner)?;
+        let lever = serde_json::from_value(input.lever.0)
+            .map_err(|e| ApiError::bad_input("input.lever", e))?;
+        let stream = format!("scenario-{id}");
+        let command = Command::AddScenarioLever {
+            scenario: id,
+            lever,
+        };
+        Ok(Self::execute(ctx, command, stream, input.expected_version).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The schema file clients generate their code from is the schema the server serves.
+    #[test]
+    fn the_schema_file_is_the_served_schema() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../schema/graphql/schema.graphql"
+        );
+        let file = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            file == super::sdl(),
+            "schema/graphql/schema.graphql differs from the served schema: run `make schema`"
+        );
+    }
+}
