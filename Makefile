@@ -3,7 +3,21 @@
 PLACELEDGER_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 export PLACELEDGER_TEST_DATABASE_URL
 
-.PHONY: test check fmt lint nextest postgres bench bench-forecast
+.PHONY: test check fmt lint nextest postgres bench bench-forecast run schema
+
+PLACELEDGER_DATABASE_URL ?= sqlite:./data/placeledger.db
+LISTEN ?= 127.0.0.1:8080
+
+## Builds, creates ./data/placeledger.db with the seed history if it is missing, brings the
+## projections up to date and serves the API on 127.0.0.1:8080 with development tokens.
+run:
+	cargo build --release --locked -p placeledger-cli
+	./target/release/placeledger --database-url $(PLACELEDGER_DATABASE_URL) seed load
+	./target/release/placeledger --database-url $(PLACELEDGER_DATABASE_URL) serve --listen $(LISTEN) --dev-tokens
+
+## Rewrites schema/graphql/schema.graphql from the code (a test fails when they differ).
+schema:
+	cargo run --locked -q -p placeledger-cli -- schema print > schema/graphql/schema.graphql
 
 ## Everything CI runs: formatting, lints, and every test on both backends.
 test: postgres check nextest

@@ -6,23 +6,16 @@ use std::io::Write;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use placeledger_capacity::Capacity;
-use placeledger_caseload::Caseload;
-use placeledger_caseload::census_day;
-use placeledger_costs::Costs;
+use placeledger_api::ReadModels;
+use placeledger_api::read::ScenarioRunError;
 use placeledger_domain::ScenarioId;
 use placeledger_domain::{AuthorityCode, GssCode, Phase};
 use placeledger_forecast::Comparison;
 use placeledger_forecast::backtest::{Backtest, Method};
-use placeledger_forecast::from_projections::apply_scenario;
-use placeledger_forecast::from_projections::{Projections, inputs};
 use placeledger_forecast::{Forecast, Inputs, Options, PlaceKind, Row};
-use placeledger_mainstream::Mainstream;
-use placeledger_scenarios::Scenarios;
-use placeledger_sharing::Sharing;
 use placeledger_store::EventStore;
 
-use crate::projections::drive;
+use crate::projections::read_models;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -34,73 +27,43 @@ pub enum Format {
     Json,
 }
 
-/// The forecast inputs, and what a scenario needs besides.
+/// The read models a forecast is made from, and the inputs they give.
 pub struct Loaded {
+    pub models: ReadModels,
     pub inputs: Inputs,
-    pub capacity: Capacity,
-    pub scenarios: Scenarios,
 }
 
-/// Brings the projections up to date and builds the forecast inputs. Partners may use each
-/// other's spare places where an agreement in force on the first forecast January says so.
+/// Brings the projections up to date (a progress bar each) and builds the forecast inputs.
 pub async fn load_inputs(store: &Arc<dyn EventStore>) -> anyhow::Result<Loaded> {
-    let caseload = drive::<Caseload>(store, false).await?.projection;
-    let capacity = drive::<Capacity>(store, false).await?.projection;
-    let mainstream = drive::<Mainstream>(store, false).await?.projection;
-    let costs = drive::<Costs>(store, false).await?.projection;
-    let sharing = drive::<Sharing>(store, false).await?.projection;
-    let scenarios = drive::<Scenarios>(store, false).await?.projection;
-    let mut inputs = inputs(
-        Projections {
-            caseload: &caseload,
-            capacity: &capacity,
-            mainstream: &mainstream,
-            costs: &costs,
-        },
-        BTreeSet::new(),
-    );
-    if let Some(last) = placeledger_forecast::latest_january(&inputs) {
-        inputs.sharing = sharing.spare_places(census_day(last + 1));
-    }
-    Ok(Loaded {
-        inputs,
-        capacity,
-        scenarios,
-    })
+    let models = read_models(store).await?;
+    let inputs = models.inputs();
+    Ok(Loaded { models, inputs })
 }
 
-/// Options for `scenario` (`None`: the baseline): its levers applied to `inputs`.
+/// Inputs and options for `scenario` (`None`: the baseline): its levers applied.
 fn with_scenario(
     loaded: &Loaded,
     scenario: Option<&str>,
     options: &Options,
 ) -> anyhow::Result<(Inputs, Options)> {
-    let mut inputs = loaded.inputs.clone();
     let Some(name) = scenario else {
-        return Ok((inputs, options.clone()));
+        return Ok((loaded.inputs.clone(), options.clone()));
     };
     let id = ScenarioId::parse(name).with_context(|| format!("--scenario {name:?}"))?;
-    let Some(levers) = loaded.scenarios.levers(&id) else {
-        bail!(
+    match loaded.models.scenario(Some(&id), options) {
+        Err(ScenarioRunError::NotFound(_)) => bail!(
             "there is no scenario {name:?}; the scenarios are: {}",
             loaded
+                .models
                 .scenarios
                 .all()
                 .keys()
                 .map(ToString::to_string)
                 .collect::<Vec<_>>()
                 .join(", ")
-        );
-    };
-    let levers = apply_scenario(&mut inputs, &loaded.capacity, &levers)?;
-    Ok((
-        inputs,
-        Options {
-            levers,
-            scenario: Some(name.to_owned()),
-            ..options.clone()
-        },
-    ))
+        ),
+        other => Ok(other?),
+    }
 }
 
 fn authority_filter(

@@ -13,6 +13,7 @@ mod import;
 mod projections;
 mod scenario;
 mod seed;
+mod serve;
 
 /// Placeledger: school-place and SEND sufficiency planning for English local authorities.
 /// mimalloc: folding and forecasting allocate many small values, and glibc's malloc spent a
@@ -69,6 +70,45 @@ enum Command {
     /// Data-sharing agreements between authorities.
     #[command(subcommand)]
     Sharing(SharingCommand),
+    /// Serves the GraphQL API (and GraphiQL) until interrupted.
+    Serve {
+        /// The address to listen on.
+        #[arg(long, env = "PLACELEDGER_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        /// Create and print development tokens (one per role) on start.
+        #[arg(long)]
+        dev_tokens: bool,
+    },
+    /// API bearer tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// The GraphQL schema.
+    #[command(subcommand)]
+    Schema(SchemaCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Creates a token and prints its secret (once: only its hash is stored).
+    Create {
+        /// admin, planner, analyst or partner.
+        #[arg(long)]
+        role: String,
+        /// The DfE LA code the token acts for (every role but admin).
+        #[arg(long)]
+        authority: Option<String>,
+        /// Who or what the token is for.
+        #[arg(long, default_value = "")]
+        label: String,
+    },
+    /// Revokes a token by its id (`tok_...`).
+    Revoke { id: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum SchemaCommand {
+    /// Prints the schema (SDL), as `schema/graphql/schema.graphql` holds it.
+    Print,
 }
 
 #[derive(Debug, Subcommand)]
@@ -284,6 +324,11 @@ async fn run() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    if let Command::Schema(SchemaCommand::Print) = cli.command {
+        // The schema is the code's: no database needed.
+        print!("{}", placeledger_api::sdl());
+        return Ok(());
+    }
     let store = placeledger_store::connect(&cli.database_url)
         .await
         .with_context(|| format!("opening the database at {}", redact(&cli.database_url)))?;
@@ -372,6 +417,14 @@ async fn run() -> anyhow::Result<()> {
             on,
         }) => scenario::end(store, &authority, &partner, on).await?,
         Command::Sharing(SharingCommand::List) => scenario::agreements(store).await?,
+        Command::Serve { listen, dev_tokens } => serve::serve(store, listen, dev_tokens).await?,
+        Command::Token(TokenCommand::Create {
+            role,
+            authority,
+            label,
+        }) => serve::create_token(store, &role, authority.as_deref(), &label).await?,
+        Command::Token(TokenCommand::Revoke { id }) => serve::revoke_token(store, &id).await?,
+        Command::Schema(SchemaCommand::Print) => unreachable!("answered before the database opens"),
         Command::Forecast(ForecastCommand::Backtest {
             origin,
             horizon,

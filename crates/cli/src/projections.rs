@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use anyhow::bail;
 use indicatif::{ProgressBar, ProgressStyle};
+use placeledger_api::ReadModels;
 use placeledger_capacity::Capacity;
 use placeledger_caseload::Caseload;
 use placeledger_costs::Costs;
@@ -34,6 +35,33 @@ fn bar(name: &str) -> ProgressBar {
     );
     bar.set_message(name.to_owned());
     bar
+}
+
+/// Every projection brought up to date from its checkpoint (a progress bar each, on standard
+/// error) and levelled at one position: what the API and the forecast read.
+pub async fn read_models(store: &Arc<dyn EventStore>) -> anyhow::Result<ReadModels> {
+    let bars = std::sync::Mutex::new(Vec::<(String, ProgressBar)>::new());
+    let progress = |name: &str, position: u64, head: u64| {
+        if let Ok(mut bars) = bars.lock() {
+            if bars.last().is_none_or(|(n, _)| n != name) {
+                if let Some((_, b)) = bars.last() {
+                    b.finish_and_clear();
+                }
+                bars.push((name.to_owned(), bar(name)));
+            }
+            if let Some((_, b)) = bars.last() {
+                b.set_length(head);
+                b.set_position(position);
+            }
+        }
+    };
+    let models = ReadModels::load(store, &progress).await?;
+    if let Ok(bars) = bars.lock() {
+        for (_, b) in bars.iter() {
+            b.finish_and_clear();
+        }
+    }
+    Ok(models)
 }
 
 /// Brings `P` up to date (or rebuilds it) with a progress bar on standard error.

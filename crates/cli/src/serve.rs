@@ -1,0 +1,126 @@
+//! `placeledger serve` and `placeledger token create|revoke`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use placeledger_api::auth::{self, Role};
+use placeledger_api::http::{App, Metrics, router};
+use placeledger_api::{Live, Services};
+use placeledger_domain::AuthorityCode;
+use placeledger_store::EventStore;
+use tokio::sync::Mutex;
+
+/// Brings the read models up to date with a progress bar per projection, then serves until
+/// interrupted (Ctrl-C or SIGTERM).
+pub async fn serve(
+    store: Arc<dyn EventStore>,
+    listen: SocketAddr,
+    dev_tokens: bool,
+) -> anyhow::Result<()> {
+    let models = crate::projections::read_models(&store).await?;
+    let position = models.position;
+    let live = Live::new(models);
+    tokio::spawn(live.clone().follow(store.clone()));
+    let schema = placeledger_api::build(Some(Services {
+        store: store.clone(),
+        live: live.clone(),
+        ledger: Arc::new(Mutex::new(None)),
+    }));
+    let app = App {
+        schema,
+        store: store.clone(),
+        live,
+        metrics: Arc::new(Metrics::default()),
+    };
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("listening on {listen}"))?;
+    let local = listener.local_addr()?;
+    println!(
+        "Placeledger ({} store, read models at position {position})",
+        store.backend()
+    );
+    println!("GraphiQL:  http://{local}/graphiql");
+    println!("GraphQL:   http://{local}/graphql   (WebSocket: ws://{local}/graphql/ws)");
+    if dev_tokens {
+        print_dev_tokens(&store).await?;
+    }
+    tracing::info!(%local, "serving");
+    axum::serve(listener, router(app))
+        .with_graceful_shutdown(shutdown())
+        .await?;
+    Ok(())
+}
+
+/// Development tokens, made afresh on every start (the secrets are never stored).
+async fn print_dev_tokens(store: &Arc<dyn EventStore>) -> anyhow::Result<()> {
+    let la = |s: &str| AuthorityCode::parse(s).ok();
+    let tokens = [
+        (Role::Admin, None, "admin"),
+        (Role::Planner, la("888"), "Lancashire planner"),
+        (Role::Analyst, la("888"), "Lancashire analyst"),
+        (Role::Partner, la("890"), "Blackpool as a partner"),
+    ];
+    println!("Development tokens (paste into GraphiQL's headers):");
+    for (role, authority, label) in tokens {
+        let (_, secret) =
+            auth::create(store, role, authority, &format!("development: {label}")).await?;
+        println!("  {label:<24} {{\"Authorization\": \"Bearer {secret}\"}}");
+    }
+    Ok(())
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
+
+pub async fn create_token(
+    store: Arc<dyn EventStore>,
+    role: &str,
+    authority: Option<&str>,
+    label: &str,
+) -> anyhow::Result<()> {
+    let role = Role::parse(role)
+        .with_context(|| format!("--role {role:?}: use admin, planner, analyst or partner"))?;
+    let authority = authority
+        .map(|a| AuthorityCode::parse(a).with_context(|| format!("--authority {a:?}")))
+        .transpose()?;
+    let (token, secret) = auth::create(&store, role, authority, label).await?;
+    println!("{secret}");
+    eprintln!(
+        "token {} ({}{}) created; the secret above is shown once and not stored",
+        token.id,
+        token.role,
+        token
+            .authority
+            .as_deref()
+            .map(|a| format!(" for {a}"))
+            .unwrap_or_default()
+    );
+    Ok(())
+}
+
+pub async fn revoke_token(store: Arc<dyn EventStore>, id: &str) -> anyhow::Result<()> {
+    if store.revoke_token(id).await? {
+        println!("token {id} revoked");
+        Ok(())
+    } else {
+        anyhow::bail!("there is no token {id:?}")
+    }
+}

@@ -1,0 +1,315 @@
+//! Starts real `placeledger serve` processes on a copy of the seeded database and talks to
+//! them over HTTP, as a planning tool would.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_placeledger");
+
+/// The seeded pan-Lancashire database with its projections up to date, made once per build
+/// of the binary and shared (copied) by every test.
+fn template() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let meta = std::fs::metadata(BIN).unwrap();
+    let stamp = meta
+        .modified()
+        .unwrap()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let db = dir.join(format!("e2e-seeded-{stamp}-{}.db", meta.len()));
+    if db.exists() {
+        return db;
+    }
+    let lock = dir.join("e2e-seeded.lock");
+    let started = Instant::now();
+    loop {
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&lock)
+        {
+            Ok(_) => break,
+            Err(_) if db.exists() => return db,
+            Err(_) if started.elapsed() > Duration::from_secs(240) => {
+                // A test that made the template died: take over.
+                let _ = std::fs::remove_file(&lock);
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(200)),
+        }
+    }
+    // Released however this ends, so a failure here fails the other tests quickly too.
+    struct Release(PathBuf);
+    impl Drop for Release {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+    let _release = Release(lock.clone());
+    if db.exists() {
+        return db;
+    }
+    let building = dir.join(format!("e2e-building-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&building);
+    std::fs::create_dir_all(&building).unwrap();
+    let url = format!("sqlite:{}", building.join("seeded.db").display());
+    for args in [&["seed", "load"][..], &["projections", "update"][..]] {
+        let out = Command::new(BIN)
+            .args(args)
+            .env("PLACELEDGER_DATABASE_URL", &url)
+            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // Every file of the database (WAL included) moves into place; the .db last, atomically.
+    for suffix in ["-wal", "-shm"] {
+        let from = building.join(format!("seeded.db{suffix}"));
+        if from.exists() {
+            std::fs::rename(&from, format!("{}{suffix}", db.display())).unwrap();
+        }
+    }
+    std::fs::rename(building.join("seeded.db"), &db).unwrap();
+    let _ = std::fs::remove_dir_all(&building);
+    db
+}
+
+/// A copy of the seeded database in a temporary directory.
+pub struct Database {
+    /// Kept so the directory lives as long as the database.
+    _dir: tempfile::TempDir,
+    pub url: String,
+}
+
+impl Database {
+    pub fn seeded() -> Database {
+        let template = template();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("placeledger.db");
+        std::fs::copy(&template, &path).unwrap();
+        let wal = PathBuf::from(format!("{}-wal", template.display()));
+        if wal.exists() {
+            std::fs::copy(&wal, format!("{}-wal", path.display())).unwrap();
+        }
+        let url = format!("sqlite:{}", path.display());
+        Database { _dir: dir, url }
+    }
+
+    /// Runs the CLI on this database; panics with its stderr if it fails.
+    pub fn cli(&self, args: &[&str]) -> String {
+        cli(&self.url, args)
+    }
+
+    /// A new token's secret.
+    pub fn token(&self, role: &str, authority: Option<&str>) -> String {
+        let mut args = vec!["token", "create", "--role", role];
+        if let Some(a) = authority {
+            args.extend(["--authority", a]);
+        }
+        self.cli(&args).trim().to_owned()
+    }
+}
+
+pub fn cli(url: &str, args: &[&str]) -> String {
+    let out = Command::new(BIN)
+        .args(args)
+        .env("PLACELEDGER_DATABASE_URL", url)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A running `placeledger serve`; killed when dropped.
+pub struct Server {
+    child: Child,
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+    pub client: reqwest::Client,
+}
+
+impl Server {
+    pub fn start(url: &str) -> Server {
+        let mut child = Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env("PLACELEDGER_DATABASE_URL", url)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(rest) = line.strip_prefix("GraphQL:") {
+                    let addr = rest.trim().trim_start_matches("http://");
+                    let addr = addr.split('/').next().unwrap_or_default().to_owned();
+                    let _ = tx.send(addr);
+                }
+            }
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(150))
+            .expect("the server printed its address");
+        Server {
+            child,
+            base: format!("http://{addr}"),
+            client: reqwest::Client::new(),
+        }
+    }
+
+    /// POSTs a GraphQL request as `application/json`; returns the status and the body.
+    pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> (u16, Value) {
+        let mut req = self
+            .client
+            .post(format!("{}/graphql", self.base))
+            .header("content-type", "application/json")
+            .body(json!({ "query": query, "variables": variables }).to_string());
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status().as_u16();
+        let text = res.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+        (status, body)
+    }
+
+    /// A raw request: method, path, headers, body; returns status, content type and body.
+    pub async fn raw(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> (u16, String, String) {
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let res = req.body(body).send().await.unwrap();
+        let status = res.status().as_u16();
+        let ct = res
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        (status, ct, res.text().await.unwrap())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The `extensions.code` of the first error, if any.
+pub fn code(body: &Value) -> Option<&str> {
+    body["errors"][0]["extensions"]["code"].as_str()
+}
+
+/// A GraphQL-over-WebSocket client speaking either subprotocol.
+pub struct Ws {
+    socket: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+    /// `graphql-transport-ws` or the legacy `graphql-ws`.
+    pub protocol: &'static str,
+}
+
+impl Ws {
+    /// Connects and sends `connection_init` with `payload`; returns the client and the
+    /// server's answer to it (`connection_ack`, or an error and a close).
+    pub async fn connect(server: &Server, protocol: &'static str, payload: Value) -> (Ws, Value) {
+        use futures::SinkExt;
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let url = format!("{}/graphql/ws", server.base.replace("http://", "ws://"));
+        let mut request = url.into_client_request().unwrap();
+        request
+            .headers_mut()
+            .insert("sec-websocket-protocol", protocol.parse().unwrap());
+        let (socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+        let mut ws = Ws { socket, protocol };
+        ws.socket
+            .send(
+                json!({ "type": "connection_init", "payload": payload })
+                    .to_string()
+                    .into(),
+            )
+            .await
+            .unwrap();
+        let answer = ws.next().await;
+        (ws, answer)
+    }
+
+    pub async fn subscribe(&mut self, id: &str, query: &str, variables: Value) {
+        use futures::SinkExt;
+        let ty = if self.protocol == "graphql-ws" {
+            "start"
+        } else {
+            "subscribe"
+        };
+        self.socket
+            .send(
+                json!({ "id": id, "type": ty, "payload": { "query": query, "variables": variables } })
+                    .to_string()
+                    .into(),
+            )
+            .await
+            .unwrap();
+    }
+
+    /// The next message that is not a keep-alive; `Null` when the socket closes.
+    pub async fn next(&mut self) -> Value {
+        use futures::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        loop {
+            let msg = tokio::time::timeout(Duration::from_secs(120), self.socket.next())
+                .await
+                .expect("a message within two minutes");
+            match msg {
+                Some(Ok(Message::Text(t))) => {
+                    let v: Value = serde_json::from_str(&t).unwrap();
+                    if v["type"] == "ka" || v["type"] == "ping" || v["type"] == "pong" {
+                        continue;
+                    }
+                    return v;
+                }
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return Value::Null,
+                Some(Ok(_)) => continue,
+            }
+        }
+    }
+
+    /// The data of the next `next` (or legacy `data`) message for a subscription.
+    pub async fn data(&mut self) -> Value {
+        let v = self.next().await;
+        let ty = if self.protocol == "graphql-ws" {
+            "data"
+        } else {
+            "next"
+        };
+        assert_eq!(v["type"], ty, "{v}");
+        assert!(v["payload"]["errors"].is_null(), "{v}");
+        v["payload"]["data"].clone()
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.socket.close(None).await;
+    }
+}

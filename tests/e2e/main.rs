@@ -1,0 +1,565 @@
+//! End-to-end: the real `placeledger serve` over HTTP, on a copy of the seeded
+//! pan-Lancashire history. Each test starts its own server on its own copy.
+
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+mod harness;
+
+use harness::{Database, Server, Ws, code};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+/// Preston, a district of Lancashire (888).
+const PRESTON: &str = "E07000123";
+
+fn head(db: &Database) -> u64 {
+    let out = db.cli(&["db", "status"]);
+    out.lines()
+        .find_map(|l| l.strip_prefix("head position: "))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_planner_gets_a_sufficiency_forecast_for_preston() {
+    let db = Database::seeded();
+    let token = db.token("planner", Some("888"));
+    let server = Server::start(&db.url);
+    let (status, body) = server
+        .gql(
+            Some(&token),
+            "query($f: ForecastFilter!) { forecast(filter: $f) { origin position years
+               rows { district districtName year phase kind need demand { p10 p50 p90 }
+                      capacity surplus { p50 } deficit outOfCounty { p50 } annualCost } } }",
+            json!({ "f": { "authority": "888", "district": PRESTON } }),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["errors"].is_null(), "{body}");
+    let f = &body["data"]["forecast"];
+    let rows = f["rows"].as_array().unwrap();
+    assert!(!rows.is_empty(), "{body}");
+    assert!(
+        rows.iter()
+            .all(|r| r["district"] == PRESTON && r["districtName"] == "Preston")
+    );
+    // Every cell carries a range that contains its median.
+    for r in rows {
+        let d = &r["demand"];
+        assert!(d["p10"].as_i64() <= d["p50"].as_i64() && d["p50"].as_i64() <= d["p90"].as_i64());
+    }
+    // Specialist places by need, and deficits where the median outruns the places.
+    assert!(
+        rows.iter()
+            .any(|r| r["kind"] == "special" && r["need"].is_string())
+    );
+    assert!(f["position"].as_u64().unwrap() > 0);
+    assert_eq!(f["years"].as_array().unwrap().len(), 10);
+}
+
+/// Who may call what: every role (and no token) against every root field.
+#[tokio::test]
+async fn each_role_against_each_root_field() {
+    let db = Database::seeded();
+    let tokens: Vec<(&str, Option<String>)> = vec![
+        ("admin", Some(db.token("admin", None))),
+        ("planner 888", Some(db.token("planner", Some("888")))),
+        ("analyst 888", Some(db.token("analyst", Some("888")))),
+        ("planner 889", Some(db.token("planner", Some("889")))),
+        ("partner 890", Some(db.token("partner", Some("890")))),
+        ("partner 340", Some(db.token("partner", Some("340")))),
+        ("no token", None),
+    ];
+    let server = Server::start(&db.url);
+    let forecast = json!({ "authority": "888", "district": PRESTON, "years": [2027] });
+    // (field, query, variables, who may)
+    let fields: Vec<(&str, &str, Value, &[&str])> = vec![
+        (
+            "viewer",
+            "{ viewer { role authority } }",
+            json!({}),
+            &[
+                "admin",
+                "planner 888",
+                "analyst 888",
+                "planner 889",
+                "partner 890",
+                "partner 340",
+            ],
+        ),
+        (
+            "authorities",
+            "{ authorities { code name districts { code name } } }",
+            json!({}),
+            &[
+                "admin",
+                "planner 888",
+                "analyst 888",
+                "planner 889",
+                "partner 890",
+                "partner 340",
+            ],
+        ),
+        (
+            "caseloadHistory",
+            "{ caseloadHistory(authority: \"888\") { year plans } }",
+            json!({}),
+            &["admin", "planner 888", "analyst 888"],
+        ),
+        (
+            "forecast",
+            "query($f: ForecastFilter!) { forecast(filter: $f) { rows { kind } } }",
+            json!({ "f": forecast }),
+            &["admin", "planner 888", "analyst 888"],
+        ),
+        (
+            "sharedPlaceData",
+            "{ sharedPlaceData(authority: \"888\") { cells { demand } } }",
+            json!({}),
+            &["admin", "planner 888", "analyst 888", "partner 890"],
+        ),
+        (
+            "createScenario",
+            "mutation($i: CreateScenarioInput!) { createScenario(input: $i) { stream version position } }",
+            json!({}),
+            &["admin", "planner 888"],
+        ),
+    ];
+    for (field, query, vars, allowed) in &fields {
+        for (n, (who, token)) in tokens.iter().enumerate() {
+            let vars = if *field == "createScenario" {
+                json!({ "i": { "id": format!("matrix-{n}"), "name": "matrix", "authority": "888" } })
+            } else {
+                vars.clone()
+            };
+            let before = head(&db);
+            let (status, body) = server.gql(token.as_deref(), query, vars).await;
+            assert_eq!(status, 200, "{field} as {who}: {body}");
+            let may = allowed.contains(who);
+            if may {
+                assert!(body["errors"].is_null(), "{field} as {who}: {body}");
+                assert!(!body["data"][field].is_null(), "{field} as {who}: {body}");
+            } else {
+                let expected = if token.is_none() {
+                    "UNAUTHENTICATED"
+                } else {
+                    "FORBIDDEN"
+                };
+                assert_eq!(code(&body), Some(expected), "{field} as {who}: {body}");
+                assert!(
+                    body["data"].is_null() || body["data"][field].is_null(),
+                    "{field} as {who}: {body}"
+                );
+                assert_eq!(head(&db), before, "{field} as {who} wrote something");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_partner_sees_only_suppressed_aggregates_and_is_audited() {
+    let db = Database::seeded();
+    let partner = db.token("partner", Some("890"));
+    let server = Server::start(&db.url);
+    let (status, body) = server
+        .gql(
+            Some(&partner),
+            "{ sharedPlaceData(authority: \"888\") { authority position
+                 cells { district year phase kind demand capacity suppressed }
+                 totals { year phase kind demand capacity } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let data = &body["data"]["sharedPlaceData"];
+    let cells = data["cells"].as_array().unwrap();
+    assert!(!cells.is_empty());
+    let small = |v: &Value| v.as_i64().is_some_and(|n| (1..=4).contains(&n));
+    for c in cells {
+        for f in ["demand", "capacity"] {
+            assert!(!small(&c[f]), "a count of 1-4 reached a partner: {c}");
+        }
+    }
+    for t in data["totals"].as_array().unwrap() {
+        assert!(!small(&t["demand"]) && !small(&t["capacity"]), "{t}");
+        // Secondary suppression: no group has exactly one withheld count beside its total.
+        let group: Vec<&Value> = cells
+            .iter()
+            .filter(|c| {
+                c["year"] == t["year"] && c["phase"] == t["phase"] && c["kind"] == t["kind"]
+            })
+            .collect();
+        for f in ["demand", "capacity"] {
+            let withheld = group.iter().filter(|c| c[f].is_null()).count();
+            assert!(
+                withheld != 1 || t[f].is_null(),
+                "{f} of {t}: one withheld cell"
+            );
+        }
+    }
+    assert!(
+        cells.iter().any(|c| c["suppressed"] == true),
+        "the seeds have small cells"
+    );
+    // Nothing child-level is reachable for a partner.
+    let (_, body) = server
+        .gql(
+            Some(&partner),
+            "{ caseloadHistory(authority: \"890\") { year plans } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(code(&body), Some("FORBIDDEN"), "{body}");
+    // The read is in the audit log.
+    let store = placeledger_store::connect(&db.url).await.unwrap();
+    let audit = store.audit_entries().await.unwrap();
+    assert_eq!(audit.len(), 1, "{audit:?}");
+    assert_eq!(audit[0].field, "sharedPlaceData");
+    assert_eq!(audit[0].subjects, "888");
+    assert_eq!(audit[0].authority.as_deref(), Some("890"));
+}
+
+#[tokio::test]
+async fn a_rejected_mutation_leaves_the_store_unchanged() {
+    let db = Database::seeded();
+    let planner = db.token("planner", Some("888"));
+    let server = Server::start(&db.url);
+    let create = "mutation($i: CreateScenarioInput!) { createScenario(input: $i) { stream version position } }";
+    let (_, body) = server
+        .gql(
+            Some(&planner),
+            create,
+            json!({ "i": { "id": "preston-rp", "name": "Preston RP", "authority": "888" } }),
+        )
+        .await;
+    assert_eq!(body["data"]["createScenario"]["version"], 1, "{body}");
+    let before = head(&db);
+    // The same id again: the stream is already there.
+    let (_, body) = server
+        .gql(
+            Some(&planner),
+            create,
+            json!({ "i": { "id": "preston-rp", "name": "again", "authority": "888" } }),
+        )
+        .await;
+    assert_eq!(code(&body), Some("CONFLICT"), "{body}");
+    assert_eq!(
+        body["errors"][0]["extensions"]["actualVersion"], 1,
+        "{body}"
+    );
+    // A bad id names its field.
+    let (_, body) = server
+        .gql(
+            Some(&planner),
+            create,
+            json!({ "i": { "id": "Not An Id!", "name": "x", "authority": "888" } }),
+        )
+        .await;
+    assert_eq!(code(&body), Some("BAD_USER_INPUT"), "{body}");
+    assert_eq!(
+        body["errors"][0]["extensions"]["field"], "input.id",
+        "{body}"
+    );
+    let add = "mutation($i: AddLeverInput!) { addScenarioLever(input: $i) { version } }";
+    // A lever that is not a lever.
+    let (_, body) = server
+        .gql(
+            Some(&planner),
+            add,
+            json!({ "i": { "scenario": "preston-rp", "lever": { "grow": 2 } } }),
+        )
+        .await;
+    assert_eq!(code(&body), Some("BAD_USER_INPUT"), "{body}");
+    assert_eq!(
+        body["errors"][0]["extensions"]["field"], "input.lever",
+        "{body}"
+    );
+    // A stale expected version.
+    let lever = json!({ "lever": "incidence_multiplier", "authority": "888", "multiplier": "1.1" });
+    let (_, body) = server
+        .gql(
+            Some(&planner),
+            add,
+            json!({ "i": { "scenario": "preston-rp", "lever": lever, "expectedVersion": 7 } }),
+        )
+        .await;
+    assert_eq!(code(&body), Some("CONFLICT"), "{body}");
+    assert_eq!(
+        body["errors"][0]["extensions"]["actualVersion"], 1,
+        "{body}"
+    );
+    // An unknown scenario.
+    let (_, body) = server
+        .gql(
+            Some(&planner),
+            add,
+            json!({ "i": { "scenario": "nowhere", "lever": lever } }),
+        )
+        .await;
+    assert_eq!(code(&body), Some("NOT_FOUND"), "{body}");
+    assert_eq!(head(&db), before, "a refused mutation wrote something");
+}
+
+#[tokio::test]
+async fn bad_requests_get_clear_errors() {
+    let db = Database::seeded();
+    let token = db.token("analyst", Some("888"));
+    let server = Server::start(&db.url);
+    let auth = format!("Bearer {token}");
+    let json_ct = ("content-type", "application/json");
+    let gr = ("accept", "application/graphql-response+json");
+    // Malformed JSON.
+    let (status, ct, body) = server
+        .raw(
+            Method::POST,
+            "/graphql",
+            &[json_ct, ("authorization", &auth)],
+            b"{\"query\": ".to_vec(),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(ct.starts_with("application/json"));
+    assert!(body.contains("BAD_REQUEST"), "{body}");
+    // The wrong content type.
+    let (status, _, body) = server
+        .raw(
+            Method::POST,
+            "/graphql",
+            &[("content-type", "text/plain")],
+            b"{ viewer { role } }".to_vec(),
+        )
+        .await;
+    assert_eq!(status, 415, "{body}");
+    // A syntax error: 400 with graphql-response+json, 200 with application/json.
+    let bad = json!({ "query": "{ viewer { role }" })
+        .to_string()
+        .into_bytes();
+    let (status, ct, body) = server
+        .raw(Method::POST, "/graphql", &[json_ct, gr], bad.clone())
+        .await;
+    assert_eq!(
+        (status, ct.as_str()),
+        (400, "application/graphql-response+json"),
+        "{body}"
+    );
+    assert!(body.contains("GRAPHQL_PARSE_FAILED"), "{body}");
+    let (status, _, body) = server.raw(Method::POST, "/graphql", &[json_ct], bad).await;
+    assert_eq!(status, 200, "{body}");
+    // Too deep.
+    let deep = "{ __schema { types { fields { type { ofType { ofType { ofType { ofType { ofType { ofType { ofType { name } } } } } } } } } } } }";
+    let (status, _, body) = server
+        .raw(
+            Method::POST,
+            "/graphql",
+            &[json_ct, gr],
+            json!({ "query": deep }).to_string().into_bytes(),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("GRAPHQL_VALIDATION_FAILED"), "{body}");
+    // Too complex: thousands of aliases.
+    let wide: String = (0..3_000)
+        .map(|i| format!("a{i}: viewer {{ role }} "))
+        .collect();
+    let (status, _, body) = server
+        .raw(
+            Method::POST,
+            "/graphql",
+            &[json_ct, gr, ("authorization", &auth)],
+            json!({ "query": format!("{{ {wide} }}") })
+                .to_string()
+                .into_bytes(),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("GRAPHQL_VALIDATION_FAILED"), "{body}");
+    // Too large.
+    let huge = json!({ "query": format!("{{ viewer {{ role }} }} #{}", "x".repeat(400_000)) })
+        .to_string()
+        .into_bytes();
+    let (status, _, _) = server.raw(Method::POST, "/graphql", &[json_ct], huge).await;
+    assert_eq!(status, 413);
+    // GET reads, but never mutates.
+    let (status, _, body) = server
+        .raw(
+            Method::GET,
+            "/graphql?query=%7Bviewer%7Brole%7D%7D",
+            &[("authorization", &auth)],
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("ANALYST"), "{body}");
+    let (status, _, body) = server
+        .raw(Method::GET, "/graphql?query=mutation%7BcreateScenario(input%3A%7Bid%3A%22x%22%2Cname%3A%22x%22%2Cauthority%3A%22888%22%7D)%7Bversion%7D%7D", &[("authorization", &auth)], Vec::new())
+        .await;
+    assert_eq!(status, 405, "{body}");
+    // An unknown or malformed token is refused outright.
+    let (status, _, body) = server
+        .raw(
+            Method::POST,
+            "/graphql",
+            &[json_ct, ("authorization", "Bearer plg_0000")],
+            json!({ "query": "{ viewer { role } }" })
+                .to_string()
+                .into_bytes(),
+        )
+        .await;
+    assert_eq!(status, 401, "{body}");
+    assert!(body.contains("UNAUTHENTICATED"), "{body}");
+    // Health, readiness, metrics and GraphiQL.
+    let (status, _, _) = server.raw(Method::GET, "/healthz", &[], Vec::new()).await;
+    assert_eq!(status, 200);
+    let (status, _, body) = server.raw(Method::GET, "/readyz", &[], Vec::new()).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _, body) = server.raw(Method::GET, "/metrics", &[], Vec::new()).await;
+    assert_eq!(status, 200);
+    assert!(
+        body.contains("placeledger_graphql_errors_total{code=\"GRAPHQL_VALIDATION_FAILED\"}"),
+        "{body}"
+    );
+    let (status, ct, body) = server.raw(Method::GET, "/graphiql", &[], Vec::new()).await;
+    assert_eq!(status, 200);
+    assert!(
+        ct.starts_with("text/html") && body.contains("graphiql"),
+        "{ct}"
+    );
+}
+
+/// Records commands straight into the store (another process, as an importer would).
+async fn record(url: &str, commands: Vec<placeledger_domain::Command>) {
+    let store = placeledger_store::connect(url).await.unwrap();
+    let mut ledger = placeledger_ledger::Ledger::open(store).await.unwrap();
+    ledger
+        .execute(&commands, &placeledger_ledger::Context::actor("e2e"))
+        .await
+        .unwrap();
+}
+
+/// A new special school in Preston with `places` commissioned places.
+fn new_special_school(urn: &str, places: i64) -> Vec<placeledger_domain::Command> {
+    use placeledger_domain::*;
+    let urn = Urn::parse(urn).unwrap();
+    vec![
+        Command::OpenSetting(OpenSetting {
+            urn,
+            name: format!("Test special school {urn}"),
+            authority: AuthorityCode::parse("888").unwrap(),
+            district: GssCode::parse(PRESTON).unwrap(),
+            planning_area: None,
+            kind: SettingKind::SpecialMaintained,
+            phase: Phase::Primary,
+            low_age: 4,
+            high_age: 11,
+            facility: None,
+            designated_needs: vec![PrimaryNeed::Asd],
+            on: chrono::NaiveDate::from_ymd_opt(2025, 9, 1).unwrap(),
+        }),
+        Command::CommissionPlaces {
+            urn,
+            year: AcademicYear::new(2025).unwrap(),
+            places: vec![(Some(PrimaryNeed::Asd), places)],
+        },
+    ]
+}
+
+const SHARED: &str = "subscription($a: String!, $from: Int) {
+    sharedPlaceData(authority: $a, fromPosition: $from) {
+      authority position cells { district year phase kind demand capacity suppressed } } }";
+
+/// Preston's primary special places in the first forecast year, as a partner sees them.
+fn preston_special(data: &Value) -> Value {
+    let cells = data["sharedPlaceData"]["cells"].as_array().unwrap();
+    let first = cells
+        .iter()
+        .map(|c| c["year"].as_i64().unwrap())
+        .min()
+        .unwrap();
+    cells
+        .iter()
+        .find(|c| {
+            c["district"] == PRESTON
+                && c["phase"] == "primary"
+                && c["kind"] == "special"
+                && c["year"] == first
+        })
+        .unwrap()["capacity"]
+        .clone()
+}
+
+#[tokio::test]
+async fn a_partner_subscribes_and_resumes_from_the_last_position_over_both_protocols() {
+    let db = Database::seeded();
+    let partner = db.token("partner", Some("890"));
+    let server = Server::start(&db.url);
+    let auth = json!({ "Authorization": format!("Bearer {partner}") });
+    let vars = |from: Option<u64>| json!({ "a": "888", "from": from });
+    let position = |d: &Value| d["sharedPlaceData"]["position"].as_u64().unwrap();
+
+    // The current data at once, then again when the places change.
+    let (mut ws, ack) = Ws::connect(&server, "graphql-transport-ws", auth.clone()).await;
+    assert_eq!(ack["type"], "connection_ack", "{ack}");
+    ws.subscribe("1", SHARED, vars(None)).await;
+    let first = ws.data().await;
+    let p0 = position(&first);
+    record(&db.url, new_special_school("990001", 60)).await;
+    let second = ws.data().await;
+    let p1 = position(&second);
+    assert!(p1 > p0, "{p0} then {p1}");
+    assert_ne!(
+        preston_special(&first),
+        preston_special(&second),
+        "the new places show"
+    );
+    ws.close().await;
+
+    // Missed while away: a client back with the last position it saw gets what changed since,
+    // once; one that saw everything gets only what comes next.
+    let (mut behind, _) = Ws::connect(&server, "graphql-ws", auth.clone()).await;
+    behind.subscribe("a", SHARED, vars(Some(p0))).await;
+    assert_eq!(position(&behind.data().await), p1);
+    let (mut current, ack) = Ws::connect(&server, "graphql-ws", auth.clone()).await;
+    assert_eq!(ack["type"], "connection_ack", "{ack}");
+    current.subscribe("b", SHARED, vars(Some(p1))).await;
+    record(&db.url, new_special_school("990002", 40)).await;
+    let p2 = position(&current.data().await);
+    assert!(p2 > p1, "{p1} then {p2}");
+    assert_eq!(position(&behind.data().await), p2);
+    behind.close().await;
+    current.close().await;
+
+    // Refused: no token, a partner its agreement does not name, an unknown token.
+    let (mut anon, _) = Ws::connect(&server, "graphql-transport-ws", json!({})).await;
+    anon.subscribe("x", SHARED, vars(None)).await;
+    // A refused subscription answers with its error, then completes.
+    let refused = anon.next().await;
+    assert_eq!(refused["payload"]["data"], Value::Null, "{refused}");
+    assert_eq!(
+        refused["payload"]["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+        "{refused}"
+    );
+    assert_eq!(anon.next().await["type"], "complete");
+    let outsider = db.token("partner", Some("340"));
+    let (mut other, _) = Ws::connect(
+        &server,
+        "graphql-transport-ws",
+        json!({ "Authorization": format!("Bearer {outsider}") }),
+    )
+    .await;
+    other.subscribe("y", SHARED, vars(None)).await;
+    let refused = other.next().await;
+    assert_eq!(
+        refused["payload"]["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{refused}"
+    );
+    assert_eq!(other.next().await["type"], "complete");
+    let (_, answer) = Ws::connect(
+        &server,
+        "graphql-transport-ws",
+        json!({ "Authorization": "Bearer plg_nope" }),
+    )
+    .await;
+    assert_ne!(answer["type"], "connection_ack", "{answer}");
+}
