@@ -3,7 +3,7 @@
 PLACELEDGER_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 export PLACELEDGER_TEST_DATABASE_URL
 
-.PHONY: test check fmt lint nextest postgres bench bench-forecast run schema
+.PHONY: test check fmt lint nextest postgres bench bench-forecast bench-api run schema
 
 PLACELEDGER_DATABASE_URL ?= sqlite:./data/placeledger.db
 LISTEN ?= 127.0.0.1:8080
@@ -46,3 +46,7 @@ bench: postgres
 
 bench-forecast:
 	cargo run --release --locked -p placeledger-bench --bin placeledger-bench-forecast -- --output BENCHMARKS.md
+
+## The API under load (32 connections) and a 1,000-subscriber fan-out; rewrites its section.
+bench-api:
+	cargo run --release --locked -p placeledger-bench --bin placeledger-bench-api -- --output BENCHMARKS.md

@@ -118,10 +118,12 @@ impl Database {
     }
 }
 
+/// Runs the CLI from the repository root (where `seeds/` is) on `url`.
 pub fn cli(url: &str, args: &[&str]) -> String {
     let out = Command::new(BIN)
         .args(args)
         .env("PLACELEDGER_DATABASE_URL", url)
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
         .output()
         .unwrap();
     assert!(

@@ -563,3 +563,121 @@ async fn a_partner_subscribes_and_resumes_from_the_last_position_over_both_proto
     .await;
     assert_ne!(answer["type"], "connection_ack", "{answer}");
 }
+
+/// A PostgreSQL schema of its own for one test, dropped at the end.
+struct PgSchema {
+    url: String,
+    schema: String,
+}
+
+fn pg_base() -> String {
+    std::env::var("PLACELEDGER_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+impl PgSchema {
+    async fn new() -> PgSchema {
+        use sqlx::Connection;
+        let schema = format!("e2e_{}", uuid::Uuid::new_v4().simple());
+        let mut c = sqlx::PgConnection::connect(&pg_base())
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL at {}: {e}", pg_base()));
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+            .execute(&mut c)
+            .await
+            .unwrap();
+        let url = format!("{}?options=-csearch_path%3D{schema}", pg_base());
+        PgSchema { url, schema }
+    }
+
+    async fn drop_schema(self) {
+        use sqlx::Connection;
+        let mut c = sqlx::PgConnection::connect(&pg_base()).await.unwrap();
+        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "DROP SCHEMA {} CASCADE",
+            self.schema
+        )))
+        .execute(&mut c)
+        .await;
+    }
+}
+
+/// Two API nodes on one PostgreSQL database: a lever added through one reaches a subscriber
+/// of the other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_on_postgres_a_mutation_on_one_reaches_a_subscriber_on_the_other() {
+    let pg = PgSchema::new().await;
+    harness::cli(&pg.url, &["seed", "load"]);
+    harness::cli(&pg.url, &["projections", "update"]);
+    let planner = harness::cli(
+        &pg.url,
+        &["token", "create", "--role", "planner", "--authority", "888"],
+    );
+    let planner = planner.trim().to_owned();
+    let a = Server::start(&pg.url);
+    let b = Server::start(&pg.url);
+
+    let (_, body) = a
+        .gql(
+            Some(&planner),
+            "mutation($i: CreateScenarioInput!) { createScenario(input: $i) { version position } }",
+            json!({ "i": { "id": "preston-70", "name": "70 places in Preston", "authority": "888" } }),
+        )
+        .await;
+    assert_eq!(body["data"]["createScenario"]["version"], 1, "{body}");
+
+    // Node B learns of the scenario from the shared database, then serves its forecast.
+    let auth = json!({ "Authorization": format!("Bearer {planner}") });
+    let query =
+        "subscription { sufficiencyChanged(district: \"E07000123\", scenario: \"preston-70\") {
+                   position rows { year phase kind need capacity surplus { p50 } } } }";
+    let mut first = Value::Null;
+    for attempt in 0..100 {
+        let (mut ws, _) = Ws::connect(&b, "graphql-transport-ws", auth.clone()).await;
+        ws.subscribe("s", query, json!({})).await;
+        let msg = ws.next().await;
+        if msg["type"] == "next" && msg["payload"]["errors"].is_null() {
+            first = msg["payload"]["data"]["sufficiencyChanged"].clone();
+            // Keep this subscription: the change must reach it.
+            let capacity = |d: &Value| -> i64 {
+                d["rows"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|r| r["kind"] == "special" && r["need"].is_null() && r["year"] == 2028)
+                    .map(|r| r["capacity"].as_i64().unwrap_or(0))
+                    .sum()
+            };
+            let lever = json!({ "lever": "open_places", "district": PRESTON, "kind": "special_la_maintained",
+                                "low_age": 4, "high_age": 10, "from": "2026-09-01",
+                                "places": [{ "need": "ASD", "places": 70 }] });
+            let (_, body) = a
+                .gql(
+                    Some(&planner),
+                    "mutation($i: AddLeverInput!) { addScenarioLever(input: $i) { version position } }",
+                    json!({ "i": { "scenario": "preston-70", "lever": lever, "expectedVersion": 1 } }),
+                )
+                .await;
+            let written = body["data"]["addScenarioLever"]["position"]
+                .as_u64()
+                .unwrap();
+            let next = ws.data().await["sufficiencyChanged"].clone();
+            assert!(next["position"].as_u64().unwrap() >= written, "{next}");
+            assert_eq!(
+                capacity(&next) - capacity(&first),
+                70,
+                "the 70 places reached node B"
+            );
+            ws.close().await;
+            break;
+        }
+        assert_eq!(
+            msg["payload"]["errors"][0]["extensions"]["code"], "NOT_FOUND",
+            "attempt {attempt}: {msg}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(!first.is_null(), "node B never saw the scenario");
+    drop((a, b));
+    pg.drop_schema().await;
+}

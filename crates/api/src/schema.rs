@@ -153,7 +153,7 @@ pub struct AuthorityInfo {
 }
 
 /// P10 / P50 / P90 of a figure over the forecast's runs.
-#[derive(Debug, SimpleObject, Clone, Copy)]
+#[derive(Debug, SimpleObject, Clone, Copy, PartialEq, Eq)]
 pub struct Range {
     pub p10: i64,
     pub p50: i64,
@@ -171,7 +171,7 @@ impl From<placeledger_forecast::Range> for Range {
 }
 
 /// One cell of the sufficiency forecast.
-#[derive(Debug, SimpleObject)]
+#[derive(Debug, Clone, PartialEq, SimpleObject)]
 #[graphql(complex)]
 pub struct ForecastRow {
     pub authority: String,
@@ -197,6 +197,28 @@ pub struct ForecastRow {
     pub out_of_county: Range,
     /// Annual cost at the median, in pounds.
     pub annual_cost: Option<Decimal>,
+}
+
+impl ForecastRow {
+    fn of(r: &placeledger_forecast::Row, models: &crate::read::ReadModels) -> ForecastRow {
+        ForecastRow {
+            authority: r.authority.as_str().to_owned(),
+            district: r.district.as_str().to_owned(),
+            district_name: district_name(models, &r.authority, &r.district),
+            year: r.year,
+            phase: r.phase.code().to_owned(),
+            kind: r.kind.code().to_owned(),
+            need: r.need.map(|n| n.code().to_owned()),
+            demand: r.demand.into(),
+            capacity: r.capacity,
+            surplus: r.surplus.map(Into::into),
+            surplus_pct: r.surplus_pct,
+            met_in_authority: r.met_in_authority.map(Into::into),
+            met_by_partner: r.met_by_partner.map(Into::into),
+            out_of_county: r.out_of_county.into(),
+            annual_cost: r.annual_cost,
+        }
+    }
 }
 
 #[ComplexObject]
@@ -461,23 +483,7 @@ impl Query {
             .filter(|r| kind.is_none_or(|k| k == r.kind))
             .filter(|r| need.is_none_or(|n| Some(n) == r.need))
             .filter(|r| filter.years.as_ref().is_none_or(|y| y.contains(&r.year)))
-            .map(|r| ForecastRow {
-                authority: r.authority.as_str().to_owned(),
-                district: r.district.as_str().to_owned(),
-                district_name: district_name(&models, &r.authority, &r.district),
-                year: r.year,
-                phase: r.phase.code().to_owned(),
-                kind: r.kind.code().to_owned(),
-                need: r.need.map(|n| n.code().to_owned()),
-                demand: r.demand.into(),
-                capacity: r.capacity,
-                surplus: r.surplus.map(Into::into),
-                surplus_pct: r.surplus_pct,
-                met_in_authority: r.met_in_authority.map(Into::into),
-                met_by_partner: r.met_by_partner.map(Into::into),
-                out_of_county: r.out_of_county.into(),
-                annual_cost: r.annual_cost,
-            })
+            .map(|r| ForecastRow::of(r, &models))
             .collect();
         let totals = f
             .totals
@@ -656,8 +662,88 @@ pub struct Mutation;
 #[derive(Debug)]
 pub struct SubscriptionRoot;
 
+/// A district's sufficiency under one scenario, as it changes.
+#[derive(Debug, SimpleObject)]
+pub struct SufficiencyUpdate {
+    /// The event position the rows reflect.
+    pub position: u64,
+    pub district: String,
+    /// None: the baseline.
+    pub scenario: Option<String>,
+    pub rows: Vec<ForecastRow>,
+}
+
 #[Subscription]
 impl SubscriptionRoot {
+    /// A district's sufficiency forecast under a scenario (none: the baseline), now and
+    /// again whenever events change it: a lever added on any node, capacity recorded, a
+    /// placement started. Each message carries the position it reflects; reconnect with
+    /// `fromPosition` to get only what changed since. Own authority only (admins: any).
+    async fn sufficiency_changed(
+        &self,
+        ctx: &Context<'_>,
+        district: String,
+        scenario: Option<String>,
+        from_position: Option<u64>,
+    ) -> Result<impl Stream<Item = SufficiencyUpdate> + use<>, Gql> {
+        let v = viewer(ctx)?.clone();
+        let d = GssCode::parse(&district).map_err(|e| ApiError::bad_input("district", e))?;
+        let scenario = scenario
+            .as_deref()
+            .map(|x| ScenarioId::parse(x).map_err(|e| ApiError::bad_input("scenario", e)))
+            .transpose()?;
+        let s = services(ctx)?.clone();
+        let models = s.live.now();
+        let owner = models
+            .mainstream
+            .authorities()
+            .iter()
+            .find(|(_, a)| a.districts.contains_key(&d))
+            .map(|(code, _)| code.clone())
+            .ok_or_else(|| ApiError::NotFound(format!("there is no district {d} in the store")))?;
+        may_read(&v, &owner)?;
+        if let Some(id) = &scenario {
+            let sc = models
+                .scenarios
+                .get(id)
+                .ok_or_else(|| ApiError::NotFound(format!("there is no scenario {id}")))?;
+            may_read(&v, &sc.authority)?;
+        }
+        let rx = s.live.watch();
+        let sent = from_position.unwrap_or(0);
+        let last: Option<Vec<ForecastRow>> = None;
+        Ok(futures::stream::unfold(
+            (s, d, scenario, rx, sent, last),
+            |(s, d, scenario, mut rx, mut sent, mut last)| async move {
+                loop {
+                    let models = s.live.now();
+                    if models.position > sent || (sent == 0 && last.is_none()) {
+                        let f = s.live.forecast(scenario.as_ref()).await.ok()?;
+                        sent = models.position;
+                        let rows: Vec<ForecastRow> = f
+                            .rows
+                            .iter()
+                            .filter(|r| r.district == d)
+                            .map(|r| ForecastRow::of(r, &models))
+                            .collect();
+                        if last.as_ref() != Some(&rows) {
+                            last = Some(rows.clone());
+                            let message = SufficiencyUpdate {
+                                position: sent,
+                                district: d.as_str().to_owned(),
+                                scenario: scenario.as_ref().map(ToString::to_string),
+                                rows,
+                            };
+                            return Some((message, (s, d, scenario, rx, sent, last)));
+                        }
+                        continue;
+                    }
+                    rx.changed().await.ok()?;
+                }
+            },
+        ))
+    }
+
     /// `authority`'s shared place data (as the query `sharedPlaceData` gives it), now and
     /// again each time the events change it. Each message carries the event position it
     /// reflects; a client that reconnects with `fromPosition` (the last position it

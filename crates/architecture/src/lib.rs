@@ -108,5 +108,6 @@ pub const RULES: &[Rule] = &[
     },
 ];
 
-/// Only these packages may depend on axum (the HTTP edge).
-pub const AXUM_ALLOWED: &[&str] = &["placeledger-cli", "placeledger-api"];
+/// Only these packages may depend on axum: the HTTP edge, the binary that serves it, and the
+/// benchmark that runs it in-process.
+pub const AXUM_ALLOWED: &[&str] = &["placeledger-cli", "placeledger-api", "placeledger-bench"];

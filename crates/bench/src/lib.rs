@@ -1,5 +1,39 @@
-//! What both benchmark programs share: the machine description, and splicing one program's
-//! section into `BENCHMARKS.md` without touching the other's.
+//! What the benchmark programs share: the machine description, the seeded store, and
+//! splicing one program's section into `BENCHMARKS.md` without touching the others'.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context as _;
+use placeledger_ledger::{Context, EventIds, Ledger};
+use placeledger_seed::{Geography, Reference};
+use placeledger_store::EventStore;
+
+/// A temporary SQLite store holding the seeded pan-Lancashire history, as `placeledger seed
+/// load` records it; and how long recording it took (seconds).
+pub async fn seeded_store(
+    reference: &Path,
+) -> anyhow::Result<(tempfile::TempDir, Arc<dyn EventStore>, f64)> {
+    let dir = tempfile::tempdir()?;
+    let url = format!("sqlite:{}", dir.path().join("bench.db").display());
+    let store = placeledger_store::connect(&url).await?;
+    let started = Instant::now();
+    let geography = Geography::pan_lancashire()?;
+    let reference = Reference::load(reference, &geography)
+        .with_context(|| format!("reading {}", reference.display()))?;
+    let commands =
+        placeledger_seed::generate(&reference, &geography, placeledger_seed::DEFAULT_SEED)?;
+    let mut ledger = Ledger::open(store.clone()).await?;
+    let namespace = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, b"placeledger:bench");
+    ledger
+        .execute(
+            &commands,
+            &Context::actor("bench").with_event_ids(EventIds::Derived(namespace)),
+        )
+        .await?;
+    Ok((dir, store, started.elapsed().as_secs_f64()))
+}
 
 /// The machine the figures come from.
 pub fn machine() -> String {

@@ -17,11 +17,9 @@ use placeledger_forecast::from_projections::{Projections, inputs};
 use placeledger_forecast::{
     Authority, ChildHistory, Inputs, Options, Population, SendHistory, forecast,
 };
-use placeledger_ledger::{Context, EventIds, Ledger};
 use placeledger_mainstream::Mainstream;
 use placeledger_projection::Projection;
 use placeledger_scenarios::Scenarios;
-use placeledger_seed::{Geography, Reference};
 use placeledger_sharing::Sharing;
 use placeledger_store::EventStore;
 
@@ -162,26 +160,8 @@ fn national(base: &Inputs, copies: usize) -> anyhow::Result<Inputs> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let dir = tempfile::tempdir()?;
-    let url = format!("sqlite:{}", dir.path().join("bench.db").display());
-    let store = placeledger_store::connect(&url).await?;
-
     // The seeded history, as `placeledger seed load` records it.
-    let started = Instant::now();
-    let geography = Geography::pan_lancashire()?;
-    let reference = Reference::load(&args.reference, &geography)
-        .with_context(|| format!("reading {}", args.reference.display()))?;
-    let commands =
-        placeledger_seed::generate(&reference, &geography, placeledger_seed::DEFAULT_SEED)?;
-    let mut ledger = Ledger::open(store.clone()).await?;
-    let namespace = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, b"placeledger:bench");
-    ledger
-        .execute(
-            &commands,
-            &Context::actor("bench").with_event_ids(EventIds::Derived(namespace)),
-        )
-        .await?;
-    let seed_seconds = started.elapsed().as_secs_f64();
+    let (_dir, store, seed_seconds) = placeledger_bench::seeded_store(&args.reference).await?;
     eprintln!("seeded in {seed_seconds:.1} s");
 
     let (events, read_seconds) = read_and_decode(&store).await?;

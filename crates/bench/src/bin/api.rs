@@ -1,0 +1,220 @@
+//! `placeledger-bench-api`: the GraphQL API under load on the seeded pan-Lancashire history.
+//! A district forecast query from 32 concurrent connections (requests/s, p50/p99 latency),
+//! and a subscription fan-out: 1,000 WebSocket subscribers of `sufficiencyChanged`, one
+//! mutation, and how long until the last of them has the change. The server runs in this
+//! process on loopback, as `placeledger serve` would. Writes its section of `BENCHMARKS.md`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use clap::Parser;
+use futures::{SinkExt, StreamExt};
+use hdrhistogram::Histogram;
+use placeledger_api::auth::{self, Role};
+use placeledger_api::http::{App, Metrics, router};
+use placeledger_api::{Live, ReadModels, Services};
+use placeledger_domain::AuthorityCode;
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[derive(Debug, Parser)]
+#[command(name = "placeledger-bench-api", about = "Benchmarks the GraphQL API")]
+struct Args {
+    #[arg(long, default_value = "seeds/reference")]
+    reference: PathBuf,
+    /// Seconds of load.
+    #[arg(long, default_value_t = 20)]
+    seconds: u64,
+    /// Concurrent connections of the load.
+    #[arg(long, default_value_t = 32)]
+    connections: usize,
+    /// WebSocket subscribers of the fan-out.
+    #[arg(long, default_value_t = 1_000)]
+    subscribers: usize,
+    #[arg(long, default_value = "BENCHMARKS.md")]
+    output: PathBuf,
+}
+
+const PRESTON: &str = "E07000123";
+const QUERY: &str = "query($f: ForecastFilter!) { forecast(filter: $f) { position
+  rows { districtName year phase kind need demand { p10 p50 p90 } capacity surplus { p50 } deficit annualCost } } }";
+
+async fn post(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    body: &Value,
+) -> anyhow::Result<Value> {
+    let res = client
+        .post(url)
+        .header("content-type", "application/json")
+        .header("authorization", format!("Bearer {token}"))
+        .body(body.to_string())
+        .send()
+        .await?;
+    let status = res.status();
+    let v: Value = serde_json::from_slice(&res.bytes().await?)?;
+    if !status.is_success() || !v["errors"].is_null() {
+        bail!("{status}: {v}");
+    }
+    Ok(v)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let (_dir, store, seed_seconds) = placeledger_bench::seeded_store(&args.reference).await?;
+    eprintln!("seeded in {seed_seconds:.1} s");
+    let models = ReadModels::load(&store, &|_, _, _| {}).await?;
+    let live = Live::new(models);
+    tokio::spawn(live.clone().follow(store.clone()));
+    let schema = placeledger_api::build(Some(Services {
+        store: store.clone(),
+        live: live.clone(),
+        ledger: Arc::new(tokio::sync::Mutex::new(None)),
+    }));
+    let app = App {
+        schema,
+        store: store.clone(),
+        live,
+        metrics: Arc::new(Metrics::default()),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move { axum::serve(listener, router(app)).await });
+    let url = format!("http://{addr}/graphql");
+    let la = AuthorityCode::parse("888")?;
+    let (_, token) = auth::create(&store, Role::Planner, Some(la), "bench").await?;
+
+    // The district forecast query, warmed once (the forecast is made once per position).
+    let body = json!({ "query": QUERY, "variables": { "f": { "authority": "888", "district": PRESTON, "years": [2027, 2028, 2029] } } });
+    let client = reqwest::Client::new();
+    let started = Instant::now();
+    let first = post(&client, &url, &token, &body).await?;
+    let cold_ms = started.elapsed().as_secs_f64() * 1e3;
+    let rows = first["data"]["forecast"]["rows"]
+        .as_array()
+        .map_or(0, Vec::len);
+    eprintln!("first forecast query (makes the forecast): {cold_ms:.0} ms, {rows} rows");
+
+    let deadline = Instant::now() + Duration::from_secs(args.seconds);
+    let mut tasks = Vec::new();
+    for _ in 0..args.connections {
+        let (url, token, body) = (url.clone(), token.clone(), body.clone());
+        tasks.push(tokio::spawn(async move {
+            let client = reqwest::Client::builder()
+                .pool_max_idle_per_host(1)
+                .build()?;
+            let mut h = Histogram::<u64>::new(3)?;
+            while Instant::now() < deadline {
+                let t = Instant::now();
+                post(&client, &url, &token, &body).await?;
+                h.record(u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX))?;
+            }
+            anyhow::Ok(h)
+        }));
+    }
+    let load_started = Instant::now();
+    let mut h = Histogram::<u64>::new(3)?;
+    for t in tasks {
+        h.add(t.await??)?;
+    }
+    let load_seconds = load_started.elapsed().as_secs_f64();
+    let rps = h.len() as f64 / load_seconds;
+    let p50 = h.value_at_quantile(0.5) as f64 / 1e3;
+    let p99 = h.value_at_quantile(0.99) as f64 / 1e3;
+    eprintln!(
+        "load: {} requests in {load_seconds:.1} s: {rps:.0}/s, p50 {p50:.2} ms, p99 {p99:.2} ms",
+        h.len()
+    );
+
+    // Fan-out: every subscriber has its first message before the mutation is sent.
+    post(&client, &url, &token, &json!({ "query": "mutation { createScenario(input: { id: \"bench-fanout\", name: \"fan-out\", authority: \"888\" }) { version } }" })).await?;
+    let ws_url = format!("ws://{addr}/graphql/ws");
+    let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<()>(args.subscribers);
+    let mut subs = Vec::new();
+    for i in 0..args.subscribers {
+        let (ws_url, token, ready) = (ws_url.clone(), token.clone(), ready_tx.clone());
+        subs.push(tokio::spawn(async move {
+            let mut request = ws_url.into_client_request()?;
+            request.headers_mut().insert("sec-websocket-protocol", "graphql-transport-ws".parse()?);
+            let (mut ws, _) = tokio_tungstenite::connect_async(request).await?;
+            ws.send(json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } }).to_string().into()).await?;
+            ws.send(json!({ "id": format!("{i}"), "type": "subscribe", "payload": { "query": "subscription { sufficiencyChanged(district: \"E07000123\", scenario: \"bench-fanout\") { position } }" } }).to_string().into()).await?;
+            let mut nexts = 0;
+            while let Some(msg) = ws.next().await {
+                if let Message::Text(t) = msg? {
+                    let v: Value = serde_json::from_str(&t)?;
+                    if v["type"] == "next" {
+                        nexts += 1;
+                        if nexts == 1 {
+                            ready.send(()).await?;
+                        } else {
+                            return anyhow::Ok(Instant::now());
+                        }
+                    }
+                }
+            }
+            bail!("subscriber {i}: the socket closed")
+        }));
+    }
+    drop(ready_tx);
+    for _ in 0..args.subscribers {
+        ready_rx
+            .recv()
+            .await
+            .context("a subscriber failed before its first message")?;
+    }
+    let lever = json!({ "lever": "open_places", "district": PRESTON, "kind": "special_la_maintained", "low_age": 4, "high_age": 10, "from": "2026-09-01", "places": [{ "need": "ASD", "places": 70 }] });
+    let sent = Instant::now();
+    post(&client, &url, &token, &json!({ "query": "mutation($i: AddLeverInput!) { addScenarioLever(input: $i) { position } }", "variables": { "i": { "scenario": "bench-fanout", "lever": lever } } })).await?;
+    let answered = Instant::now();
+    let mut arrivals = Vec::new();
+    for s in subs {
+        arrivals.push(s.await??);
+    }
+    let after = |t: &Instant| t.saturating_duration_since(answered).as_secs_f64() * 1e3;
+    let mut ms: Vec<f64> = arrivals.iter().map(after).collect();
+    ms.sort_by(f64::total_cmp);
+    let last = ms.last().copied().unwrap_or(0.0);
+    let median = ms.get(ms.len() / 2).copied().unwrap_or(0.0);
+    let mutation_ms = answered.duration_since(sent).as_secs_f64() * 1e3;
+    eprintln!(
+        "fan-out: mutation answered in {mutation_ms:.0} ms; last of {} subscribers {last:.0} ms after it (median {median:.0} ms)",
+        ms.len()
+    );
+
+    let ok = |b: bool| if b { "met" } else { "not met" };
+    let mut md = String::new();
+    md.push_str("## GraphQL API\n\n");
+    md.push_str(&format!(
+        "- when: {}\n- machine: {}\n- command: `make bench-api` (release build; the server in the same process on loopback, the seeded SQLite store)\n\n",
+        chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
+        placeledger_bench::machine()
+    ));
+    md.push_str("| measure | figure | goal | |\n|---|---|---|---|\n");
+    md.push_str(&format!("| district forecast query (Preston, 3 years, {rows} rows), {} connections, {} s | {rps:.0} requests/s | >= 5,000 requests/s | {} |\n", args.connections, args.seconds, ok(rps >= 5_000.0)));
+    md.push_str(&format!(
+        "| ... latency p50 / p99 | {p50:.2} / {p99:.2} ms | p99 < 20 ms | {} |\n",
+        ok(p99 < 20.0)
+    ));
+    md.push_str(&format!(
+        "| first query after a change (makes the forecast) | {cold_ms:.0} ms | - | |\n"
+    ));
+    md.push_str(&format!("| fan-out: {} subscribers of `sufficiencyChanged`, last one has the change after the mutation's answer | {last:.0} ms (median {median:.0} ms) | < 500 ms | {} |\n", ms.len(), ok(last < 500.0)));
+    md.push_str(&format!(
+        "| ... the mutation itself (`addScenarioLever`) | {mutation_ms:.0} ms | - | |\n"
+    ));
+    let existing = std::fs::read_to_string(&args.output).unwrap_or_default();
+    let out = placeledger_bench::splice_section(&existing, "api", &md);
+    std::fs::write(&args.output, &out)
+        .with_context(|| format!("writing {}", args.output.display()))?;
+    print!("{md}");
+    Ok(())
+}
