@@ -121,10 +121,28 @@ async fn each_role_against_each_root_field() {
             &["admin", "planner 888", "analyst 888", "partner 890"],
         ),
         (
+            "scenarios",
+            "{ scenarios(authority: \"888\") { id name levers } }",
+            json!({}),
+            &["admin", "planner 888", "analyst 888"],
+        ),
+        (
+            "backtest",
+            "{ backtest(authority: \"888\", horizon: 1) { horizon method mape } }",
+            json!({}),
+            &["admin", "planner 888", "analyst 888"],
+        ),
+        (
             "createScenario",
             "mutation($i: CreateScenarioInput!) { createScenario(input: $i) { stream version position } }",
             json!({}),
             &["admin", "planner 888"],
+        ),
+        (
+            "compareScenarios",
+            "{ compareScenarios(scenario: \"matrix-0\") { totalCost changes { kind } } }",
+            json!({}),
+            &["admin", "planner 888", "analyst 888"],
         ),
     ];
     for (field, query, vars, allowed) in &fields {
@@ -680,4 +698,93 @@ async fn two_nodes_on_postgres_a_mutation_on_one_reaches_a_subscriber_on_the_oth
     assert!(!first.is_null(), "node B never saw the scenario");
     drop((a, b));
     pg.drop_schema().await;
+}
+
+#[tokio::test]
+async fn a_planner_opens_70_places_in_a_scenario_and_compares_it_with_the_baseline() {
+    let db = Database::seeded();
+    let planner = db.token("planner", Some("888"));
+    let server = Server::start(&db.url);
+    let (_, body) = server
+        .gql(
+            Some(&planner),
+            "mutation($i: CreateScenarioInput!) { createScenario(input: $i) { version } }",
+            json!({ "i": { "id": "preston-70", "name": "70 ASD places in Preston", "authority": "888" } }),
+        )
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    let lever = json!({ "lever": "open_places", "district": PRESTON, "kind": "special_la_maintained",
+                        "low_age": 4, "high_age": 10, "from": "2026-09-01",
+                        "places": [{ "need": "ASD", "places": 70 }] });
+    let (_, body) = server
+        .gql(
+            Some(&planner),
+            "mutation($i: AddLeverInput!) { addScenarioLever(input: $i) { version } }",
+            json!({ "i": { "scenario": "preston-70", "lever": lever, "expectedVersion": 1 } }),
+        )
+        .await;
+    assert_eq!(body["data"]["addScenarioLever"]["version"], 2, "{body}");
+    let (_, body) = server
+        .gql(
+            Some(&planner),
+            "{ scenarios { id authority levers } }",
+            json!({}),
+        )
+        .await;
+    let scenarios = body["data"]["scenarios"].as_array().unwrap();
+    assert_eq!(scenarios.len(), 1, "{body}");
+    assert_eq!(
+        scenarios[0]["levers"][0]["places"][0]["places"], 70,
+        "{body}"
+    );
+    let (_, body) = server
+        .gql(
+            Some(&planner),
+            "{ compareScenarios(scenario: \"preston-70\") { against totalCost costByYear { year annualCost }
+                 changes { district year phase kind need capacity surplus deficitBefore deficitAfter } } }",
+            json!({}),
+        )
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    let c = &body["data"]["compareScenarios"];
+    assert!(c["against"].is_null());
+    let changes = c["changes"].as_array().unwrap();
+    // Exactly Preston's primary special places change, by 70, from the first January after
+    // they open.
+    let capacity: Vec<&Value> = changes.iter().filter(|x| x["capacity"] != 0).collect();
+    assert!(!capacity.is_empty(), "{body}");
+    for x in &capacity {
+        assert_eq!(
+            (&x["district"], &x["phase"], &x["kind"], &x["capacity"]),
+            (
+                &json!(PRESTON),
+                &json!("primary"),
+                &json!("special"),
+                &json!(70)
+            ),
+            "{x}"
+        );
+        assert!(x["year"].as_i64().unwrap() >= 2027, "{x}");
+    }
+    // The back-test, beside its baselines, for horizons 1 to 3.
+    let (_, body) = server
+        .gql(
+            Some(&planner),
+            "{ backtest(authority: \"888\", horizon: 3) { horizon method origins mape bias coverage } }",
+            json!({}),
+        )
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    let lines = body["data"]["backtest"].as_array().unwrap();
+    for method in ["model", "last_value", "compound_growth"] {
+        for h in 1..=3 {
+            let line = lines
+                .iter()
+                .find(|l| l["method"] == method && l["horizon"] == h);
+            let line = line.unwrap_or_else(|| panic!("{method} h{h}: {body}"));
+            assert!(
+                line["origins"].as_i64().unwrap() >= 1 && line["mape"].as_f64().unwrap() >= 0.0
+            );
+        }
+    }
 }

@@ -10,7 +10,7 @@ use placeledger_caseload::{Caseload, census_day};
 use placeledger_costs::Costs;
 use placeledger_domain::{Event, ScenarioId};
 use placeledger_forecast::from_projections::{Projections, ScenarioError, apply_scenario, inputs};
-use placeledger_forecast::{Forecast, ForecastError, Inputs, Options};
+use placeledger_forecast::{Backtest, Forecast, ForecastError, Inputs, Options};
 use placeledger_mainstream::Mainstream;
 use placeledger_placements::Placements;
 use placeledger_projection::Projection;
@@ -199,6 +199,9 @@ fn decode(stored: &placeledger_store::StoredEvent) -> Result<Event, ReadError> {
 /// The last forecast of each scenario (`None`: the baseline), with the position it is of.
 type ForecastCache = HashMap<Option<ScenarioId>, (u64, Arc<Forecast>)>;
 
+/// The last back-test of each horizon, with the position it is of.
+type BacktestCache = HashMap<u8, (u64, Arc<Backtest>)>;
+
 /// The read models shared by every request, kept up to date by [`Live::follow`].
 #[derive(Debug, Clone)]
 pub struct Live {
@@ -206,6 +209,8 @@ pub struct Live {
     position: watch::Sender<u64>,
     /// The last forecast of each scenario (`None`: the baseline) and the position it is of.
     forecasts: Arc<tokio::sync::Mutex<ForecastCache>>,
+    /// The last back-test per horizon and the position it is of.
+    backtests: Arc<tokio::sync::Mutex<BacktestCache>>,
 }
 
 impl Live {
@@ -215,6 +220,7 @@ impl Live {
             models: Arc::new(RwLock::new(Arc::new(models))),
             position,
             forecasts: Arc::default(),
+            backtests: Arc::default(),
         }
     }
 
@@ -299,5 +305,26 @@ impl Live {
         let forecast = Arc::new(forecast);
         cache.insert(key, (models.position, forecast.clone()));
         Ok(forecast)
+    }
+
+    /// The back-test over `horizon` years as of the read models' position (made once per
+    /// position; it runs a forecast per origin).
+    pub async fn backtest(&self, horizon: u8) -> Result<Arc<Backtest>, ScenarioRunError> {
+        let mut cache = self.backtests.lock().await;
+        let models = self.now();
+        if let Some((at, b)) = cache.get(&horizon)
+            && *at == models.position
+        {
+            return Ok(b.clone());
+        }
+        let inputs = models.inputs();
+        let b = tokio::task::spawn_blocking(move || {
+            placeledger_forecast::backtest(&inputs, horizon, &Options::default())
+        })
+        .await
+        .map_err(|e| ScenarioRunError::Internal(e.to_string()))?;
+        let b = Arc::new(b);
+        cache.insert(horizon, (models.position, b.clone()));
+        Ok(b)
     }
 }

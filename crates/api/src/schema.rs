@@ -322,6 +322,72 @@ pub struct SharedPlaceData {
     pub totals: Vec<SharedTotal>,
 }
 
+/// A named set of levers on the forecast.
+#[derive(Debug, SimpleObject)]
+pub struct ScenarioInfo {
+    pub id: String,
+    pub name: String,
+    pub author: String,
+    pub authority: String,
+    /// The scenario whose levers apply first.
+    pub base: Option<String>,
+    pub created_on: NaiveDate,
+    /// Its own levers, in order, in their JSON form.
+    pub levers: Vec<async_graphql::Json<serde_json::Value>>,
+}
+
+/// One cell that differs between two scenarios: after minus before.
+#[derive(Debug, SimpleObject)]
+pub struct CellDifference {
+    pub district: String,
+    pub year: i32,
+    pub phase: String,
+    pub kind: String,
+    pub need: Option<String>,
+    pub demand: i64,
+    pub capacity: i64,
+    pub surplus: i64,
+    pub out_of_county: i64,
+    pub annual_cost: Option<Decimal>,
+    pub deficit_before: bool,
+    pub deficit_after: bool,
+}
+
+#[derive(Debug, SimpleObject)]
+pub struct YearCost {
+    pub year: i32,
+    pub annual_cost: Decimal,
+}
+
+/// `scenario` against `against` (none: the baseline).
+#[derive(Debug, SimpleObject)]
+pub struct ScenarioComparison {
+    pub scenario: String,
+    pub against: Option<String>,
+    pub position: u64,
+    pub changes: Vec<CellDifference>,
+    pub cost_by_year: Vec<YearCost>,
+    /// The difference in cost over the whole horizon.
+    pub total_cost: Decimal,
+}
+
+/// The forecast's track record for one authority and horizon, beside the naive baselines.
+#[derive(Debug, SimpleObject)]
+pub struct BacktestLine {
+    pub authority: String,
+    /// Years ahead of the forecast's origin.
+    pub horizon: i32,
+    /// model, last_value or compound_growth.
+    pub method: String,
+    pub origins: i32,
+    /// Mean absolute % error over the origins.
+    pub mape: f64,
+    /// Mean signed % error.
+    pub bias: f64,
+    /// Share of actuals inside P10-P90 (model only).
+    pub coverage: Option<f64>,
+}
+
 fn district_name(models: &crate::read::ReadModels, a: &AuthorityCode, d: &GssCode) -> String {
     models
         .mainstream
@@ -527,6 +593,155 @@ impl Query {
             totals,
             flags,
         })
+    }
+
+    /// The scenarios of an authority (own authority; admins: all, or one).
+    async fn scenarios(
+        &self,
+        ctx: &Context<'_>,
+        authority: Option<String>,
+    ) -> Result<Vec<ScenarioInfo>, Gql> {
+        let v = viewer(ctx)?;
+        let only = authority
+            .as_deref()
+            .map(|a| self::authority("authority", a))
+            .transpose()?;
+        let only = match (only, v.role) {
+            (Some(a), _) => {
+                may_read(v, &a)?;
+                Some(a)
+            }
+            (None, Role::Admin) => None,
+            (None, _) => {
+                let own = v.authority.clone().ok_or(ApiError::Unauthenticated)?;
+                may_read(v, &own)?;
+                Some(own)
+            }
+        };
+        let models = services(ctx)?.live.now();
+        Ok(models
+            .scenarios
+            .all()
+            .iter()
+            .filter(|(_, s)| only.as_ref().is_none_or(|a| a == &s.authority))
+            .map(|(id, s)| ScenarioInfo {
+                id: id.to_string(),
+                name: s.name.clone(),
+                author: s.author.clone(),
+                authority: s.authority.as_str().to_owned(),
+                base: s.base.as_ref().map(ToString::to_string),
+                created_on: s.created_on,
+                levers: s
+                    .levers
+                    .iter()
+                    .map(|l| async_graphql::Json(serde_json::to_value(l).unwrap_or_default()))
+                    .collect(),
+            })
+            .collect())
+    }
+
+    /// Runs `scenario` and `against` (none: the baseline) and gives every cell that differs
+    /// and the difference in cost per year and over the horizon.
+    async fn compare_scenarios(
+        &self,
+        ctx: &Context<'_>,
+        scenario: String,
+        against: Option<String>,
+    ) -> Result<ScenarioComparison, Gql> {
+        let v = viewer(ctx)?;
+        let s = services(ctx)?;
+        let models = s.live.now();
+        let mut ids = Vec::new();
+        for (field, name) in [("scenario", Some(&scenario)), ("against", against.as_ref())] {
+            let Some(name) = name else {
+                ids.push(None);
+                continue;
+            };
+            let id = ScenarioId::parse(name).map_err(|e| ApiError::bad_input(field, e))?;
+            let sc = models
+                .scenarios
+                .get(&id)
+                .ok_or_else(|| ApiError::NotFound(format!("there is no scenario {id}")))?;
+            may_read(v, &sc.authority)?;
+            ids.push(Some(id));
+        }
+        let other = s
+            .live
+            .forecast(ids[0].as_ref())
+            .await
+            .map_err(scenario_error)?;
+        let base = s
+            .live
+            .forecast(ids[1].as_ref())
+            .await
+            .map_err(scenario_error)?;
+        let c = placeledger_forecast::compare(&base, &other);
+        Ok(ScenarioComparison {
+            scenario,
+            against,
+            position: models.position,
+            changes: c
+                .changes
+                .iter()
+                .map(|x| CellDifference {
+                    district: x.district.as_str().to_owned(),
+                    year: x.year,
+                    phase: x.phase.code().to_owned(),
+                    kind: x.kind.code().to_owned(),
+                    need: x.need.map(|n| n.code().to_owned()),
+                    demand: x.demand,
+                    capacity: x.capacity,
+                    surplus: x.surplus,
+                    out_of_county: x.out_of_county,
+                    annual_cost: x.annual_cost,
+                    deficit_before: x.deficit_before,
+                    deficit_after: x.deficit_after,
+                })
+                .collect(),
+            cost_by_year: c
+                .cost_by_year
+                .iter()
+                .map(|(year, cost)| YearCost {
+                    year: *year,
+                    annual_cost: *cost,
+                })
+                .collect(),
+            total_cost: c.total_cost,
+        })
+    }
+
+    /// The forecast's back-test for an authority: from every origin with enough history,
+    /// forecast vs actual January caseload, MAPE and bias per horizon, beside the
+    /// last-value and compound-growth baselines, and how often the actual fell inside
+    /// P10-P90. Own authority (admins: any).
+    async fn backtest(
+        &self,
+        ctx: &Context<'_>,
+        authority: String,
+        #[graphql(default = 5, validator(minimum = 1, maximum = 10))] horizon: i32,
+    ) -> Result<Vec<BacktestLine>, Gql> {
+        let v = viewer(ctx)?;
+        let a = self::authority("authority", &authority)?;
+        may_read(v, &a)?;
+        let s = services(ctx)?;
+        let b = s
+            .live
+            .backtest(u8::try_from(horizon).unwrap_or(5))
+            .await
+            .map_err(scenario_error)?;
+        Ok(b.summary
+            .iter()
+            .filter(|x| x.authority == a)
+            .map(|x| BacktestLine {
+                authority: x.authority.as_str().to_owned(),
+                horizon: i32::from(x.horizon),
+                method: x.method.code().to_owned(),
+                origins: i32::try_from(x.origins).unwrap_or(i32::MAX),
+                mape: x.mape,
+                bias: x.bias,
+                coverage: x.coverage,
+            })
+            .collect())
     }
 
     /// What `authority` shares with the caller's authority under their data-sharing
