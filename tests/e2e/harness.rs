@@ -144,8 +144,14 @@ pub struct Server {
 
 impl Server {
     pub fn start(url: &str) -> Server {
+        Server::start_with(url, &[])
+    }
+
+    /// Starts a server with more `serve` flags.
+    pub fn start_with(url: &str, flags: &[&str]) -> Server {
         let mut child = Command::new(BIN)
             .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(flags)
             .env("PLACELEDGER_DATABASE_URL", url)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

@@ -788,3 +788,42 @@ async fn a_planner_opens_70_places_in_a_scenario_and_compares_it_with_the_baseli
         }
     }
 }
+
+#[tokio::test]
+async fn a_token_over_its_rate_is_told_to_slow_down() {
+    let db = Database::seeded();
+    let token = db.token("analyst", Some("888"));
+    let other = db.token("analyst", Some("888"));
+    let server = Server::start_with(&db.url, &["--rate-limit", "0.5"]);
+    let auth = format!("Bearer {token}");
+    let body = json!({ "query": "{ viewer { role } }" })
+        .to_string()
+        .into_bytes();
+    let mut limited = 0;
+    for _ in 0..6 {
+        let (status, _, text) = server
+            .raw(
+                Method::POST,
+                "/graphql",
+                &[
+                    ("content-type", "application/json"),
+                    ("authorization", &auth),
+                ],
+                body.clone(),
+            )
+            .await;
+        if status == 429 {
+            assert!(text.contains("RATE_LIMITED"), "{text}");
+            limited += 1;
+        } else {
+            assert_eq!(status, 200, "{text}");
+        }
+    }
+    // One request, then one every two seconds: six in a row cannot all pass.
+    assert!(limited >= 1, "no request was limited");
+    // Another token has its own allowance.
+    let (status, _) = server
+        .gql(Some(&other), "{ viewer { role } }", json!({}))
+        .await;
+    assert_eq!(status, 200);
+}

@@ -21,6 +21,7 @@ use placeledger_store::EventStore;
 
 use crate::auth::{self, AuthError, Viewer};
 use crate::error::code;
+use crate::limit::Limiter;
 use crate::read::Live;
 use crate::schema::PlaceledgerSchema;
 
@@ -54,6 +55,7 @@ pub struct App {
     pub store: Arc<dyn EventStore>,
     pub live: Live,
     pub metrics: Arc<Metrics>,
+    pub limiter: Arc<Limiter>,
 }
 
 impl std::fmt::Debug for App {
@@ -319,7 +321,23 @@ async fn execute(
         }
     }
     match viewer_of(&app, &headers).await {
-        Ok(Some(v)) => request = request.data(v),
+        Ok(Some(v)) => {
+            if let Err(wait) = app.limiter.take(&v.token_id, std::time::Instant::now()) {
+                let mut r = request_error(
+                    &app,
+                    gr,
+                    StatusCode::TOO_MANY_REQUESTS,
+                    code::RATE_LIMITED,
+                    "too many requests for this token; slow down",
+                );
+                let secs = wait.as_secs().max(1).to_string();
+                if let Ok(h) = HeaderValue::from_str(&secs) {
+                    r.headers_mut().insert(header::RETRY_AFTER, h);
+                }
+                return r;
+            }
+            request = request.data(v);
+        }
         Ok(None) => {}
         Err(AuthError::Store(e)) => {
             tracing::error!(error = %e, "looking up a token");

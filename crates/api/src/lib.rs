@@ -5,12 +5,13 @@
 //!   position.
 //! - [`auth`]: bearer tokens (stored hashed), roles and what each may read and write.
 //! - [`schema`]: the GraphQL schema; [`error`]: its stable `extensions.code`s.
-//! - [`suppress`]: small-number suppression for partners.
+//! - [`suppress`]: small-number suppression for partners; [`limit`]: per-token rate limits.
 //! - [`http`]: the axum router (GraphQL over HTTP, WebSocket, GraphiQL, health, metrics).
 
 pub mod auth;
 pub mod error;
 pub mod http;
+pub mod limit;
 pub mod read;
 pub mod schema;
 pub mod suppress;

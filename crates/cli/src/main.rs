@@ -78,6 +78,10 @@ enum Command {
         /// Create and print development tokens (one per role) on start.
         #[arg(long)]
         dev_tokens: bool,
+        /// Requests a second each token may make (bursts of twice as many); beyond it,
+        /// HTTP 429 with `RATE_LIMITED`.
+        #[arg(long, env = "PLACELEDGER_RATE_LIMIT", default_value_t = 100.0)]
+        rate_limit: f64,
     },
     /// API bearer tokens.
     #[command(subcommand)]
@@ -417,7 +421,11 @@ async fn run() -> anyhow::Result<()> {
             on,
         }) => scenario::end(store, &authority, &partner, on).await?,
         Command::Sharing(SharingCommand::List) => scenario::agreements(store).await?,
-        Command::Serve { listen, dev_tokens } => serve::serve(store, listen, dev_tokens).await?,
+        Command::Serve {
+            listen,
+            dev_tokens,
+            rate_limit,
+        } => serve::serve(store, listen, dev_tokens, rate_limit).await?,
         Command::Token(TokenCommand::Create {
             role,
             authority,

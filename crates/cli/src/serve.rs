@@ -6,6 +6,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use placeledger_api::auth::{self, Role};
 use placeledger_api::http::{App, Metrics, router};
+use placeledger_api::limit::{Limiter, Rate};
 use placeledger_api::{Live, Services};
 use placeledger_domain::AuthorityCode;
 use placeledger_store::EventStore;
@@ -17,6 +18,7 @@ pub async fn serve(
     store: Arc<dyn EventStore>,
     listen: SocketAddr,
     dev_tokens: bool,
+    rate_limit: f64,
 ) -> anyhow::Result<()> {
     let models = crate::projections::read_models(&store).await?;
     let position = models.position;
@@ -32,6 +34,10 @@ pub async fn serve(
         store: store.clone(),
         live,
         metrics: Arc::new(Metrics::default()),
+        limiter: Arc::new(Limiter::new(Rate {
+            per_second: rate_limit,
+            burst: rate_limit * 2.0,
+        })),
     };
     let listener = tokio::net::TcpListener::bind(listen)
         .await
