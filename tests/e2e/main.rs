@@ -73,6 +73,18 @@ async fn each_role_against_each_root_field() {
         ("no token", None),
     ];
     let server = Server::start(&db.url);
+    let child = a_lancashire_child(&db.url).await;
+    let (_, body) = server
+        .gql(
+            tokens[0].1.as_deref(),
+            "{ settings(filter: { authority: \"888\" }, first: 1) { edges { node { urn } } } }",
+            json!({}),
+        )
+        .await;
+    let urn = body["data"]["settings"]["edges"][0]["node"]["urn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let forecast = json!({ "authority": "888", "district": PRESTON, "years": [2027] });
     // (field, query, variables, who may)
     let fields: Vec<(&str, &str, Value, &[&str])> = vec![
@@ -121,6 +133,24 @@ async fn each_role_against_each_root_field() {
             &["admin", "planner 888", "analyst 888", "partner 890"],
         ),
         (
+            "settings",
+            "{ settings(filter: { authority: \"888\" }, first: 5) { edges { node { urn places } } } }",
+            json!({}),
+            &["admin", "planner 888", "analyst 888"],
+        ),
+        (
+            "settingHistory",
+            "query($u: String!) { settingHistory(urn: $u) { type } }",
+            json!({ "u": urn }),
+            &["admin", "planner 888", "analyst 888"],
+        ),
+        (
+            "childHistory",
+            "query($c: String!) { childHistory(child: $c) { type } }",
+            json!({ "c": child }),
+            &["admin", "planner 888", "analyst 888"],
+        ),
+        (
             "scenarios",
             "{ scenarios(authority: \"888\") { id name levers } }",
             json!({}),
@@ -160,8 +190,11 @@ async fn each_role_against_each_root_field() {
                 assert!(body["errors"].is_null(), "{field} as {who}: {body}");
                 assert!(!body["data"][field].is_null(), "{field} as {who}: {body}");
             } else {
+                // A child nobody may see is not there (an id tells nothing).
                 let expected = if token.is_none() {
                     "UNAUTHENTICATED"
+                } else if *field == "childHistory" {
+                    "NOT_FOUND"
                 } else {
                     "FORBIDDEN"
                 };
@@ -826,4 +859,124 @@ async fn a_token_over_its_rate_is_told_to_slow_down() {
         .gql(Some(&other), "{ viewer { role } }", json!({}))
         .await;
     assert_eq!(status, 200);
+}
+
+/// A child of Lancashire's who has never moved: from the store, as a caseworker would know it.
+async fn a_lancashire_child(url: &str) -> String {
+    let store = placeledger_store::connect(url).await.unwrap();
+    let mut after = 0;
+    loop {
+        let batch = store.read_all(after, 5_000).await.unwrap();
+        assert!(!batch.is_empty(), "no Lancashire child in the seeds");
+        for e in &batch {
+            if e.event_type == "ChildRegistered" && e.payload["authority"] == "888" {
+                let stream = placeledger_store::StreamId::parse(&e.stream_id).unwrap();
+                let events = store.read_stream(&stream, 0, 1_000).await.unwrap();
+                if events.iter().all(|x| x.event_type != "ChildMovedHome") && events.len() >= 3 {
+                    return e.payload["child"].as_str().unwrap().to_owned();
+                }
+            }
+        }
+        after = batch.last().unwrap().position;
+    }
+}
+
+#[tokio::test]
+async fn settings_page_by_cursor_and_histories_stay_with_their_authority() {
+    let db = Database::seeded();
+    let planner = db.token("planner", Some("888"));
+    let blackpool = db.token("planner", Some("890"));
+    let partner = db.token("partner", Some("890"));
+    let server = Server::start(&db.url);
+    let page = "query($f: SettingsFilter, $after: String) {
+        settings(filter: $f, first: 10, after: $after) {
+          pageInfo { hasNextPage endCursor }
+          edges { cursor node { urn name authority district kind phase places occupancy vacancies open } } } }";
+    let filter = json!({ "authority": "888", "kind": "special_la_maintained", "on": "2026-01-15" });
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let (_, body) = server
+            .gql(Some(&planner), page, json!({ "f": filter, "after": after }))
+            .await;
+        assert!(body["errors"].is_null(), "{body}");
+        let c = &body["data"]["settings"];
+        for e in c["edges"].as_array().unwrap() {
+            let n = &e["node"];
+            assert_eq!(
+                (&n["authority"], &n["kind"], &n["open"]),
+                (&json!("888"), &json!("special_la_maintained"), &json!(true)),
+                "{n}"
+            );
+            if let (Some(p), Some(o), Some(v)) = (
+                n["places"].as_i64(),
+                n["occupancy"].as_i64(),
+                n["vacancies"].as_i64(),
+            ) {
+                assert_eq!(p - o, v, "{n}");
+            }
+            seen.push(n["urn"].as_str().unwrap().to_owned());
+        }
+        if c["pageInfo"]["hasNextPage"] != true {
+            break;
+        }
+        after = c["pageInfo"]["endCursor"].as_str().map(str::to_owned);
+    }
+    assert!(seen.len() > 10, "more than one page: {}", seen.len());
+    let mut sorted = seen.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted, seen, "every setting once, in URN order");
+    // Too big a page, a cursor from elsewhere, another authority's settings.
+    let (_, body) = server
+        .gql(
+            Some(&planner),
+            "{ settings(first: 1000) { edges { cursor } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(body["errors"][0]["extensions"]["field"], "first", "{body}");
+    let (_, body) = server
+        .gql(
+            Some(&planner),
+            "{ settings(after: \"not-a-cursor\") { edges { cursor } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(code(&body), Some("BAD_USER_INPUT"), "{body}");
+    for token in [&blackpool, &partner] {
+        let (_, body) = server.gql(Some(token), page, json!({ "f": filter })).await;
+        assert_eq!(code(&body), Some("FORBIDDEN"), "{body}");
+    }
+
+    // A setting's history: its own authority only.
+    let urn = &seen[0];
+    let q = "query($u: String!) { settingHistory(urn: $u) { position version type actor event } }";
+    let (_, body) = server.gql(Some(&planner), q, json!({ "u": urn })).await;
+    let events = body["data"]["settingHistory"].as_array().unwrap();
+    assert_eq!(events[0]["type"], "SettingOpened", "{body}");
+    assert_eq!(events[0]["version"], 1);
+    for token in [&blackpool, &partner] {
+        let (_, body) = server.gql(Some(token), q, json!({ "u": urn })).await;
+        assert_eq!(code(&body), Some("FORBIDDEN"), "{body}");
+    }
+    // A child's history: its home authority only; to anyone else the child is not there.
+    let child = a_lancashire_child(&db.url).await;
+    let q = "query($c: String!) { childHistory(child: $c) { position type event } }";
+    let (_, body) = server.gql(Some(&planner), q, json!({ "c": child })).await;
+    let events = body["data"]["childHistory"].as_array().unwrap();
+    assert_eq!(events[0]["type"], "ChildRegistered", "{body}");
+    assert!(
+        events
+            .windows(2)
+            .all(|w| w[0]["position"].as_u64() < w[1]["position"].as_u64())
+    );
+    for token in [&blackpool, &partner] {
+        let (_, body) = server.gql(Some(token), q, json!({ "c": child })).await;
+        assert_eq!(code(&body), Some("NOT_FOUND"), "{body}");
+        assert!(
+            body["data"].is_null() || body["data"]["childHistory"].is_null(),
+            "{body}"
+        );
+    }
 }

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use async_graphql::connection::{Connection, Edge};
 use async_graphql::{
     ComplexObject, Context, InputObject, Object, Schema, SimpleObject, Subscription,
 };
@@ -322,6 +323,65 @@ pub struct SharedPlaceData {
     pub totals: Vec<SharedTotal>,
 }
 
+/// A setting as at a date: what it is, its places and who is in them.
+#[derive(Debug, SimpleObject)]
+pub struct SettingInfo {
+    pub urn: String,
+    pub name: String,
+    pub authority: String,
+    pub district: String,
+    pub planning_area: Option<String>,
+    /// The setting kind code, e.g. special_la_maintained.
+    pub kind: String,
+    /// The kind of place it provides (facility included), e.g. special_la_maintained.
+    pub provision: String,
+    pub phase: String,
+    pub low_age: i32,
+    pub high_age: i32,
+    pub designated_needs: Vec<String>,
+    pub open: bool,
+    /// Net capacity (mainstream), summed over NCYs.
+    pub net_capacity: Option<i64>,
+    /// Places commissioned for the academic year (specialist settings and facilities).
+    pub commissioned_places: Option<i64>,
+    /// Commissioned places, or net capacity for mainstream.
+    pub places: Option<i64>,
+    /// Census roll (mainstream) or children with plans placed here.
+    pub occupancy: i64,
+    /// Places minus occupancy; negative: over capacity.
+    pub vacancies: Option<i64>,
+}
+
+/// Narrows the settings. Codes as in the settings.
+#[derive(Debug, InputObject, Default)]
+pub struct SettingsFilter {
+    pub authority: Option<String>,
+    pub district: Option<String>,
+    /// A setting kind code, e.g. special_academy_free.
+    pub kind: Option<String>,
+    /// Settings designated for this primary need.
+    pub need: Option<String>,
+    pub phase: Option<String>,
+    /// The date the figures are for (default: today).
+    pub on: Option<NaiveDate>,
+    /// Include settings closed on that date (default: no).
+    #[graphql(default)]
+    pub include_closed: bool,
+}
+
+/// One stored event, as it is now read (older schema versions upcast).
+#[derive(Debug, SimpleObject)]
+pub struct HistoryEvent {
+    pub position: u64,
+    pub version: u64,
+    /// The event type, e.g. PlanIssued.
+    pub r#type: String,
+    pub recorded_at: chrono::DateTime<Utc>,
+    /// Who recorded it (a token id, an importer, the seed).
+    pub actor: Option<String>,
+    pub event: async_graphql::Json<serde_json::Value>,
+}
+
 /// A named set of levers on the forecast.
 #[derive(Debug, SimpleObject)]
 pub struct ScenarioInfo {
@@ -595,6 +655,156 @@ impl Query {
         })
     }
 
+    /// Settings with their places, occupancy and vacancies as at a date, filtered, in URN
+    /// order, a page at a time (Relay cursor connection; at most 100 a page). Own authority
+    /// (admins: any); geography and places are read from one snapshot, so a page of 100 is
+    /// no more work than one.
+    async fn settings(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default)] filter: SettingsFilter,
+        after: Option<String>,
+        first: Option<i32>,
+    ) -> Result<Connection<String, SettingInfo>, Gql> {
+        use placeledger_domain::{SettingKind, Urn};
+        let v = viewer(ctx)?;
+        let only = match (filter.authority.as_deref(), v.role) {
+            (Some(a), _) => Some(authority("filter.authority", a)?),
+            (None, Role::Admin) => None,
+            (None, _) => v.authority.clone(),
+        };
+        match &only {
+            Some(a) => may_read(v, a)?,
+            None if v.role != Role::Admin => return Err(ApiError::Unauthenticated.into()),
+            None => {}
+        }
+        let district = filter
+            .district
+            .as_deref()
+            .map(|d| GssCode::parse(d).map_err(|e| ApiError::bad_input("filter.district", e)))
+            .transpose()?;
+        let kind = parse_opt(
+            "filter.kind",
+            filter.kind.as_ref(),
+            |s| SettingKind::parse(s).ok(),
+            "setting kind",
+        )?;
+        let need = parse_opt(
+            "filter.need",
+            filter.need.as_ref(),
+            |s| PrimaryNeed::parse(s).ok(),
+            "primary need",
+        )?;
+        let phase = parse_opt(
+            "filter.phase",
+            filter.phase.as_ref(),
+            |s| Phase::parse(s).ok(),
+            "phase",
+        )?;
+        let first = usize::try_from(first.unwrap_or(50))
+            .ok()
+            .filter(|n| (1..=100).contains(n))
+            .ok_or_else(|| ApiError::bad_input("first", "must be 1 to 100"))?;
+        let after = after
+            .as_deref()
+            .map(|c| {
+                Urn::parse(c)
+                    .map_err(|_| ApiError::bad_input("after", "not a cursor from this connection"))
+            })
+            .transpose()?;
+        let on = filter.on.unwrap_or_else(|| Utc::now().date_naive());
+        let year = placeledger_domain::AcademicYear::containing(on);
+        let models = services(ctx)?.live.now();
+        let mut matching = models
+            .capacity
+            .settings()
+            .iter()
+            .filter(|(urn, _)| after.is_none_or(|a| **urn > a))
+            .filter(|(_, s)| only.as_ref().is_none_or(|a| a == &s.authority))
+            .filter(|(_, s)| district.as_ref().is_none_or(|d| d == &s.district))
+            .filter(|(_, s)| kind.is_none_or(|k| k == s.kind))
+            .filter(|(_, s)| need.is_none_or(|n| s.designated_needs.contains(&n)))
+            .filter(|(_, s)| phase.is_none_or(|p| p == s.phase))
+            .filter(|(_, s)| filter.include_closed || s.open_on(on));
+        let page: Vec<_> = matching.by_ref().take(first).collect();
+        let has_next = matching.next().is_some();
+        let mut connection = Connection::new(after.is_some(), has_next);
+        for (urn, s) in page {
+            let node = SettingInfo {
+                urn: urn.to_string(),
+                name: s.name.clone(),
+                authority: s.authority.as_str().to_owned(),
+                district: s.district.as_str().to_owned(),
+                planning_area: s.planning_area.as_ref().map(ToString::to_string),
+                kind: s.kind.code().to_owned(),
+                provision: s.provision().code().to_owned(),
+                phase: s.phase.code().to_owned(),
+                low_age: i32::from(s.low_age),
+                high_age: i32::from(s.high_age),
+                designated_needs: s
+                    .designated_needs
+                    .iter()
+                    .map(|n| n.code().to_owned())
+                    .collect(),
+                open: s.open_on(on),
+                net_capacity: s
+                    .net_capacity_on(on)
+                    .map(|c| c.iter().map(|n| i64::from(n.count)).sum()),
+                commissioned_places: s.commissioned_places(year).map(i64::from),
+                places: s.places_on(on).map(i64::from),
+                occupancy: i64::from(s.occupancy_on(on)),
+                vacancies: s.vacancies_on(on),
+            };
+            connection.edges.push(Edge::new(urn.to_string(), node));
+        }
+        Ok(connection)
+    }
+
+    /// A child's events, oldest first (the child's current home authority only; admins:
+    /// any).
+    async fn child_history(
+        &self,
+        ctx: &Context<'_>,
+        child: String,
+    ) -> Result<Vec<HistoryEvent>, Gql> {
+        let v = viewer(ctx)?;
+        let id = placeledger_domain::ChildId::parse(&child)
+            .map_err(|e| ApiError::bad_input("child", e))?;
+        let s = services(ctx)?;
+        let models = s.live.now();
+        let line = models.caseload.children().get(&id);
+        let home = line.and_then(|l| l.homes.last().and_then(|(_, h)| h.clone()));
+        match (&home, v.role) {
+            (_, Role::Admin) if line.is_some() => {}
+            (Some((a, _)), _) if v.reads(a) => {}
+            // Not found and not yours look the same: an id tells nothing.
+            _ => {
+                return Err(
+                    ApiError::NotFound(format!("there is no child {id} you may see")).into(),
+                );
+            }
+        }
+        Ok(history(s, &format!("child-{id}")).await?)
+    }
+
+    /// A setting's events, oldest first (the setting's authority only; admins: any).
+    async fn setting_history(
+        &self,
+        ctx: &Context<'_>,
+        urn: String,
+    ) -> Result<Vec<HistoryEvent>, Gql> {
+        let v = viewer(ctx)?;
+        let u = placeledger_domain::Urn::parse(&urn).map_err(|e| ApiError::bad_input("urn", e))?;
+        let s = services(ctx)?;
+        let models = s.live.now();
+        let setting = models
+            .capacity
+            .setting(u)
+            .ok_or_else(|| ApiError::NotFound(format!("there is no setting {u}")))?;
+        may_read(v, &setting.authority)?;
+        Ok(history(s, &format!("setting-{u}")).await?)
+    }
+
     /// The scenarios of an authority (own authority; admins: all, or one).
     async fn scenarios(
         &self,
@@ -768,6 +978,39 @@ impl Query {
             ..data
         })
     }
+}
+
+/// Every event of `stream`, decoded to the current version of its type.
+async fn history(s: &Services, stream: &str) -> Result<Vec<HistoryEvent>, ApiError> {
+    let id = placeledger_store::StreamId::parse(stream).map_err(|e| ApiError::internal(&e))?;
+    let mut out = Vec::new();
+    let mut after = 0;
+    loop {
+        let batch = s
+            .store
+            .read_stream(&id, after, 1_000)
+            .await
+            .map_err(|e| ApiError::internal(&e))?;
+        let Some(last) = batch.last().map(|e| e.stream_version) else {
+            break;
+        };
+        for e in batch {
+            let event = placeledger_codec::decode(&e.event_type, e.schema_version, &e.payload)
+                .map_err(|err| ApiError::internal(&err))?;
+            out.push(HistoryEvent {
+                position: e.position,
+                version: e.stream_version,
+                r#type: e.event_type.clone(),
+                recorded_at: e.recorded_at,
+                actor: e.metadata.actor.clone(),
+                event: async_graphql::Json(
+                    serde_json::to_value(&event).map_err(|err| ApiError::internal(&err))?,
+                ),
+            });
+        }
+        after = last;
+    }
+    Ok(out)
 }
 
 /// Writes a partner's read of `a`'s shared data to the audit log (other roles read their own).
