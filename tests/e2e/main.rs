@@ -151,6 +151,12 @@ async fn each_role_against_each_root_field() {
             &["admin", "planner 888", "analyst 888"],
         ),
         (
+            "placementSummary",
+            "{ placementSummary(authority: \"888\", groupBy: [KIND, LOCATION]) { total cells { count } } }",
+            json!({}),
+            &["admin", "planner 888", "analyst 888", "partner 890"],
+        ),
+        (
             "scenarios",
             "{ scenarios(authority: \"888\") { id name levers } }",
             json!({}),
@@ -254,6 +260,27 @@ async fn a_partner_sees_only_suppressed_aggregates_and_is_audited() {
         cells.iter().any(|c| c["suppressed"] == true),
         "the seeds have small cells"
     );
+    // Placements, shared too: every count of 1-4 withheld, with a second one.
+    let (_, body) = server
+        .gql(
+            Some(&partner),
+            "{ placementSummary(authority: \"888\", groupBy: [DISTRICT, KIND, NCY]) {
+                 suppressed total imports exports cells { district kind ncy count } } }",
+            json!({}),
+        )
+        .await;
+    let p = &body["data"]["placementSummary"];
+    assert_eq!(p["suppressed"], true, "{body}");
+    let counts: Vec<&Value> = p["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| &c["count"])
+        .collect();
+    assert!(counts.iter().all(|c| !small(c)), "{body}");
+    let withheld = counts.iter().filter(|c| c.is_null()).count();
+    assert!(withheld >= 2, "the seeds have small cells: {withheld}");
+    assert!(!small(&p["imports"]) && !small(&p["exports"]) && !small(&p["total"]));
     // Nothing child-level is reachable for a partner.
     let (_, body) = server
         .gql(
@@ -266,8 +293,9 @@ async fn a_partner_sees_only_suppressed_aggregates_and_is_audited() {
     // The read is in the audit log.
     let store = placeledger_store::connect(&db.url).await.unwrap();
     let audit = store.audit_entries().await.unwrap();
-    assert_eq!(audit.len(), 1, "{audit:?}");
+    assert_eq!(audit.len(), 2, "{audit:?}");
     assert_eq!(audit[0].field, "sharedPlaceData");
+    assert_eq!(audit[1].field, "placementSummary");
     assert_eq!(audit[0].subjects, "888");
     assert_eq!(audit[0].authority.as_deref(), Some("890"));
 }
@@ -979,4 +1007,55 @@ async fn settings_page_by_cursor_and_histories_stay_with_their_authority() {
             "{body}"
         );
     }
+}
+
+#[tokio::test]
+async fn placements_changed_sends_the_summary_and_keeps_to_the_agreement() {
+    let db = Database::seeded();
+    let analyst = db.token("analyst", Some("888"));
+    let partner = db.token("partner", Some("890"));
+    let outsider = db.token("partner", Some("340"));
+    let server = Server::start(&db.url);
+    let q = "subscription { placementsChanged(authority: \"888\", groupBy: [LOCATION]) {
+               position suppressed total cells { location count } } }";
+    let (mut ws, _) = Ws::connect(
+        &server,
+        "graphql-transport-ws",
+        json!({ "Authorization": format!("Bearer {analyst}") }),
+    )
+    .await;
+    ws.subscribe("1", q, json!({})).await;
+    let own = ws.data().await["placementsChanged"].clone();
+    assert_eq!(own["suppressed"], false, "{own}");
+    let total: i64 = own["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["count"].as_i64().unwrap())
+        .sum();
+    assert_eq!(Some(total), own["total"].as_i64(), "{own}");
+    assert!(own["position"].as_u64().unwrap() > 0);
+    ws.close().await;
+    let (mut ws, _) = Ws::connect(
+        &server,
+        "graphql-ws",
+        json!({ "Authorization": format!("Bearer {partner}") }),
+    )
+    .await;
+    ws.subscribe("2", q, json!({})).await;
+    let shared = ws.data().await["placementsChanged"].clone();
+    assert_eq!(shared["suppressed"], true, "{shared}");
+    ws.close().await;
+    let (mut ws, _) = Ws::connect(
+        &server,
+        "graphql-transport-ws",
+        json!({ "Authorization": format!("Bearer {outsider}") }),
+    )
+    .await;
+    ws.subscribe("3", q, json!({})).await;
+    let refused = ws.next().await;
+    assert_eq!(
+        refused["payload"]["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{refused}"
+    );
 }

@@ -382,6 +382,46 @@ pub struct HistoryEvent {
     pub event: async_graphql::Json<serde_json::Value>,
 }
 
+/// What a placement summary can be broken down by (always within one resident authority).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, async_graphql::Enum)]
+pub enum PlacementDimension {
+    District,
+    Kind,
+    Need,
+    Ncy,
+    Location,
+}
+
+/// One cell of a placement summary: current placements of the authority's residents.
+/// Dimensions not grouped by are null.
+#[derive(Debug, Clone, PartialEq, SimpleObject)]
+pub struct PlacementCell {
+    pub district: Option<String>,
+    /// SEN2 placement type code.
+    pub kind: Option<String>,
+    pub need: Option<String>,
+    pub ncy: Option<String>,
+    /// in_authority, partner, outside or not_at_setting.
+    pub location: Option<String>,
+    /// Withheld (null) for a partner where it is 1-4 or would give one away.
+    pub count: Option<i64>,
+}
+
+/// An authority's current placements, as the caller may see them.
+#[derive(Debug, Clone, PartialEq, SimpleObject)]
+pub struct PlacementSummary {
+    pub authority: String,
+    pub position: u64,
+    pub cells: Vec<PlacementCell>,
+    pub total: Option<i64>,
+    /// Other authorities' residents placed in this authority's settings.
+    pub imports: Option<i64>,
+    /// This authority's residents placed in other authorities' settings.
+    pub exports: Option<i64>,
+    /// Whether small numbers were withheld (partners).
+    pub suppressed: bool,
+}
+
 /// A named set of levers on the forecast.
 #[derive(Debug, SimpleObject)]
 pub struct ScenarioInfo {
@@ -805,6 +845,24 @@ impl Query {
         Ok(history(s, &format!("setting-{u}")).await?)
     }
 
+    /// An authority's current placements by any of district, kind, need, NCY and location
+    /// class, with imports and exports. Its own readers see every count; a partner its
+    /// agreement shares placements with sees them with small numbers withheld (audited).
+    async fn placement_summary(
+        &self,
+        ctx: &Context<'_>,
+        authority: String,
+        group_by: Vec<PlacementDimension>,
+    ) -> Result<PlacementSummary, Gql> {
+        let v = viewer(ctx)?;
+        let a = self::authority("authority", &authority)?;
+        let s = services(ctx)?;
+        let models = s.live.now();
+        let suppress_small = placements_allowed(v, &models.sharing, &a)?;
+        audit(s, v, "placementSummary", &a).await?;
+        Ok(placement_summary(&models, &a, &group_by, suppress_small))
+    }
+
     /// The scenarios of an authority (own authority; admins: all, or one).
     async fn scenarios(
         &self,
@@ -980,6 +1038,96 @@ impl Query {
     }
 }
 
+/// Who may see `a`'s placement summary: its own readers in full, a partner its agreement
+/// shares `placements` with (suppressed). `Ok(true)` when small numbers must be withheld.
+fn placements_allowed(
+    v: &Viewer,
+    sharing: &placeledger_sharing::Sharing,
+    a: &AuthorityCode,
+) -> Result<bool, ApiError> {
+    if v.reads(a) {
+        return Ok(false);
+    }
+    let today = Utc::now().date_naive();
+    let shares = v.role == Role::Partner
+        && v.authority
+            .as_ref()
+            .is_some_and(|p| sharing.shares(a, p, SharedData::Placements, today));
+    if shares {
+        Ok(true)
+    } else {
+        Err(ApiError::Forbidden(format!(
+            "{a} does not share its placements with this token's authority"
+        )))
+    }
+}
+
+fn placement_summary(
+    models: &crate::read::ReadModels,
+    a: &AuthorityCode,
+    by: &[PlacementDimension],
+    suppress_small: bool,
+) -> PlacementSummary {
+    use placeledger_placements::GroupBy;
+    let has = |d| by.contains(&d);
+    let group = GroupBy {
+        authority: true,
+        district: has(PlacementDimension::District),
+        kind: has(PlacementDimension::Kind),
+        need: has(PlacementDimension::Need),
+        ncy: has(PlacementDimension::Ncy),
+        location: has(PlacementDimension::Location),
+    };
+    let year = placeledger_domain::AcademicYear::containing(Utc::now().date_naive());
+    let summary: Vec<_> = models
+        .placements
+        .summary(group, year)
+        .into_iter()
+        .filter(|(g, _)| g.authority.as_ref() == Some(a))
+        .collect();
+    let counts: Vec<i64> = summary.iter().map(|(_, n)| i64::from(*n)).collect();
+    let (published, total) = if suppress_small {
+        suppress::group(&counts)
+    } else {
+        (
+            counts.iter().map(|c| Some(*c)).collect(),
+            Some(counts.iter().sum()),
+        )
+    };
+    let (imports, exports) = models
+        .placements
+        .imports_and_exports()
+        .get(a)
+        .map_or((0, 0), |(i, e)| (i64::from(*i), i64::from(*e)));
+    let small = |v: i64| {
+        if suppress_small && suppress::is_small(v) {
+            None
+        } else {
+            Some(v)
+        }
+    };
+    PlacementSummary {
+        authority: a.as_str().to_owned(),
+        position: models.position,
+        cells: summary
+            .iter()
+            .zip(published)
+            .map(|((g, _), count)| PlacementCell {
+                district: g.district.as_ref().map(|d| d.as_str().to_owned()),
+                kind: g.kind.map(|k| k.code().to_owned()),
+                need: g.need.map(|n| n.code().to_owned()),
+                ncy: g.ncy.map(|n| n.to_string()),
+                location: g.location.map(|l| l.code().to_owned()),
+                count,
+            })
+            .collect(),
+        total,
+        imports: small(imports),
+        exports: small(exports),
+        suppressed: suppress_small,
+    }
+}
+
 /// Every event of `stream`, decoded to the current version of its type.
 async fn history(s: &Services, stream: &str) -> Result<Vec<HistoryEvent>, ApiError> {
     let id = placeledger_store::StreamId::parse(stream).map_err(|e| ApiError::internal(&e))?;
@@ -1133,6 +1281,55 @@ pub struct SufficiencyUpdate {
 
 #[Subscription]
 impl SubscriptionRoot {
+    /// An authority's placement summary (as the query `placementSummary` gives it), now and
+    /// again whenever placements change; each message carries its position; reconnect
+    /// with `fromPosition` to get only what changed since.
+    async fn placements_changed(
+        &self,
+        ctx: &Context<'_>,
+        authority: String,
+        group_by: Vec<PlacementDimension>,
+        from_position: Option<u64>,
+    ) -> Result<impl Stream<Item = PlacementSummary> + use<>, Gql> {
+        let v = viewer(ctx)?.clone();
+        let a = self::authority("authority", &authority)?;
+        let s = services(ctx)?.clone();
+        placements_allowed(&v, &s.live.now().sharing, &a)?;
+        audit(&s, &v, "placementsChanged (subscription)", &a).await?;
+        let rx = s.live.watch();
+        let sent = from_position.unwrap_or(0);
+        let last: Option<PlacementSummary> = None;
+        Ok(futures::stream::unfold(
+            (s, v, a, group_by, rx, sent, last),
+            |(s, v, a, by, mut rx, mut sent, mut last)| async move {
+                loop {
+                    let models = s.live.now();
+                    if models.position > sent || (sent == 0 && last.is_none()) {
+                        // Access is checked again: an agreement may have ended.
+                        let suppress_small = placements_allowed(&v, &models.sharing, &a).ok()?;
+                        let summary = placement_summary(&models, &a, &by, suppress_small);
+                        sent = models.position;
+                        let same = last.as_ref().is_some_and(|l| {
+                            (&l.cells, l.total, l.imports, l.exports)
+                                == (
+                                    &summary.cells,
+                                    summary.total,
+                                    summary.imports,
+                                    summary.exports,
+                                )
+                        });
+                        if !same {
+                            last = Some(summary.clone());
+                            return Some((summary, (s, v, a, by, rx, sent, last)));
+                        }
+                        continue;
+                    }
+                    rx.changed().await.ok()?;
+                }
+            },
+        ))
+    }
+
     /// A district's sufficiency forecast under a scenario (none: the baseline), now and
     /// again whenever events change it: a lever added on any node, capacity recorded, a
     /// placement started. Each message carries the position it reflects; reconnect with
