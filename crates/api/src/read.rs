@@ -8,9 +8,10 @@ use futures::StreamExt;
 use placeledger_capacity::Capacity;
 use placeledger_caseload::{Caseload, census_day};
 use placeledger_costs::Costs;
+use placeledger_domain::GssCode;
 use placeledger_domain::{Event, ScenarioId};
 use placeledger_forecast::from_projections::{Projections, ScenarioError, apply_scenario, inputs};
-use placeledger_forecast::{Backtest, Forecast, ForecastError, Inputs, Options};
+use placeledger_forecast::{Backtest, Forecast, ForecastError, Inputs, Options, Row};
 use placeledger_mainstream::Mainstream;
 use placeledger_placements::Placements;
 use placeledger_projection::Projection;
@@ -196,8 +197,45 @@ fn decode(stored: &placeledger_store::StoredEvent) -> Result<Event, ReadError> {
     )
 }
 
+/// A forecast as the API serves it: the forecast, and its rows indexed by district so a
+/// district's query reads only its own rows.
+#[derive(Debug)]
+pub struct Made {
+    pub forecast: Forecast,
+    by_district: HashMap<GssCode, Vec<usize>>,
+}
+
+impl Made {
+    fn new(forecast: Forecast) -> Self {
+        let mut by_district: HashMap<GssCode, Vec<usize>> = HashMap::new();
+        for (i, r) in forecast.rows.iter().enumerate() {
+            by_district.entry(r.district.clone()).or_default().push(i);
+        }
+        Made {
+            forecast,
+            by_district,
+        }
+    }
+
+    /// The rows of one district, in the forecast's order.
+    pub fn rows_in<'a>(&'a self, district: &GssCode) -> impl Iterator<Item = &'a Row> + 'a {
+        self.by_district
+            .get(district)
+            .into_iter()
+            .flatten()
+            .filter_map(|i| self.forecast.rows.get(*i))
+    }
+}
+
+impl std::ops::Deref for Made {
+    type Target = Forecast;
+    fn deref(&self) -> &Forecast {
+        &self.forecast
+    }
+}
+
 /// The last forecast of each scenario (`None`: the baseline), with the position it is of.
-type ForecastCache = HashMap<Option<ScenarioId>, (u64, Arc<Forecast>)>;
+type ForecastCache = HashMap<Option<ScenarioId>, (u64, Arc<Made>)>;
 
 /// The last back-test of each horizon, with the position it is of.
 type BacktestCache = HashMap<u8, (u64, Arc<Backtest>)>;
@@ -207,8 +245,11 @@ type BacktestCache = HashMap<u8, (u64, Arc<Backtest>)>;
 pub struct Live {
     models: Arc<RwLock<Arc<ReadModels>>>,
     position: watch::Sender<u64>,
-    /// The last forecast of each scenario (`None`: the baseline) and the position it is of.
-    forecasts: Arc<tokio::sync::Mutex<ForecastCache>>,
+    /// The last forecast of each scenario (`None`: the baseline) and the position it is of:
+    /// read without waiting; `making` lets one request make a missing one while the others
+    /// wait for it.
+    forecasts: Arc<RwLock<ForecastCache>>,
+    making: Arc<tokio::sync::Mutex<()>>,
     /// The last back-test per horizon and the position it is of.
     backtests: Arc<tokio::sync::Mutex<BacktestCache>>,
 }
@@ -220,6 +261,7 @@ impl Live {
             models: Arc::new(RwLock::new(Arc::new(models))),
             position,
             forecasts: Arc::default(),
+            making: Arc::default(),
             backtests: Arc::default(),
         }
     }
@@ -287,24 +329,35 @@ impl Live {
     pub async fn forecast(
         &self,
         scenario: Option<&ScenarioId>,
-    ) -> Result<Arc<Forecast>, ScenarioRunError> {
+    ) -> Result<Arc<Made>, ScenarioRunError> {
         let key = scenario.cloned();
-        // One forecast at a time: concurrent requests for the same one wait for it.
-        let mut cache = self.forecasts.lock().await;
+        let cached = |position: u64| {
+            self.forecasts.read().ok().and_then(|c| {
+                c.get(&key)
+                    .filter(|(at, _)| *at == position)
+                    .map(|(_, f)| f.clone())
+            })
+        };
+        if let Some(f) = cached(self.now().position) {
+            return Ok(f);
+        }
+        // One forecast made at a time: concurrent requests for it wait, then find it made.
+        let _making = self.making.lock().await;
         let models = self.now();
-        if let Some((at, f)) = cache.get(&key)
-            && *at == models.position
-        {
-            return Ok(f.clone());
+        if let Some(f) = cached(models.position) {
+            return Ok(f);
         }
         let (inputs, options) = models.scenario(scenario, &Options::default())?;
-        let forecast =
-            tokio::task::spawn_blocking(move || placeledger_forecast::forecast(&inputs, &options))
-                .await
-                .map_err(|e| ScenarioRunError::Internal(e.to_string()))??;
-        let forecast = Arc::new(forecast);
-        cache.insert(key, (models.position, forecast.clone()));
-        Ok(forecast)
+        let made = tokio::task::spawn_blocking(move || {
+            placeledger_forecast::forecast(&inputs, &options).map(Made::new)
+        })
+        .await
+        .map_err(|e| ScenarioRunError::Internal(e.to_string()))??;
+        let made = Arc::new(made);
+        if let Ok(mut c) = self.forecasts.write() {
+            c.insert(key, (models.position, made.clone()));
+        }
+        Ok(made)
     }
 
     /// The back-test over `horizon` years as of the read models' position (made once per

@@ -37,6 +37,48 @@ pub struct Services {
     pub live: Live,
     /// One writer per node: commands are decided on the ledger's folded state.
     pub ledger: Arc<Mutex<Option<Ledger>>>,
+    /// A district's forecast rows as served, per scenario, made once per position and
+    /// shared by every subscriber of that district.
+    pub district_rows: Arc<std::sync::Mutex<DistrictRows>>,
+}
+
+type DistrictRows =
+    std::collections::HashMap<(Option<ScenarioId>, GssCode), (u64, Arc<Vec<ForecastRow>>)>;
+
+impl Services {
+    pub fn new(store: Arc<dyn EventStore>, live: Live) -> Self {
+        Services {
+            store,
+            live,
+            ledger: Arc::new(Mutex::new(None)),
+            district_rows: Arc::default(),
+        }
+    }
+
+    async fn district_rows(
+        &self,
+        scenario: Option<&ScenarioId>,
+        district: &GssCode,
+        models: &crate::read::ReadModels,
+    ) -> Result<Arc<Vec<ForecastRow>>, ScenarioRunError> {
+        let key = (scenario.cloned(), district.clone());
+        if let Ok(c) = self.district_rows.lock()
+            && let Some((at, rows)) = c.get(&key)
+            && *at == models.position
+        {
+            return Ok(rows.clone());
+        }
+        let f = self.live.forecast(scenario).await?;
+        let rows = Arc::new(
+            f.rows_in(district)
+                .map(|r| ForecastRow::of(r, models))
+                .collect::<Vec<_>>(),
+        );
+        if let Ok(mut c) = self.district_rows.lock() {
+            c.insert(key, (models.position, rows.clone()));
+        }
+        Ok(rows)
+    }
 }
 
 /// Builds the schema with its limits. The data (services) is added per server; an empty
@@ -640,9 +682,11 @@ impl Query {
             .await
             .map_err(scenario_error)?;
         let keep_a = |a: &AuthorityCode| only.as_ref().is_none_or(|o| o == a);
-        let rows = f
-            .rows
-            .iter()
+        let candidates: Box<dyn Iterator<Item = &placeledger_forecast::Row>> = match &district {
+            Some(d) => Box::new(f.rows_in(d)),
+            None => Box::new(f.rows.iter()),
+        };
+        let rows = candidates
             .filter(|r| keep_a(&r.authority))
             .filter(|r| district.as_ref().is_none_or(|d| d == &r.district))
             .filter(|r| phase.is_none_or(|p| p == r.phase))
@@ -1366,23 +1410,21 @@ impl SubscriptionRoot {
         }
         let rx = s.live.watch();
         let sent = from_position.unwrap_or(0);
-        let last: Option<Vec<ForecastRow>> = None;
+        let last: Option<Arc<Vec<ForecastRow>>> = None;
         Ok(futures::stream::unfold(
             (s, d, scenario, rx, sent, last),
             |(s, d, scenario, mut rx, mut sent, mut last)| async move {
                 loop {
                     let models = s.live.now();
                     if models.position > sent || (sent == 0 && last.is_none()) {
-                        let f = s.live.forecast(scenario.as_ref()).await.ok()?;
+                        let rows = s.district_rows(scenario.as_ref(), &d, &models).await.ok()?;
                         sent = models.position;
-                        let rows: Vec<ForecastRow> = f
-                            .rows
-                            .iter()
-                            .filter(|r| r.district == d)
-                            .map(|r| ForecastRow::of(r, &models))
-                            .collect();
-                        if last.as_ref() != Some(&rows) {
+                        let same = last.as_ref().is_some_and(|l: &Arc<Vec<ForecastRow>>| {
+                            Arc::ptr_eq(l, &rows) || **l == *rows
+                        });
+                        if !same {
                             last = Some(rows.clone());
+                            let rows = (*rows).clone();
                             let message = SufficiencyUpdate {
                                 position: sent,
                                 district: d.as_str().to_owned(),

@@ -10,7 +10,6 @@ use placeledger_api::limit::{Limiter, Rate};
 use placeledger_api::{Live, Services};
 use placeledger_domain::AuthorityCode;
 use placeledger_store::EventStore;
-use tokio::sync::Mutex;
 
 /// Brings the read models up to date with a progress bar per projection, then serves until
 /// interrupted (Ctrl-C or SIGTERM).
@@ -24,11 +23,7 @@ pub async fn serve(
     let position = models.position;
     let live = Live::new(models);
     tokio::spawn(live.clone().follow(store.clone()));
-    let schema = placeledger_api::build(Some(Services {
-        store: store.clone(),
-        live: live.clone(),
-        ledger: Arc::new(Mutex::new(None)),
-    }));
+    let schema = placeledger_api::build(Some(Services::new(store.clone(), live.clone())));
     let app = App {
         schema,
         store: store.clone(),
