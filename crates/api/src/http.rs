@@ -19,7 +19,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use placeledger_store::EventStore;
 
-use crate::auth::{self, AuthError, Viewer};
+use crate::auth::{self, AuthError, Role, Viewer};
 use crate::error::code;
 use crate::limit::Limiter;
 use crate::read::Live;
@@ -56,6 +56,26 @@ pub struct App {
     pub live: Live,
     pub metrics: Arc<Metrics>,
     pub limiter: Arc<Limiter>,
+    pub caches: Arc<Caches>,
+}
+
+/// How long a token, once looked up, is taken on trust: a revocation takes effect within it.
+pub const TOKEN_TTL: Duration = Duration::from_secs(5);
+/// Answers kept per read-model position before the cache starts again.
+const MAX_CACHED_ANSWERS: usize = 10_000;
+
+/// Answers by (who, query, variables): the status and the body.
+type Answers = HashMap<String, (StatusCode, Arc<str>)>;
+
+/// What spares the database and the executor on a busy node: tokens recently looked up, and
+/// answers to queries at the current read-model position. Answers depend only on the
+/// position, the query and who asks (role and authority), so an answer made at a position is
+/// the answer to the same query until the position moves. Partner reads are never cached:
+/// each is audited.
+#[derive(Debug, Default)]
+pub struct Caches {
+    tokens: Mutex<HashMap<String, (Viewer, std::time::Instant)>>,
+    answers: Mutex<(u64, Answers)>,
 }
 
 impl std::fmt::Debug for App {
@@ -197,7 +217,22 @@ async fn viewer_of(app: &App, headers: &HeaderMap) -> Result<Option<Viewer>, Aut
     };
     let value = value.to_str().map_err(|_| AuthError::Malformed)?;
     let token = auth::bearer(value)?;
-    auth::authenticate(&app.store, token).await.map(Some)
+    let key = auth::hash(token);
+    let now = std::time::Instant::now();
+    if let Ok(t) = app.caches.tokens.lock()
+        && let Some((v, at)) = t.get(&key)
+        && now.duration_since(*at) < TOKEN_TTL
+    {
+        return Ok(Some(v.clone()));
+    }
+    let v = auth::authenticate(&app.store, token).await?;
+    if let Ok(mut t) = app.caches.tokens.lock() {
+        if t.len() > MAX_CACHED_ANSWERS {
+            t.clear();
+        }
+        t.insert(key, (v.clone(), now));
+    }
+    Ok(Some(v))
 }
 
 async fn graphql_post(
@@ -320,6 +355,11 @@ async fn execute(
             return r;
         }
     }
+    let is_query = document
+        .operations
+        .iter()
+        .all(|(_, op)| op.node.ty == async_graphql::parser::types::OperationType::Query);
+    let mut cache_key = None;
     match viewer_of(&app, &headers).await {
         Ok(Some(v)) => {
             if let Err(wait) = app.limiter.take(&v.token_id, std::time::Instant::now()) {
@@ -335,6 +375,24 @@ async fn execute(
                     r.headers_mut().insert(header::RETRY_AFTER, h);
                 }
                 return r;
+            }
+            if is_query && v.role != Role::Partner {
+                let key = format!(
+                    "{}|{}|{gr}|{}|{}|{}",
+                    v.role.code(),
+                    v.authority.as_ref().map_or("", |a| a.as_str()),
+                    request.operation_name.as_deref().unwrap_or(""),
+                    serde_json::to_string(&request.variables).unwrap_or_default(),
+                    request.query
+                );
+                let position = app.live.now().position;
+                if let Ok(a) = app.caches.answers.lock()
+                    && a.0 == position
+                    && let Some((status, body)) = a.1.get(&key)
+                {
+                    return respond(*status, gr, body.to_string());
+                }
+                cache_key = Some((position, key));
             }
             request = request.data(v);
         }
@@ -406,6 +464,15 @@ async fn execute(
             );
         }
     };
+    if let Some((position, key)) = cache_key
+        && response.errors.is_empty()
+        && let Ok(mut a) = app.caches.answers.lock()
+    {
+        if a.0 != position || a.1.len() >= MAX_CACHED_ANSWERS {
+            *a = (position, HashMap::new());
+        }
+        a.1.insert(key, (status, Arc::from(body.as_str())));
+    }
     respond(status, gr, body)
 }
 

@@ -29,6 +29,7 @@ pub async fn serve(
         store: store.clone(),
         live,
         metrics: Arc::new(Metrics::default()),
+        caches: Arc::default(),
         limiter: Arc::new(Limiter::new(Rate {
             per_second: rate_limit,
             burst: rate_limit * 2.0,

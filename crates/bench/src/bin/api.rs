@@ -105,6 +105,7 @@ async fn main() -> anyhow::Result<()> {
         live,
         metrics: Arc::new(Metrics::default()),
         // The limiter runs, set above the load: this measures the server, not the limit.
+        caches: Arc::default(),
         limiter: Arc::new(Limiter::new(Rate {
             per_second: 1e9,
             burst: 1e9,
