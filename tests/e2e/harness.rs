@@ -203,7 +203,13 @@ impl Server {
         headers: &[(&str, &str)],
         body: Vec<u8>,
     ) -> (u16, String, String) {
-        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        // A connection of its own: a refused request (413 before its body is read) leaves the
+        // server closing the connection, which a pooled client would reuse and find broken.
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(0)
+            .build()
+            .unwrap();
+        let mut req = client.request(method, format!("{}{path}", self.base));
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
