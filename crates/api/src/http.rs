@@ -21,9 +21,9 @@ use placeledger_store::EventStore;
 
 use crate::auth::{self, AuthError, Role, Viewer};
 use crate::error::code;
-use crate::limit::Limiter;
+use crate::limit::{Limiter, Rate};
 use crate::read::Live;
-use crate::schema::PlaceledgerSchema;
+use crate::schema::{PlaceledgerSchema, Services};
 
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -76,6 +76,20 @@ type Answers = HashMap<String, (StatusCode, Arc<str>)>;
 pub struct Caches {
     tokens: Mutex<HashMap<String, (Viewer, std::time::Instant)>>,
     answers: Mutex<(u64, Answers)>,
+}
+
+impl App {
+    /// The service on `store`, answering from `live`, each token limited to `rate`.
+    pub fn new(store: Arc<dyn EventStore>, live: Live, rate: Rate) -> App {
+        App {
+            schema: crate::schema::build(Some(Services::new(store.clone(), live.clone()))),
+            store,
+            live,
+            metrics: Arc::default(),
+            limiter: Arc::new(Limiter::new(rate)),
+            caches: Arc::default(),
+        }
+    }
 }
 
 impl std::fmt::Debug for App {

@@ -1340,38 +1340,22 @@ impl SubscriptionRoot {
         let s = services(ctx)?.clone();
         placements_allowed(&v, &s.live.now().sharing, &a)?;
         audit(&s, &v, "placementsChanged (subscription)", &a).await?;
-        let rx = s.live.watch();
-        let sent = from_position.unwrap_or(0);
-        let last: Option<PlacementSummary> = None;
-        Ok(futures::stream::unfold(
-            (s, v, a, group_by, rx, sent, last),
-            |(s, v, a, by, mut rx, mut sent, mut last)| async move {
-                loop {
-                    let models = s.live.now();
-                    if models.position > sent || (sent == 0 && last.is_none()) {
-                        // Access is checked again: an agreement may have ended.
-                        let suppress_small = placements_allowed(&v, &models.sharing, &a).ok()?;
-                        let summary = placement_summary(&models, &a, &by, suppress_small);
-                        sent = models.position;
-                        let same = last.as_ref().is_some_and(|l| {
-                            (&l.cells, l.total, l.imports, l.exports)
-                                == (
-                                    &summary.cells,
-                                    summary.total,
-                                    summary.imports,
-                                    summary.exports,
-                                )
-                        });
-                        if !same {
-                            last = Some(summary.clone());
-                            return Some((summary, (s, v, a, by, rx, sent, last)));
-                        }
-                        continue;
-                    }
-                    rx.changed().await.ok()?;
-                }
-            },
-        ))
+        let live = s.live.clone();
+        Ok(on_change(live, from_position, move |models| {
+            let (v, a, by) = (v.clone(), a.clone(), group_by.clone());
+            async move {
+                // Access is checked again: an agreement may have ended.
+                let suppress_small = placements_allowed(&v, &models.sharing, &a).ok()?;
+                let summary = placement_summary(&models, &a, &by, suppress_small);
+                let key = (
+                    summary.cells.clone(),
+                    summary.total,
+                    summary.imports,
+                    summary.exports,
+                );
+                Some((key, summary))
+            }
+        }))
     }
 
     /// A district's sufficiency forecast under a scenario (none: the baseline), now and
@@ -1408,37 +1392,20 @@ impl SubscriptionRoot {
                 .ok_or_else(|| ApiError::NotFound(format!("there is no scenario {id}")))?;
             may_read(&v, &sc.authority)?;
         }
-        let rx = s.live.watch();
-        let sent = from_position.unwrap_or(0);
-        let last: Option<Arc<Vec<ForecastRow>>> = None;
-        Ok(futures::stream::unfold(
-            (s, d, scenario, rx, sent, last),
-            |(s, d, scenario, mut rx, mut sent, mut last)| async move {
-                loop {
-                    let models = s.live.now();
-                    if models.position > sent || (sent == 0 && last.is_none()) {
-                        let rows = s.district_rows(scenario.as_ref(), &d, &models).await.ok()?;
-                        sent = models.position;
-                        let same = last.as_ref().is_some_and(|l: &Arc<Vec<ForecastRow>>| {
-                            Arc::ptr_eq(l, &rows) || **l == *rows
-                        });
-                        if !same {
-                            last = Some(rows.clone());
-                            let rows = (*rows).clone();
-                            let message = SufficiencyUpdate {
-                                position: sent,
-                                district: d.as_str().to_owned(),
-                                scenario: scenario.as_ref().map(ToString::to_string),
-                                rows,
-                            };
-                            return Some((message, (s, d, scenario, rx, sent, last)));
-                        }
-                        continue;
-                    }
-                    rx.changed().await.ok()?;
-                }
-            },
-        ))
+        let live = s.live.clone();
+        Ok(on_change(live, from_position, move |models| {
+            let (s, d, scenario) = (s.clone(), d.clone(), scenario.clone());
+            async move {
+                let rows = s.district_rows(scenario.as_ref(), &d, &models).await.ok()?;
+                let message = SufficiencyUpdate {
+                    position: models.position,
+                    district: d.as_str().to_owned(),
+                    scenario: scenario.as_ref().map(ToString::to_string),
+                    rows: (*rows).clone(),
+                };
+                Some((rows, message))
+            }
+        }))
     }
 
     /// `authority`'s shared place data (as the query `sharedPlaceData` gives it), now and
@@ -1459,43 +1426,63 @@ impl SubscriptionRoot {
         let today = Utc::now().date_naive();
         shared_allowed(&v, &s.live.now().sharing, &a, today)?;
         audit(&s, &v, "sharedPlaceData (subscription)", &a).await?;
-        let rx = s.live.watch();
-        let sent = from_position.unwrap_or(0);
-        // The last cells and totals sent: a new position that changes nothing sends nothing.
-        let last: Option<(Vec<SharedCell>, Vec<SharedTotal>)> = None;
-        Ok(futures::stream::unfold(
-            (s, v, a, rx, sent, last),
-            |(s, v, a, mut rx, mut sent, mut last)| async move {
-                loop {
-                    let models = s.live.now();
-                    if models.position > sent || (sent == 0 && last.is_none()) {
-                        // Access is checked again: an agreement may have ended.
-                        let today = Utc::now().date_naive();
-                        if shared_allowed(&v, &models.sharing, &a, today).is_err() {
-                            return None;
-                        }
-                        let f = s.live.forecast(None).await.ok()?;
-                        let data = shared(&f, &models, &a);
-                        sent = models.position;
-                        let now = (data.cells, data.totals);
-                        if last.as_ref() != Some(&now) {
-                            last = Some(now.clone());
-                            let message = SharedPlaceData {
-                                authority: a.as_str().to_owned(),
-                                position: sent,
-                                cells: now.0,
-                                totals: now.1,
-                            };
-                            return Some((message, (s, v, a, rx, sent, last)));
-                        }
-                        continue;
-                    }
-                    // Wait for the read models to move; the stream ends with the server.
-                    rx.changed().await.ok()?;
-                }
-            },
-        ))
+        let live = s.live.clone();
+        Ok(on_change(live, from_position, move |models| {
+            let (s, v, a) = (s.clone(), v.clone(), a.clone());
+            async move {
+                // Access is checked again: an agreement may have ended.
+                let today = Utc::now().date_naive();
+                shared_allowed(&v, &models.sharing, &a, today).ok()?;
+                let f = s.live.forecast(None).await.ok()?;
+                let data = shared(&f, &models, &a);
+                let message = SharedPlaceData {
+                    authority: a.as_str().to_owned(),
+                    position: models.position,
+                    ..data
+                };
+                Some(((message.cells.clone(), message.totals.clone()), message))
+            }
+        }))
     }
+}
+
+/// The stream every subscription is: the answer now (unless the client's `from` position is
+/// already current), then again each time the read models move and the answer changes — a new
+/// position that changes nothing sends nothing. `answer` gives what is compared and the
+/// message; the stream ends when it gives `None` (access withdrawn, a forecast failed), when
+/// the server stops, or when the client leaves (the stream is dropped; nothing was spawned).
+fn on_change<K, M, F, Fut>(
+    live: Live,
+    from: Option<u64>,
+    answer: F,
+) -> impl Stream<Item = M> + Send + 'static
+where
+    K: PartialEq + Send + 'static,
+    M: Send + 'static,
+    F: Fn(Arc<crate::read::ReadModels>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Option<(K, M)>> + Send,
+{
+    let rx = live.watch();
+    let sent = from.unwrap_or(0);
+    let last: Option<K> = None;
+    futures::stream::unfold(
+        (live, answer, rx, sent, last),
+        |(live, answer, mut rx, mut sent, mut last)| async move {
+            loop {
+                let models = live.now();
+                if models.position > sent || (sent == 0 && last.is_none()) {
+                    sent = models.position;
+                    let (key, message) = answer(models).await?;
+                    if last.as_ref() != Some(&key) {
+                        last = Some(key);
+                        return Some((message, (live, answer, rx, sent, last)));
+                    }
+                    continue;
+                }
+                rx.changed().await.ok()?;
+            }
+        },
+    )
 }
 
 /// What a command recorded.

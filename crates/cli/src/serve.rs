@@ -4,10 +4,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use placeledger_api::Live;
 use placeledger_api::auth::{self, Role};
-use placeledger_api::http::{App, Metrics, router};
-use placeledger_api::limit::{Limiter, Rate};
-use placeledger_api::{Live, Services};
+use placeledger_api::http::{App, router};
+use placeledger_api::limit::Rate;
 use placeledger_domain::AuthorityCode;
 use placeledger_store::EventStore;
 
@@ -23,18 +23,14 @@ pub async fn serve(
     let position = models.position;
     let live = Live::new(models);
     tokio::spawn(live.clone().follow(store.clone()));
-    let schema = placeledger_api::build(Some(Services::new(store.clone(), live.clone())));
-    let app = App {
-        schema,
-        store: store.clone(),
+    let app = App::new(
+        store.clone(),
         live,
-        metrics: Arc::new(Metrics::default()),
-        caches: Arc::default(),
-        limiter: Arc::new(Limiter::new(Rate {
+        Rate {
             per_second: rate_limit,
             burst: rate_limit * 2.0,
-        })),
-    };
+        },
+    );
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("listening on {listen}"))?;

@@ -5,7 +5,6 @@
 //! process on loopback, as `placeledger serve` would. Writes its section of `BENCHMARKS.md`.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
@@ -13,9 +12,9 @@ use clap::Parser;
 use futures::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
 use placeledger_api::auth::{self, Role};
-use placeledger_api::http::{App, Metrics, router};
-use placeledger_api::limit::{Limiter, Rate};
-use placeledger_api::{Live, ReadModels, Services};
+use placeledger_api::http::{App, router};
+use placeledger_api::limit::Rate;
+use placeledger_api::{Live, ReadModels};
 use placeledger_domain::AuthorityCode;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
@@ -98,19 +97,15 @@ async fn main() -> anyhow::Result<()> {
     let models = ReadModels::load(&store, &|_, _, _| {}).await?;
     let live = Live::new(models);
     tokio::spawn(live.clone().follow(store.clone()));
-    let schema = placeledger_api::build(Some(Services::new(store.clone(), live.clone())));
-    let app = App {
-        schema,
-        store: store.clone(),
+    // The limiter runs, set above the load: this measures the server, not the limit.
+    let app = App::new(
+        store.clone(),
         live,
-        metrics: Arc::new(Metrics::default()),
-        // The limiter runs, set above the load: this measures the server, not the limit.
-        caches: Arc::default(),
-        limiter: Arc::new(Limiter::new(Rate {
+        Rate {
             per_second: 1e9,
             burst: 1e9,
-        })),
-    };
+        },
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     tokio::spawn(async move { axum::serve(listener, router(app)).await });
