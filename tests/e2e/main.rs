@@ -455,7 +455,7 @@ async fn bad_requests_get_clear_errors() {
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("GRAPHQL_VALIDATION_FAILED"), "{body}");
     // Too large.
-    let huge = json!({ "query": format!("{{ viewer {{ role }} }} #{}", "x".repeat(400_000)) })
+    let huge = json!({ "query": format!("{{ viewer {{ role }} }} #{}", "x".repeat(9_000_000)) })
         .to_string()
         .into_bytes();
     let (status, _, _) = server.raw(Method::POST, "/graphql", &[json_ct], huge).await;

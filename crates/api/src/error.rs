@@ -21,6 +21,12 @@ pub mod code {
 pub enum ApiError {
     #[error("{field}: {reason}")]
     BadInput { field: String, reason: String },
+    /// A file with problems: every one of them, by line.
+    #[error("{field}: {} problem(s) in the file; nothing was imported", problems.len())]
+    BadFile {
+        field: String,
+        problems: Vec<FileProblem>,
+    },
     #[error("{0}")]
     NotFound(String),
     #[error("{stream} is at version {actual}, not the expected {expected}")]
@@ -61,7 +67,7 @@ impl ApiError {
 
     pub fn code(&self) -> &'static str {
         match self {
-            ApiError::BadInput { .. } => code::BAD_USER_INPUT,
+            ApiError::BadInput { .. } | ApiError::BadFile { .. } => code::BAD_USER_INPUT,
             ApiError::NotFound(_) => code::NOT_FOUND,
             ApiError::Conflict { .. } => code::CONFLICT,
             ApiError::Unauthenticated => code::UNAUTHENTICATED,
@@ -77,11 +83,41 @@ impl ErrorExtensions for ApiError {
             e.set("code", self.code());
             match self {
                 ApiError::BadInput { field, .. } => e.set("field", field.as_str()),
+                ApiError::BadFile { field, problems } => {
+                    e.set("field", field.as_str());
+                    let list: Vec<async_graphql::Value> = problems
+                        .iter()
+                        .map(|p| {
+                            let mut m = async_graphql::indexmap::IndexMap::new();
+                            m.insert(async_graphql::Name::new("line"), p.line.into());
+                            m.insert(
+                                async_graphql::Name::new("column"),
+                                p.column
+                                    .clone()
+                                    .map_or(async_graphql::Value::Null, Into::into),
+                            );
+                            m.insert(
+                                async_graphql::Name::new("message"),
+                                p.message.clone().into(),
+                            );
+                            async_graphql::Value::Object(m)
+                        })
+                        .collect();
+                    e.set("problems", async_graphql::Value::List(list));
+                }
                 ApiError::Conflict { actual, .. } => e.set("actualVersion", *actual),
                 _ => {}
             }
         })
     }
+}
+
+/// One problem with an imported file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileProblem {
+    pub line: u64,
+    pub column: Option<String>,
+    pub message: String,
 }
 
 /// What a resolver returns on failure: an [`ApiError`] that becomes a GraphQL error with its

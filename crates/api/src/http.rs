@@ -26,7 +26,7 @@ use crate::read::Live;
 use crate::schema::{PlaceledgerSchema, Services};
 
 /// Largest request body accepted.
-pub const MAX_BODY_BYTES: usize = 256 * 1024;
+pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 /// Longest a request may run before it is answered with a timeout.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 

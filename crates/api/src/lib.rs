@@ -4,7 +4,8 @@
 //! - [`read`]: every projection folded to one position, followed live; forecasts cached per
 //!   position.
 //! - [`auth`]: bearer tokens (stored hashed), roles and what each may read and write.
-//! - [`schema`]: the GraphQL schema; [`error`]: its stable `extensions.code`s.
+//! - [`schema`]: the GraphQL schema's queries and subscriptions; [`mutation`]: the domain's
+//!   commands and imports; [`error`]: their stable `extensions.code`s.
 //! - [`suppress`]: small-number suppression for partners; [`limit`]: per-token rate limits.
 //! - [`http`]: the axum router (GraphQL over HTTP, WebSocket, GraphiQL, health, metrics).
 
@@ -12,6 +13,7 @@ pub mod auth;
 pub mod error;
 pub mod http;
 pub mod limit;
+pub mod mutation;
 pub mod read;
 pub mod schema;
 pub mod suppress;

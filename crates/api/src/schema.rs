@@ -10,9 +10,7 @@ use async_graphql::{
 };
 use chrono::{NaiveDate, Utc};
 use futures::Stream;
-use placeledger_domain::{
-    AuthorityCode, Command, GssCode, Phase, PrimaryNeed, ScenarioId, SharedData,
-};
+use placeledger_domain::{AuthorityCode, GssCode, Phase, PrimaryNeed, ScenarioId, SharedData};
 use placeledger_forecast::PlaceKind;
 use placeledger_ledger::{Ledger, LedgerError};
 use placeledger_store::{AuditEntry, EventStore, StoreError};
@@ -21,6 +19,7 @@ use tokio::sync::Mutex;
 
 use crate::auth::{Role, Viewer};
 use crate::error::{ApiError, Gql};
+use crate::mutation::Mutation;
 use crate::read::{Live, ScenarioRunError};
 use crate::suppress;
 
@@ -98,11 +97,11 @@ pub fn sdl() -> String {
     build(None).sdl()
 }
 
-fn viewer<'a>(ctx: &'a Context<'_>) -> Result<&'a Viewer, ApiError> {
+pub(crate) fn viewer<'a>(ctx: &'a Context<'_>) -> Result<&'a Viewer, ApiError> {
     ctx.data_opt::<Viewer>().ok_or(ApiError::Unauthenticated)
 }
 
-fn services<'a>(ctx: &'a Context<'_>) -> Result<&'a Services, ApiError> {
+pub(crate) fn services<'a>(ctx: &'a Context<'_>) -> Result<&'a Services, ApiError> {
     ctx.data_opt::<Services>().ok_or(ApiError::Internal)
 }
 
@@ -125,17 +124,6 @@ fn may_read(v: &Viewer, a: &AuthorityCode) -> Result<(), ApiError> {
     }
 }
 
-fn may_write(v: &Viewer, a: &AuthorityCode) -> Result<(), ApiError> {
-    if v.writes(a) {
-        Ok(())
-    } else {
-        Err(ApiError::Forbidden(format!(
-            "a {} token may not record for {a}",
-            v.role.code()
-        )))
-    }
-}
-
 fn scenario_error(e: ScenarioRunError) -> ApiError {
     match e {
         ScenarioRunError::NotFound(_) => ApiError::NotFound(e.to_string()),
@@ -144,7 +132,7 @@ fn scenario_error(e: ScenarioRunError) -> ApiError {
     }
 }
 
-fn ledger_error(e: LedgerError) -> ApiError {
+pub(crate) fn ledger_error(e: LedgerError) -> ApiError {
     match e {
         LedgerError::Refused { error, .. } if error.is_not_found() => {
             ApiError::NotFound(error.to_string())
@@ -1305,9 +1293,6 @@ fn shared(
     }
 }
 
-#[derive(Debug)]
-pub struct Mutation;
-
 /// The subscription root.
 #[derive(Debug)]
 pub struct SubscriptionRoot;
@@ -1483,162 +1468,6 @@ where
             }
         },
     )
-}
-
-/// What a command recorded.
-#[derive(Debug, SimpleObject)]
-pub struct Recorded {
-    /// The stream the command wrote to and its version after the write.
-    pub stream: String,
-    pub version: u64,
-    /// The position of the last event written (0 if the command was a retry of facts
-    /// already stored).
-    pub position: u64,
-}
-
-#[derive(Debug, InputObject)]
-pub struct CreateScenarioInput {
-    /// Lower-case letters, digits and hyphens, e.g. `preston-rp-2027`.
-    pub id: String,
-    pub name: String,
-    /// DfE LA code of the authority that owns the scenario.
-    pub authority: String,
-    /// A scenario whose levers this one builds on.
-    pub base: Option<String>,
-    /// The scenario's date (default: today).
-    pub on: Option<NaiveDate>,
-}
-
-#[derive(Debug, InputObject)]
-pub struct AddLeverInput {
-    pub scenario: String,
-    /// The lever in its JSON form, e.g. `{"lever": "incidence_multiplier", "multiplier": "1.1"}`
-    /// (every lever is in the README).
-    pub lever: async_graphql::Json<serde_json::Value>,
-    /// The scenario stream's version the change was made against; a stale one is refused
-    /// with CONFLICT and the actual version.
-    pub expected_version: Option<u64>,
-}
-
-impl Mutation {
-    async fn execute(
-        ctx: &Context<'_>,
-        command: Command,
-        stream: String,
-        expected: Option<u64>,
-    ) -> Result<Recorded, ApiError> {
-        let v = viewer(ctx)?;
-        let s = services(ctx)?;
-        let mut guard = s.ledger.lock().await;
-        if guard.is_none() {
-            *guard = Some(Ledger::open(s.store.clone()).await.map_err(ledger_error)?);
-        }
-        let Some(ledger) = guard.as_mut() else {
-            return Err(ApiError::Internal);
-        };
-        if let Some(expected) = expected {
-            let stream_id =
-                placeledger_store::StreamId::parse(&stream).map_err(|e| ApiError::internal(&e))?;
-            let actual = s
-                .store
-                .stream_version(&stream_id)
-                .await
-                .map_err(|e| ApiError::internal(&e))?;
-            if actual != expected {
-                return Err(ApiError::Conflict {
-                    stream,
-                    expected,
-                    actual,
-                });
-            }
-        }
-        let recorded = ledger
-            .execute(
-                std::slice::from_ref(&command),
-                &placeledger_ledger::Context::actor(format!("api:{}", v.token_id)),
-            )
-            .await
-            .map_err(ledger_error)?;
-        drop(guard);
-        let (version, position) = recorded
-            .streams
-            .iter()
-            .find(|(name, _)| name == &stream)
-            .map_or((0, 0), |(_, r)| (r.last_version, r.last_position));
-        // Read your writes: the answer leaves once this node's read models show the change.
-        if !s
-            .live
-            .wait_for(position, std::time::Duration::from_secs(10))
-            .await
-        {
-            tracing::warn!(
-                position,
-                "the read models have not caught up with a write yet"
-            );
-        }
-        Ok(Recorded {
-            stream,
-            version,
-            position,
-        })
-    }
-}
-
-#[Object]
-impl Mutation {
-    /// Creates a scenario owned by an authority (planners of that authority, and admins).
-    async fn create_scenario(
-        &self,
-        ctx: &Context<'_>,
-        input: CreateScenarioInput,
-    ) -> Result<Recorded, Gql> {
-        let v = viewer(ctx)?;
-        let a = authority("input.authority", &input.authority)?;
-        may_write(v, &a)?;
-        let id = ScenarioId::parse(&input.id).map_err(|e| ApiError::bad_input("input.id", e))?;
-        let base = input
-            .base
-            .as_deref()
-            .map(|b| ScenarioId::parse(b).map_err(|e| ApiError::bad_input("input.base", e)))
-            .transpose()?;
-        let stream = format!("scenario-{id}");
-        let command = Command::CreateScenario {
-            scenario: id,
-            name: input.name,
-            author: v.token_id.clone(),
-            authority: a,
-            base,
-            on: input.on.unwrap_or_else(|| Utc::now().date_naive()),
-        };
-        Ok(Self::execute(ctx, command, stream, Some(0)).await?)
-    }
-
-    /// Adds a lever to a scenario of the caller's authority.
-    async fn add_scenario_lever(
-        &self,
-        ctx: &Context<'_>,
-        input: AddLeverInput,
-    ) -> Result<Recorded, Gql> {
-        let v = viewer(ctx)?;
-        let id = ScenarioId::parse(&input.scenario)
-            .map_err(|e| ApiError::bad_input("input.scenario", e))?;
-        let owner = services(ctx)?
-            .live
-            .now()
-            .scenarios
-            .get(&id)
-            .map(|s| s.authority.clone())
-            .ok_or_else(|| ApiError::NotFound(format!("there is no scenario {id}")))?;
-        may_write(v, &owner)?;
-        let lever = serde_json::from_value(input.lever.0)
-            .map_err(|e| ApiError::bad_input("input.lever", e))?;
-        let stream = format!("scenario-{id}");
-        let command = Command::AddScenarioLever {
-            scenario: id,
-            lever,
-        };
-        Ok(Self::execute(ctx, command, stream, input.expected_version).await?)
-    }
 }
 
 #[cfg(test)]

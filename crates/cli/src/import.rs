@@ -7,30 +7,20 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use placeledger_import::table::Table;
-use placeledger_import::{Parsed, Problem};
+use placeledger_import::{Format, Parsed, Problem};
 use placeledger_ledger::{Context, EventIds, Ledger};
 use placeledger_store::EventStore;
-use uuid::Uuid;
 
 use crate::ImportKind;
 
 impl ImportKind {
-    fn name(self) -> &'static str {
+    fn format(self) -> Format {
         match self {
-            ImportKind::OnsSnpp => "ons-snpp",
-            ImportKind::DfeEhcp => "dfe-ehcp",
-            ImportKind::Children => "children",
-            ImportKind::Settings => "settings",
+            ImportKind::OnsSnpp => Format::OnsSnpp,
+            ImportKind::DfeEhcp => Format::DfeEhcp,
+            ImportKind::Children => Format::Children,
+            ImportKind::Settings => Format::Settings,
         }
-    }
-
-    /// The namespace of the importer's content-derived event ids: the same row imported
-    /// again gets the same id, so the store recognises it and records nothing.
-    fn namespace(self) -> Uuid {
-        Uuid::new_v5(
-            &Uuid::NAMESPACE_URL,
-            format!("placeledger:import:{}", self.name()).as_bytes(),
-        )
     }
 }
 
@@ -51,13 +41,7 @@ pub async fn run(store: Arc<dyn EventStore>, kind: ImportKind, path: &Path) -> a
     let mut ledger = Ledger::open(store).await?;
     let parsed = table.and_then(|table| {
         progress.set_message(format!("checking the rows of {file}"));
-        let state = ledger.state();
-        match kind {
-            ImportKind::OnsSnpp => placeledger_import::ons_snpp::parse_table(&table, state),
-            ImportKind::DfeEhcp => placeledger_import::dfe_ehcp::parse_table(&table, state),
-            ImportKind::Children => placeledger_import::children::parse_table(&table, state),
-            ImportKind::Settings => placeledger_import::settings::parse_table(&table, state),
-        }
+        kind.format().parse(&table, ledger.state())
     });
     let parsed: Parsed = match parsed {
         Ok(p) => p,
@@ -82,8 +66,9 @@ pub async fn run(store: Arc<dyn EventStore>, kind: ImportKind, path: &Path) -> a
         "recording {} facts in one transaction",
         parsed.commands.len()
     ));
-    let context = Context::actor(format!("import:{}", kind.name()))
-        .with_event_ids(EventIds::Derived(kind.namespace()));
+    let format = kind.format();
+    let context = Context::actor(format!("import:{}", format.name()))
+        .with_event_ids(EventIds::Derived(format.namespace()));
     let recorded = ledger.execute(&parsed.commands, &context).await?;
     progress.finish_and_clear();
 

@@ -8,6 +8,7 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 use crate::events::{Lever, NewHome, PlacedAt, TransferIn};
+use crate::state::State;
 use crate::values::{
     AcademicYear, ActivityMeasure, AgeGroup, AssessmentDecision, AuthorityCode, CeaseReason,
     ChildId, Facility, GssCode, Ncy, Phase, PlacementEndReason, PlanningAreaCode, PopulationBasis,
@@ -213,4 +214,114 @@ pub struct ActivityInput {
     pub kind: Option<ProvisionKind>,
     pub reason: Option<CeaseReason>,
     pub count: Option<i64>,
+}
+
+/// Which authority answers for what a command records: who may ask for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Responsible {
+    /// The authority whose child, setting, scenario, costs or figures these are.
+    Authority(AuthorityCode),
+    /// The subject (a child, setting, district or scenario) is not in the state: the command
+    /// will be refused as unknown whoever asks.
+    Unknown,
+    /// Reference data no single authority owns (an authority itself, a region's figures):
+    /// recorded by administrators only.
+    Nobody,
+}
+
+impl Command {
+    /// The stream the command's events are recorded on (ceasing a plan may also end the
+    /// child's placement: both on the child's stream).
+    pub fn stream_id(&self) -> String {
+        use Command::*;
+        match self {
+            RegisterAuthority { authority, .. } => format!("authority-{authority}"),
+            RegisterDistrict { district, .. } => format!("district-{district}"),
+            RegisterPlanningArea { planning_area, .. } => format!("planning-area-{planning_area}"),
+            OpenSetting(o) => format!("setting-{}", o.urn),
+            CloseSetting { urn, .. }
+            | ConvertToAcademy { urn, .. }
+            | SetNetCapacity { urn, .. }
+            | CommissionPlaces { urn, .. }
+            | RecordCensusRoll { urn, .. } => format!("setting-{urn}"),
+            SetPlacementCost { authority, .. } => format!("costs-{authority}"),
+            RegisterChild { child, .. }
+            | MoveHome { child, .. }
+            | RequestAssessment { child, .. }
+            | DecideAssessment { child, .. }
+            | IssuePlan { child, .. }
+            | HoldAnnualReview { child, .. }
+            | ChangePrimaryNeed { child, .. }
+            | CeasePlan { child, .. }
+            | StartPlacement { child, .. }
+            | EndPlacement { child, .. } => format!("child-{child}"),
+            RecordPopulation { area, .. } | RecordBirths { area, .. } => {
+                format!("population-{area}")
+            }
+            RecordHousingCompletions { planning_area, .. } => format!("housing-{planning_area}"),
+            RecordCaseload { authority, .. } => format!("caseload-{authority}"),
+            RecordActivity { authority, .. } => format!("activity-{authority}"),
+            AgreeDataSharing { authority, .. } | EndDataSharing { authority, .. } => {
+                format!("sharing-{authority}")
+            }
+            CreateScenario { scenario, .. }
+            | AddScenarioLever { scenario, .. }
+            | RemoveScenarioLever { scenario, .. } => format!("scenario-{scenario}"),
+        }
+    }
+
+    /// The authority that answers for what the command records, as `state` knows it: the
+    /// child's current authority, the setting's, the scenario's owner, the district's.
+    pub fn responsible(&self, state: &State) -> Responsible {
+        use Command::*;
+        let of = |a: Option<&AuthorityCode>| match a {
+            Some(a) => Responsible::Authority(a.clone()),
+            None => Responsible::Unknown,
+        };
+        let of_district = |d: &GssCode| state.districts.get(d).map(|d| &d.authority);
+        match self {
+            RegisterAuthority { .. } => Responsible::Nobody,
+            RegisterDistrict { authority, .. }
+            | SetPlacementCost { authority, .. }
+            | RegisterChild { authority, .. }
+            | RecordCaseload { authority, .. }
+            | RecordActivity { authority, .. }
+            | AgreeDataSharing { authority, .. }
+            | EndDataSharing { authority, .. }
+            | CreateScenario { authority, .. } => Responsible::Authority(authority.clone()),
+            OpenSetting(o) => Responsible::Authority(o.authority.clone()),
+            RegisterPlanningArea { district, .. } => of(of_district(district)),
+            CloseSetting { urn, .. }
+            | ConvertToAcademy { urn, .. }
+            | SetNetCapacity { urn, .. }
+            | CommissionPlaces { urn, .. }
+            | RecordCensusRoll { urn, .. } => of(state.settings.get(urn).map(|s| &s.authority)),
+            MoveHome { child, .. }
+            | RequestAssessment { child, .. }
+            | DecideAssessment { child, .. }
+            | IssuePlan { child, .. }
+            | HoldAnnualReview { child, .. }
+            | ChangePrimaryNeed { child, .. }
+            | CeasePlan { child, .. }
+            | StartPlacement { child, .. }
+            | EndPlacement { child, .. } => of(state.children.get(child).map(|c| &c.authority)),
+            RecordPopulation { area, .. } | RecordBirths { area, .. } => {
+                if let Some(a) = of_district(area) {
+                    Responsible::Authority(a.clone())
+                } else if let Some((a, _)) = state.authorities.iter().find(|(_, a)| &a.gss == area)
+                {
+                    Responsible::Authority(a.clone())
+                } else {
+                    Responsible::Nobody
+                }
+            }
+            RecordHousingCompletions { planning_area, .. } => of(state
+                .planning_areas
+                .get(planning_area)
+                .and_then(|p| of_district(&p.district))),
+            AddScenarioLever { scenario, .. } | RemoveScenarioLever { scenario, .. } => {
+                of(state.scenarios.get(scenario).map(|(a, _)| a))
+            }
+        }
+    }
 }

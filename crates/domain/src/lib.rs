@@ -12,7 +12,7 @@ pub mod events;
 pub mod state;
 pub mod values;
 
-pub use commands::{ActivityInput, CaseloadInput, Command, OpenSetting};
+pub use commands::{ActivityInput, CaseloadInput, Command, OpenSetting, Responsible};
 pub use error::DomainError;
 pub use events::{
     ActivityCell, CaseloadCell, Event, Lever, NcyCount, NeedPlaces, NewHome, PhaseYield, PlacedAt,

@@ -16,7 +16,60 @@ pub mod table;
 
 use std::fmt;
 
-use placeledger_domain::Command;
+use placeledger_domain::{Command, State};
+use uuid::Uuid;
+
+/// The layouts Placeledger imports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// ONS sub-national population projections, persons, wide layout.
+    OnsSnpp,
+    /// DfE "Education, health and care plans" open data: caseload, new plans, requests,
+    /// assessments, 20-week timeliness, ceased plans or annual reviews.
+    DfeEhcp,
+    /// Children with plans and placements, Placeledger's layout.
+    Children,
+    /// Settings with capacity and commissioned places, Placeledger's layout.
+    Settings,
+}
+
+impl Format {
+    pub const ALL: [Format; 4] = [
+        Format::OnsSnpp,
+        Format::DfeEhcp,
+        Format::Children,
+        Format::Settings,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::OnsSnpp => "ons-snpp",
+            Format::DfeEhcp => "dfe-ehcp",
+            Format::Children => "children",
+            Format::Settings => "settings",
+        }
+    }
+
+    /// The namespace of the importer's content-derived event ids: the same row imported
+    /// again gets the same id, so the store recognises it and records nothing (whether it
+    /// came through the CLI or the API).
+    pub fn namespace(self) -> Uuid {
+        Uuid::new_v5(
+            &Uuid::NAMESPACE_URL,
+            format!("placeledger:import:{}", self.name()).as_bytes(),
+        )
+    }
+
+    /// Reads a table in this layout into commands, checked row by row against `state`.
+    pub fn parse(self, table: &table::Table, state: &State) -> Result<Parsed, Vec<Problem>> {
+        match self {
+            Format::OnsSnpp => ons_snpp::parse_table(table, state),
+            Format::DfeEhcp => dfe_ehcp::parse_table(table, state),
+            Format::Children => children::parse_table(table, state),
+            Format::Settings => settings::parse_table(table, state),
+        }
+    }
+}
 
 /// One thing wrong with a file, where it is.
 #[derive(Debug, Clone, PartialEq, Eq)]

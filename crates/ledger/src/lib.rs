@@ -65,6 +65,12 @@ pub struct Context {
     pub correlation_id: Option<Uuid>,
     pub causation_id: Option<Uuid>,
     pub event_ids: EventIds,
+    /// The version a caller last saw of the stream it writes (`expectedVersion`): if the
+    /// stream has moved on, nothing is recorded and the error is a conflict naming the
+    /// actual version. The check and the append are one step: the append is made at the
+    /// version checked, so a writer on another node in between makes it conflict, the
+    /// ledger catches up, and the check fails on the next round.
+    pub expected: Option<(String, u64)>,
 }
 
 impl Context {
@@ -74,7 +80,14 @@ impl Context {
             correlation_id: None,
             causation_id: None,
             event_ids: EventIds::Random,
+            expected: None,
         }
+    }
+
+    /// Records only if `stream` is still at `version` (0: the stream does not exist yet).
+    pub fn expecting(mut self, stream: impl Into<String>, version: u64) -> Self {
+        self.expected = Some((stream.into(), version));
+        self
     }
 
     pub fn with_event_ids(mut self, ids: EventIds) -> Self {
@@ -232,6 +245,17 @@ impl Ledger {
         // events: a revised file re-imported. They are left out of the append.
         let mut stored: HashSet<Uuid> = HashSet::new();
         loop {
+            if let Some((stream, expected)) = &context.expected {
+                let actual = self.versions.get(stream).copied().unwrap_or(0);
+                if actual != *expected {
+                    return Err(StoreError::Conflict {
+                        stream: stream.clone(),
+                        expected: ExpectedVersion::Exact(*expected),
+                        actual,
+                    }
+                    .into());
+                }
+            }
             let (parts, working) = self.decide_all(commands)?;
             if parts.is_empty() {
                 return Ok(Recorded {

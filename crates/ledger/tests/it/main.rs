@@ -217,6 +217,57 @@ async fn concurrent_ledgers_catch_up_and_decide_again(store: Arc<dyn EventStore>
     assert_eq!(mine.state(), fresh.state());
 }
 
+/// `expectedVersion` from two nodes at once: both saw version 0 of a stream; exactly one
+/// write lands, the other is a conflict naming the actual version, even though each node's
+/// check passed on the state it had.
+async fn an_expected_version_holds_across_ledgers(store: Arc<dyn EventStore>) {
+    let mut setup = Ledger::open(store.clone()).await.unwrap();
+    setup
+        .execute(&lancashire(), &Context::actor("test"))
+        .await
+        .unwrap();
+    let mut a = Ledger::open(store.clone()).await.unwrap();
+    let mut b = Ledger::open(store.clone()).await.unwrap();
+    let stream = births(2030, 1).stream_id();
+    let first = a
+        .execute(
+            &[births(2030, 1_000)],
+            &Context::actor("a").expecting(stream.clone(), 0),
+        )
+        .await
+        .unwrap();
+    assert_eq!(first.streams[0].1.last_version, 1);
+    // b has not seen a's write; its own view still says version 0.
+    let refused = b
+        .execute(
+            &[births(2031, 1_000)],
+            &Context::actor("b").expecting(stream.clone(), 0),
+        )
+        .await;
+    match refused {
+        Err(LedgerError::Store(placeledger_store::StoreError::Conflict {
+            stream: s,
+            actual,
+            ..
+        })) => assert_eq!((s, actual), (stream.clone(), 1)),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    let id = placeledger_store::StreamId::parse(stream.clone()).unwrap();
+    assert_eq!(
+        store.stream_version(&id).await.unwrap(),
+        1,
+        "b wrote nothing"
+    );
+    // With the version it now knows, b records.
+    b.execute(
+        &[births(2031, 1_000)],
+        &Context::actor("b").expecting(stream, 1),
+    )
+    .await
+    .unwrap();
+    assert_eq!(store.stream_version(&id).await.unwrap(), 2);
+}
+
 async fn sqlite() -> (Arc<dyn EventStore>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite:{}", dir.path().join("ledger.db").display());
@@ -283,4 +334,5 @@ on_both_backends!(
     derived_ids_make_recording_the_same_facts_a_retry,
     a_revised_file_records_only_its_new_facts,
     concurrent_ledgers_catch_up_and_decide_again,
+    an_expected_version_holds_across_ledgers,
 );

@@ -29,6 +29,16 @@ fn the_seeded_history_is_valid_and_within_every_tolerance() {
     for (i, c) in commands.iter().enumerate() {
         match decide(&state, c) {
             Ok(new) => {
+                // A command's events are on the stream it names (the API checks
+                // `expectedVersion` against it); and someone answers for every command.
+                for e in &new {
+                    assert_eq!(e.stream_id(), c.stream_id(), "command {i}: {c:?}");
+                }
+                assert_ne!(
+                    c.responsible(&state),
+                    placeledger_domain::Responsible::Unknown,
+                    "command {i}: {c:?}"
+                );
                 for e in new {
                     state = evolve(state, &e);
                     events.push(e);
