@@ -1,0 +1,229 @@
+//! Commands and imports through the API: a refused one writes nothing and says why.
+
+use serde_json::json;
+
+use crate::harness::{Database, Server, code};
+use crate::{PRESTON, head};
+
+const IMPORT: &str = "mutation($i: ImportInput!) { importFile(input: $i) { rows facts newEvents alreadyStored position notes } }";
+
+fn settings_csv(rows: &[&str]) -> String {
+    let mut csv = String::from(
+        "urn,name,la_code,district,kind,phase,low_age,high_age,opened_on,commissioned_year,commissioned_places\r\n",
+    );
+    for r in rows {
+        csv.push_str(r);
+        csv.push_str("\r\n");
+    }
+    csv
+}
+
+/// A settings file through `importFile`: a bad one imports nothing and lists every problem by
+/// line; a good one is recorded once (importing it again records nothing); a planner may not
+/// import another authority's facts.
+#[tokio::test]
+async fn an_import_records_a_good_file_once_and_nothing_of_a_bad_one() {
+    let db = Database::seeded();
+    let planner = db.token("planner", Some("888"));
+    let server = Server::start(&db.url);
+    let before = head(&db);
+
+    let bad = settings_csv(&[
+        &format!(
+            "999301,Good School (synthetic),888,{PRESTON},special_la_maintained,all_through,4,19,2021-09-01,2025/26,ASD=10"
+        ),
+        &format!(
+            "999302,Negative School (synthetic),888,{PRESTON},special_la_maintained,all_through,4,19,2021-09-01,2025/26,ASD=-3"
+        ),
+        "999303,Nowhere School (synthetic),888,E07999999,special_la_maintained,all_through,4,19,2021-09-01,2025/26,ASD=10",
+    ]);
+    let (_, body) = server
+        .gql(
+            Some(&planner),
+            IMPORT,
+            json!({ "i": { "format": "SETTINGS", "content": bad, "fileName": "bad.csv" } }),
+        )
+        .await;
+    assert_eq!(code(&body), Some("BAD_USER_INPUT"), "{body}");
+    let ext = &body["errors"][0]["extensions"];
+    assert_eq!(ext["field"], "input.content", "{body}");
+    let mut lines: Vec<u64> = ext["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["line"].as_u64().unwrap())
+        .collect();
+    lines.dedup();
+    assert_eq!(lines, vec![3, 4], "every bad row, by line: {body}");
+    assert_eq!(head(&db), before, "a bad file imported something");
+
+    // A row of Blackburn with Darwen's (889) in a Lancashire planner's file.
+    let theirs = settings_csv(&[
+        "999304,Their School (synthetic),889,E06000008,special_la_maintained,all_through,4,19,2021-09-01,2025/26,ASD=10",
+    ]);
+    let (_, body) = server
+        .gql(
+            Some(&planner),
+            IMPORT,
+            json!({ "i": { "format": "SETTINGS", "content": theirs, "fileName": "theirs.csv" } }),
+        )
+        .await;
+    assert_eq!(code(&body), Some("FORBIDDEN"), "{body}");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("theirs.csv:2:"),
+        "{body}"
+    );
+    assert_eq!(head(&db), before);
+
+    // Not CSV at all.
+    let (_, body) = server
+        .gql(
+            Some(&planner),
+            IMPORT,
+            json!({ "i": { "format": "DFE_EHCP", "content": "" } }),
+        )
+        .await;
+    assert_eq!(code(&body), Some("BAD_USER_INPUT"), "{body}");
+    assert_eq!(head(&db), before);
+
+    let good = settings_csv(&[&format!(
+        "999305,New Special School (synthetic),888,{PRESTON},special_la_maintained,all_through,4,19,2021-09-01,2025/26,ASD=12;SEMH=8"
+    )]);
+    let vars = json!({ "i": { "format": "SETTINGS", "content": good, "fileName": "good.csv" } });
+    let (_, body) = server.gql(Some(&planner), IMPORT, vars.clone()).await;
+    assert!(body["errors"].is_null(), "{body}");
+    let first = &body["data"]["importFile"];
+    assert_eq!(
+        (first["rows"].as_u64(), first["facts"].as_u64()),
+        (Some(1), Some(2)),
+        "{body}"
+    );
+    assert_eq!(first["newEvents"], 2, "{body}");
+    assert_eq!(head(&db), before + 2);
+    // The answer left once the read models showed the write: the setting is there with its
+    // commissioned places.
+    let (_, body) = server
+        .gql(
+            Some(&planner),
+            "{ settingHistory(urn: \"999305\") { type } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        body["data"]["settingHistory"],
+        json!([{ "type": "SettingOpened" }, { "type": "PlacesCommissioned" }]),
+        "{body}"
+    );
+    // Again: nothing new (the setting is left as it is; its places are already stored).
+    let (_, body) = server.gql(Some(&planner), IMPORT, vars).await;
+    assert_eq!(body["data"]["importFile"]["newEvents"], 0, "{body}");
+    assert_eq!(body["data"]["importFile"]["alreadyStored"], 1, "{body}");
+    assert_eq!(head(&db), before + 2);
+}
+
+/// The lifecycle refuses steps out of order, stale versions and bad codes, naming the field,
+/// and writes nothing for any of them.
+#[tokio::test]
+async fn lifecycle_mutations_refuse_what_the_domain_refuses() {
+    let db = Database::seeded();
+    let planner = db.token("planner", Some("888"));
+    let server = Server::start(&db.url);
+    let register = "mutation($i: RegisterChildInput!) { registerChild(input: $i) { stream version eventType } }";
+    let (_, body) = server
+        .gql(
+            Some(&planner),
+            register,
+            json!({ "i": { "child": "E2E-LIFE-1", "authority": "888", "born": "2016-07",
+                "district": PRESTON, "on": "2025-03-03" } }),
+        )
+        .await;
+    assert_eq!(
+        body["data"]["registerChild"],
+        json!({ "stream": "child-E2E-LIFE-1", "version": 1, "eventType": "ChildRegistered" }),
+        "{body}"
+    );
+    let before = head(&db);
+    let cases = [
+        // A plan before any decision to assess.
+        (
+            "mutation($i: IssuePlanInput!) { issuePlan(input: $i) { version } }",
+            json!({ "i": { "child": "E2E-LIFE-1", "on": "2025-06-01", "primaryNeed": "ASD" } }),
+            "BAD_USER_INPUT",
+            Some("child"),
+        ),
+        // A need that is not an SEN2 code.
+        (
+            "mutation($i: IssuePlanInput!) { issuePlan(input: $i) { version } }",
+            json!({ "i": { "child": "E2E-LIFE-1", "on": "2025-06-01", "primaryNeed": "SAD" } }),
+            "BAD_USER_INPUT",
+            Some("input.primaryNeed"),
+        ),
+        // A stale version of the child's stream.
+        (
+            "mutation($i: ChildDateInput!) { requestAssessment(input: $i) { version } }",
+            json!({ "i": { "child": "E2E-LIFE-1", "on": "2025-03-10", "expectedVersion": 0 } }),
+            "CONFLICT",
+            None,
+        ),
+        // A placement both at a school and elsewhere.
+        (
+            "mutation($i: StartPlacementInput!) { startPlacement(input: $i) { version } }",
+            json!({ "i": { "child": "E2E-LIFE-1", "on": "2025-09-01", "urn": "999999",
+                "elsewhere": "elective_home_education" } }),
+            "BAD_USER_INPUT",
+            Some("input.urn"),
+        ),
+        // A child nobody registered.
+        (
+            "mutation($i: ChildDateInput!) { requestAssessment(input: $i) { version } }",
+            json!({ "i": { "child": "E2E-NOBODY-9", "on": "2025-03-10" } }),
+            "NOT_FOUND",
+            None,
+        ),
+        // Capacity of a setting that is not there.
+        (
+            "mutation($i: SetNetCapacityInput!) { setNetCapacity(input: $i) { version } }",
+            json!({ "i": { "urn": "999998", "from": "2025-09-01", "capacity": [{ "ncy": "R", "count": 30 }] } }),
+            "NOT_FOUND",
+            None,
+        ),
+        // A negative count.
+        (
+            "mutation($i: SetPlacementCostInput!) { setPlacementCost(input: $i) { version } }",
+            json!({ "i": { "authority": "888", "kind": "special_independent", "from": "2026-04-01", "annualCost": "-5" } }),
+            "BAD_USER_INPUT",
+            Some("annual_cost"),
+        ),
+    ];
+    for (query, vars, expected, field) in &cases {
+        let (status, body) = server.gql(Some(&planner), query, vars.clone()).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(code(&body), Some(*expected), "{vars}: {body}");
+        if let Some(field) = field {
+            assert_eq!(body["errors"][0]["extensions"]["field"], *field, "{body}");
+        }
+        if *expected == "CONFLICT" {
+            assert_eq!(
+                body["errors"][0]["extensions"]["actualVersion"], 1,
+                "{body}"
+            );
+        }
+        assert_eq!(head(&db), before, "{vars} wrote something");
+    }
+    // With the version it has, the request is recorded.
+    let (_, body) = server
+        .gql(
+            Some(&planner),
+            "mutation($i: ChildDateInput!) { requestAssessment(input: $i) { version eventType } }",
+            json!({ "i": { "child": "E2E-LIFE-1", "on": "2025-03-10", "expectedVersion": 1 } }),
+        )
+        .await;
+    assert_eq!(
+        body["data"]["requestAssessment"],
+        json!({ "version": 2, "eventType": "AssessmentRequested" }),
+        "{body}"
+    );
+}
