@@ -183,6 +183,12 @@ async fn each_role_against_each_root_field() {
             &["admin", "planner 888", "analyst 888", "partner 890"],
         ),
         field(
+            "countyMeasures",
+            "{ countyMeasures(authority: \"888\", fromYear: 2024, toYear: 2025) { year plans mainstreamSharePercent } }",
+            |_| json!({}),
+            LANCASHIRE_READERS,
+        ),
+        field(
             "scenarios",
             "{ scenarios(authority: \"888\") { id name levers } }",
             |_| json!({}),

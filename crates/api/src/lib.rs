@@ -5,7 +5,8 @@
 //!   position.
 //! - [`auth`]: bearer tokens (stored hashed), roles and what each may read and write.
 //! - [`schema`]: the GraphQL schema's queries and subscriptions; [`mutation`]: the domain's
-//!   commands and imports; [`error`]: their stable `extensions.code`s.
+//!   commands and imports; [`measures`]: the measures the county watches; [`error`]: their
+//!   stable `extensions.code`s.
 //! - [`suppress`]: small-number suppression for partners; [`limit`]: per-token rate limits.
 //! - [`http`]: the axum router (GraphQL over HTTP, WebSocket, GraphiQL, health, metrics).
 
@@ -13,6 +14,7 @@ pub mod auth;
 pub mod error;
 pub mod http;
 pub mod limit;
+pub mod measures;
 pub mod mutation;
 pub mod read;
 pub mod schema;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{
-    ComplexObject, Context, InputObject, Object, Schema, SimpleObject, Subscription,
+    ComplexObject, Context, InputObject, MergedObject, Object, Schema, SimpleObject, Subscription,
 };
 use chrono::{NaiveDate, Utc};
 use futures::Stream;
@@ -83,7 +83,7 @@ impl Services {
 /// Builds the schema with its limits. The data (services) is added per server; an empty
 /// schema still prints its SDL.
 pub fn build(services: Option<Services>) -> PlaceledgerSchema {
-    let mut builder = Schema::build(Query, Mutation, SubscriptionRoot)
+    let mut builder = Schema::build(Query::default(), Mutation, SubscriptionRoot)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY);
     if let Some(s) = services {
@@ -110,7 +110,7 @@ fn authority(field: &str, s: &str) -> Result<AuthorityCode, ApiError> {
 }
 
 /// The authority's own data: admins, and planners and analysts of that authority.
-fn may_read(v: &Viewer, a: &AuthorityCode) -> Result<(), ApiError> {
+pub(crate) fn may_read(v: &Viewer, a: &AuthorityCode) -> Result<(), ApiError> {
     if v.reads(a) {
         Ok(())
     } else {
@@ -157,8 +157,12 @@ pub(crate) fn ledger_error(e: LedgerError) -> ApiError {
     }
 }
 
-#[derive(Debug)]
-pub struct Query;
+/// The query root: the planners' queries, and the county's measures.
+#[derive(Debug, Default, MergedObject)]
+pub struct Query(PlanningQuery, crate::measures::MeasuresQuery);
+
+#[derive(Debug, Default)]
+pub struct PlanningQuery;
 
 /// The caller, as its token says.
 #[derive(Debug, SimpleObject)]
@@ -539,7 +543,7 @@ fn parse_opt<T>(
 }
 
 #[Object]
-impl Query {
+impl PlanningQuery {
     /// Who the token belongs to.
     async fn viewer(&self, ctx: &Context<'_>) -> Result<ViewerInfo, Gql> {
         let v = viewer(ctx)?;

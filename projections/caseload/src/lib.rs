@@ -27,8 +27,18 @@ pub struct Line {
     #[serde(default)]
     pub transferred_in: bool,
     pub ceased: Option<NaiveDate>,
-    /// Placements: start, end (inclusive), and the kind they count as.
-    pub placements: Vec<(NaiveDate, Option<NaiveDate>, ProvisionKind)>,
+    /// Placements: start, end (inclusive), the kind they count as, and the authority of the
+    /// setting (`None`: educated elsewhere, not at a setting).
+    pub placements: Vec<(
+        NaiveDate,
+        Option<NaiveDate>,
+        ProvisionKind,
+        Option<AuthorityCode>,
+    )>,
+    /// The request for assessment the plan answered (the last one before it was issued): the
+    /// 20-week clock starts here.
+    #[serde(default)]
+    pub requested: Option<NaiveDate>,
 }
 
 impl Line {
@@ -57,8 +67,17 @@ impl Line {
         self.placements
             .iter()
             .rev()
-            .find(|(s, e, _)| *s <= on && e.is_none_or(|e| on <= e))
+            .find(|(s, e, _, _)| *s <= on && e.is_none_or(|e| on <= e))
             .map_or(ProvisionKind::NotRecorded, |p| p.2)
+    }
+
+    /// The placement open on `on`: its kind and its setting's authority.
+    pub fn placement_on(&self, on: NaiveDate) -> Option<(ProvisionKind, Option<&AuthorityCode>)> {
+        self.placements
+            .iter()
+            .rev()
+            .find(|(s, e, _, _)| *s <= on && e.is_none_or(|e| on <= e))
+            .map(|p| (p.2, p.3.as_ref()))
     }
 }
 
@@ -75,10 +94,70 @@ pub struct Cell {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Caseload {
     districts: BTreeMap<GssCode, AuthorityCode>,
-    settings: BTreeMap<Urn, ProvisionKind>,
+    /// Each setting's kind of provision and authority.
+    settings: BTreeMap<Urn, (ProvisionKind, AuthorityCode)>,
     children: BTreeMap<ChildId, Line>,
     /// SEN2 tables as recorded, per authority and census (the latest recording wins).
     published: BTreeMap<AuthorityCode, BTreeMap<AcademicYear, Vec<CaseloadCell>>>,
+}
+
+/// The measures the county watches, for one authority or district and one January: stocks
+/// are plans in force on the census day, flows (new plans and their timeliness) are those of
+/// the calendar year before it, as SEN2 reports them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Measures {
+    /// Plans in force on the census day.
+    pub plans: u32,
+    /// Placed in a state-funded mainstream school (maintained, academy or free school,
+    /// including its resourced provision or SEN unit).
+    pub in_mainstream: u32,
+    /// Placed in an independent or non-maintained special school (INMSS).
+    pub independent_special: u32,
+    /// Placed at a setting of another authority, by kind of provision (for pricing).
+    pub out_of_authority: BTreeMap<ProvisionKind, u32>,
+    /// Plans in force by primary need.
+    pub by_need: BTreeMap<PrimaryNeed, u32>,
+    /// New plans issued in the calendar year before (plans taken over from another authority
+    /// are not new), and those issued within 20 weeks of the request.
+    pub new_plans: u32,
+    pub new_plans_within_20_weeks: u32,
+}
+
+/// Days in 20 weeks: the statutory limit from request to final plan.
+pub const TWENTY_WEEKS: i64 = 140;
+
+impl Measures {
+    /// Adds another area's measures (a district's into its authority's).
+    pub fn add(&mut self, other: &Measures) {
+        self.plans += other.plans;
+        self.in_mainstream += other.in_mainstream;
+        self.independent_special += other.independent_special;
+        for (k, n) in &other.out_of_authority {
+            *self.out_of_authority.entry(*k).or_insert(0) += n;
+        }
+        for (k, n) in &other.by_need {
+            *self.by_need.entry(*k).or_insert(0) += n;
+        }
+        self.new_plans += other.new_plans;
+        self.new_plans_within_20_weeks += other.new_plans_within_20_weeks;
+    }
+}
+
+/// State-funded mainstream, with or without a specialist facility.
+pub fn is_state_mainstream(kind: ProvisionKind) -> bool {
+    use ProvisionKind::*;
+    matches!(
+        kind,
+        MainstreamMaintained
+            | MainstreamMaintainedRp
+            | MainstreamMaintainedUnit
+            | MainstreamAcademy
+            | MainstreamAcademyRp
+            | MainstreamAcademyUnit
+            | MainstreamFree
+            | MainstreamFreeRp
+            | MainstreamFreeUnit
+    )
 }
 
 /// The January census day of `year` (mid-January, when the SEN2 and school censuses count).
@@ -88,7 +167,7 @@ pub fn census_day(year: i32) -> NaiveDate {
 
 impl Projection for Caseload {
     const NAME: &'static str = "caseload";
-    const VERSION: u32 = 2;
+    const VERSION: u32 = 3;
 
     fn apply(&mut self, event: &Event) {
         match event {
@@ -101,16 +180,32 @@ impl Projection for Caseload {
             }
             Event::SettingOpened {
                 urn,
+                authority,
                 kind,
                 facility,
                 ..
             } => {
-                self.settings
-                    .insert(*urn, ProvisionKind::at_setting(*kind, *facility));
+                self.settings.insert(
+                    *urn,
+                    (
+                        ProvisionKind::at_setting(*kind, *facility),
+                        authority.clone(),
+                    ),
+                );
             }
             Event::SettingConvertedToAcademy { urn, new_urn, .. } => {
-                if let Some(kind) = self.settings.get(urn).copied() {
-                    self.settings.insert(*new_urn, kind.academy_counterpart());
+                if let Some((kind, authority)) = self.settings.get(urn).cloned() {
+                    self.settings
+                        .insert(*new_urn, (kind.academy_counterpart(), authority));
+                }
+            }
+            Event::AssessmentRequested {
+                child,
+                requested_on,
+            } => {
+                let line = self.children.entry(child.clone()).or_default();
+                if line.issued.is_none() {
+                    line.requested = Some(*requested_on);
                 }
             }
             Event::ChildRegistered {
@@ -180,19 +275,20 @@ impl Projection for Caseload {
                 started_on,
                 placed_at,
             } => {
-                let kind = match placed_at {
-                    PlacedAt::Setting { urn, .. } => self
-                        .settings
-                        .get(urn)
-                        .copied()
-                        .unwrap_or(ProvisionKind::NotRecorded),
-                    PlacedAt::Elsewhere { elsewhere } => ProvisionKind::elsewhere(*elsewhere),
+                let (kind, at) = match placed_at {
+                    PlacedAt::Setting { urn, .. } => match self.settings.get(urn) {
+                        Some((kind, authority)) => (*kind, Some(authority.clone())),
+                        None => (ProvisionKind::NotRecorded, None),
+                    },
+                    PlacedAt::Elsewhere { elsewhere } => {
+                        (ProvisionKind::elsewhere(*elsewhere), None)
+                    }
                 };
                 self.children
                     .entry(child.clone())
                     .or_default()
                     .placements
-                    .push((*started_on, None, kind));
+                    .push((*started_on, None, kind, at));
             }
             Event::PlacementEnded {
                 child, ended_on, ..
@@ -255,6 +351,49 @@ impl Caseload {
         let mut out = BTreeMap::new();
         for (cell, n) in self.january(year) {
             *out.entry(cell.authority).or_insert(0) += n;
+        }
+        out
+    }
+
+    /// The measures for the January of `year`, per authority and district of residence
+    /// (on the census day for stocks; at the plan's issue for new plans).
+    pub fn measures(&self, year: i32) -> BTreeMap<(AuthorityCode, GssCode), Measures> {
+        let on = census_day(year);
+        let flows = (
+            NaiveDate::from_ymd_opt(year - 1, 1, 1).unwrap_or(NaiveDate::MIN),
+            NaiveDate::from_ymd_opt(year - 1, 12, 31).unwrap_or(NaiveDate::MIN),
+        );
+        let mut out: BTreeMap<(AuthorityCode, GssCode), Measures> = BTreeMap::new();
+        for line in self.children.values() {
+            if line.in_force(on)
+                && let (Some((authority, district)), Some(need)) =
+                    (line.home_on(on), line.need_on(on))
+            {
+                let placement = line.placement_on(on);
+                let m = out.entry((authority.clone(), district)).or_default();
+                m.plans += 1;
+                *m.by_need.entry(need).or_insert(0) += 1;
+                if let Some((kind, at)) = placement {
+                    m.in_mainstream += u32::from(is_state_mainstream(kind));
+                    m.independent_special += u32::from(kind.is_inmss());
+                    if at.is_some_and(|a| *a != authority) {
+                        *m.out_of_authority.entry(kind).or_insert(0) += 1;
+                    }
+                }
+            }
+            if let Some(issued) = line.issued
+                && !line.transferred_in
+                && flows.0 <= issued
+                && issued <= flows.1
+                && let Some((authority, district)) = line.home_on(issued)
+            {
+                let m = out.entry((authority, district)).or_default();
+                m.new_plans += 1;
+                let in_time = line
+                    .requested
+                    .is_some_and(|r| (issued - r).num_days() <= TWENTY_WEEKS);
+                m.new_plans_within_20_weeks += u32::from(in_time);
+            }
         }
         out
     }

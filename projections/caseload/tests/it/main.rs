@@ -176,6 +176,111 @@ fn a_childs_plan_is_counted_where_and_as_what_it_is_each_january() {
     assert!(caseload.january(2023).is_empty(), "ceased in March 2022");
 }
 
+/// The county's measures, counted by hand: two children in one Lancashire district, one
+/// plan issued a day late (141 days after the request) and one on the 140th day; one child
+/// later moves to Blackburn with Darwen and stays at the Lancashire school.
+#[test]
+fn the_county_measures_count_mainstream_share_timeliness_and_placements_out_of_authority() {
+    use placeledger_caseload::Measures;
+    let mut commands = geography();
+    let la = AuthorityCode::parse("888").unwrap();
+    let (late, on_time) = (child(1), child(2));
+    let steps = |c: &ChildId, request: &str, decide: &str, issue: &str, need, urn: &str| {
+        vec![
+            Command::RegisterChild {
+                child: c.clone(),
+                authority: la.clone(),
+                born: YearMonth::new(2015, 3).unwrap(),
+                district: district(0),
+                on: d("2020-01-02"),
+            },
+            Command::RequestAssessment {
+                child: c.clone(),
+                on: d(request),
+            },
+            Command::DecideAssessment {
+                child: c.clone(),
+                on: d(decide),
+                decision: AssessmentDecision::Assess,
+            },
+            Command::IssuePlan {
+                child: c.clone(),
+                on: d(issue),
+                primary_need: need,
+                secondary_needs: vec![],
+                transfer_in: None,
+            },
+            Command::StartPlacement {
+                child: c.clone(),
+                on: d("2020-09-01"),
+                placed_at: PlacedAt::Setting {
+                    urn: Urn::parse(urn).unwrap(),
+                    facility: None,
+                },
+            },
+        ]
+    };
+    // 10 January to 30 May 2020 (a leap year): 141 days.
+    commands.extend(steps(
+        &late,
+        "2020-01-10",
+        "2020-02-20",
+        "2020-05-30",
+        PrimaryNeed::Asd,
+        "119001",
+    ));
+    // 2 March to 20 July 2020: 140 days, in time.
+    commands.extend(steps(
+        &on_time,
+        "2020-03-02",
+        "2020-04-01",
+        "2020-07-20",
+        PrimaryNeed::Semh,
+        "119002",
+    ));
+    commands.push(Command::MoveHome {
+        child: late.clone(),
+        on: d("2021-04-01"),
+        home: NewHome::District {
+            district: district(2),
+        },
+    });
+    let mut caseload = Caseload::default();
+    caseload.apply_all(&decided(&commands));
+
+    let m2021 = caseload.measures(2021);
+    assert_eq!(m2021.len(), 1, "{m2021:?}");
+    let lancs = &m2021[&(la.clone(), district(0))];
+    assert_eq!(
+        *lancs,
+        Measures {
+            plans: 2,
+            in_mainstream: 1,
+            independent_special: 0,
+            out_of_authority: Default::default(),
+            by_need: [(PrimaryNeed::Asd, 1), (PrimaryNeed::Semh, 1)].into(),
+            new_plans: 2,
+            new_plans_within_20_weeks: 1,
+        }
+    );
+    // January 2022: the child who moved counts for Blackburn with Darwen, placed out of its
+    // authority (at Lancashire's academy); no new plans in 2021.
+    let m2022 = caseload.measures(2022);
+    let bwd = &m2022[&(AuthorityCode::parse("889").unwrap(), district(2))];
+    assert_eq!(bwd.plans, 1);
+    assert_eq!(bwd.in_mainstream, 1);
+    assert_eq!(
+        bwd.out_of_authority,
+        [(ProvisionKind::MainstreamAcademy, 1)].into()
+    );
+    assert_eq!(bwd.new_plans, 0);
+    let lancs = &m2022[&(la, district(0))];
+    assert_eq!(
+        (lancs.plans, lancs.in_mainstream, lancs.new_plans),
+        (1, 0, 0)
+    );
+}
+
 /// A history of random lifecycle steps for six children, as the domain accepts them. Each
 /// step either moves a child on to its next step towards a plan (register, request, decide,
 /// issue) or, once it has one, places, ends a placement, moves home, changes need or ceases.
