@@ -25,6 +25,9 @@ use tokio::sync::watch;
 #[derive(Debug, Clone, Default)]
 pub struct ReadModels {
     pub position: u64,
+    /// The position of the last event that can change the forecast's inputs: every event
+    /// but a scenario's own (a lever changes a scenario, not the data under it).
+    pub inputs_position: u64,
     pub caseload: Caseload,
     pub capacity: Capacity,
     pub mainstream: Mainstream,
@@ -76,6 +79,8 @@ impl ReadModels {
         let at = [p0, p1, p2, p3, p4, p5, p6];
         let mut models = ReadModels {
             position: at.iter().copied().min().unwrap_or(0),
+            // Not known without reading the log: the first inputs made are cached at `top`.
+            inputs_position: at.iter().copied().max().unwrap_or(0),
             caseload,
             capacity,
             mainstream,
@@ -130,6 +135,14 @@ impl ReadModels {
     pub fn apply(&mut self, position: u64, event: &Event) {
         self.apply_where(event, |_| true);
         self.position = position;
+        if !matches!(
+            event,
+            Event::ScenarioCreated { .. }
+                | Event::ScenarioLeverAdded { .. }
+                | Event::ScenarioLeverRemoved { .. }
+        ) {
+            self.inputs_position = position;
+        }
     }
 
     /// The forecast inputs. Partners may use each other's spare places where an agreement in
@@ -156,7 +169,16 @@ impl ReadModels {
         scenario: Option<&ScenarioId>,
         options: &Options,
     ) -> Result<(Inputs, Options), ScenarioRunError> {
-        let mut inputs = self.inputs();
+        self.scenario_on(self.inputs(), scenario, options)
+    }
+
+    /// [`ReadModels::scenario`] on inputs already made from these read models.
+    pub fn scenario_on(
+        &self,
+        mut inputs: Inputs,
+        scenario: Option<&ScenarioId>,
+        options: &Options,
+    ) -> Result<(Inputs, Options), ScenarioRunError> {
         let Some(id) = scenario else {
             return Ok((inputs, options.clone()));
         };
@@ -252,6 +274,9 @@ pub struct Live {
     making: Arc<tokio::sync::Mutex<()>>,
     /// The last back-test per horizon and the position it is of.
     backtests: Arc<tokio::sync::Mutex<BacktestCache>>,
+    /// The forecast inputs, made once per [`ReadModels::inputs_position`]: a scenario's lever
+    /// does not make them again.
+    inputs: Arc<RwLock<Option<(u64, Arc<Inputs>)>>>,
 }
 
 impl Live {
@@ -263,7 +288,24 @@ impl Live {
             forecasts: Arc::default(),
             making: Arc::default(),
             backtests: Arc::default(),
+            inputs: Arc::default(),
         }
+    }
+
+    /// The forecast inputs of `models`, from the cache when no event since the last ones
+    /// made could change them.
+    pub fn inputs(&self, models: &ReadModels) -> Arc<Inputs> {
+        if let Ok(c) = self.inputs.read()
+            && let Some((at, inputs)) = c.as_ref()
+            && *at == models.inputs_position
+        {
+            return inputs.clone();
+        }
+        let inputs = Arc::new(models.inputs());
+        if let Ok(mut c) = self.inputs.write() {
+            *c = Some((models.inputs_position, inputs.clone()));
+        }
+        inputs
     }
 
     /// The read models as of now: a snapshot that later events do not change.
@@ -347,15 +389,21 @@ impl Live {
         if let Some(f) = cached(models.position) {
             return Ok(f);
         }
-        let (inputs, options) = models.scenario(scenario, &Options::default())?;
+        let position = models.position;
+        let (live, scenario) = (self.clone(), scenario.cloned());
         let made = tokio::task::spawn_blocking(move || {
-            placeledger_forecast::forecast(&inputs, &options).map(Made::new)
+            let inputs = (*live.inputs(&models)).clone();
+            let (inputs, options) =
+                models.scenario_on(inputs, scenario.as_ref(), &Options::default())?;
+            Ok::<_, ScenarioRunError>(Made::new(placeledger_forecast::forecast(
+                &inputs, &options,
+            )?))
         })
         .await
         .map_err(|e| ScenarioRunError::Internal(e.to_string()))??;
         let made = Arc::new(made);
         if let Ok(mut c) = self.forecasts.write() {
-            c.insert(key, (models.position, made.clone()));
+            c.insert(key, (position, made.clone()));
         }
         Ok(made)
     }
@@ -370,7 +418,7 @@ impl Live {
         {
             return Ok(b.clone());
         }
-        let inputs = models.inputs();
+        let inputs = self.inputs(&models);
         let b = tokio::task::spawn_blocking(move || {
             placeledger_forecast::backtest(&inputs, horizon, &Options::default())
         })

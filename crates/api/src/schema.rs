@@ -39,6 +39,7 @@ pub struct Services {
     /// A district's forecast rows as served, per scenario, made once per position and
     /// shared by every subscriber of that district.
     pub district_rows: Arc<std::sync::Mutex<DistrictRows>>,
+    rows_making: Arc<Mutex<()>>,
 }
 
 type DistrictRows =
@@ -51,6 +52,7 @@ impl Services {
             live,
             ledger: Arc::new(Mutex::new(None)),
             district_rows: Arc::default(),
+            rows_making: Arc::default(),
         }
     }
 
@@ -68,6 +70,15 @@ impl Services {
             return Ok(rows.clone());
         }
         let f = self.live.forecast(scenario).await?;
+        // Every subscriber of the district wakes at once: one makes the rows, the rest find
+        // them made.
+        let _making = self.rows_making.lock().await;
+        if let Ok(c) = self.district_rows.lock()
+            && let Some((at, rows)) = c.get(&key)
+            && *at == models.position
+        {
+            return Ok(rows.clone());
+        }
         let rows = Arc::new(
             f.rows_in(district)
                 .map(|r| ForecastRow::of(r, models))
@@ -585,8 +596,8 @@ impl PlanningQuery {
         let v = viewer(ctx)?;
         let a = self::authority("authority", &authority)?;
         may_read(v, &a)?;
-        let models = services(ctx)?.live.now();
-        let inputs = models.inputs();
+        let live = &services(ctx)?.live;
+        let inputs = live.inputs(&live.now());
         let history = inputs
             .send
             .get(&a)
@@ -1303,13 +1314,23 @@ pub struct SubscriptionRoot;
 
 /// A district's sufficiency under one scenario, as it changes.
 #[derive(Debug, SimpleObject)]
+#[graphql(complex)]
 pub struct SufficiencyUpdate {
     /// The event position the rows reflect.
     pub position: u64,
     pub district: String,
     /// None: the baseline.
     pub scenario: Option<String>,
-    pub rows: Vec<ForecastRow>,
+    /// The district's rows, shared by every subscriber's message (made once per position).
+    #[graphql(skip)]
+    pub shared_rows: Arc<Vec<ForecastRow>>,
+}
+
+#[ComplexObject]
+impl SufficiencyUpdate {
+    async fn rows(&self) -> &[ForecastRow] {
+        &self.shared_rows
+    }
 }
 
 #[Subscription]
@@ -1390,7 +1411,7 @@ impl SubscriptionRoot {
                     position: models.position,
                     district: d.as_str().to_owned(),
                     scenario: scenario.as_ref().map(ToString::to_string),
-                    rows: (*rows).clone(),
+                    shared_rows: rows.clone(),
                 };
                 Some((rows, message))
             }
