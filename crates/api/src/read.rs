@@ -259,6 +259,9 @@ impl std::ops::Deref for Made {
 /// The last forecast of each scenario (`None`: the baseline), with the position it is of.
 type ForecastCache = HashMap<Option<ScenarioId>, (u64, Arc<Made>)>;
 
+/// The last inputs made, with the inputs position they are of.
+type InputsCache = Option<(u64, Arc<Inputs>)>;
+
 /// The last back-test of each horizon, with the position it is of.
 type BacktestCache = HashMap<u8, (u64, Arc<Backtest>)>;
 
@@ -276,7 +279,7 @@ pub struct Live {
     backtests: Arc<tokio::sync::Mutex<BacktestCache>>,
     /// The forecast inputs, made once per [`ReadModels::inputs_position`]: a scenario's lever
     /// does not make them again.
-    inputs: Arc<RwLock<Option<(u64, Arc<Inputs>)>>>,
+    inputs: Arc<RwLock<InputsCache>>,
 }
 
 impl Live {
