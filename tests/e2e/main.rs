@@ -60,6 +60,38 @@ async fn a_planner_gets_a_sufficiency_forecast_for_preston() {
     );
     assert!(f["position"].as_u64().unwrap() > 0);
     assert_eq!(f["years"].as_array().unwrap().len(), 10);
+
+    // The geography the planner navigates: Preston and its primary and secondary planning
+    // areas.
+    let (_, body) = server
+        .gql(
+            Some(&token),
+            "{ authorities { code districts { code name planningAreas { code name phase } } } }",
+            json!({}),
+        )
+        .await;
+    let lancashire = body["data"]["authorities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["code"] == "888")
+        .unwrap();
+    let preston = lancashire["districts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["code"] == PRESTON)
+        .unwrap();
+    let phases: Vec<&str> = preston["planningAreas"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["phase"].as_str().unwrap())
+        .collect();
+    assert!(
+        phases.contains(&"primary") && phases.contains(&"secondary"),
+        "{preston}"
+    );
 }
 
 #[tokio::test]

@@ -136,7 +136,7 @@ async fn each_role_against_each_root_field() {
         ),
         field(
             "authorities",
-            "{ authorities { code name districts { code name } } }",
+            "{ authorities { code name districts { code name planningAreas { code name phase } } } }",
             |_| json!({}),
             EVERYONE,
         ),

@@ -424,7 +424,10 @@ fn may_record(v: &Viewer, command: &Command, responsible: &Responsible) -> Resul
         Responsible::Authority(a) if v.writes(a) => Ok(()),
         Responsible::Unknown => Ok(()), // the domain refuses it as unknown, for anyone
         Responsible::Authority(a) => {
-            if let Some(child) = command_child(command) {
+            // (Not for `RegisterChild`: the authority is given, not looked up.)
+            if let Some(child) = command.child()
+                && !matches!(command, Command::RegisterChild { .. })
+            {
                 Err(ApiError::NotFound(
                     DomainError::Unknown {
                         field: "child",
@@ -447,23 +450,6 @@ fn may_record(v: &Viewer, command: &Command, responsible: &Responsible) -> Resul
         Responsible::Nobody => Err(ApiError::Forbidden(
             "reference data no authority owns is recorded by administrators".into(),
         )),
-    }
-}
-
-/// The child a lifecycle command is about (not `RegisterChild`: its authority is given).
-fn command_child(command: &Command) -> Option<&ChildId> {
-    use Command::*;
-    match command {
-        MoveHome { child, .. }
-        | RequestAssessment { child, .. }
-        | DecideAssessment { child, .. }
-        | IssuePlan { child, .. }
-        | HoldAnnualReview { child, .. }
-        | ChangePrimaryNeed { child, .. }
-        | CeasePlan { child, .. }
-        | StartPlacement { child, .. }
-        | EndPlacement { child, .. } => Some(child),
-        _ => None,
     }
 }
 

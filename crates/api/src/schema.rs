@@ -188,6 +188,17 @@ pub struct District {
     /// ONS GSS code, e.g. E07000123 (Preston).
     pub code: String,
     pub name: String,
+    /// The district's school place planning areas (mainstream places are planned in them).
+    pub planning_areas: Vec<PlanningArea>,
+}
+
+#[derive(Debug, SimpleObject)]
+pub struct PlanningArea {
+    /// The authority's own code for the area.
+    pub code: String,
+    pub name: String,
+    /// The phase the area plans places for (`primary`, `secondary`).
+    pub phase: String,
 }
 
 #[derive(Debug, SimpleObject)]
@@ -564,7 +575,7 @@ impl PlanningQuery {
         })
     }
 
-    /// The authorities in the store and their districts (public geography).
+    /// The authorities in the store, their districts and planning areas (public geography).
     async fn authorities(&self, ctx: &Context<'_>) -> Result<Vec<AuthorityInfo>, Gql> {
         viewer(ctx)?;
         let models = services(ctx)?.live.now();
@@ -581,6 +592,17 @@ impl PlanningQuery {
                     .map(|(d, name)| District {
                         code: d.as_str().to_owned(),
                         name: name.clone(),
+                        planning_areas: models
+                            .mainstream
+                            .planning_areas()
+                            .iter()
+                            .filter(|(_, (district, _, _))| district == d)
+                            .map(|(code, (_, phase, name))| PlanningArea {
+                                code: code.as_str().to_owned(),
+                                name: name.clone(),
+                                phase: phase.code().to_owned(),
+                            })
+                            .collect(),
                     })
                     .collect(),
             })

@@ -230,6 +230,24 @@ pub enum Responsible {
 }
 
 impl Command {
+    /// The child a lifecycle command is about (`RegisterChild` included).
+    pub fn child(&self) -> Option<&ChildId> {
+        use Command::*;
+        match self {
+            RegisterChild { child, .. }
+            | MoveHome { child, .. }
+            | RequestAssessment { child, .. }
+            | DecideAssessment { child, .. }
+            | IssuePlan { child, .. }
+            | HoldAnnualReview { child, .. }
+            | ChangePrimaryNeed { child, .. }
+            | CeasePlan { child, .. }
+            | StartPlacement { child, .. }
+            | EndPlacement { child, .. } => Some(child),
+            _ => None,
+        }
+    }
+
     /// The stream the command's events are recorded on (ceasing a plan may also end the
     /// child's placement: both on the child's stream).
     pub fn stream_id(&self) -> String {
@@ -296,15 +314,18 @@ impl Command {
             | SetNetCapacity { urn, .. }
             | CommissionPlaces { urn, .. }
             | RecordCensusRoll { urn, .. } => of(state.settings.get(urn).map(|s| &s.authority)),
-            MoveHome { child, .. }
-            | RequestAssessment { child, .. }
-            | DecideAssessment { child, .. }
-            | IssuePlan { child, .. }
-            | HoldAnnualReview { child, .. }
-            | ChangePrimaryNeed { child, .. }
-            | CeasePlan { child, .. }
-            | StartPlacement { child, .. }
-            | EndPlacement { child, .. } => of(state.children.get(child).map(|c| &c.authority)),
+            MoveHome { .. }
+            | RequestAssessment { .. }
+            | DecideAssessment { .. }
+            | IssuePlan { .. }
+            | HoldAnnualReview { .. }
+            | ChangePrimaryNeed { .. }
+            | CeasePlan { .. }
+            | StartPlacement { .. }
+            | EndPlacement { .. } => of(self
+                .child()
+                .and_then(|c| state.children.get(c))
+                .map(|c| &c.authority)),
             RecordPopulation { area, .. } | RecordBirths { area, .. } => {
                 if let Some(a) = of_district(area) {
                     Responsible::Authority(a.clone())
