@@ -7,6 +7,8 @@ use std::path::Path;
 use placeledger_domain::*;
 use placeledger_import::{dfe_ehcp, ons_snpp};
 
+mod hostile;
+
 /// The 14 pan-Lancashire areas as registered in Placeledger.
 fn pan_lancashire() -> State {
     let mut events = Vec::new();
