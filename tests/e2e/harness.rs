@@ -178,6 +178,21 @@ impl Server {
         }
     }
 
+    /// Kills the server at once (SIGKILL: no shutdown, no flush) and waits for it to go.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// A client of this server's address that outlives it (a crash test kills the server
+    /// under its clients).
+    pub fn client_for(base: &str) -> ApiClient {
+        ApiClient {
+            base: base.to_owned(),
+            client: reqwest::Client::new(),
+        }
+    }
+
     /// POSTs a GraphQL request as `application/json`; returns the status and the body.
     pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> (u16, Value) {
         let mut req = self
@@ -222,6 +237,35 @@ impl Server {
             .unwrap_or_default()
             .to_owned();
         (status, ct, res.text().await.unwrap())
+    }
+}
+
+/// A GraphQL client of one server address.
+pub struct ApiClient {
+    base: String,
+    client: reqwest::Client,
+}
+
+impl ApiClient {
+    /// A request the server answered (its body), or `Err` when it never answered (it died,
+    /// the connection broke).
+    pub async fn try_gql(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> Result<Value, String> {
+        let mut req = self
+            .client
+            .post(format!("{}/graphql", self.base))
+            .header("content-type", "application/json")
+            .body(json!({ "query": query, "variables": variables }).to_string());
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        let res = req.send().await.map_err(|e| e.to_string())?;
+        let text = res.text().await.map_err(|e| e.to_string())?;
+        serde_json::from_str(&text).map_err(|e| format!("{e}: {text}"))
     }
 }
 
