@@ -17,7 +17,7 @@ use crate::{PRESTON, PgSchema, record};
 
 /// An empty store with Lancashire and Preston registered: enough to record children and open
 /// settings.
-async fn geography(url: &str) {
+pub(crate) async fn geography(url: &str) {
     record(
         url,
         vec![
@@ -36,7 +36,7 @@ async fn geography(url: &str) {
     .await;
 }
 
-fn planner(url: &str) -> String {
+pub(crate) fn planner(url: &str) -> String {
     harness::cli(
         url,
         &["token", "create", "--role", "planner", "--authority", "888"],

@@ -7,6 +7,7 @@ mod crash;
 mod harness;
 mod measures;
 mod mutations;
+mod outage;
 mod roles;
 
 use harness::{Database, Server, Ws, code};

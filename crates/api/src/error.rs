@@ -11,6 +11,7 @@ pub mod code {
     pub const UNAUTHENTICATED: &str = "UNAUTHENTICATED";
     pub const FORBIDDEN: &str = "FORBIDDEN";
     pub const INTERNAL: &str = "INTERNAL";
+    pub const UNAVAILABLE: &str = "UNAVAILABLE";
     pub const RATE_LIMITED: &str = "RATE_LIMITED";
     pub const BAD_REQUEST: &str = "BAD_REQUEST";
     pub const GRAPHQL_PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
@@ -42,6 +43,15 @@ pub enum ApiError {
     /// The cause is logged, not shown.
     #[error("something went wrong on our side; it has been logged")]
     Internal,
+    /// The database does not answer: nothing was recorded, try again.
+    #[error("the database does not answer; nothing was recorded: try again shortly")]
+    Unavailable,
+    /// The database went away while the change was being recorded and did not come back in
+    /// time: it may or may not be stored.
+    #[error(
+        "the database went away while recording the change: it may or may not be stored; read it back before trying again"
+    )]
+    OutcomeUnknown,
 }
 
 impl ApiError {
@@ -73,6 +83,7 @@ impl ApiError {
             ApiError::Unauthenticated => code::UNAUTHENTICATED,
             ApiError::Forbidden(_) => code::FORBIDDEN,
             ApiError::Internal => code::INTERNAL,
+            ApiError::Unavailable | ApiError::OutcomeUnknown => code::UNAVAILABLE,
         }
     }
 }

@@ -417,7 +417,7 @@ async fn execute(
                 &app,
                 gr,
                 StatusCode::SERVICE_UNAVAILABLE,
-                code::INTERNAL,
+                code::UNAVAILABLE,
                 "the database does not answer; try again",
             );
         }

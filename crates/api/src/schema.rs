@@ -164,6 +164,14 @@ pub(crate) fn ledger_error(e: LedgerError) -> ApiError {
             },
             actual,
         },
+        LedgerError::Store(e) if e.is_unavailable() => {
+            tracing::warn!(error = %e, "a command met the database unavailable");
+            ApiError::Unavailable
+        }
+        LedgerError::OutcomeUnknown(e) => {
+            tracing::error!(error = %e, "an append's outcome is unknown");
+            ApiError::OutcomeUnknown
+        }
         other => ApiError::internal(&other),
     }
 }

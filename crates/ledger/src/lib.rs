@@ -30,6 +30,10 @@ const CONFLICT_RETRIES: usize = 50;
 const READ_BATCH: usize = 5_000;
 /// How long a writer that lost a race waits to read the winner's events.
 const CATCH_UP_WAIT: Duration = Duration::from_secs(10);
+/// How long an append cut off by the database going away is retried, with the same event
+/// ids (so a commit that did happen is recognised, not repeated), before its outcome is
+/// reported unknown.
+pub const APPEND_RETRY_FOR: Duration = Duration::from_secs(20);
 
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
@@ -46,6 +50,12 @@ pub enum LedgerError {
     },
     #[error("event does not encode")]
     Encode(#[source] CodecError),
+    /// The database stopped answering while the events were being appended, and did not
+    /// come back within [`APPEND_RETRY_FOR`]: they may or may not be stored.
+    #[error(
+        "the database stopped answering during the append; the events may or may not be stored"
+    )]
+    OutcomeUnknown(#[source] StoreError),
 }
 
 /// How the events of a command list get their ids.
@@ -282,7 +292,7 @@ impl Ledger {
                     already_stored_skipped: skipped,
                 });
             }
-            match self.store.append_batch(appends).await {
+            match self.append_through_outage(appends).await? {
                 Ok(results) => {
                     if skipped == 0 {
                         self.adopt(&parts, &results, working);
@@ -330,6 +340,31 @@ impl Ledger {
                     }
                 }
                 Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Appends; if the database goes away meanwhile, appends the same events (same ids)
+    /// again until it answers or [`APPEND_RETRY_FOR`] passes. A first attempt that did commit
+    /// comes back as a duplicate with its original result: nothing is stored twice, and the
+    /// caller learns the outcome instead of guessing.
+    async fn append_through_outage(
+        &self,
+        appends: Vec<StreamAppend>,
+    ) -> Result<Result<Vec<AppendResult>, StoreError>, LedgerError> {
+        let deadline = tokio::time::Instant::now() + APPEND_RETRY_FOR;
+        let mut pause = Duration::from_millis(50);
+        loop {
+            match self.store.append_batch(appends.clone()).await {
+                Err(e) if e.is_unavailable() && tokio::time::Instant::now() < deadline => {
+                    tracing::warn!(error = %e, "the database went away during an append; retrying it");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(1));
+                }
+                // No connection was ever had: nothing was sent, nothing stored.
+                Err(e) if e.nothing_sent() => return Ok(Err(e)),
+                Err(e) if e.is_unavailable() => return Err(LedgerError::OutcomeUnknown(e)),
+                other => return Ok(other),
             }
         }
     }

@@ -34,6 +34,36 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// The request never reached the database (no connection could be had): whatever it
+    /// asked for did not happen.
+    pub fn nothing_sent(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed)
+        )
+    }
+
+    /// The database could not be reached or went away (connection refused or lost, pool
+    /// timed out, server shutting down): a condition that passes, unlike a refusal.
+    pub fn is_unavailable(&self) -> bool {
+        let StoreError::Database(e) = self else {
+            return false;
+        };
+        match e {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => true,
+            // SQLSTATE class 08 (connection exception) and 57P01-57P03 (the server is
+            // shutting down, crashed, or not yet accepting connections).
+            sqlx::Error::Database(db) => db
+                .code()
+                .is_some_and(|c| c.starts_with("08") || matches!(&*c, "57P01" | "57P02" | "57P03")),
+            _ => false,
+        }
+    }
+
     pub(crate) fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
         Self::InvalidInput {
             field: field.into(),
