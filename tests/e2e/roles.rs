@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::harness::{Database, Server, code};
+use crate::harness::{Database, Server, Ws, code};
 use crate::{PRESTON, a_lancashire_child, head};
 
 /// Who may: the callers allowed, by name.
@@ -416,6 +416,9 @@ async fn each_role_against_each_root_field() {
             if may {
                 assert!(body["errors"].is_null(), "{field} as {who}: {body}");
                 assert!(!body["data"][field].is_null(), "{field} as {who}: {body}");
+                if who.starts_with("partner") {
+                    partner_safe(&body["data"], &format!("{field} as {who}"));
+                }
             } else {
                 // Another authority's child is not there (an id tells nothing).
                 let expected = if token.is_none() {
@@ -434,6 +437,127 @@ async fn each_role_against_each_root_field() {
                 );
                 assert_eq!(head(&db), before, "{field} as {who} wrote something");
             }
+        }
+    }
+}
+
+/// What a partner receives holds no child-level data and no count of 1-4: no child id, no
+/// field about a child, no date of birth, and every number that counts something is 0, 5 or
+/// more (or withheld: null).
+fn partner_safe(v: &Value, context: &str) {
+    fn walk(v: &Value, key: &str, context: &str) {
+        match v {
+            Value::Object(m) => {
+                for (k, x) in m {
+                    let lower = k.to_lowercase();
+                    assert!(
+                        !lower.contains("child")
+                            && !lower.contains("born")
+                            && !lower.contains("urn"),
+                        "{context}: a partner was sent `{k}`"
+                    );
+                    walk(x, k, context);
+                }
+            }
+            Value::Array(xs) => xs.iter().for_each(|x| walk(x, key, context)),
+            Value::String(s) => assert!(
+                !s.starts_with("SYN-") && !s.starts_with("E2E-"),
+                "{context}: a child's id {s} was sent to a partner"
+            ),
+            Value::Number(n) => {
+                // Years, positions and percentages are not counts.
+                let not_a_count =
+                    ["year", "position", "horizon"].contains(&key) || key.ends_with("Percent");
+                if !not_a_count && let Some(n) = n.as_i64() {
+                    assert!(
+                        !(1..=4).contains(&n),
+                        "{context}: `{key}` = {n} is a small count a partner must not see"
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+    walk(v, "", context);
+}
+
+/// Every subscription field of the schema, by every role: allowed ones send their data
+/// (for a partner: suppressed, no child-level data), denied ones an error with its code and
+/// then `complete`.
+#[tokio::test]
+async fn each_role_against_each_subscription_field() {
+    let db = Database::seeded();
+    let tokens: Vec<(&str, Option<String>)> = vec![
+        ("admin", Some(db.token("admin", None))),
+        ("planner 888", Some(db.token("planner", Some("888")))),
+        ("analyst 888", Some(db.token("analyst", Some("888")))),
+        ("planner 889", Some(db.token("planner", Some("889")))),
+        ("partner 890", Some(db.token("partner", Some("890")))),
+        ("partner 340", Some(db.token("partner", Some("340")))),
+        ("no token", None),
+    ];
+    let server = Server::start(&db.url);
+    let fields: Vec<(&str, String, &[&str])> = vec![
+        (
+            "sharedPlaceData",
+            "subscription { sharedPlaceData(authority: \"888\") { authority position cells { year phase kind demand capacity suppressed } totals { year demand capacity } } }".into(),
+            &["admin", "planner 888", "analyst 888", "partner 890"],
+        ),
+        (
+            "placementsChanged",
+            "subscription { placementsChanged(authority: \"888\", groupBy: [KIND, NEED, LOCATION]) { position total imports exports suppressed cells { count } } }".into(),
+            &["admin", "planner 888", "analyst 888", "partner 890"],
+        ),
+        (
+            "sufficiencyChanged",
+            format!("subscription {{ sufficiencyChanged(district: \"{PRESTON}\") {{ position rows {{ year kind demand {{ p50 }} }} }} }}"),
+            LANCASHIRE_READERS,
+        ),
+    ];
+    let listed = schema_fields("SubscriptionRoot");
+    let tried: Vec<&str> = fields.iter().map(|f| f.0).collect();
+    assert_eq!(listed.len(), tried.len(), "{listed:?}");
+    for f in &listed {
+        assert!(
+            tried.contains(&f.as_str()),
+            "Subscription.{f} is not tried by every role"
+        );
+    }
+    for (field, query, allowed) in &fields {
+        for (who, token) in &tokens {
+            let payload = token.as_ref().map_or(
+                json!({}),
+                |t| json!({ "Authorization": format!("Bearer {t}") }),
+            );
+            let (mut ws, _) = Ws::connect(&server, "graphql-transport-ws", payload).await;
+            ws.subscribe("m", query, json!({})).await;
+            let first = ws.next().await;
+            if allowed.contains(who) {
+                assert_eq!(first["type"], "next", "{field} as {who}: {first}");
+                assert!(
+                    first["payload"]["errors"].is_null(),
+                    "{field} as {who}: {first}"
+                );
+                assert!(
+                    !first["payload"]["data"][field].is_null(),
+                    "{field} as {who}: {first}"
+                );
+                if who.starts_with("partner") {
+                    partner_safe(&first["payload"]["data"], &format!("{field} as {who}"));
+                }
+            } else {
+                let expected = if token.is_none() {
+                    "UNAUTHENTICATED"
+                } else {
+                    "FORBIDDEN"
+                };
+                assert_eq!(
+                    first["payload"]["errors"][0]["extensions"]["code"], expected,
+                    "{field} as {who}: {first}"
+                );
+                assert_eq!(ws.next().await["type"], "complete", "{field} as {who}");
+            }
+            ws.close().await;
         }
     }
 }
