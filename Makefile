@@ -3,7 +3,7 @@
 PLACELEDGER_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 export PLACELEDGER_TEST_DATABASE_URL
 
-.PHONY: test check fmt lint nextest postgres bench bench-forecast bench-api run schema
+.PHONY: test check fmt lint nextest postgres bench bench-forecast bench-api soak run schema
 
 PLACELEDGER_DATABASE_URL ?= sqlite:./data/placeledger.db
 LISTEN ?= 127.0.0.1:8080
@@ -46,6 +46,12 @@ bench: postgres
 
 bench-forecast:
 	cargo run --release --locked -p placeledger-bench --bin placeledger-bench-forecast -- --output BENCHMARKS.md
+
+## A 60-second soak of `placeledger serve`: queries, mutations, 1,000 subscribers; checks every
+## update arrives in order and reports memory; rewrites its section of RELIABILITY.md.
+soak:
+	cargo build --release --locked -p placeledger-cli
+	cargo run --release --locked -p placeledger-bench --bin placeledger-soak -- --output RELIABILITY.md
 
 ## The API under load (32 connections) and a 1,000-subscriber fan-out; rewrites its section.
 bench-api:

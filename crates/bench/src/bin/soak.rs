@@ -1,0 +1,301 @@
+//! `placeledger-soak`: a bounded soak of `placeledger serve` on loopback. For a fixed time
+//! (default 60 s) it mixes district forecast queries from several connections, a steady
+//! stream of mutations, and 1,000 WebSocket subscribers of `sufficiencyChanged` for a
+//! scenario that a lever changes every few seconds. It fails on any unexpected error, on a
+//! subscriber that misses an update or receives one out of order, and reports the server's
+//! resident memory at the start and the end. The server is a separate process (the release
+//! `placeledger` next to this binary), so its memory is its own. Writes its section of
+//! `RELIABILITY.md`.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail, ensure};
+use clap::Parser;
+use futures::{SinkExt, StreamExt};
+use placeledger_api::auth::{self, Role};
+use placeledger_domain::AuthorityCode;
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+#[derive(Debug, Parser)]
+#[command(name = "placeledger-soak", about = "Soaks the GraphQL server")]
+struct Args {
+    #[arg(long, default_value = "seeds/reference")]
+    reference: PathBuf,
+    /// Seconds of load.
+    #[arg(long, default_value_t = 60)]
+    seconds: u64,
+    /// Query connections.
+    #[arg(long, default_value_t = 8)]
+    connections: usize,
+    /// WebSocket subscribers.
+    #[arg(long, default_value_t = 1_000)]
+    subscribers: usize,
+    /// Seconds between the levers that change what the subscribers watch.
+    #[arg(long, default_value_t = 4)]
+    lever_every: u64,
+    #[arg(long, default_value = "RELIABILITY.md")]
+    output: PathBuf,
+}
+
+const PRESTON: &str = "E07000123";
+const QUERY: &str = "query($f: ForecastFilter!) { forecast(filter: $f) { position rows { year kind demand { p50 } capacity } } }";
+
+/// The server's resident set, in MiB, from /proc.
+fn rss_mib(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+async fn post(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    body: &Value,
+) -> anyhow::Result<Value> {
+    let res = client
+        .post(url)
+        .header("content-type", "application/json")
+        .header("authorization", format!("Bearer {token}"))
+        .body(body.to_string())
+        .send()
+        .await?;
+    let status = res.status();
+    let v: Value = serde_json::from_slice(&res.bytes().await?)?;
+    if !status.is_success() || !v["errors"].is_null() {
+        bail!("{status}: {v}");
+    }
+    Ok(v)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let (dir, store, seed_seconds) = placeledger_bench::seeded_store(&args.reference).await?;
+    eprintln!("seeded in {seed_seconds:.1} s");
+    let planner = AuthorityCode::parse("888")?;
+    let (_, token) = auth::create(&store, Role::Planner, Some(planner), "soak").await?;
+
+    let bin = std::env::current_exe()?.with_file_name("placeledger");
+    ensure!(
+        bin.exists(),
+        "{} is missing: build placeledger-cli in release first",
+        bin.display()
+    );
+    let db = format!("sqlite:{}", dir.path().join("bench.db").display());
+    let mut server = Command::new(&bin)
+        .args([
+            "--database-url",
+            &db,
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--rate-limit",
+            "1000000",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .with_context(|| format!("starting {}", bin.display()))?;
+    let pid = server.id();
+    let stdout = server.stdout.take().context("the server's output")?;
+    let addr = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|l| {
+            l.strip_prefix("GraphQL:").map(|r| {
+                r.trim()
+                    .trim_start_matches("http://")
+                    .split('/')
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+        })
+        .context("the server printed no address")?;
+    let url = format!("http://{addr}/graphql");
+    let client = reqwest::Client::new();
+    post(&client, &url, &token, &json!({ "query": "mutation { createScenario(input: { id: \"soak\", name: \"soak\", authority: \"888\" }) { version } }" })).await?;
+
+    // Subscribers: each records the positions of the messages it receives.
+    let ws_url = format!("ws://{addr}/graphql/ws");
+    let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<()>(args.subscribers);
+    let stop = Arc::new(tokio::sync::Notify::new());
+    let mut subs = Vec::new();
+    for i in 0..args.subscribers {
+        let (ws_url, token, ready, stop) = (
+            ws_url.clone(),
+            token.clone(),
+            ready_tx.clone(),
+            stop.clone(),
+        );
+        subs.push(tokio::spawn(async move {
+            let mut request = ws_url.into_client_request()?;
+            request.headers_mut().insert("sec-websocket-protocol", "graphql-transport-ws".parse()?);
+            let (mut ws, _) = tokio_tungstenite::connect_async(request).await?;
+            ws.send(json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } }).to_string().into()).await?;
+            ws.send(json!({ "id": format!("{i}"), "type": "subscribe", "payload": { "query": format!("subscription {{ sufficiencyChanged(district: \"{PRESTON}\", scenario: \"soak\") {{ position rows {{ capacity }} }} }}") } }).to_string().into()).await?;
+            let mut positions: Vec<u64> = Vec::new();
+            loop {
+                tokio::select! {
+                    () = stop.notified() => break,
+                    msg = ws.next() => {
+                        let Some(msg) = msg else { bail!("subscriber {i}: the socket closed") };
+                        if let Message::Text(t) = msg? {
+                            let v: Value = serde_json::from_str(&t)?;
+                            match v["type"].as_str() {
+                                Some("next") => {
+                                    ensure!(v["payload"]["errors"].is_null(), "subscriber {i}: {v}");
+                                    let p = v["payload"]["data"]["sufficiencyChanged"]["position"].as_u64().context("a position")?;
+                                    if positions.is_empty() {
+                                        ready.send(()).await?;
+                                    }
+                                    positions.push(p);
+                                }
+                                Some("connection_ack" | "ping" | "pong" | "ka") | None => {}
+                                _ => bail!("subscriber {i}: {v}"),
+                            }
+                        }
+                    }
+                }
+            }
+            anyhow::Ok(positions)
+        }));
+    }
+    drop(ready_tx);
+    for _ in 0..args.subscribers {
+        ready_rx
+            .recv()
+            .await
+            .context("a subscriber failed before its first message")?;
+    }
+    let rss_start = rss_mib(pid);
+    eprintln!(
+        "{} subscribers ready; server RSS {rss_start:.0} MiB",
+        args.subscribers
+    );
+
+    let deadline = Instant::now() + Duration::from_secs(args.seconds);
+    let queries = Arc::new(AtomicU64::new(0));
+    let mutations = Arc::new(AtomicU64::new(0));
+    let mut load = Vec::new();
+    // Forecast queries.
+    for c in 0..args.connections {
+        let (url, token, queries) = (url.clone(), token.clone(), queries.clone());
+        load.push(tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            let years = [2026 + (c as i32 % 3), 2027 + (c as i32 % 3)];
+            let body = json!({ "query": QUERY, "variables": { "f": { "authority": "888", "district": PRESTON, "years": years } } });
+            while Instant::now() < deadline {
+                post(&client, &url, &token, &body).await?;
+                queries.fetch_add(1, Ordering::Relaxed);
+            }
+            anyhow::Ok(())
+        }));
+    }
+    // A steady stream of other planners' work: new scenarios and their levers, twice a second.
+    {
+        let (url, token, mutations) = (url.clone(), token.clone(), mutations.clone());
+        load.push(tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            let mut n = 0;
+            while Instant::now() < deadline {
+                post(&client, &url, &token, &json!({ "query": format!("mutation {{ createScenario(input: {{ id: \"soak-bg-{n}\", name: \"background\", authority: \"888\" }}) {{ version }} }}") })).await?;
+                post(&client, &url, &token, &json!({ "query": "mutation($i: AddLeverInput!) { addScenarioLever(input: $i) { version } }", "variables": { "i": { "scenario": format!("soak-bg-{n}"), "expectedVersion": 1, "lever": { "lever": "incidence_multiplier", "authority": "888", "multiplier": "1.05" } } } })).await?;
+                mutations.fetch_add(2, Ordering::Relaxed);
+                n += 1;
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            anyhow::Ok(())
+        }));
+    }
+    // The levers the subscribers watch: one more special place in Preston each time.
+    let mut lever_positions = Vec::new();
+    let mut rss_max = rss_start;
+    let mut k = 0;
+    while Instant::now() + Duration::from_secs(args.lever_every) < deadline {
+        tokio::time::sleep(Duration::from_secs(args.lever_every)).await;
+        k += 1;
+        let lever = json!({ "lever": "open_places", "district": PRESTON, "kind": "special_la_maintained", "low_age": 4, "high_age": 10, "from": "2026-09-01", "places": [{ "need": "ASD", "places": k }] });
+        let v = post(&client, &url, &token, &json!({ "query": "mutation($i: AddLeverInput!) { addScenarioLever(input: $i) { position } }", "variables": { "i": { "scenario": "soak", "lever": lever } } })).await?;
+        lever_positions.push(
+            v["data"]["addScenarioLever"]["position"]
+                .as_u64()
+                .context("a position")?,
+        );
+        mutations.fetch_add(1, Ordering::Relaxed);
+        rss_max = rss_max.max(rss_mib(pid));
+    }
+    for t in load {
+        t.await??;
+    }
+    // Time for the last lever's update to reach everyone.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let rss_end = rss_mib(pid);
+    stop.notify_waiters();
+    let mut received = 0u64;
+    for (i, s) in subs.into_iter().enumerate() {
+        let positions = s.await??;
+        received += positions.len() as u64;
+        ensure!(
+            positions.windows(2).all(|w| w[0] < w[1]),
+            "subscriber {i}: out of order {positions:?}"
+        );
+        // The first message is the state before any lever; then one per lever, each at or
+        // after the lever's position and before the next lever's.
+        for (j, lp) in lever_positions.iter().enumerate() {
+            let next = lever_positions.get(j + 1).copied().unwrap_or(u64::MAX);
+            ensure!(
+                positions.iter().any(|p| p >= lp && *p < next),
+                "subscriber {i} missed the update of lever {j} (position {lp}): {positions:?}"
+            );
+        }
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+
+    let q = queries.load(Ordering::Relaxed);
+    let m = mutations.load(Ordering::Relaxed);
+    eprintln!(
+        "{q} queries, {m} mutations, {} levers watched, {received} messages; RSS {rss_start:.0} -> {rss_end:.0} MiB (max {rss_max:.0})",
+        lever_positions.len()
+    );
+    let mut md = String::from("## Soak\n\n");
+    md.push_str(&format!(
+        "- when: {}\n- machine: {}\n- command: `make soak` (release build; `placeledger serve` as its own process on loopback, the seeded SQLite store)\n\n",
+        chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
+        placeledger_bench::machine()
+    ));
+    md.push_str("| measure | figure |\n|---|---|\n");
+    md.push_str(&format!("| duration | {} s |\n", args.seconds));
+    md.push_str(&format!(
+        "| forecast queries ({} connections) | {q} |\n",
+        args.connections
+    ));
+    md.push_str(&format!("| mutations | {m} |\n"));
+    md.push_str(&format!(
+        "| subscribers / levers each must see / messages received | {} / {} / {received} |\n",
+        args.subscribers,
+        lever_positions.len()
+    ));
+    md.push_str("| unexpected errors, missed or out-of-order updates | 0 |\n");
+    md.push_str(&format!("| server resident memory: start / end / max | {rss_start:.0} / {rss_end:.0} / {rss_max:.0} MiB |\n"));
+    let existing = std::fs::read_to_string(&args.output).unwrap_or_default();
+    let out = placeledger_bench::splice_section(&existing, "soak", &md);
+    std::fs::write(&args.output, &out)
+        .with_context(|| format!("writing {}", args.output.display()))?;
+    print!("{md}");
+    Ok(())
+}
