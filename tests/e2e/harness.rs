@@ -103,19 +103,19 @@ impl Database {
         Database { _dir: dir, url }
     }
 
-    /// Runs the CLI on this database; panics with its stderr if it fails.
-    pub fn cli(&self, args: &[&str]) -> String {
-        cli(&self.url, args)
-    }
-
     /// A new token's secret.
     pub fn token(&self, role: &str, authority: Option<&str>) -> String {
-        let mut args = vec!["token", "create", "--role", role];
-        if let Some(a) = authority {
-            args.extend(["--authority", a]);
-        }
-        self.cli(&args).trim().to_owned()
+        token(&self.url, role, authority)
     }
+}
+
+/// A new token's secret, created in the store at `url`.
+pub fn token(url: &str, role: &str, authority: Option<&str>) -> String {
+    let mut args = vec!["token", "create", "--role", role];
+    if let Some(a) = authority {
+        args.extend(["--authority", a]);
+    }
+    cli(url, &args).trim().to_owned()
 }
 
 /// Runs the CLI from the repository root (where `seeds/` is) on `url`.

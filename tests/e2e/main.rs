@@ -18,7 +18,12 @@ use serde_json::{Value, json};
 const PRESTON: &str = "E07000123";
 
 fn head(db: &Database) -> u64 {
-    let out = db.cli(&["db", "status"]);
+    head_at(&db.url)
+}
+
+/// The store's head position, as `placeledger db status` prints it.
+fn head_at(url: &str) -> u64 {
+    let out = harness::cli(url, &["db", "status"]);
     out.lines()
         .find_map(|l| l.strip_prefix("head position: "))
         .unwrap()
@@ -524,6 +529,14 @@ async fn a_partner_subscribes_and_resumes_from_the_last_position_over_both_proto
     assert_ne!(answer["type"], "connection_ack", "{answer}");
 }
 
+/// A PostgreSQL schema of its own holding the seeded history, its projections up to date.
+async fn seeded_postgres() -> PgSchema {
+    let pg = PgSchema::new().await;
+    harness::cli(&pg.url, &["seed", "load"]);
+    harness::cli(&pg.url, &["projections", "update"]);
+    pg
+}
+
 /// A PostgreSQL schema of its own for one test, dropped at the end.
 struct PgSchema {
     url: String,
@@ -566,9 +579,7 @@ impl PgSchema {
 /// of the other.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_on_postgres_a_mutation_on_one_reaches_a_subscriber_on_the_other() {
-    let pg = PgSchema::new().await;
-    harness::cli(&pg.url, &["seed", "load"]);
-    harness::cli(&pg.url, &["projections", "update"]);
+    let pg = seeded_postgres().await;
     let planner = harness::cli(
         &pg.url,
         &["token", "create", "--role", "planner", "--authority", "888"],

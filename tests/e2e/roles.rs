@@ -3,8 +3,8 @@
 
 use serde_json::{Value, json};
 
-use crate::harness::{Database, Server, Ws, code};
-use crate::{PRESTON, a_lancashire_child, head};
+use crate::harness::{self, Database, Server, Ws, code};
+use crate::{PRESTON, a_lancashire_child, head_at};
 
 /// Who may: the callers allowed, by name.
 const EVERYONE: &[&str] = &[
@@ -102,17 +102,44 @@ fn schema_fields(ty: &str) -> Vec<String> {
 #[tokio::test]
 async fn each_role_against_each_root_field() {
     let db = Database::seeded();
+    root_fields(&db.url).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_each_role_against_each_root_and_subscription_field() {
+    let pg = crate::seeded_postgres().await;
+    root_fields(&pg.url).await;
+    subscription_fields(&pg.url).await;
+    pg.drop_schema().await;
+}
+
+async fn root_fields(url: &str) {
     let tokens: Vec<(&str, Option<String>)> = vec![
-        ("admin", Some(db.token("admin", None))),
-        ("planner 888", Some(db.token("planner", Some("888")))),
-        ("analyst 888", Some(db.token("analyst", Some("888")))),
-        ("planner 889", Some(db.token("planner", Some("889")))),
-        ("partner 890", Some(db.token("partner", Some("890")))),
-        ("partner 340", Some(db.token("partner", Some("340")))),
+        ("admin", Some(harness::token(url, "admin", None))),
+        (
+            "planner 888",
+            Some(harness::token(url, "planner", Some("888"))),
+        ),
+        (
+            "analyst 888",
+            Some(harness::token(url, "analyst", Some("888"))),
+        ),
+        (
+            "planner 889",
+            Some(harness::token(url, "planner", Some("889"))),
+        ),
+        (
+            "partner 890",
+            Some(harness::token(url, "partner", Some("890"))),
+        ),
+        (
+            "partner 340",
+            Some(harness::token(url, "partner", Some("340"))),
+        ),
         ("no token", None),
     ];
-    let server = Server::start(&db.url);
-    let child = a_lancashire_child(&db.url).await;
+    let server = Server::start(url);
+    let child = a_lancashire_child(url).await;
     let (_, body) = server
         .gql(
             tokens[0].1.as_deref(),
@@ -409,7 +436,7 @@ async fn each_role_against_each_root_field() {
         for (n, (who, token)) in tokens.iter().enumerate() {
             let may = f.allowed.contains(who);
             let vars = (f.vars)(if may { n } else { 0 });
-            let before = head(&db);
+            let before = head_at(url);
             let (status, body) = server.gql(token.as_deref(), f.query, vars).await;
             let field = f.name;
             assert_eq!(status, 200, "{field} as {who}: {body}");
@@ -435,7 +462,7 @@ async fn each_role_against_each_root_field() {
                     body["data"].is_null() || body["data"][field].is_null(),
                     "{field} as {who}: {body}"
                 );
-                assert_eq!(head(&db), before, "{field} as {who} wrote something");
+                assert_eq!(head_at(url), before, "{field} as {who} wrote something");
             }
         }
     }
@@ -487,16 +514,35 @@ fn partner_safe(v: &Value, context: &str) {
 #[tokio::test]
 async fn each_role_against_each_subscription_field() {
     let db = Database::seeded();
+    subscription_fields(&db.url).await;
+}
+
+async fn subscription_fields(url: &str) {
     let tokens: Vec<(&str, Option<String>)> = vec![
-        ("admin", Some(db.token("admin", None))),
-        ("planner 888", Some(db.token("planner", Some("888")))),
-        ("analyst 888", Some(db.token("analyst", Some("888")))),
-        ("planner 889", Some(db.token("planner", Some("889")))),
-        ("partner 890", Some(db.token("partner", Some("890")))),
-        ("partner 340", Some(db.token("partner", Some("340")))),
+        ("admin", Some(harness::token(url, "admin", None))),
+        (
+            "planner 888",
+            Some(harness::token(url, "planner", Some("888"))),
+        ),
+        (
+            "analyst 888",
+            Some(harness::token(url, "analyst", Some("888"))),
+        ),
+        (
+            "planner 889",
+            Some(harness::token(url, "planner", Some("889"))),
+        ),
+        (
+            "partner 890",
+            Some(harness::token(url, "partner", Some("890"))),
+        ),
+        (
+            "partner 340",
+            Some(harness::token(url, "partner", Some("340"))),
+        ),
         ("no token", None),
     ];
-    let server = Server::start(&db.url);
+    let server = Server::start(url);
     let fields: Vec<(&str, String, &[&str])> = vec![
         (
             "sharedPlaceData",

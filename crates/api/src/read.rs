@@ -163,6 +163,21 @@ impl ReadModels {
         inputs
     }
 
+    /// What the forecast of `scenario` is made from at this position.
+    pub fn basis(&self, scenario: Option<&ScenarioId>) -> Result<Basis, ScenarioRunError> {
+        let levers = scenario
+            .map(|id| {
+                self.scenarios
+                    .levers(id)
+                    .ok_or_else(|| ScenarioRunError::NotFound(id.to_string()))
+            })
+            .transpose()?;
+        Ok(Basis {
+            inputs_position: self.inputs_position,
+            levers,
+        })
+    }
+
     /// The inputs and options of `scenario` (`None`: the baseline).
     pub fn scenario(
         &self,
@@ -224,17 +239,21 @@ fn decode(stored: &placeledger_store::StoredEvent) -> Result<Event, ReadError> {
 #[derive(Debug)]
 pub struct Made {
     pub forecast: Forecast,
+    /// The read models' position the forecast was made at (it stays right for later
+    /// positions with the same [`Basis`]).
+    pub position: u64,
     by_district: HashMap<GssCode, Vec<usize>>,
 }
 
 impl Made {
-    fn new(forecast: Forecast) -> Self {
+    fn new(forecast: Forecast, position: u64) -> Self {
         let mut by_district: HashMap<GssCode, Vec<usize>> = HashMap::new();
         for (i, r) in forecast.rows.iter().enumerate() {
             by_district.entry(r.district.clone()).or_default().push(i);
         }
         Made {
             forecast,
+            position,
             by_district,
         }
     }
@@ -256,13 +275,21 @@ impl std::ops::Deref for Made {
     }
 }
 
-/// The last forecast of each scenario (`None`: the baseline), with the position it is of.
-type ForecastCache = HashMap<Option<ScenarioId>, (u64, Arc<Made>)>;
+/// What a forecast is made from: the position of the last event that changed the data under
+/// it, and the scenario's levers (its bases' first; `None`: the baseline).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Basis {
+    pub inputs_position: u64,
+    pub levers: Option<Vec<placeledger_domain::Lever>>,
+}
+
+/// The last forecast of each scenario (`None`: the baseline), with its basis.
+type ForecastCache = HashMap<Option<ScenarioId>, (Basis, Arc<Made>)>;
 
 /// The last inputs made, with the inputs position they are of.
 type InputsCache = Option<(u64, Arc<Inputs>)>;
 
-/// The last back-test of each horizon, with the position it is of.
+/// The last back-test of each horizon, with the inputs position it is of.
 type BacktestCache = HashMap<u8, (u64, Arc<Backtest>)>;
 
 /// The read models shared by every request, kept up to date by [`Live::follow`].
@@ -369,44 +396,48 @@ impl Live {
         }
     }
 
-    /// The forecast of `scenario` as of the read models' position: made once per position
-    /// and scenario, then served from memory.
+    /// The forecast of `scenario` as of the read models' position: made once per basis (the
+    /// data under it and the scenario's levers), then served from memory. Another planner's
+    /// scenario changing makes nothing again.
     pub async fn forecast(
         &self,
         scenario: Option<&ScenarioId>,
     ) -> Result<Arc<Made>, ScenarioRunError> {
         let key = scenario.cloned();
-        let cached = |position: u64| {
-            self.forecasts.read().ok().and_then(|c| {
+        let cached = |models: &ReadModels| -> Result<Option<Arc<Made>>, ScenarioRunError> {
+            let basis = models.basis(scenario)?;
+            Ok(self.forecasts.read().ok().and_then(|c| {
                 c.get(&key)
-                    .filter(|(at, _)| *at == position)
+                    .filter(|(b, _)| *b == basis)
                     .map(|(_, f)| f.clone())
-            })
+            }))
         };
-        if let Some(f) = cached(self.now().position) {
+        if let Some(f) = cached(&self.now())? {
             return Ok(f);
         }
         // One forecast made at a time: concurrent requests for it wait, then find it made.
         let _making = self.making.lock().await;
         let models = self.now();
-        if let Some(f) = cached(models.position) {
+        if let Some(f) = cached(&models)? {
             return Ok(f);
         }
+        let basis = models.basis(scenario)?;
         let position = models.position;
         let (live, scenario) = (self.clone(), scenario.cloned());
         let made = tokio::task::spawn_blocking(move || {
             let inputs = (*live.inputs(&models)).clone();
             let (inputs, options) =
                 models.scenario_on(inputs, scenario.as_ref(), &Options::default())?;
-            Ok::<_, ScenarioRunError>(Made::new(placeledger_forecast::forecast(
-                &inputs, &options,
-            )?))
+            Ok::<_, ScenarioRunError>(Made::new(
+                placeledger_forecast::forecast(&inputs, &options)?,
+                position,
+            ))
         })
         .await
         .map_err(|e| ScenarioRunError::Internal(e.to_string()))??;
         let made = Arc::new(made);
         if let Ok(mut c) = self.forecasts.write() {
-            c.insert(key, (position, made.clone()));
+            c.insert(key, (basis, made.clone()));
         }
         Ok(made)
     }
@@ -417,7 +448,7 @@ impl Live {
         let mut cache = self.backtests.lock().await;
         let models = self.now();
         if let Some((at, b)) = cache.get(&horizon)
-            && *at == models.position
+            && *at == models.inputs_position
         {
             return Ok(b.clone());
         }
@@ -428,7 +459,7 @@ impl Live {
         .await
         .map_err(|e| ScenarioRunError::Internal(e.to_string()))?;
         let b = Arc::new(b);
-        cache.insert(horizon, (models.position, b.clone()));
+        cache.insert(horizon, (models.inputs_position, b.clone()));
         Ok(b)
     }
 }

@@ -56,28 +56,35 @@ impl Services {
         }
     }
 
+    /// A district's rows as served, from the scenario's current forecast, and the position
+    /// that forecast reflects (it may be later than `models`'s: a message is labelled with
+    /// what it shows). Made once per forecast for every subscriber of the district.
     async fn district_rows(
         &self,
         scenario: Option<&ScenarioId>,
         district: &GssCode,
         models: &crate::read::ReadModels,
-    ) -> Result<Arc<Vec<ForecastRow>>, ScenarioRunError> {
+    ) -> Result<(u64, Arc<Vec<ForecastRow>>), ScenarioRunError> {
         let key = (scenario.cloned(), district.clone());
-        if let Ok(c) = self.district_rows.lock()
-            && let Some((at, rows)) = c.get(&key)
-            && *at == models.position
-        {
-            return Ok(rows.clone());
-        }
         let f = self.live.forecast(scenario).await?;
+        let cached = || {
+            self.district_rows.lock().ok().and_then(|c| {
+                c.get(&key)
+                    .filter(|(at, _)| *at == f.position)
+                    .map(|(_, rows)| rows.clone())
+            })
+        };
+        // Made at a later position, or at an earlier one with the same basis: it shows the
+        // later of the two.
+        let shows = f.position.max(models.position);
+        if let Some(rows) = cached() {
+            return Ok((shows, rows));
+        }
         // Every subscriber of the district wakes at once: one makes the rows, the rest find
         // them made.
         let _making = self.rows_making.lock().await;
-        if let Ok(c) = self.district_rows.lock()
-            && let Some((at, rows)) = c.get(&key)
-            && *at == models.position
-        {
-            return Ok(rows.clone());
+        if let Some(rows) = cached() {
+            return Ok((shows, rows));
         }
         let rows = Arc::new(
             f.rows_in(district)
@@ -85,9 +92,9 @@ impl Services {
                 .collect::<Vec<_>>(),
         );
         if let Ok(mut c) = self.district_rows.lock() {
-            c.insert(key, (models.position, rows.clone()));
+            c.insert(key.clone(), (f.position, rows.clone()));
         }
-        Ok(rows)
+        Ok((shows, rows))
     }
 }
 
@@ -765,7 +772,7 @@ impl PlanningQuery {
             years: f.years.clone(),
             runs: f.runs,
             seed: f.seed,
-            position: models.position,
+            position: f.position.max(models.position),
             rows,
             totals,
             flags,
@@ -1436,9 +1443,10 @@ impl SubscriptionRoot {
         Ok(on_change(live, from_position, move |models| {
             let (s, d, scenario) = (s.clone(), d.clone(), scenario.clone());
             async move {
-                let rows = s.district_rows(scenario.as_ref(), &d, &models).await.ok()?;
+                let (position, rows) =
+                    s.district_rows(scenario.as_ref(), &d, &models).await.ok()?;
                 let message = SufficiencyUpdate {
-                    position: models.position,
+                    position,
                     district: d.as_str().to_owned(),
                     scenario: scenario.as_ref().map(ToString::to_string),
                     shared_rows: rows.clone(),
@@ -1477,7 +1485,8 @@ impl SubscriptionRoot {
                 let data = shared(&f, &models, &a);
                 let message = SharedPlaceData {
                     authority: a.as_str().to_owned(),
-                    position: models.position,
+                    // What it shows: the forecast may have been made at a later position.
+                    position: models.position.max(f.position),
                     ..data
                 };
                 Some(((message.cells.clone(), message.totals.clone()), message))

@@ -133,6 +133,9 @@ async fn main() -> anyhow::Result<()> {
     let ws_url = format!("ws://{addr}/graphql/ws");
     let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<()>(args.subscribers);
     let stop = Arc::new(tokio::sync::Notify::new());
+    // Once the last lever is in: its position, and each subscriber says when it has it.
+    let (target_tx, target_rx) = tokio::sync::watch::channel(u64::MAX);
+    let (done_tx, mut done_rx) = tokio::sync::mpsc::channel::<Instant>(args.subscribers);
     let mut subs = Vec::new();
     for i in 0..args.subscribers {
         let (ws_url, token, ready, stop) = (
@@ -141,6 +144,7 @@ async fn main() -> anyhow::Result<()> {
             ready_tx.clone(),
             stop.clone(),
         );
+        let (mut target, done) = (target_rx.clone(), done_tx.clone());
         subs.push(tokio::spawn(async move {
             let mut request = ws_url.into_client_request()?;
             request.headers_mut().insert("sec-websocket-protocol", "graphql-transport-ws".parse()?);
@@ -148,9 +152,15 @@ async fn main() -> anyhow::Result<()> {
             ws.send(json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } }).to_string().into()).await?;
             ws.send(json!({ "id": format!("{i}"), "type": "subscribe", "payload": { "query": format!("subscription {{ sufficiencyChanged(district: \"{PRESTON}\", scenario: \"soak\") {{ position rows {{ capacity }} }} }}") } }).to_string().into()).await?;
             let mut positions: Vec<u64> = Vec::new();
+            let mut told = false;
             loop {
+                if !told && positions.last().is_some_and(|p| *p >= *target.borrow()) {
+                    done.send(Instant::now()).await?;
+                    told = true;
+                }
                 tokio::select! {
                     () = stop.notified() => break,
+                    _ = target.changed(), if !told => {}
                     msg = ws.next() => {
                         let Some(msg) = msg else { bail!("subscriber {i}: the socket closed") };
                         if let Message::Text(t) = msg? {
@@ -175,6 +185,7 @@ async fn main() -> anyhow::Result<()> {
         }));
     }
     drop(ready_tx);
+    drop(done_tx);
     for _ in 0..args.subscribers {
         ready_rx
             .recv()
@@ -238,11 +249,23 @@ async fn main() -> anyhow::Result<()> {
         mutations.fetch_add(1, Ordering::Relaxed);
         rss_max = rss_max.max(rss_mib(pid));
     }
+    let last_lever_at = Instant::now();
+    target_tx.send_replace(lever_positions.last().copied().unwrap_or(0));
     for t in load {
         t.await??;
     }
-    // Time for the last lever's update to reach everyone.
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    // Every subscriber has the last lever's update (or a minute has passed).
+    let mut last_arrival = last_lever_at;
+    for n in 0..args.subscribers {
+        match tokio::time::timeout(Duration::from_secs(60), done_rx.recv()).await {
+            Ok(Some(t)) => last_arrival = last_arrival.max(t),
+            _ => bail!(
+                "{n} of {} subscribers had the last lever's update a minute later",
+                args.subscribers
+            ),
+        }
+    }
+    let last_lag_ms = last_arrival.duration_since(last_lever_at).as_secs_f64() * 1e3;
     let rss_end = rss_mib(pid);
     stop.notify_waiters();
     let mut received = 0u64;
@@ -291,6 +314,7 @@ async fn main() -> anyhow::Result<()> {
         lever_positions.len()
     ));
     md.push_str("| unexpected errors, missed or out-of-order updates | 0 |\n");
+    md.push_str(&format!("| the last lever's update at every subscriber, after its answer (while the load ran) | {last_lag_ms:.0} ms |\n"));
     md.push_str(&format!("| server resident memory: start / end / max | {rss_start:.0} / {rss_end:.0} / {rss_max:.0} MiB |\n"));
     let existing = std::fs::read_to_string(&args.output).unwrap_or_default();
     let out = placeledger_bench::splice_section(&existing, "soak", &md);

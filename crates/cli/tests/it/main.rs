@@ -666,7 +666,7 @@ mod import {
         let (_, out, _) = run(&["projections", "status"]);
         assert_eq!(
             out.lines().next().unwrap_or_default(),
-            "caseload: position 17 of 17 (state version 2)"
+            "caseload: position 17 of 17 (state version 3)"
         );
         let (ok, _, err) = run(&["projections", "rebuild", "placemnts"]);
         assert!(!ok);
