@@ -280,6 +280,10 @@ async fn killed_mid_import_and_mid_rebuild(url: &str) {
     std::thread::sleep(Duration::from_millis(400));
     let _ = rebuild.kill();
     let _ = rebuild.wait();
+    eprintln!(
+        "after the kill:\n{}",
+        harness::cli(url, &["projections", "status"])
+    );
     harness::cli(url, &["projections", "update"]);
     every_projection_equals_a_fresh_fold(url).await;
 }
