@@ -227,3 +227,138 @@ async fn lifecycle_mutations_refuse_what_the_domain_refuses() {
         "{body}"
     );
 }
+
+/// Hostile GraphQL inputs: generated values (unicode, SQL-looking, enormous, negative, huge,
+/// of the wrong type) in the fields of mutations and queries. Every answer is JSON with
+/// stable codes, never `INTERNAL`; a refused mutation writes nothing; the server stays up.
+#[tokio::test]
+async fn hostile_graphql_inputs_get_clear_errors_and_write_nothing() {
+    use proptest::prelude::*;
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+
+    let db = Database::seeded();
+    let planner = db.token("planner", Some("888"));
+    let server = Server::start(&db.url);
+    let value = prop_oneof![
+        any::<String>().prop_map(serde_json::Value::from),
+        "[ -~]{0,40}".prop_map(serde_json::Value::from),
+        Just(json!("'); DROP TABLE events; --")),
+        Just(json!("x".repeat(20_000))),
+        Just(json!("2099-02-30")),
+        Just(json!("\u{0}\u{202e}")),
+        any::<i64>().prop_map(serde_json::Value::from),
+        Just(json!(-1)),
+        Just(json!(1e300)),
+        Just(json!(null)),
+        Just(json!([1, 2, 3])),
+        Just(json!({ "nested": { "deeper": [] } })),
+    ];
+    let cases: Vec<(&str, &str, Vec<&str>)> = vec![
+        (
+            "registerChild",
+            "mutation($i: RegisterChildInput!) { registerChild(input: $i) { version } }",
+            vec!["child", "authority", "born", "district", "on"],
+        ),
+        (
+            "issuePlan",
+            "mutation($i: IssuePlanInput!) { issuePlan(input: $i) { version } }",
+            vec!["child", "on", "primaryNeed"],
+        ),
+        (
+            "startPlacement",
+            "mutation($i: StartPlacementInput!) { startPlacement(input: $i) { version } }",
+            vec!["child", "on", "urn", "facility"],
+        ),
+        (
+            "openSetting",
+            "mutation($i: OpenSettingInput!) { openSetting(input: $i) { version } }",
+            vec![
+                "urn",
+                "name",
+                "authority",
+                "district",
+                "kind",
+                "phase",
+                "lowAge",
+                "highAge",
+                "on",
+            ],
+        ),
+        (
+            "commissionPlaces",
+            "mutation($i: CommissionPlacesInput!) { commissionPlaces(input: $i) { version } }",
+            vec!["urn", "year", "places"],
+        ),
+        (
+            "setPlacementCost",
+            "mutation($i: SetPlacementCostInput!) { setPlacementCost(input: $i) { version } }",
+            vec!["authority", "kind", "from", "annualCost"],
+        ),
+        (
+            "addScenarioLever",
+            "mutation($i: AddLeverInput!) { addScenarioLever(input: $i) { version } }",
+            vec!["scenario", "lever", "expectedVersion"],
+        ),
+        (
+            "importFile",
+            "mutation($i: ImportInput!) { importFile(input: $i) { newEvents } }",
+            vec!["format", "content", "fileName"],
+        ),
+    ];
+    let base: Vec<serde_json::Value> = vec![
+        json!({ "child": "HOSTILE-1", "authority": "888", "born": "2016-01", "district": PRESTON, "on": "2025-01-06" }),
+        json!({ "child": "HOSTILE-1", "on": "2025-06-01", "primaryNeed": "ASD" }),
+        json!({ "child": "HOSTILE-1", "on": "2025-09-01", "urn": "999999" }),
+        json!({ "urn": "999990", "name": "H (synthetic)", "authority": "888", "district": PRESTON, "kind": "special_la_maintained", "phase": "all_through", "lowAge": 4, "highAge": 19, "on": "2020-09-01" }),
+        json!({ "urn": "999990", "year": "2025/26", "places": [{ "need": "ASD", "places": 4 }] }),
+        json!({ "authority": "888", "kind": "special_independent", "from": "2026-04-01", "annualCost": "66000" }),
+        json!({ "scenario": "nowhere", "lever": { "lever": "incidence_multiplier", "multiplier": "1.1" } }),
+        json!({ "format": "SETTINGS", "content": "urn\n1\n" }),
+    ];
+    let allowed = [
+        "BAD_USER_INPUT",
+        "NOT_FOUND",
+        "CONFLICT",
+        "FORBIDDEN",
+        "GRAPHQL_VALIDATION_FAILED",
+        "GRAPHQL_PARSE_FAILED",
+        "BAD_REQUEST",
+    ];
+    let mut runner = TestRunner::deterministic();
+    let mut refused = 0;
+    for n in 0..160 {
+        let k = n % cases.len();
+        let (name, query, fields) = &cases[k];
+        let mut input = base[k].clone();
+        let field = fields[(n / cases.len()) % fields.len()];
+        let v = value.new_tree(&mut runner).unwrap().current();
+        input[field] = v;
+        let before = crate::head(&db);
+        let body = Server::client_for(&server.base)
+            .try_gql(Some(&planner), query, json!({ "i": input }))
+            .await
+            .unwrap_or_else(|e| panic!("{name}.{field}: no answer: {e}"));
+        if let Some(errors) = body["errors"].as_array() {
+            refused += 1;
+            for e in errors {
+                let code = e["extensions"]["code"].as_str().unwrap_or("(none)");
+                assert!(
+                    allowed.contains(&code),
+                    "{name}.{field} = {}: {e}",
+                    input[field]
+                );
+            }
+            assert_eq!(
+                crate::head(&db),
+                before,
+                "{name}.{field}: a refused mutation wrote"
+            );
+        }
+    }
+    assert!(refused > 100, "most hostile inputs are refused ({refused})");
+    let (status, _, _) = server
+        .raw(reqwest::Method::GET, "/healthz", &[], Vec::new())
+        .await;
+    assert_eq!(status, 200, "the server is still up");
+}
