@@ -334,7 +334,7 @@ async fn hostile_graphql_inputs_get_clear_errors_and_write_nothing() {
         let field = fields[(n / cases.len()) % fields.len()];
         let v = value.new_tree(&mut runner).unwrap().current();
         input[field] = v;
-        let before = crate::head(&db);
+        let before = head(&db);
         let body = Server::client_for(&server.base)
             .try_gql(Some(&planner), query, json!({ "i": input }))
             .await
@@ -350,7 +350,7 @@ async fn hostile_graphql_inputs_get_clear_errors_and_write_nothing() {
                 );
             }
             assert_eq!(
-                crate::head(&db),
+                head(&db),
                 before,
                 "{name}.{field}: a refused mutation wrote"
             );
