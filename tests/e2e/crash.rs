@@ -1,6 +1,6 @@
-//! Crashes: `placeledger serve` killed with SIGKILL in the middle of a burst of mutations and
-//! of a large import, and `placeledger projections rebuild` killed in the middle, on both
-//! backends. Every write that was answered with success is stored exactly once; nothing
+//! Crashes: `placeledger serve` killed with SIGKILL in the middle of a burst of mutations, of
+//! a large import and of bringing its projections up to date, and `placeledger projections
+//! rebuild` killed in the middle, on both backends. Every write that was answered with success is stored exactly once; nothing
 //! that was answered with an error is; an import is all or nothing; and the projections a
 //! restart resumes equal a fresh fold of the whole log.
 
@@ -268,6 +268,39 @@ async fn killed_mid_import_and_mid_rebuild(url: &str) {
         "whole, once: {body}"
     );
     drop(server);
+
+    // `serve` starts by bringing every projection up to the head from its checkpoint (saved
+    // when the last server started, before the import), saving as it goes: killed while it
+    // does, the next start resumes, and ends where a fresh fold does.
+    let starting = std::process::Command::new(harness::BIN)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("PLACELEDGER_DATABASE_URL", url)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    let mut starting = starting.unwrap();
+    // Killed once a checkpoint has moved but not every one has reached the head (or after
+    // 20 s, if that moment was missed).
+    let head = store.head_position().await.unwrap();
+    for _ in 0..400 {
+        let status = harness::cli(url, &["projections", "status"]);
+        let positions: Vec<u64> = status
+            .lines()
+            .filter_map(|l| l.split("position ").nth(1)?.split(' ').next()?.parse().ok())
+            .collect();
+        if positions.iter().any(|p| *p > 2) && positions.iter().any(|p| *p < head) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = starting.kill();
+    let _ = starting.wait();
+    eprintln!(
+        "serve killed while catching up:\n{}",
+        harness::cli(url, &["projections", "status"])
+    );
+    drop(Server::start(url));
+    every_projection_equals_a_fresh_fold(url).await;
 
     // A rebuild killed part-way, then resumed.
     let mut rebuild = std::process::Command::new(harness::BIN)
