@@ -195,14 +195,7 @@ impl Server {
 
     /// POSTs a GraphQL request as `application/json`; returns the status and the body.
     pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> (u16, Value) {
-        let mut req = self
-            .client
-            .post(format!("{}/graphql", self.base))
-            .header("content-type", "application/json")
-            .body(json!({ "query": query, "variables": variables }).to_string());
-        if let Some(t) = token {
-            req = req.header("authorization", format!("Bearer {t}"));
-        }
+        let req = graphql_request(&self.client, &self.base, token, query, variables);
         let res = req.send().await.unwrap();
         let status = res.status().as_u16();
         let text = res.text().await.unwrap();
@@ -240,6 +233,24 @@ impl Server {
     }
 }
 
+/// A GraphQL POST of `query` to the server at `base`, with a bearer token if given.
+fn graphql_request(
+    client: &reqwest::Client,
+    base: &str,
+    token: Option<&str>,
+    query: &str,
+    variables: Value,
+) -> reqwest::RequestBuilder {
+    let req = client
+        .post(format!("{base}/graphql"))
+        .header("content-type", "application/json")
+        .body(json!({ "query": query, "variables": variables }).to_string());
+    match token {
+        Some(t) => req.header("authorization", format!("Bearer {t}")),
+        None => req,
+    }
+}
+
 /// A GraphQL client of one server address.
 pub struct ApiClient {
     base: String,
@@ -255,14 +266,7 @@ impl ApiClient {
         query: &str,
         variables: Value,
     ) -> Result<Value, String> {
-        let mut req = self
-            .client
-            .post(format!("{}/graphql", self.base))
-            .header("content-type", "application/json")
-            .body(json!({ "query": query, "variables": variables }).to_string());
-        if let Some(t) = token {
-            req = req.header("authorization", format!("Bearer {t}"));
-        }
+        let req = graphql_request(&self.client, &self.base, token, query, variables);
         let res = req.send().await.map_err(|e| e.to_string())?;
         let text = res.text().await.map_err(|e| e.to_string())?;
         serde_json::from_str(&text).map_err(|e| format!("{e}: {text}"))

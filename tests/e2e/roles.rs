@@ -31,6 +31,34 @@ const CHILD_MUTATIONS: &[&str] = &[
     "ceasePlan",
 ];
 
+/// The callers every field is tried by: a token of each role, and no token.
+fn callers(url: &str) -> Vec<(&'static str, Option<String>)> {
+    vec![
+        ("admin", Some(harness::token(url, "admin", None))),
+        (
+            "planner 888",
+            Some(harness::token(url, "planner", Some("888"))),
+        ),
+        (
+            "analyst 888",
+            Some(harness::token(url, "analyst", Some("888"))),
+        ),
+        (
+            "planner 889",
+            Some(harness::token(url, "planner", Some("889"))),
+        ),
+        (
+            "partner 890",
+            Some(harness::token(url, "partner", Some("890"))),
+        ),
+        (
+            "partner 340",
+            Some(harness::token(url, "partner", Some("340"))),
+        ),
+        ("no token", None),
+    ]
+}
+
 /// One root field tried by every caller: the query, its variables for caller `n` (callers
 /// allowed to write get objects of their own, `n` = 0 for admin, 1 for planner 888; the
 /// others are given admin's, which exist), and who may.
@@ -114,30 +142,7 @@ async fn postgres_each_role_against_each_root_and_subscription_field() {
 }
 
 async fn root_fields(url: &str) {
-    let tokens: Vec<(&str, Option<String>)> = vec![
-        ("admin", Some(harness::token(url, "admin", None))),
-        (
-            "planner 888",
-            Some(harness::token(url, "planner", Some("888"))),
-        ),
-        (
-            "analyst 888",
-            Some(harness::token(url, "analyst", Some("888"))),
-        ),
-        (
-            "planner 889",
-            Some(harness::token(url, "planner", Some("889"))),
-        ),
-        (
-            "partner 890",
-            Some(harness::token(url, "partner", Some("890"))),
-        ),
-        (
-            "partner 340",
-            Some(harness::token(url, "partner", Some("340"))),
-        ),
-        ("no token", None),
-    ];
+    let tokens = callers(url);
     let server = Server::start(url);
     let child = a_lancashire_child(url).await;
     let (_, body) = server
@@ -518,30 +523,7 @@ async fn each_role_against_each_subscription_field() {
 }
 
 async fn subscription_fields(url: &str) {
-    let tokens: Vec<(&str, Option<String>)> = vec![
-        ("admin", Some(harness::token(url, "admin", None))),
-        (
-            "planner 888",
-            Some(harness::token(url, "planner", Some("888"))),
-        ),
-        (
-            "analyst 888",
-            Some(harness::token(url, "analyst", Some("888"))),
-        ),
-        (
-            "planner 889",
-            Some(harness::token(url, "planner", Some("889"))),
-        ),
-        (
-            "partner 890",
-            Some(harness::token(url, "partner", Some("890"))),
-        ),
-        (
-            "partner 340",
-            Some(harness::token(url, "partner", Some("340"))),
-        ),
-        ("no token", None),
-    ];
+    let tokens = callers(url);
     let server = Server::start(url);
     let fields: Vec<(&str, String, &[&str])> = vec![
         (

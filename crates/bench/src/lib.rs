@@ -91,6 +91,29 @@ pub fn section(existing: &str, name: &str) -> Option<String> {
     (i < j).then(|| existing[i..j + close.len()].to_owned())
 }
 
+/// POSTs a GraphQL request with a bearer token; the answer, or an error if the status is not
+/// a success or the answer has `errors`.
+pub async fn post(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    body: &serde_json::Value,
+) -> anyhow::Result<serde_json::Value> {
+    let res = client
+        .post(url)
+        .header("content-type", "application/json")
+        .header("authorization", format!("Bearer {token}"))
+        .body(body.to_string())
+        .send()
+        .await?;
+    let status = res.status();
+    let v: serde_json::Value = serde_json::from_slice(&res.bytes().await?)?;
+    if !status.is_success() || !v["errors"].is_null() {
+        anyhow::bail!("{status}: {v}");
+    }
+    Ok(v)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,6 +15,7 @@ use placeledger_api::auth::{self, Role};
 use placeledger_api::http::{App, router};
 use placeledger_api::limit::Rate;
 use placeledger_api::{Live, ReadModels};
+use placeledger_bench::post;
 use placeledger_domain::AuthorityCode;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
@@ -44,27 +45,6 @@ struct Args {
 const PRESTON: &str = "E07000123";
 const QUERY: &str = "query($f: ForecastFilter!) { forecast(filter: $f) { position
   rows { districtName year phase kind need demand { p10 p50 p90 } capacity surplus { p50 } deficit annualCost } } }";
-
-async fn post(
-    client: &reqwest::Client,
-    url: &str,
-    token: &str,
-    body: &Value,
-) -> anyhow::Result<Value> {
-    let res = client
-        .post(url)
-        .header("content-type", "application/json")
-        .header("authorization", format!("Bearer {token}"))
-        .body(body.to_string())
-        .send()
-        .await?;
-    let status = res.status();
-    let v: Value = serde_json::from_slice(&res.bytes().await?)?;
-    if !status.is_success() || !v["errors"].is_null() {
-        bail!("{status}: {v}");
-    }
-    Ok(v)
-}
 
 /// The load's request: the answer is checked (status, no `errors`) but not parsed, as a
 /// client that streams the JSON into its own types would not pay for a generic tree.

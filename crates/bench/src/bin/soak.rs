@@ -18,6 +18,7 @@ use anyhow::{Context as _, bail, ensure};
 use clap::Parser;
 use futures::{SinkExt, StreamExt};
 use placeledger_api::auth::{self, Role};
+use placeledger_bench::post;
 use placeledger_domain::AuthorityCode;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
@@ -57,27 +58,6 @@ fn rss_mib(pid: u32) -> f64 {
                 .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         })
         .map_or(0.0, |kb| kb / 1024.0)
-}
-
-async fn post(
-    client: &reqwest::Client,
-    url: &str,
-    token: &str,
-    body: &Value,
-) -> anyhow::Result<Value> {
-    let res = client
-        .post(url)
-        .header("content-type", "application/json")
-        .header("authorization", format!("Bearer {token}"))
-        .body(body.to_string())
-        .send()
-        .await?;
-    let status = res.status();
-    let v: Value = serde_json::from_slice(&res.bytes().await?)?;
-    if !status.is_success() || !v["errors"].is_null() {
-        bail!("{status}: {v}");
-    }
-    Ok(v)
 }
 
 #[tokio::main]
