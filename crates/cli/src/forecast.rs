@@ -272,6 +272,16 @@ fn write_table(out: &mut impl Write, f: &Forecast, inputs: &Inputs) -> anyhow::R
                         .join(", ")
                 )?;
             }
+            if let Some(r) = f.rates.get(authority)
+                && let Some(e) = r.past_error_per_year
+            {
+                writeln!(
+                    out,
+                    "  ranges sized on this model's forecasts from {} earlier Januaries: they missed by {:.1}% per year ahead (root mean square)",
+                    r.past_forecasts,
+                    e * 100.0
+                )?;
+            }
             writeln!(out, "{header}")?;
             last_authority = Some(authority.clone());
         }
@@ -425,6 +435,8 @@ pub async fn backtest(
                 "forecast",
                 "actual",
                 "error_pct",
+                "p10",
+                "p90",
                 "inside_p10_p90",
             ])?;
             for row in &result.rows {
@@ -437,6 +449,8 @@ pub async fn backtest(
                     format!("{:.0}", row.forecast),
                     row.actual.to_string(),
                     format!("{:.2}", row.error_pct),
+                    row.p10.map(|v| format!("{v:.0}")).unwrap_or_default(),
+                    row.p90.map(|v| format!("{v:.0}")).unwrap_or_default(),
                     row.inside.map(|b| b.to_string()).unwrap_or_default(),
                 ])?;
             }

@@ -50,6 +50,9 @@ pub struct BacktestRow {
     pub actual: u32,
     /// (forecast - actual) / actual, in per cent.
     pub error_pct: f64,
+    /// The model's P10 and P90 (the baselines have no range).
+    pub p10: Option<f64>,
+    pub p90: Option<f64>,
     /// Whether the actual fell inside P10-P90 (the model only).
     pub inside: Option<bool>,
 }
@@ -153,6 +156,8 @@ pub fn backtest(inputs: &Inputs, horizon: u8, options: &Options) -> Backtest {
                         forecast: value,
                         actual: *actual,
                         error_pct: (value - actual_f) / actual_f * 100.0,
+                        p10: (method == Method::Model).then_some(range.p10 as f64),
+                        p90: (method == Method::Model).then_some(range.p90 as f64),
                         inside: (method == Method::Model).then(|| {
                             range.p10 <= i64::from(*actual) && i64::from(*actual) <= range.p90
                         }),

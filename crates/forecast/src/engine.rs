@@ -42,6 +42,10 @@ pub struct Options {
     pub noise: bool,
     /// Whether to report rows per place (false: only the caseload ranges, for back-tests).
     pub places: bool,
+    /// Whether to size the ranges by the model's own track record: the model is run from
+    /// each earlier January with only what was known then, and where its past errors were
+    /// wider (or narrower) than its simulated spread, the spread is scaled towards them.
+    pub calibrate: bool,
     /// The scenario's levers on demand and cost (its capacity levers are applied to the
     /// inputs beforehand).
     pub levers: Levers,
@@ -60,6 +64,7 @@ impl Default for Options {
             damping: 0.8,
             noise: true,
             places: true,
+            calibrate: true,
             levers: Levers::default(),
             scenario: None,
         }
@@ -183,6 +188,108 @@ pub fn latest_january(inputs: &Inputs) -> Option<i32> {
         .max()
 }
 
+/// Pseudo-forecasts the model's own spread counts for when it is weighed against the past
+/// errors: with few past forecasts the ranges stay close to the simulation's.
+const CALIBRATION_PRIOR: f64 = 3.0;
+/// P90 of a standard normal: P10-P90 spans 2 x this many standard deviations.
+const Z90: f64 = 1.281_551_565_5;
+
+/// An authority's track record: how many earlier Januaries its model was run from, and the
+/// root mean square of its log errors per year ahead.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct TrackRecord {
+    origins: usize,
+    per_year: f64,
+}
+
+/// Runs the model (its central path, no scenario) from every January before `origin` with
+/// only what was known then, and compares each forecast January up to `origin` with what
+/// happened. Errors are taken to grow in proportion to the years ahead (a trend that is off
+/// compounds), so each is divided by its horizon before they are pooled. Forecasts the
+/// model could only make from too short a history are left out: they are not the model
+/// being sized.
+fn track_records(
+    inputs: &Inputs,
+    origin: i32,
+    options: &Options,
+) -> BTreeMap<AuthorityCode, TrackRecord> {
+    let actuals: BTreeMap<AuthorityCode, BTreeMap<i32, u32>> = inputs
+        .send
+        .iter()
+        .map(|(a, h)| (a.clone(), h.totals()))
+        .collect();
+    let Some(first) = actuals
+        .values()
+        .filter_map(|t| t.keys().next().copied())
+        .min()
+    else {
+        return BTreeMap::new();
+    };
+    // A model reads no January after its origin; the population is cut to what was
+    // published then (and aged on). Places, costs and mainstream play no part.
+    let mut known = Inputs {
+        authorities: inputs.authorities.clone(),
+        send: inputs.send.clone(),
+        ..Inputs::default()
+    };
+    let mut errors: BTreeMap<AuthorityCode, (usize, Vec<f64>)> = BTreeMap::new();
+    for past in first..origin {
+        known.population = inputs.population.up_to(past);
+        let ahead = (origin - past).min(i32::from(options.horizon));
+        let past_options = Options {
+            origin: Some(past),
+            horizon: u8::try_from(ahead).unwrap_or(1),
+            runs: 1,
+            noise: false,
+            places: false,
+            calibrate: false,
+            levers: Levers::default(),
+            scenario: None,
+            ..options.clone()
+        };
+        let Ok(f) = forecast(&known, &past_options) else {
+            continue;
+        };
+        for (authority, years) in &f.caseload {
+            let short = f.flags.get(authority).is_some_and(|fl| {
+                fl.contains(&Flag::ShortHistory) || fl.contains(&Flag::NoHistory)
+            });
+            let Some(actual) = actuals.get(authority).filter(|_| !short) else {
+                continue;
+            };
+            let scaled: Vec<f64> = years
+                .iter()
+                .filter_map(|(year, range)| {
+                    let got = f64::from(*actual.get(year)?);
+                    (got > 0.0 && range.p50 > 0)
+                        .then(|| (got / range.p50 as f64).ln() / f64::from(year - past))
+                })
+                .collect();
+            if !scaled.is_empty() {
+                let entry = errors.entry(authority.clone()).or_default();
+                entry.0 += 1;
+                entry.1.extend(scaled);
+            }
+        }
+    }
+    errors
+        .into_iter()
+        .map(|(a, (origins, e))| {
+            let per_year = (e.iter().map(|x| x * x).sum::<f64>() / e.len() as f64).sqrt();
+            (a, TrackRecord { origins, per_year })
+        })
+        .collect()
+}
+
+/// The spread (standard deviation of the log) implied by the P10-P90 range of `samples`.
+fn log_spread(samples: &[f32]) -> Option<f64> {
+    let mut v: Vec<f32> = samples.to_vec();
+    v.sort_unstable_by(f32::total_cmp);
+    let at = |q: f64| f64::from(v[(q * (v.len() - 1) as f64).round() as usize]);
+    let (p10, p90) = (at(0.1), at(0.9));
+    (!v.is_empty() && p10 > 0.0 && p90 > p10).then(|| (p90 / p10).ln() / (2.0 * Z90))
+}
+
 fn normal(rng: &mut ChaCha8Rng) -> f64 {
     StandardNormal.sample(rng)
 }
@@ -208,6 +315,12 @@ pub fn forecast(inputs: &Inputs, options: &Options) -> Result<Forecast, Forecast
     if models.is_empty() {
         return Err(ForecastError::NoHistory);
     }
+    let records: Vec<Option<TrackRecord>> = if options.calibrate && options.noise {
+        let mut all = track_records(inputs, origin, options);
+        models.iter().map(|m| all.remove(&m.authority)).collect()
+    } else {
+        vec![None; models.len()]
+    };
     let nn = needs();
     let runs = options.runs as usize;
     let years: Vec<i32> = (1..=i32::from(options.horizon))
@@ -276,7 +389,7 @@ pub fn forecast(inputs: &Inputs, options: &Options) -> Result<Forecast, Forecast
     let preps: Vec<Prep> = models
         .iter()
         .zip(&incidence)
-        .map(|(m, f)| prepare(m, &options.levers, years.len(), *f))
+        .map(|(m, f)| prepare(m, &options.levers, years.len(), *f, options.places))
         .collect();
 
     struct Run {
@@ -332,6 +445,18 @@ pub fn forecast(inputs: &Inputs, options: &Options) -> Result<Forecast, Forecast
     let mut run_partner = vec![0.0_f32; alloc_cells];
     let mut run_over = vec![0.0_f32; alloc_cells];
 
+    // The central path's term weights per authority, and the calibrated spread so far (it
+    // never narrows from one year to the next).
+    let mut central: Vec<Vec<f64>> = models
+        .iter()
+        .map(|m| match &m.start {
+            Start::Flow { .. } => vec![1.0],
+            Start::Trend { total, .. } => vec![*total],
+        })
+        .collect();
+    let mut central_mult = vec![1.0; models.len()];
+    let mut spread_before = vec![0.0_f64; models.len()];
+
     let mut rows = Vec::new();
     let mut caseload: BTreeMap<AuthorityCode, BTreeMap<i32, Range>> = BTreeMap::new();
     for (step, year) in years.iter().enumerate() {
@@ -377,6 +502,41 @@ pub fn forecast(inputs: &Inputs, options: &Options) -> Result<Forecast, Forecast
                 plans_s[ai * runs + r] = plans as f32;
                 for (j, w) in weights.iter().enumerate() {
                     weights_t[ai][j * runs + r] = *w;
+                }
+            }
+            // The central path's weights: no slope, no shocks.
+            match &m.start {
+                Start::Flow { .. } => {
+                    central_mult[ai] *= (m.growth * fade).exp();
+                    central[ai].push(central_mult[ai]);
+                }
+                Start::Trend { .. } => central[ai][0] *= (m.growth * fade * incidence[ai]).exp(),
+            }
+            // Where the model's past forecasts missed by more (or less) than its runs
+            // spread, every run's distance from the central path is scaled (in logs) so
+            // the spread of the plans moves towards the track record.
+            if let Some(record) = records[ai]
+                && let Some(own) = log_spread(&plans_s[ai * runs..(ai + 1) * runs])
+            {
+                let past = record.per_year * (step + 1) as f64;
+                let n = record.origins as f64;
+                let target = ((n * past * past + CALIBRATION_PRIOR * own * own)
+                    / (n + CALIBRATION_PRIOR))
+                    .sqrt()
+                    .max(spread_before[ai]);
+                spread_before[ai] = target;
+                let scale = target / own;
+                let plan_terms = &preps[ai].plan_terms[step];
+                for r in 0..runs {
+                    let mut plans = 0.0;
+                    for (j, c) in central[ai].iter().enumerate() {
+                        let w = &mut weights_t[ai][j * runs + r];
+                        if *c > 0.0 && *w > 0.0 {
+                            *w = c * (*w / c).powf(scale);
+                        }
+                        plans += *w * plan_terms[j];
+                    }
+                    plans_s[ai * runs + r] = plans as f32;
                 }
             }
             if !options.places {
@@ -598,7 +758,15 @@ pub fn forecast(inputs: &Inputs, options: &Options) -> Result<Forecast, Forecast
             .collect(),
         rates: models
             .iter()
-            .map(|m| (m.authority.clone(), m.rates.clone()))
+            .zip(&records)
+            .map(|(m, record)| {
+                let mut rates = m.rates.clone();
+                if let Some(r) = record {
+                    rates.past_forecasts = r.origins;
+                    rates.past_error_per_year = Some(r.per_year);
+                }
+                (m.authority.clone(), rates)
+            })
             .collect(),
     })
 }

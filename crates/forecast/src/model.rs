@@ -71,6 +71,11 @@ pub struct Rates {
     pub volatility: f64,
     /// Januaries the rates come from.
     pub from_januaries: Vec<i32>,
+    /// Earlier Januaries this model was run from (with only what was known then) and
+    /// checked against the Januaries that followed, to size the ranges.
+    pub past_forecasts: usize,
+    /// Their root mean square error per year ahead (log scale: 0.05 is about 5% a year).
+    pub past_error_per_year: Option<f64>,
 }
 
 #[derive(Debug, Clone)]
@@ -428,6 +433,7 @@ fn flow(
         growth,
         volatility: sigma,
         from_januaries: in_window.clone(),
+        ..Rates::default()
     };
     Some((
         Start::Flow {
@@ -653,6 +659,7 @@ fn trend(
         growth,
         volatility: sigma,
         from_januaries: totals.range(from..=origin).map(|(y, _)| *y).collect(),
+        ..Rates::default()
     };
     Some((
         Start::Trend { total, share },

@@ -72,7 +72,15 @@ fn place(stock: &[f64], mix: &[f64], districts: usize, kind: &mut [f64], need: &
 
 /// The fixed vectors of `m` for `horizon` years. `pop` is the population `[step][d][a]`
 /// (or none: incidence is a count), `incidence` the scenario's multiplier on new plans.
-pub(crate) fn prepare(m: &Model, levers: &Levers, horizon: usize, incidence: f64) -> Prep {
+/// Without `places`, only the plans in each term are worked out (the kind and need vectors
+/// stay empty): all a caseload forecast needs.
+pub(crate) fn prepare(
+    m: &Model,
+    levers: &Levers,
+    horizon: usize,
+    incidence: f64,
+    places: bool,
+) -> Prep {
     let nn = needs();
     let ns = PlaceKind::SPECIALIST.len();
     let nd = m.districts.len();
@@ -111,6 +119,12 @@ pub(crate) fn prepare(m: &Model, levers: &Levers, horizon: usize, incidence: f64
                     }
                 }
                 vintages.push(entering);
+                if !places {
+                    let mut plans = vec![held.iter().sum()];
+                    plans.extend(vintages.iter().map(|v| v.iter().sum::<f64>()));
+                    prep.plan_terms.push(plans);
+                    continue;
+                }
                 let mut terms = vec![0.0; (1 + vintages.len()) * len];
                 let mut plans = Vec::with_capacity(1 + vintages.len());
                 let mut central = vec![0.0; len];

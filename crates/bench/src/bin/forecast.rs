@@ -206,6 +206,18 @@ async fn main() -> anyhow::Result<()> {
     }
     let pan_seconds = median(times);
     eprintln!("pan-Lancashire forecast {pan_seconds:.3} s");
+    // The same without sizing the ranges on the model's track record: what calibration costs.
+    let uncalibrated = Options {
+        calibrate: false,
+        ..options.clone()
+    };
+    let mut times = Vec::new();
+    for _ in 0..args.repeat.max(1) {
+        let started = Instant::now();
+        forecast(&pan, &uncalibrated)?;
+        times.push(started.elapsed().as_secs_f64());
+    }
+    let pan_uncalibrated = median(times);
 
     let nation = national(&pan, args.national)?;
     let districts: usize = nation.authorities.values().map(|a| a.districts.len()).sum();
@@ -215,6 +227,9 @@ async fn main() -> anyhow::Result<()> {
     let national_rows = f.rows.len();
     drop(f);
     eprintln!("national forecast {national_seconds:.1} s");
+    let started = Instant::now();
+    forecast(&nation, &uncalibrated)?;
+    let national_uncalibrated = started.elapsed().as_secs_f64();
 
     let rate = |n: u64, s: f64| n as f64 / s;
     let read_rate = rate(events, read_seconds);
@@ -266,7 +281,13 @@ async fn main() -> anyhow::Result<()> {
         ));
     }
     md.push_str(&format!(
-        "| forecast inputs from the projections | {inputs_seconds:.3} | - | - |\n\n"
+        "| forecast inputs from the projections | {inputs_seconds:.3} | - | - |\n"
+    ));
+    md.push_str(&format!(
+        "| pan-Lancashire forecast without sizing ranges on the track record (`calibrate: false`) | {pan_uncalibrated:.3} | - | - |\n"
+    ));
+    md.push_str(&format!(
+        "| national forecast without sizing ranges on the track record | {national_uncalibrated:.2} | - | - |\n\n"
     ));
     md.push_str(&format!(
         "The pan-Lancashire forecast: 3 authorities, 14 districts, 10 years, {} runs, {rows} rows. The national one: {} copies of the seeded authorities with their own codes ({districts} districts), the same options, {national_rows} rows.\n",

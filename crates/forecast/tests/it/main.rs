@@ -246,6 +246,98 @@ fn ranges_hold_the_median_and_widen_with_the_horizon() {
 }
 
 #[test]
+fn ranges_are_sized_by_the_models_own_track_record() {
+    // Plans that grow in fits and starts: the trend's runs spread as widely as the yearly
+    // swings (and half as much again), but the trend through them has missed by less.
+    let mut t = TableHistory::default();
+    for (year, n) in [
+        (2015, 1_000),
+        (2016, 1_200),
+        (2017, 1_230),
+        (2018, 1_500),
+        (2019, 1_520),
+        (2020, 1_830),
+        (2021, 1_850),
+        (2022, 2_200),
+        (2023, 2_210),
+        (2024, 2_600),
+    ] {
+        t.totals.insert(year, n);
+    }
+    let actual = t.totals.clone();
+    let inputs = Inputs {
+        authorities: BTreeMap::from([(la("890"), authority("Blackpool", &[C1]))]),
+        send: BTreeMap::from([(la("890"), SendHistory::Tables(t))]),
+        ..Inputs::default()
+    };
+    let calibrated = forecast(&inputs, &Options::default()).unwrap();
+    let plain = forecast(
+        &inputs,
+        &Options {
+            calibrate: false,
+            ..Options::default()
+        },
+    )
+    .unwrap();
+
+    // The track record worked out from outside: the central path from each earlier
+    // January with only what was known then (a trend needs four Januaries, so 2018 is the
+    // first), each error in logs divided by its years ahead.
+    let mut scaled = Vec::new();
+    let mut origins = 0;
+    for past in 2015..2024 {
+        let f = forecast(
+            &inputs.before(past + 1),
+            &Options {
+                origin: Some(past),
+                horizon: (2024 - past) as u8,
+                noise: false,
+                runs: 1,
+                calibrate: false,
+                ..Options::default()
+            },
+        )
+        .unwrap();
+        if f.flags[&la("890")].contains(&Flag::ShortHistory) {
+            continue;
+        }
+        origins += 1;
+        for (year, range) in &f.caseload[&la("890")] {
+            let got = f64::from(actual[year]);
+            scaled.push((got / range.p50 as f64).ln() / f64::from(year - past));
+        }
+    }
+    assert_eq!(origins, 6);
+    let per_year = (scaled.iter().map(|x| x * x).sum::<f64>() / scaled.len() as f64).sqrt();
+    let rates = &calibrated.rates[&la("890")];
+    assert_eq!(rates.past_forecasts, origins);
+    assert!((rates.past_error_per_year.unwrap() - per_year).abs() < 1e-9);
+    assert_eq!(plain.rates[&la("890")].past_forecasts, 0);
+
+    // One year ahead, the spread (in logs) is the record and the runs' own spread weighed
+    // 6 to 3; a single-term trend scales exactly, so only rounding is left.
+    let spread = |r: &Range| (r.p90 as f64 / r.p10 as f64).ln() / (2.0 * 1.281_551_565_5);
+    let own = spread(&plain.caseload[&la("890")][&2025]);
+    let got = spread(&calibrated.caseload[&la("890")][&2025]);
+    let want = ((6.0 * per_year * per_year + 3.0 * own * own) / 9.0).sqrt();
+    assert!(
+        per_year < own,
+        "the record is the narrower: {per_year} vs {own}"
+    );
+    assert!((got - want).abs() / want < 0.01, "{got} vs {want}");
+    assert!(per_year < got && got < own);
+    // Still ranges around the median that widen with the horizon.
+    let widths: Vec<i64> = calibrated.caseload[&la("890")]
+        .values()
+        .map(|r| {
+            assert!(r.p10 <= r.p50 && r.p50 <= r.p90);
+            r.p90 - r.p10
+        })
+        .collect();
+    assert!(widths.windows(2).all(|w| w[0] <= w[1]), "{widths:?}");
+}
+
+#[test]
 fn an_authority_known_only_by_its_totals_still_gets_a_flagged_forecast() {
     let mut totals = TableHistory::default();
     for (year, n) in [(2021, 1_000), (2022, 1_100), (2023, 1_210), (2024, 1_331)] {
