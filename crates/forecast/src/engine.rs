@@ -13,7 +13,7 @@ use rand_distr::{Distribution, StandardNormal};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use crate::inputs::Inputs;
+use crate::inputs::{Inputs, Population};
 use crate::kind::{PHASES, PlaceKind};
 use crate::mainstream::{MainstreamRow, forecast_mainstream};
 use crate::model::{Flag, KINDS, Model, PH, Rates, Start, needs};
@@ -42,6 +42,8 @@ pub struct Options {
     pub noise: bool,
     /// Whether to report rows per place (false: only the caseload ranges, for back-tests).
     pub places: bool,
+    /// Threads to work on (0: one per core). The forecast is the same for any number.
+    pub threads: usize,
     /// Whether to size the ranges by the model's own track record: the model is run from
     /// each earlier January with only what was known then, and where its past errors were
     /// wider (or narrower) than its simulated spread, the spread is scaled towards them.
@@ -51,6 +53,16 @@ pub struct Options {
     pub levers: Levers,
     /// The scenario's name, echoed in the forecast (`None`: the baseline).
     pub scenario: Option<String>,
+}
+
+impl Options {
+    /// The threads to work on: as asked, else one per core.
+    fn threads(&self) -> usize {
+        match self.threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+    }
 }
 
 impl Default for Options {
@@ -65,6 +77,7 @@ impl Default for Options {
             noise: true,
             places: true,
             calibrate: true,
+            threads: 0,
             levers: Levers::default(),
             scenario: None,
         }
@@ -191,6 +204,16 @@ pub fn latest_january(inputs: &Inputs) -> Option<i32> {
 /// Pseudo-forecasts the model's own spread counts for when it is weighed against the past
 /// errors: with few past forecasts the ranges stay close to the simulation's.
 const CALIBRATION_PRIOR: f64 = 3.0;
+/// One allocating thread's runs: demand by cell, and where it was met.
+struct RunBuffers {
+    kind: Vec<f32>,
+    auth: Vec<f32>,
+    partner: Vec<f32>,
+    over: Vec<f32>,
+}
+
+/// Runs copied together (see the allocation step).
+const RUN_BLOCK: usize = 64;
 /// P90 of a standard normal: P10-P90 spans 2 x this many standard deviations.
 const Z90: f64 = 1.281_551_565_5;
 
@@ -225,16 +248,10 @@ fn track_records(
     else {
         return BTreeMap::new();
     };
-    // A model reads no January after its origin; the population is cut to what was
-    // published then (and aged on). Places, costs and mainstream play no part.
-    let mut known = Inputs {
-        authorities: inputs.authorities.clone(),
-        send: inputs.send.clone(),
-        ..Inputs::default()
-    };
-    let mut errors: BTreeMap<AuthorityCode, (usize, Vec<f64>)> = BTreeMap::new();
-    for past in first..origin {
-        known.population = inputs.population.up_to(past);
+    // From an earlier January no model has its window of flows (or a trend its points):
+    // those forecasts would be left out anyway.
+    let pasts: Vec<i32> = ((first + i32::from(options.window))..origin).collect();
+    let forecast_from = |past: i32| {
         let ahead = (origin - past).min(i32::from(options.horizon));
         let past_options = Options {
             origin: Some(past),
@@ -247,9 +264,37 @@ fn track_records(
             scenario: None,
             ..options.clone()
         };
-        let Ok(f) = forecast(&known, &past_options) else {
-            continue;
-        };
+        // A model reads no January after its origin; the population is cut to what was
+        // published then (and aged on). Places, costs and mainstream play no part.
+        forecast_with(inputs, &inputs.population.up_to(past), &past_options).ok()
+    };
+    // Each earlier January's forecast stands alone: they are made on all the cores and
+    // read in order.
+    let threads = options.threads();
+    let per = pasts.len().div_ceil(threads).max(1);
+    let made: Vec<(i32, Forecast)> = std::thread::scope(|scope| {
+        let parts: Vec<_> = pasts
+            .chunks(per)
+            .map(|chunk| {
+                let forecast_from = &forecast_from;
+                scope.spawn(move || {
+                    chunk
+                        .iter()
+                        .filter_map(|past| Some((*past, forecast_from(*past)?)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|part| match part.join() {
+                Ok(made) => made,
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    });
+    let mut errors: BTreeMap<AuthorityCode, (usize, Vec<f64>)> = BTreeMap::new();
+    for (past, f) in made {
         for (authority, years) in &f.caseload {
             let short = f.flags.get(authority).is_some_and(|fl| {
                 fl.contains(&Flag::ShortHistory) || fl.contains(&Flag::NoHistory)
@@ -296,6 +341,17 @@ fn normal(rng: &mut ChaCha8Rng) -> f64 {
 
 /// Forecasts every authority in `inputs`.
 pub fn forecast(inputs: &Inputs, options: &Options) -> Result<Forecast, ForecastError> {
+    forecast_with(inputs, &inputs.population, options)
+}
+
+/// [`forecast`] with the SEND models reading `population` in place of the inputs' own (a
+/// track record's forecast from an earlier January sees the population published by then,
+/// without a copy of the rest of the inputs).
+fn forecast_with(
+    inputs: &Inputs,
+    population: &Population,
+    options: &Options,
+) -> Result<Forecast, ForecastError> {
     if options.runs == 0
         || options.horizon == 0
         || options.horizon > 25
@@ -310,7 +366,16 @@ pub fn forecast(inputs: &Inputs, options: &Options) -> Result<Forecast, Forecast
     let models: Vec<Model> = inputs
         .authorities
         .keys()
-        .filter_map(|a| Model::estimate(inputs, a, origin, options.window, options.horizon))
+        .filter_map(|a| {
+            Model::estimate(
+                inputs,
+                population,
+                a,
+                origin,
+                options.window,
+                options.horizon,
+            )
+        })
         .collect();
     if models.is_empty() {
         return Err(ForecastError::NoHistory);
@@ -323,6 +388,7 @@ pub fn forecast(inputs: &Inputs, options: &Options) -> Result<Forecast, Forecast
     };
     let nn = needs();
     let runs = options.runs as usize;
+    let threads = options.threads();
     let years: Vec<i32> = (1..=i32::from(options.horizon))
         .map(|h| origin + h)
         .collect();
@@ -364,8 +430,10 @@ pub fn forecast(inputs: &Inputs, options: &Options) -> Result<Forecast, Forecast
         })
         .collect();
     // Places [gd][p][c] each year.
+    // (A caseload-only forecast meets no demand: it needs none.)
     let capacity: Vec<Vec<Option<u32>>> = years
         .iter()
+        .filter(|_| options.places)
         .map(|y| {
             let mut v = Vec::with_capacity(nd * PH * nc);
             for (_, d) in &district_of {
@@ -440,10 +508,20 @@ pub fn forecast(inputs: &Inputs, options: &Options) -> Result<Forecast, Forecast
     let mut plans_s = vec![0.0_f32; models.len() * runs];
     // Each authority's term weights this year, term-major: [term * runs + run].
     let mut weights_t: Vec<Vec<f64>> = vec![Vec::new(); models.len()];
-    let mut run_kind = vec![0.0_f32; alloc_cells];
-    let mut run_auth = vec![0.0_f32; alloc_cells];
-    let mut run_partner = vec![0.0_f32; alloc_cells];
-    let mut run_over = vec![0.0_f32; alloc_cells];
+    // Each allocating thread's runs' cells, run-major: [run - its first * alloc_cells + cell].
+    let runs_per_thread = runs.div_ceil(threads).div_ceil(RUN_BLOCK) * RUN_BLOCK;
+    let mut run_buffers: Vec<RunBuffers> = (0..runs.div_ceil(runs_per_thread))
+        .map(|t| {
+            let n = runs_per_thread.min(runs - t * runs_per_thread);
+            let len = if options.places { n * alloc_cells } else { 0 };
+            RunBuffers {
+                kind: vec![0.0; len],
+                auth: vec![0.0; len],
+                partner: vec![0.0; len],
+                over: vec![0.0; len],
+            }
+        })
+        .collect();
 
     // The central path's term weights per authority, and the calibrated spread so far (it
     // never narrows from one year to the next).
@@ -539,50 +617,124 @@ pub fn forecast(inputs: &Inputs, options: &Options) -> Result<Forecast, Forecast
                     plans_s[ai * runs + r] = plans as f32;
                 }
             }
-            if !options.places {
-                continue;
-            }
-            // Demand of every cell in every run: a weighted sum of the year's terms.
-            let len = m.districts.len() * PH * KINDS;
-            let first = first_district[ai] * PH * KINDS;
-            for cell in 0..len {
-                let out = &mut kind_s[(first + cell) * runs..(first + cell + 1) * runs];
-                out.iter_mut().for_each(|x| *x = 0.0);
-                for (j, term) in preps[ai].kind_terms[step].chunks(len).enumerate() {
-                    let t = term[cell];
-                    if t == 0.0 {
-                        continue;
-                    }
-                    for (o, w) in out.iter_mut().zip(&weights_t[ai][j * runs..(j + 1) * runs]) {
-                        *o += (t * w) as f32;
-                    }
-                }
-            }
         }
         if options.places {
-            for r in 0..runs {
-                for gd in 0..nd {
-                    for p in 0..PH {
-                        for (c, k) in PlaceKind::COMMISSIONED.iter().enumerate() {
-                            run_kind[(gd * PH + p) * nc + c] =
-                                kind_s[((gd * PH + p) * KINDS + k.index()) * runs + r];
+            // Demand of every cell in every run: a weighted sum of the year's terms. Each
+            // authority's cells stand alone; groups of authorities go to the cores.
+            let per = models.len().div_ceil(threads).max(1);
+            let (preps, weights_t) = (&preps, &weights_t);
+            std::thread::scope(|scope| {
+                let mut rest = &mut kind_s[..];
+                let mut parts = Vec::new();
+                for group in (0..models.len()).collect::<Vec<_>>().chunks(per) {
+                    let cells: usize = group
+                        .iter()
+                        .map(|ai| models[*ai].districts.len() * PH * KINDS)
+                        .sum();
+                    let (mine, others) = std::mem::take(&mut rest).split_at_mut(cells * runs);
+                    rest = others;
+                    let group = group.to_vec();
+                    let models = &models;
+                    parts.push(scope.spawn(move || {
+                        let mut at = 0;
+                        for ai in group {
+                            let len = models[ai].districts.len() * PH * KINDS;
+                            for cell in 0..len {
+                                let out = &mut mine[(at + cell) * runs..(at + cell + 1) * runs];
+                                out.iter_mut().for_each(|x| *x = 0.0);
+                                for (j, term) in preps[ai].kind_terms[step].chunks(len).enumerate()
+                                {
+                                    let t = term[cell];
+                                    if t == 0.0 {
+                                        continue;
+                                    }
+                                    let w = &weights_t[ai][j * runs..(j + 1) * runs];
+                                    for (o, w) in out.iter_mut().zip(w) {
+                                        *o += (t * w) as f32;
+                                    }
+                                }
+                            }
+                            at += len;
                         }
+                    }));
+                }
+                for part in parts {
+                    if let Err(panic) = part.join() {
+                        std::panic::resume_unwind(panic);
                     }
                 }
-                allocate(
-                    &models,
-                    &first_district,
-                    &partners_of,
-                    &capacity[step],
-                    &run_kind,
-                    &mut run_auth,
-                    &mut run_partner,
-                    &mut run_over,
-                );
-                for cell in 0..alloc_cells {
-                    auth_s[cell * runs + r] = run_auth[cell];
-                    partner_s[cell * runs + r] = run_partner[cell];
-                    over_s[cell * runs + r] = run_over[cell];
+            });
+        }
+        if options.places {
+            // Every run is allocated on its own, so the runs are shared out over the cores;
+            // each thread copies its runs' cells out a block of runs at a time (the samples
+            // are stored cell by cell: one run's cells straight from them would touch a new
+            // cache line per cell), and the answers are copied back the same way.
+            let cap = &capacity[step];
+            let kind_s = &kind_s;
+            let (models, first_district, partners_of) = (&models, &first_district, &partners_of);
+            std::thread::scope(|scope| {
+                let mut parts = Vec::new();
+                for (t, buf) in run_buffers.iter_mut().enumerate() {
+                    let first = t * runs_per_thread;
+                    let last = (first + runs_per_thread).min(runs);
+                    if first >= last {
+                        break;
+                    }
+                    parts.push(scope.spawn(move || {
+                        for block_first in (first..last).step_by(RUN_BLOCK) {
+                            let block = RUN_BLOCK.min(last - block_first);
+                            for gd in 0..nd {
+                                for p in 0..PH {
+                                    for (c, k) in PlaceKind::COMMISSIONED.iter().enumerate() {
+                                        let cell = (gd * PH + p) * nc + c;
+                                        let from = ((gd * PH + p) * KINDS + k.index()) * runs
+                                            + block_first;
+                                        for (b, v) in kind_s[from..from + block].iter().enumerate()
+                                        {
+                                            buf.kind
+                                                [(block_first - first + b) * alloc_cells + cell] =
+                                                *v;
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                        for r in 0..last - first {
+                            let at = r * alloc_cells..(r + 1) * alloc_cells;
+                            allocate(
+                                models,
+                                first_district,
+                                partners_of,
+                                cap,
+                                &buf.kind[at.clone()],
+                                &mut buf.auth[at.clone()],
+                                &mut buf.partner[at.clone()],
+                                &mut buf.over[at],
+                            );
+                        }
+                    }));
+                }
+                for part in parts {
+                    if let Err(panic) = part.join() {
+                        std::panic::resume_unwind(panic);
+                    }
+                }
+            });
+            for (t, buf) in run_buffers.iter().enumerate() {
+                let first = t * runs_per_thread;
+                let last = (first + runs_per_thread).min(runs);
+                for block_first in (first.min(last)..last).step_by(RUN_BLOCK) {
+                    let block = RUN_BLOCK.min(last - block_first);
+                    for cell in 0..alloc_cells {
+                        let to = cell * runs + block_first;
+                        for b in 0..block {
+                            let i = (block_first - first + b) * alloc_cells + cell;
+                            auth_s[to + b] = buf.auth[i];
+                            partner_s[to + b] = buf.partner[i];
+                            over_s[to + b] = buf.over[i];
+                        }
+                    }
                 }
             }
         }
@@ -599,7 +751,15 @@ pub fn forecast(inputs: &Inputs, options: &Options) -> Result<Forecast, Forecast
         if !options.places {
             continue;
         }
-        for (gd, (ai, district)) in district_of.iter().enumerate() {
+        // Each district's rows from its own samples: the districts are shared out over the
+        // cores (the rows come back in the same order, whatever the number of threads).
+        let district_rows = |gd: usize,
+                             kind_s: &mut [f32],
+                             auth_s: &mut [f32],
+                             partner_s: &mut [f32],
+                             over_s: &mut [f32],
+                             rows: &mut Vec<Row>| {
+            let (ai, district) = &district_of[gd];
             let m = &models[*ai];
             let local = gd - first_district[*ai];
             let prep = &preps[*ai];
@@ -613,15 +773,14 @@ pub fn forecast(inputs: &Inputs, options: &Options) -> Result<Forecast, Forecast
                 let mut by_kind = [Range::default(); KINDS];
                 for kind in PlaceKind::ALL {
                     let k = kind.index();
-                    let i = ((gd * PH + p) * KINDS + k) * runs;
+                    let i = (p * KINDS + k) * runs;
                     let demand = percentiles(&mut kind_s[i..i + runs]);
                     by_kind[k] = demand;
                     let c = PlaceKind::COMMISSIONED.iter().position(|x| *x == kind);
                     let alloc = c.map(|c| {
-                        let i = (gd * PH + p) * nc + c;
-                        let at = i * runs..(i + 1) * runs;
+                        let at = (p * nc + c) * runs..(p * nc + c + 1) * runs;
                         (
-                            capacity[step][i],
+                            capacity[step][(gd * PH + p) * nc + c],
                             percentiles(&mut auth_s[at.clone()]),
                             percentiles(&mut partner_s[at.clone()]),
                             percentiles(&mut over_s[at]),
@@ -718,7 +877,51 @@ pub fn forecast(inputs: &Inputs, options: &Options) -> Result<Forecast, Forecast
                     }
                 }
             }
-        }
+        };
+        let per = nd.div_ceil(threads);
+        let kind_len = PH * KINDS * runs;
+        let alloc_len = PH * nc * runs;
+        std::thread::scope(|scope| {
+            let mut kind_rest = &mut kind_s[..];
+            let mut auth_rest = &mut auth_s[..];
+            let mut partner_rest = &mut partner_s[..];
+            let mut over_rest = &mut over_s[..];
+            let mut parts = Vec::new();
+            for from in (0..nd).step_by(per.max(1)) {
+                let to = (from + per).min(nd);
+                let n = to - from;
+                let (kind, rest) = std::mem::take(&mut kind_rest).split_at_mut(n * kind_len);
+                kind_rest = rest;
+                let (auth, rest) = std::mem::take(&mut auth_rest).split_at_mut(n * alloc_len);
+                auth_rest = rest;
+                let (partner, rest) = std::mem::take(&mut partner_rest).split_at_mut(n * alloc_len);
+                partner_rest = rest;
+                let (over, rest) = std::mem::take(&mut over_rest).split_at_mut(n * alloc_len);
+                over_rest = rest;
+                let district_rows = &district_rows;
+                parts.push(scope.spawn(move || {
+                    let mut rows = Vec::new();
+                    for gd in from..to {
+                        let d = gd - from;
+                        district_rows(
+                            gd,
+                            &mut kind[d * kind_len..(d + 1) * kind_len],
+                            &mut auth[d * alloc_len..(d + 1) * alloc_len],
+                            &mut partner[d * alloc_len..(d + 1) * alloc_len],
+                            &mut over[d * alloc_len..(d + 1) * alloc_len],
+                            &mut rows,
+                        );
+                    }
+                    rows
+                }));
+            }
+            for part in parts {
+                match part.join() {
+                    Ok(part) => rows.extend(part),
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            }
+        });
     }
     let totals = totals(&rows);
     let mainstream = if options.places {

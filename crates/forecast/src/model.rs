@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use placeledger_domain::{AuthorityCode, GssCode, PrimaryNeed};
 use serde::Serialize;
 
-use crate::inputs::{ChildHistory, Inputs, SendHistory, TableHistory};
+use crate::inputs::{ChildHistory, Inputs, Population, SendHistory, TableHistory};
 use crate::kind::{AGES, MAX_AGE, PHASES, PlaceKind, phase_index, phase_of};
 
 pub(crate) const KINDS: usize = PlaceKind::ALL.len();
@@ -141,6 +141,7 @@ impl Model {
     /// `window` years of flows, for `horizon` years.
     pub fn estimate(
         inputs: &Inputs,
+        population: &Population,
         authority: &AuthorityCode,
         origin: i32,
         window: u8,
@@ -161,7 +162,9 @@ impl Model {
         let model = match inputs.send.get(authority) {
             None => None,
             Some(history @ SendHistory::Children(c)) => {
-                match flow(inputs, &districts, c, origin, window, horizon, &mut flags) {
+                match flow(
+                    population, &districts, c, origin, window, horizon, &mut flags,
+                ) {
                     Some(m) => Some(m),
                     None => {
                         flags.insert(Flag::ShortHistory);
@@ -173,7 +176,7 @@ impl Model {
             }
             Some(SendHistory::Tables(t)) => {
                 flags.insert(Flag::NoChildLevelHistory);
-                let share = table_shares(inputs, t, &districts, origin, &mut flags);
+                let share = table_shares(population, t, &districts, origin, &mut flags);
                 trend(&t.totals, share, origin, window, &mut flags)
             }
         };
@@ -219,16 +222,16 @@ fn dist_index(districts: &[GssCode], d: &GssCode) -> Option<usize> {
 }
 
 /// Population `[d][a]` in mid-`year`, if every district has it.
-fn pop_of(inputs: &Inputs, districts: &[GssCode], year: i32) -> Option<Vec<f64>> {
+fn pop_of(population: &Population, districts: &[GssCode], year: i32) -> Option<Vec<f64>> {
     let mut out = Vec::with_capacity(districts.len() * AGES);
     for d in districts {
-        out.extend_from_slice(&inputs.population.at(d, year)?);
+        out.extend_from_slice(&population.at(d, year)?);
     }
     Some(out)
 }
 
 fn flow(
-    inputs: &Inputs,
+    population: &Population,
     districts: &[GssCode],
     c: &ChildHistory,
     origin: i32,
@@ -271,8 +274,9 @@ fn flow(
     }
     let has_pop = in_window
         .iter()
-        .all(|t| pop_of(inputs, districts, t - 1).is_some())
-        && (1..=i32::from(horizon)).all(|h| pop_of(inputs, districts, origin + h - 1).is_some());
+        .all(|t| pop_of(population, districts, t - 1).is_some())
+        && (1..=i32::from(horizon))
+            .all(|h| pop_of(population, districts, origin + h - 1).is_some());
     if !has_pop {
         flags.insert(Flag::NoPopulation);
     }
@@ -292,7 +296,7 @@ fn flow(
         let before = dense(&c.january[&(t - 1)]);
         let new = dense(&c.new_plans[t]);
         let pop = if has_pop {
-            pop_of(inputs, districts, t - 1)
+            pop_of(population, districts, t - 1)
         } else {
             None
         };
@@ -362,7 +366,7 @@ fn flow(
     let pop = if has_pop {
         let mut v = Vec::with_capacity(usize::from(horizon) * nd * AGES);
         for h in 1..=i32::from(horizon) {
-            v.extend(pop_of(inputs, districts, origin + h - 1)?);
+            v.extend(pop_of(population, districts, origin + h - 1)?);
         }
         Some(v)
     } else {
@@ -373,7 +377,7 @@ fn flow(
     let rate = |t: i32| -> Option<f64> {
         let new: f64 = c.new_plans.get(&t)?.values().map(|v| f64::from(*v)).sum();
         let base = if has_pop {
-            pop_of(inputs, districts, t - 1)?.iter().sum::<f64>()
+            pop_of(population, districts, t - 1)?.iter().sum::<f64>()
         } else {
             1.0
         };
@@ -519,7 +523,7 @@ fn child_shares(c: &ChildHistory, districts: &[GssCode], origin: i32) -> Vec<f64
 /// by the age table, needs and kinds by theirs (independent margins: SEN2 publishes them
 /// separately).
 fn table_shares(
-    inputs: &Inputs,
+    population: &Population,
     t: &TableHistory,
     districts: &[GssCode],
     origin: i32,
@@ -527,7 +531,7 @@ fn table_shares(
 ) -> Vec<f64> {
     let nd = districts.len();
     let nn = needs();
-    let pop = pop_of(inputs, districts, origin - 1);
+    let pop = pop_of(population, districts, origin - 1);
     let district_share: Vec<f64> = match &pop {
         Some(p) => {
             let per: Vec<f64> = (0..nd)

@@ -338,6 +338,28 @@ fn ranges_are_sized_by_the_models_own_track_record() {
 }
 
 #[test]
+fn the_forecast_is_the_same_on_any_number_of_threads() {
+    // Three authorities sharing places, more runs than one block, split unevenly.
+    let inputs = allocation_inputs(true);
+    let on = |threads| {
+        forecast(
+            &inputs,
+            &Options {
+                runs: 203,
+                threads,
+                ..Options::default()
+            },
+        )
+        .unwrap()
+    };
+    let one = on(1);
+    assert!(!one.rows.is_empty());
+    for threads in [2, 3, 7] {
+        assert_eq!(on(threads), one, "{threads} threads");
+    }
+}
+
+#[test]
 fn an_authority_known_only_by_its_totals_still_gets_a_flagged_forecast() {
     let mut totals = TableHistory::default();
     for (year, n) in [(2021, 1_000), (2022, 1_100), (2023, 1_210), (2024, 1_331)] {
