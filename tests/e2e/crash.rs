@@ -73,6 +73,20 @@ async fn log(store: &Arc<dyn EventStore>) -> Vec<Event> {
     out
 }
 
+/// Events stored after `position`. Not a difference of head positions: on PostgreSQL a
+/// transaction cut off after it took its positions rolls back and leaves them as a gap.
+async fn stored_after(store: &Arc<dyn EventStore>, position: u64) -> u64 {
+    let mut after = position;
+    let mut stored = 0;
+    loop {
+        let batch = store.read_all(after, 5_000).await.unwrap();
+        let Some(last) = batch.last() else { break };
+        after = last.position;
+        stored += batch.len() as u64;
+    }
+    stored
+}
+
 /// The saved state of projection `P` equals a fresh fold of the whole log, at the head.
 async fn saved_equals_fresh<P: Projection>(store: &Arc<dyn EventStore>, events: &[Event]) {
     let head = store.head_position().await.unwrap();
@@ -236,22 +250,17 @@ async fn killed_mid_import_and_mid_rebuild(url: &str) {
     tokio::time::sleep(Duration::from_millis(700)).await;
     server.kill();
     let answered = import.await.unwrap();
-    let after = store.head_position().await.unwrap();
+    let stored = stored_after(&store, before).await;
     let facts = u64::from(rows) * 2;
     eprintln!(
-        "import killed: answered {:?}; {} events stored",
+        "import killed: answered {:?}; {stored} events stored",
         answered.as_ref().map(|b| b["data"].clone()),
-        after - before
     );
-    assert!(
-        after - before == 0 || after - before == facts,
-        "all or nothing: {}",
-        after - before
-    );
+    assert!(stored == 0 || stored == facts, "all or nothing: {stored}");
     if let Ok(body) = &answered
         && body["errors"].is_null()
     {
-        assert_eq!(after - before, facts, "acknowledged, so stored");
+        assert_eq!(stored, facts, "acknowledged, so stored");
     }
     let server = Server::start(url);
     let (_, body) = server
@@ -263,7 +272,7 @@ async fn killed_mid_import_and_mid_rebuild(url: &str) {
         .await;
     assert!(body["errors"].is_null(), "{body}");
     assert_eq!(
-        store.head_position().await.unwrap() - before,
+        stored_after(&store, before).await,
         facts,
         "whole, once: {body}"
     );
