@@ -204,6 +204,12 @@ pub fn latest_january(inputs: &Inputs) -> Option<i32> {
 /// Pseudo-forecasts the model's own spread counts for when it is weighed against the past
 /// errors: with few past forecasts the ranges stay close to the simulation's.
 const CALIBRATION_PRIOR: f64 = 3.0;
+/// What a scoped thread returned; its panic, if it panicked, goes on in the caller.
+fn joined<T>(part: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    part.join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
 /// One allocating thread's runs: demand by cell, and where it was met.
 struct RunBuffers {
     kind: Vec<f32>,
@@ -285,13 +291,7 @@ fn track_records(
                 })
             })
             .collect();
-        parts
-            .into_iter()
-            .flat_map(|part| match part.join() {
-                Ok(made) => made,
-                Err(panic) => std::panic::resume_unwind(panic),
-            })
-            .collect()
+        parts.into_iter().flat_map(joined).collect()
     });
     let mut errors: BTreeMap<AuthorityCode, (usize, Vec<f64>)> = BTreeMap::new();
     for (past, f) in made {
@@ -658,11 +658,7 @@ fn forecast_with(
                         }
                     }));
                 }
-                for part in parts {
-                    if let Err(panic) = part.join() {
-                        std::panic::resume_unwind(panic);
-                    }
-                }
+                parts.into_iter().for_each(joined);
             });
         }
         if options.places {
@@ -715,11 +711,7 @@ fn forecast_with(
                         }
                     }));
                 }
-                for part in parts {
-                    if let Err(panic) = part.join() {
-                        std::panic::resume_unwind(panic);
-                    }
-                }
+                parts.into_iter().for_each(joined);
             });
             for (t, buf) in run_buffers.iter().enumerate() {
                 let first = t * runs_per_thread;
@@ -915,12 +907,7 @@ fn forecast_with(
                     rows
                 }));
             }
-            for part in parts {
-                match part.join() {
-                    Ok(part) => rows.extend(part),
-                    Err(panic) => std::panic::resume_unwind(panic),
-                }
-            }
+            rows.extend(parts.into_iter().flat_map(joined));
         });
     }
     let totals = totals(&rows);
