@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use placeledger_domain::{AuthorityCode, Command, Event, GssCode};
 use placeledger_projection::Projection;
-use placeledger_store::{EventStore, StreamId};
+use placeledger_store::{EventStore, Pages, StreamId};
 use serde_json::{Value, json};
 
 use crate::harness::{self, Server};
@@ -56,14 +56,11 @@ async fn version(store: &Arc<dyn EventStore>, stream: &str) -> u64 {
         .unwrap()
 }
 
-/// Every event of the log, decoded.
-async fn log(store: &Arc<dyn EventStore>) -> Vec<Event> {
+/// Every event stored after `position`, decoded.
+async fn log_after(store: &Arc<dyn EventStore>, position: u64) -> Vec<Event> {
     let mut out = Vec::new();
-    let mut after = 0;
-    loop {
-        let batch = store.read_all(after, 5_000).await.unwrap();
-        let Some(last) = batch.last() else { break };
-        after = last.position;
+    let mut pages = Pages::new(store, position, 5_000);
+    while let Some(batch) = pages.next().await.unwrap() {
         for e in &batch {
             out.push(
                 placeledger_codec::decode(&e.event_type, e.schema_version, &e.payload).unwrap(),
@@ -73,18 +70,15 @@ async fn log(store: &Arc<dyn EventStore>) -> Vec<Event> {
     out
 }
 
+/// Every event of the log, decoded.
+async fn log(store: &Arc<dyn EventStore>) -> Vec<Event> {
+    log_after(store, 0).await
+}
+
 /// Events stored after `position`. Not a difference of head positions: on PostgreSQL a
 /// transaction cut off after it took its positions rolls back and leaves them as a gap.
 async fn stored_after(store: &Arc<dyn EventStore>, position: u64) -> u64 {
-    let mut after = position;
-    let mut stored = 0;
-    loop {
-        let batch = store.read_all(after, 5_000).await.unwrap();
-        let Some(last) = batch.last() else { break };
-        after = last.position;
-        stored += batch.len() as u64;
-    }
-    stored
+    log_after(store, position).await.len() as u64
 }
 
 /// The saved state of projection `P` equals a fresh fold of the whole log, at the head.

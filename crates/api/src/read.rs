@@ -18,7 +18,7 @@ use placeledger_projection::Projection;
 use placeledger_runner::RunnerError;
 use placeledger_scenarios::Scenarios;
 use placeledger_sharing::Sharing;
-use placeledger_store::{EventStore, StoreError, subscribe};
+use placeledger_store::{EventStore, Pages, StoreError, subscribe};
 use tokio::sync::watch;
 
 /// Every projection, folded to `position`.
@@ -92,16 +92,15 @@ impl ReadModels {
         // Those that stopped earlier fold what the others have already seen.
         let mut from = models.position;
         let top = at.iter().copied().max().unwrap_or(0);
-        while from < top {
-            let batch = store.read_all(from, 5_000).await?;
-            let Some(last) = batch.last().map(|e| e.position) else {
-                break;
-            };
+        let mut pages = Pages::new(store, from, 5_000);
+        while from < top
+            && let Some(batch) = pages.next().await?
+        {
             for stored in batch.iter().filter(|e| e.position <= top) {
                 let event = decode(stored)?;
                 models.apply_where(&event, |i| stored.position > at[i]);
             }
-            from = last;
+            from = batch.last().map_or(top, |e| e.position);
         }
         models.position = top;
         Ok(models)

@@ -8,7 +8,7 @@ use anyhow::{Context as _, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use placeledger_ledger::{Context, EventIds, Ledger};
 use placeledger_seed::{Geography, Observed, Reference};
-use placeledger_store::EventStore;
+use placeledger_store::{EventStore, Pages};
 use uuid::Uuid;
 
 fn reference(dir: &Path) -> anyhow::Result<(Reference, Geography)> {
@@ -80,11 +80,9 @@ pub async fn check(store: Arc<dyn EventStore>, dir: &Path) -> anyhow::Result<()>
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let mut observed = Observed::default();
-    let mut after = 0;
-    loop {
-        let batch = store.read_all(after, 10_000).await?;
-        let Some(last) = batch.last() else { break };
-        after = last.position;
+    let mut pages = Pages::new(&store, 0, 10_000);
+    while let Some(batch) = pages.next().await? {
+        let after = batch.last().map_or(0, |e| e.position);
         for e in &batch {
             let event = placeledger_codec::decode(&e.event_type, e.schema_version, &e.payload)
                 .with_context(|| format!("decoding event at position {}", e.position))?;

@@ -18,7 +18,7 @@ use std::time::Duration;
 use placeledger_codec::CodecError;
 use placeledger_domain::{Command, DomainError, Event, State, decide, evolve};
 use placeledger_store::{
-    AppendResult, EventStore, ExpectedVersion, Metadata, NewEvent, StoreError, StreamAppend,
+    AppendResult, EventStore, ExpectedVersion, Metadata, NewEvent, Pages, StoreError, StreamAppend,
     StreamId,
 };
 use uuid::Uuid;
@@ -176,10 +176,10 @@ impl Ledger {
 
     /// Folds every event stored since the last one seen.
     pub async fn catch_up(&mut self) -> Result<(), LedgerError> {
-        loop {
-            let batch = self.store.read_all(self.position, READ_BATCH).await?;
+        let mut pages = Pages::new(&self.store, self.position, READ_BATCH);
+        while let Some(batch) = pages.next().await? {
             let Some(last) = batch.last().map(|e| e.position) else {
-                return Ok(());
+                break;
             };
             for stored in &batch {
                 let event = placeledger_codec::decode(
@@ -198,6 +198,7 @@ impl Ledger {
             }
             self.position = last;
         }
+        Ok(())
     }
 
     /// After a conflict on `stream`: folds until the ledger has seen the stream at `version`

@@ -8,9 +8,9 @@
 use std::sync::Arc;
 
 use placeledger_projection::Projection;
-use placeledger_store::{Checkpoint, EventStore, StoreError};
+use placeledger_store::{Checkpoint, EventStore, Pages, StoreError};
 
-/// Events read per round trip.
+/// Events read per round trip (the next page is read while this one is folded).
 const READ_BATCH: usize = 5_000;
 /// Events folded between saves.
 pub const SAVE_EVERY: u64 = 100_000;
@@ -92,8 +92,8 @@ async fn fold<P: Projection>(
     let head = store.head_position().await?;
     let mut position = from;
     let mut since_save = 0;
-    loop {
-        let batch = store.read_all(position, READ_BATCH).await?;
+    let mut pages = Pages::new(store, from, READ_BATCH);
+    while let Some(batch) = pages.next().await? {
         let Some(last) = batch.last().map(|e| e.position) else {
             break;
         };

@@ -31,6 +31,10 @@ pub enum StoreError {
 
     #[error("stored row is malformed: {0}")]
     Corrupt(String),
+
+    /// A read was cancelled before it answered (the runtime is shutting down).
+    #[error("the read was cancelled")]
+    Cancelled,
 }
 
 impl StoreError {

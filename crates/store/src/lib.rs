@@ -16,6 +16,7 @@
 
 mod error;
 mod head;
+mod pages;
 mod postgres;
 mod sqlite;
 mod subscription;
@@ -27,6 +28,7 @@ use async_trait::async_trait;
 use tokio::sync::watch;
 
 pub use error::StoreError;
+pub use pages::Pages;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use subscription::{Subscription, subscribe};

@@ -21,7 +21,7 @@ use placeledger_mainstream::Mainstream;
 use placeledger_projection::Projection;
 use placeledger_scenarios::Scenarios;
 use placeledger_sharing::Sharing;
-use placeledger_store::EventStore;
+use placeledger_store::{EventStore, Pages};
 
 /// Times each national forecast is made (the median is reported).
 const NATIONAL_REPEAT: usize = 3;
@@ -60,13 +60,10 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 async fn read_and_decode(store: &Arc<dyn EventStore>) -> anyhow::Result<(u64, f64)> {
     let started = Instant::now();
-    let mut position = 0;
     let mut n = 0;
-    loop {
-        let batch = store.read_all(position, 5_000).await?;
-        let Some(last) = batch.last().map(|e| e.position) else {
-            break;
-        };
+    // Read as the runner reads: the next page on its way while this one is decoded.
+    let mut pages = Pages::new(store, 0, 5_000);
+    while let Some(batch) = pages.next().await? {
         for e in &batch {
             std::hint::black_box(placeledger_codec::decode(
                 &e.event_type,
@@ -75,7 +72,6 @@ async fn read_and_decode(store: &Arc<dyn EventStore>) -> anyhow::Result<(u64, f6
             )?);
         }
         n += batch.len() as u64;
-        position = last;
     }
     Ok((n, started.elapsed().as_secs_f64()))
 }

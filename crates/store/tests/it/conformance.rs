@@ -7,7 +7,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use placeledger_store::{
     ApiToken, AuditEntry, Checkpoint, EventStore, ExpectedVersion, MAX_PAYLOAD_BYTES, Metadata,
-    NewEvent, StoreError, StoredEvent, StreamAppend, StreamId, subscribe,
+    NewEvent, Pages, StoreError, StoredEvent, StreamAppend, StreamId, subscribe,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -446,6 +446,55 @@ pub async fn concurrent_writers_never_make_a_subscriber_skip(store: Store) {
     assert_eq!(seen_ids, expected, "nothing skipped");
     // And what the subscriber saw is exactly what the log holds.
     assert_eq!(seen, read_everything(&store, 0).await);
+}
+
+/// The read-ahead reader, catching up again and again while eight writers append: every
+/// event once, in position order, exactly what the log holds, though each page was asked
+/// for while the one before it was still being worked on.
+pub async fn pages_read_ahead_and_never_skip_under_concurrent_writers(store: Store) {
+    const WRITERS: usize = 8;
+    const APPENDS: usize = 60;
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                for i in 0..APPENDS {
+                    let batch = events(w * 1_000 + i..w * 1_000 + i + 1 + i % 3);
+                    store
+                        .append(&stream(&format!("w{w}")), ExpectedVersion::Any, batch)
+                        .await
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    let expected: usize = (0..APPENDS).map(|i| 1 + i % 3).sum::<usize>() * WRITERS;
+    let mut seen: Vec<StoredEvent> = Vec::new();
+    let mut done = false;
+    for _ in 0..5_000 {
+        let after = seen.last().map_or(0, |e| e.position);
+        let mut pages = Pages::new(&store, after, 7);
+        while let Some(page) = pages.next().await.unwrap() {
+            // Work on the page while the next one is read.
+            tokio::task::yield_now().await;
+            seen.extend(page);
+        }
+        if done && seen.len() >= expected {
+            break;
+        }
+        done = writers.iter().all(|w| w.is_finished());
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    for w in writers {
+        w.await.unwrap();
+    }
+    assert_eq!(seen.len(), expected, "every event read, none twice");
+    assert_strictly_increasing(&seen);
+    assert_eq!(seen, read_everything(&store, 0).await);
+    // Past the head there is nothing, and asking again is still nothing.
+    let mut pages = Pages::new(&store, seen.last().unwrap().position, 7);
+    assert!(pages.next().await.unwrap().is_none());
+    assert!(pages.next().await.unwrap().is_none());
 }
 
 pub async fn subscription_catches_up_goes_live_and_resumes(store: Store) {

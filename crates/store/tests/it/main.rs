@@ -46,6 +46,7 @@ conformance_suite!(
     ten_thousand_events_in_one_append,
     read_all_across_many_streams,
     concurrent_writers_never_make_a_subscriber_skip,
+    pages_read_ahead_and_never_skip_under_concurrent_writers,
     subscription_catches_up_goes_live_and_resumes,
     bad_input_is_refused_and_writes_nothing,
     first_version_fixtures_still_load,
