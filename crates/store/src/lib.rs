@@ -28,7 +28,7 @@ use async_trait::async_trait;
 use tokio::sync::watch;
 
 pub use error::StoreError;
-pub use pages::Pages;
+pub use pages::{Pages, RawPage};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use subscription::{Subscription, subscribe};
@@ -73,6 +73,13 @@ pub trait EventStore: Send + Sync + std::fmt::Debug + 'static {
     /// Up to `limit` events with a position above `after`, in position order, stopping
     /// before any position that may still be filled by a transaction in flight.
     async fn read_all(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError>;
+
+    /// The same page as [`EventStore::read_all`], its last position known at once and its
+    /// events parsed when asked for ([`RawPage::into_events`]): a reader can ask for the next
+    /// page before parsing this one (see [`Pages`]).
+    async fn read_page(&self, after: u64, limit: usize) -> Result<RawPage, StoreError> {
+        Ok(RawPage::parsed(self.read_all(after, limit).await?))
+    }
 
     /// The stream's version: its last event's version, or 0 if it has none.
     async fn stream_version(&self, stream: &StreamId) -> Result<u64, StoreError>;

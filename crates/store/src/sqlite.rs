@@ -21,8 +21,8 @@ use uuid::Uuid;
 use crate::head::Head;
 use crate::types::{to_i64, to_u64, validate};
 use crate::{
-    ApiToken, AppendResult, AuditEntry, Checkpoint, EventStore, Metadata, NewEvent, StoreError,
-    StoredEvent, StreamAppend, StreamId,
+    ApiToken, AppendResult, AuditEntry, Checkpoint, EventStore, Metadata, NewEvent, RawPage,
+    StoreError, StoredEvent, StreamAppend, StreamId,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../schema/sqlite");
@@ -350,74 +350,28 @@ impl EventStore for SqliteStore {
     }
 
     async fn read_all(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        self.read_page(after, limit).await?.into_events()
+    }
+
+    async fn read_page(&self, after: u64, limit: usize) -> Result<RawPage, StoreError> {
         // One page is one row: SQLite builds a JSON array of the events, so the rows do not
         // cross from sqlx's worker thread one message at a time (most of the cost of a
-        // catch-up read).
-        let page: Option<String> = sqlx::query_scalar(
+        // catch-up read). Its last position comes beside it, so the next page can be asked
+        // for before this one is parsed.
+        let (page, last): (Option<String>, Option<i64>) = sqlx::query_as(
             "SELECT json_group_array(json_array(position, stream_id, stream_version, event_id, \
              event_type, schema_version, json(payload), correlation_id, causation_id, actor, \
-             recorded_at)) FROM (SELECT * FROM events WHERE position > ? ORDER BY position \
-             LIMIT ?)",
+             recorded_at)), max(position) FROM (SELECT * FROM events WHERE position > ? \
+             ORDER BY position LIMIT ?)",
         )
         .bind(to_i64(after))
         .bind(to_i64(limit as u64))
         .fetch_one(&self.reader)
         .await?;
-        let Some(page) = page else {
-            return Ok(Vec::new());
-        };
-        type PageRow = (
-            i64,
-            String,
-            i64,
-            String,
-            String,
-            i64,
-            serde_json::Value,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            String,
-        );
-        let rows: Vec<PageRow> = serde_json::from_str(&page)
-            .map_err(|e| StoreError::Corrupt(format!("page of events: {e}")))?;
-        let uuid = |col: &str, t: &str| {
-            Uuid::parse_str(t).map_err(|e| StoreError::Corrupt(format!("{col}: {e}")))
-        };
-        let mut out = rows
-            .into_iter()
-            .map(|r| {
-                Ok(StoredEvent {
-                    position: to_u64(r.0),
-                    stream_id: r.1,
-                    stream_version: to_u64(r.2),
-                    event_id: uuid("event_id", &r.3)?,
-                    event_type: r.4,
-                    schema_version: u32::try_from(r.5)
-                        .map_err(|e| StoreError::Corrupt(format!("schema_version: {e}")))?,
-                    payload: r.6,
-                    metadata: Metadata {
-                        correlation_id: r
-                            .7
-                            .as_deref()
-                            .map(|t| uuid("correlation_id", t))
-                            .transpose()?,
-                        causation_id: r
-                            .8
-                            .as_deref()
-                            .map(|t| uuid("causation_id", t))
-                            .transpose()?,
-                        actor: r.9,
-                    },
-                    recorded_at: DateTime::parse_from_rfc3339(&r.10)
-                        .map_err(|e| StoreError::Corrupt(format!("recorded_at: {e}")))?
-                        .with_timezone(&Utc),
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        // An aggregate's order follows its input in SQLite, but SQL does not promise it.
-        out.sort_unstable_by_key(|e| e.position);
-        Ok(out)
+        Ok(match (page, last) {
+            (Some(page), Some(last)) => RawPage::sqlite_json(page, to_u64(last)),
+            _ => RawPage::parsed(Vec::new()),
+        })
     }
 
     async fn stream_version(&self, stream: &StreamId) -> Result<u64, StoreError> {
@@ -561,4 +515,60 @@ impl EventStore for SqliteStore {
             })
             .collect()
     }
+}
+
+/// The events of a page [`SqliteStore::read_page`] returned as one JSON text.
+pub(crate) fn parse_page(page: &str) -> Result<Vec<StoredEvent>, StoreError> {
+    type PageRow = (
+        i64,
+        String,
+        i64,
+        String,
+        String,
+        i64,
+        serde_json::Value,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        String,
+    );
+    let rows: Vec<PageRow> = serde_json::from_str(page)
+        .map_err(|e| StoreError::Corrupt(format!("page of events: {e}")))?;
+    let uuid = |col: &str, t: &str| {
+        Uuid::parse_str(t).map_err(|e| StoreError::Corrupt(format!("{col}: {e}")))
+    };
+    let mut out = rows
+        .into_iter()
+        .map(|r| {
+            Ok(StoredEvent {
+                position: to_u64(r.0),
+                stream_id: r.1,
+                stream_version: to_u64(r.2),
+                event_id: uuid("event_id", &r.3)?,
+                event_type: r.4,
+                schema_version: u32::try_from(r.5)
+                    .map_err(|e| StoreError::Corrupt(format!("schema_version: {e}")))?,
+                payload: r.6,
+                metadata: Metadata {
+                    correlation_id: r
+                        .7
+                        .as_deref()
+                        .map(|t| uuid("correlation_id", t))
+                        .transpose()?,
+                    causation_id: r
+                        .8
+                        .as_deref()
+                        .map(|t| uuid("causation_id", t))
+                        .transpose()?,
+                    actor: r.9,
+                },
+                recorded_at: DateTime::parse_from_rfc3339(&r.10)
+                    .map_err(|e| StoreError::Corrupt(format!("recorded_at: {e}")))?
+                    .with_timezone(&Utc),
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    // An aggregate's order follows its input in SQLite, but SQL does not promise it.
+    out.sort_unstable_by_key(|e| e.position);
+    Ok(out)
 }

@@ -397,6 +397,16 @@ pub async fn read_all_across_many_streams(store: Store) {
         paged.extend(page);
     }
     assert_eq!(paged, all);
+    // A raw page is the same page, its last position known before it is parsed.
+    let raw = store.read_page(all[6].position, 7).await.unwrap();
+    assert_eq!(raw.last_position(), Some(all[13].position));
+    assert_eq!(raw.into_events().unwrap(), all[7..14]);
+    let past = store
+        .read_page(all.last().unwrap().position, 7)
+        .await
+        .unwrap();
+    assert_eq!(past.last_position(), None);
+    assert!(past.into_events().unwrap().is_empty());
 }
 
 pub async fn concurrent_writers_never_make_a_subscriber_skip(store: Store) {
