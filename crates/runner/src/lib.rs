@@ -6,14 +6,18 @@
 //! loads, is not an error: the projection is rebuilt.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use placeledger_projection::Projection;
 use placeledger_store::{Checkpoint, EventStore, Pages, StoreError};
 
 /// Events read per round trip (the next page is read while this one is folded).
 const READ_BATCH: usize = 5_000;
-/// Events folded between saves.
+/// Folding between saves: at least this many events and this long. A save writes the whole
+/// state (the caseload's is megabytes), so saving by count alone made a long fold spend more
+/// time saving than folding; a crash loses at most about `SAVE_INTERVAL` of folding.
 pub const SAVE_EVERY: u64 = 100_000;
+pub const SAVE_INTERVAL: Duration = Duration::from_secs(5);
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunnerError {
@@ -92,6 +96,7 @@ async fn fold<P: Projection>(
     let head = store.head_position().await?;
     let mut position = from;
     let mut since_save = 0;
+    let mut saved_at = Instant::now();
     let mut pages = Pages::new(store, from, READ_BATCH);
     while let Some(batch) = pages.next().await? {
         let Some(last) = batch.last().map(|e| e.position) else {
@@ -112,9 +117,10 @@ async fn fold<P: Projection>(
         since_save += batch.len() as u64;
         position = last;
         progress(position, head.max(position));
-        if since_save >= SAVE_EVERY {
+        if since_save >= SAVE_EVERY && saved_at.elapsed() >= SAVE_INTERVAL {
             save(store, &projection, position).await?;
             since_save = 0;
+            saved_at = Instant::now();
         }
     }
     if since_save > 0 || rebuilt || from == 0 {
