@@ -178,9 +178,6 @@ impl Ledger {
     pub async fn catch_up(&mut self) -> Result<(), LedgerError> {
         let mut pages = Pages::new(&self.store, self.position, READ_BATCH);
         while let Some(batch) = pages.next().await? {
-            let Some(last) = batch.last().map(|e| e.position) else {
-                break;
-            };
             for stored in &batch {
                 let event = placeledger_codec::decode(
                     &stored.event_type,
@@ -195,8 +192,9 @@ impl Ledger {
                 self.state = evolve(state, &event);
                 self.versions
                     .insert(stored.stream_id.clone(), stored.stream_version);
+                // Event by event: a failure part-way leaves state and position together.
+                self.position = stored.position;
             }
-            self.position = last;
         }
         Ok(())
     }
@@ -298,7 +296,12 @@ impl Ledger {
                     if skipped == 0 {
                         self.adopt(&parts, &results, working);
                     }
-                    self.catch_up().await?;
+                    // The events are stored: failing to read the log back now (the database
+                    // gone just after the commit) is not the command's failure, and must not
+                    // be reported as one. The next command catches up first.
+                    if let Err(e) = self.catch_up().await {
+                        tracing::warn!(error = %e, "recorded, but could not read the log back yet");
+                    }
                     let streams = appended.into_iter().zip(results).collect();
                     return Ok(Recorded {
                         streams,

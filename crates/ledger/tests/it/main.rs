@@ -8,7 +8,13 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use placeledger_domain::*;
 use placeledger_ledger::{Context, EventIds, Ledger, LedgerError};
-use placeledger_store::{EventStore, PgStore, SqliteStore};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use async_trait::async_trait;
+use placeledger_store::{
+    ApiToken, AppendResult, AuditEntry, Checkpoint, EventStore, PgStore, SqliteStore, StoreError,
+    StoredEvent, StreamAppend, StreamId,
+};
 use rust_decimal::Decimal;
 use sqlx::Connection;
 
@@ -104,6 +110,144 @@ async fn a_refused_command_records_nothing(store: Arc<dyn EventStore>) {
     assert!(ledger.state().authorities.is_empty());
 }
 
+/// A store whose reads of the log fail as if the database had gone away, from the moment
+/// an append commits until `restore`: the outage that begins just after a commit.
+#[derive(Debug)]
+struct GoneAfterCommit {
+    inner: Arc<dyn EventStore>,
+    armed: AtomicBool,
+    gone: AtomicBool,
+}
+
+impl GoneAfterCommit {
+    fn gone() -> StoreError {
+        StoreError::Database(sqlx::Error::PoolClosed)
+    }
+
+    fn check(&self) -> Result<(), StoreError> {
+        if self.gone.load(Ordering::SeqCst) {
+            Err(Self::gone())
+        } else {
+            Ok(())
+        }
+    }
+}
+
+#[async_trait]
+impl EventStore for GoneAfterCommit {
+    async fn append_batch(
+        &self,
+        appends: Vec<StreamAppend>,
+    ) -> Result<Vec<AppendResult>, StoreError> {
+        self.check()?;
+        let results = self.inner.append_batch(appends).await?;
+        if self.armed.swap(false, Ordering::SeqCst) {
+            self.gone.store(true, Ordering::SeqCst);
+        }
+        Ok(results)
+    }
+    async fn read_stream(
+        &self,
+        stream: &StreamId,
+        after_version: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        self.check()?;
+        self.inner.read_stream(stream, after_version, limit).await
+    }
+    async fn read_all(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        self.check()?;
+        self.inner.read_all(after, limit).await
+    }
+    async fn stream_version(&self, stream: &StreamId) -> Result<u64, StoreError> {
+        self.check()?;
+        self.inner.stream_version(stream).await
+    }
+    async fn head_position(&self) -> Result<u64, StoreError> {
+        self.check()?;
+        self.inner.head_position().await
+    }
+    fn head_watch(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.inner.head_watch()
+    }
+    fn backend(&self) -> &'static str {
+        self.inner.backend()
+    }
+    async fn load_checkpoint(&self, name: &str) -> Result<Option<Checkpoint>, StoreError> {
+        self.inner.load_checkpoint(name).await
+    }
+    async fn save_checkpoint(&self, checkpoint: &Checkpoint) -> Result<(), StoreError> {
+        self.inner.save_checkpoint(checkpoint).await
+    }
+    async fn insert_token(&self, token: &ApiToken) -> Result<(), StoreError> {
+        self.inner.insert_token(token).await
+    }
+    async fn token_by_hash(&self, hash: &str) -> Result<Option<ApiToken>, StoreError> {
+        self.inner.token_by_hash(hash).await
+    }
+    async fn revoke_token(&self, id: &str) -> Result<bool, StoreError> {
+        self.inner.revoke_token(id).await
+    }
+    async fn record_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+        self.inner.record_audit(entry).await
+    }
+    async fn audit_entries(&self) -> Result<Vec<AuditEntry>, StoreError> {
+        self.inner.audit_entries().await
+    }
+}
+
+/// The database goes away just after an append commits, before the ledger reads the log
+/// back: the command was recorded and is reported as recorded, not as unavailable (found by
+/// the PostgreSQL outage test: a write answered "unavailable" had been stored). Once the
+/// database is back, the ledger catches up and has the event once.
+async fn a_commit_followed_by_an_outage_is_reported_as_recorded(store: Arc<dyn EventStore>) {
+    let flaky = Arc::new(GoneAfterCommit {
+        inner: store.clone(),
+        armed: AtomicBool::new(false),
+        gone: AtomicBool::new(false),
+    });
+    let mut ledger = Ledger::open(flaky.clone()).await.unwrap();
+    ledger
+        .execute(&lancashire(), &Context::actor("test"))
+        .await
+        .unwrap();
+    let before = ledger.position();
+    flaky.armed.store(true, Ordering::SeqCst);
+    let recorded = ledger
+        .execute(&[births(2024, 900)], &Context::actor("test"))
+        .await
+        .expect("stored, so reported as recorded");
+    assert_eq!(recorded.streams.len(), 1);
+    assert!(flaky.gone.load(Ordering::SeqCst), "the outage began");
+    assert_eq!(store.head_position().await.unwrap(), before + 1);
+    // While it is gone, the next command is unavailable and records nothing.
+    let err = ledger
+        .execute(&[births(2025, 950)], &Context::actor("test"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, LedgerError::Store(e) if e.is_unavailable()),
+        "{err:?}"
+    );
+    assert_eq!(store.head_position().await.unwrap(), before + 1);
+    // Back: the ledger has every event once, the births among them.
+    flaky.gone.store(false, Ordering::SeqCst);
+    ledger
+        .execute(&[births(2025, 950)], &Context::actor("test"))
+        .await
+        .unwrap();
+    assert_eq!(ledger.position(), store.head_position().await.unwrap());
+    assert_eq!(ledger.position(), before + 2);
+    let births_recorded = store
+        .read_all(0, 100)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| e.event_type == "BirthsRecorded")
+        .count();
+    assert_eq!(births_recorded, 2);
+}
+
 async fn check_reports_every_refusal_and_records_nothing(store: Arc<dyn EventStore>) {
     let mut ledger = Ledger::open(store.clone()).await.unwrap();
     let mut commands = lancashire();
@@ -169,7 +313,7 @@ async fn a_revised_file_records_only_its_new_facts(store: Arc<dyn EventStore>) {
     assert_eq!((recorded.new_events(), recorded.already_stored()), (1, 2));
     let recorded = ledger.execute(&revised, &context).await.unwrap();
     assert_eq!((recorded.new_events(), recorded.already_stored()), (0, 3));
-    let stream = placeledger_store::StreamId::parse("population-E07000117").unwrap();
+    let stream = StreamId::parse("population-E07000117").unwrap();
     assert_eq!(store.stream_version(&stream).await.unwrap(), 3);
 }
 
@@ -201,7 +345,7 @@ async fn concurrent_ledgers_catch_up_and_decide_again(store: Arc<dyn EventStore>
     for t in tasks {
         t.await.unwrap();
     }
-    let stream = placeledger_store::StreamId::parse("population-E07000117").unwrap();
+    let stream = StreamId::parse("population-E07000117").unwrap();
     assert_eq!(
         store.stream_version(&stream).await.unwrap(),
         15,
@@ -245,14 +389,14 @@ async fn an_expected_version_holds_across_ledgers(store: Arc<dyn EventStore>) {
         )
         .await;
     match refused {
-        Err(LedgerError::Store(placeledger_store::StoreError::Conflict {
+        Err(LedgerError::Store(StoreError::Conflict {
             stream: s,
             actual,
             ..
         })) => assert_eq!((s, actual), (stream.clone(), 1)),
         other => panic!("expected a conflict, got {other:?}"),
     }
-    let id = placeledger_store::StreamId::parse(stream.clone()).unwrap();
+    let id = StreamId::parse(stream.clone()).unwrap();
     assert_eq!(
         store.stream_version(&id).await.unwrap(),
         1,
@@ -330,6 +474,7 @@ macro_rules! on_both_backends {
 on_both_backends!(
     commands_become_events_in_one_transaction,
     a_refused_command_records_nothing,
+    a_commit_followed_by_an_outage_is_reported_as_recorded,
     check_reports_every_refusal_and_records_nothing,
     derived_ids_make_recording_the_same_facts_a_retry,
     a_revised_file_records_only_its_new_facts,
