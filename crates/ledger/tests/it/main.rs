@@ -390,9 +390,7 @@ async fn an_expected_version_holds_across_ledgers(store: Arc<dyn EventStore>) {
         .await;
     match refused {
         Err(LedgerError::Store(StoreError::Conflict {
-            stream: s,
-            actual,
-            ..
+            stream: s, actual, ..
         })) => assert_eq!((s, actual), (stream.clone(), 1)),
         other => panic!("expected a conflict, got {other:?}"),
     }
