@@ -124,6 +124,56 @@ async fn an_import_records_a_good_file_once_and_nothing_of_a_bad_one() {
     assert_eq!(head(&db), before + 2);
 }
 
+/// England's total row in a DfE caseload file: a planner's import records the authority's rows
+/// and passes England's over, saying so; an administrator's records it.
+#[tokio::test]
+async fn england_s_total_in_a_dfe_file_is_recorded_by_an_administrator_only() {
+    let db = Database::seeded();
+    let planner = db.token("planner", Some("888"));
+    let admin = db.token("admin", None);
+    let server = Server::start(&db.url);
+    let before = head(&db);
+    let needs = ",".repeat(13);
+    let csv = format!(
+        "time_period,time_identifier,geographic_level,country_code,country_name,region_code,region_name,new_la_code,old_la_code,la_name,breakdown_topic,breakdown,ehc_plans,number_asd,number_hi,number_mld,number_msi,number_oth,number_pd,number_pmld,number_semh,number_slcn,number_sld,number_spld,number_vi,number_need_unknown\r\n\
+         202526,Academic year,National,E92000001,England,,,,,,All EHC plans,All EHC plans,700000{needs}\r\n\
+         202526,Academic year,Local authority,E92000001,England,E12000002,North West,E10000017,888,Lancashire,All EHC plans,All EHC plans,13000{needs}\r\n"
+    );
+    let vars = json!({ "i": { "format": "DFE_EHCP", "content": csv, "fileName": "caseload.csv" } });
+
+    let (_, body) = server.gql(Some(&planner), IMPORT, vars.clone()).await;
+    assert!(body["errors"].is_null(), "{body}");
+    let got = &body["data"]["importFile"];
+    assert_eq!(
+        (got["facts"].as_u64(), got["newEvents"].as_u64()),
+        (Some(1), Some(1)),
+        "{body}"
+    );
+    assert!(
+        got["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str().unwrap().contains("England's plans for 1 census")),
+        "{body}"
+    );
+    assert_eq!(head(&db), before + 1);
+
+    let (_, body) = server.gql(Some(&admin), IMPORT, vars).await;
+    assert!(body["errors"].is_null(), "{body}");
+    let got = &body["data"]["importFile"];
+    assert_eq!(
+        (
+            got["facts"].as_u64(),
+            got["newEvents"].as_u64(),
+            got["alreadyStored"].as_u64()
+        ),
+        (Some(2), Some(1), Some(1)),
+        "the authority's caseload was already stored; England's is new: {body}"
+    );
+    assert_eq!(head(&db), before + 2);
+}
+
 /// The lifecycle refuses steps out of order, stale versions and bad codes, naming the field,
 /// and writes nothing for any of them.
 #[tokio::test]

@@ -547,6 +547,7 @@ fn event_type(command: &Command) -> &'static str {
         RecordHousingCompletions { .. } => "HousingCompletionsRecorded",
         RecordCaseload { .. } => "CaseloadRecorded",
         RecordActivity { .. } => "ActivityRecorded",
+        RecordNationalCaseload { .. } => "NationalCaseloadRecorded",
         AgreeDataSharing { .. } => "DataSharingAgreed",
         EndDataSharing { .. } => "DataSharingEnded",
         CreateScenario { .. } => "ScenarioCreated",
@@ -970,9 +971,28 @@ impl Mutation {
             .map_err(|p| problems_error("input.content", &p))?;
         let mut guard = s.ledger.lock().await;
         let ledger = ledger(&mut guard, &s.store).await?;
-        let parsed = format
+        let mut parsed = format
             .parse(&table, ledger.state())
             .map_err(|p| problems_error("input.content", &p))?;
+        // England's figure is in every DfE file; a planner's import records its own
+        // authority's rows and leaves England's to an administrator.
+        if v.role != Role::Admin {
+            let before = parsed.commands.len();
+            let lines = std::mem::take(&mut parsed.lines);
+            let (commands, kept): (Vec<Command>, Vec<u64>) = std::mem::take(&mut parsed.commands)
+                .into_iter()
+                .zip(lines.into_iter().chain(std::iter::repeat(0)))
+                .filter(|(c, _)| !matches!(c, Command::RecordNationalCaseload { .. }))
+                .unzip();
+            parsed.commands = commands;
+            parsed.lines = kept;
+            let passed = before - parsed.commands.len();
+            if passed > 0 {
+                parsed.notes.push(format!(
+                    "passed over England's plans for {passed} census(es): recorded by administrators"
+                ));
+            }
+        }
         for (i, command) in parsed.commands.iter().enumerate() {
             if let Err(e) = may_record(v, command, &command.responsible(ledger.state())) {
                 let line = parsed.lines.get(i).copied().unwrap_or(0);

@@ -147,6 +147,11 @@ pub enum Command {
         year: i32,
         cells: Vec<ActivityInput>,
     },
+    /// England's plans on a January census, as DfE publishes it.
+    RecordNationalCaseload {
+        census: AcademicYear,
+        plans: i64,
+    },
     /// `authority` agrees to share `shares` with `partner` from a date (until a date).
     AgreeDataSharing {
         authority: AuthorityCode,
@@ -279,6 +284,7 @@ impl Command {
             RecordHousingCompletions { planning_area, .. } => format!("housing-{planning_area}"),
             RecordCaseload { authority, .. } => format!("caseload-{authority}"),
             RecordActivity { authority, .. } => format!("activity-{authority}"),
+            RecordNationalCaseload { .. } => "caseload-england".to_owned(),
             AgreeDataSharing { authority, .. } | EndDataSharing { authority, .. } => {
                 format!("sharing-{authority}")
             }
@@ -298,7 +304,7 @@ impl Command {
         };
         let of_district = |d: &GssCode| state.districts.get(d).map(|d| &d.authority);
         match self {
-            RegisterAuthority { .. } => Responsible::Nobody,
+            RegisterAuthority { .. } | RecordNationalCaseload { .. } => Responsible::Nobody,
             RegisterDistrict { authority, .. }
             | SetPlacementCost { authority, .. }
             | RegisterChild { authority, .. }

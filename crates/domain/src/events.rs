@@ -310,6 +310,12 @@ pub enum Event {
         census: AcademicYear,
         cells: Vec<CaseloadCell>,
     },
+    /// England's plans in force on a January census (DfE's national figure): the trend the
+    /// authorities' forecasts follow. A later figure for the same census replaces it.
+    NationalCaseloadRecorded {
+        census: AcademicYear,
+        plans: u32,
+    },
     /// Counts of one calendar year's activity for an authority, from SEN2 tables.
     ActivityRecorded {
         authority: AuthorityCode,
@@ -392,6 +398,7 @@ impl Event {
             }
             CaseloadRecorded { authority, .. } => format!("caseload-{authority}"),
             ActivityRecorded { authority, .. } => format!("activity-{authority}"),
+            NationalCaseloadRecorded { .. } => "caseload-england".to_owned(),
             DataSharingAgreed { authority, .. } | DataSharingEnded { authority, .. } => {
                 format!("sharing-{authority}")
             }
@@ -430,6 +437,7 @@ impl Event {
             HousingCompletionsRecorded { .. } => "HousingCompletionsRecorded",
             CaseloadRecorded { .. } => "CaseloadRecorded",
             ActivityRecorded { .. } => "ActivityRecorded",
+            NationalCaseloadRecorded { .. } => "NationalCaseloadRecorded",
             DataSharingAgreed { .. } => "DataSharingAgreed",
             DataSharingEnded { .. } => "DataSharingEnded",
             ScenarioCreated { .. } => "ScenarioCreated",

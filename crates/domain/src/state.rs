@@ -461,6 +461,7 @@ pub fn evolve(mut state: State, event: &Event) -> State {
         | BirthsRecorded { .. }
         | HousingCompletionsRecorded { .. }
         | CaseloadRecorded { .. }
+        | NationalCaseloadRecorded { .. }
         | ActivityRecorded { .. } => {}
     }
     state
@@ -968,6 +969,19 @@ pub fn decide(state: &State, command: &Command) -> Result<Vec<Event>, DomainErro
                 authority: authority.clone(),
                 census: *census,
                 cells,
+            }
+        }
+        RecordNationalCaseload { census, plans } => {
+            let plans = count(|| "plans".into(), *plans)?;
+            if plans == 0 {
+                return Err(DomainError::invalid(
+                    "plans",
+                    "England has plans in force on every census: 0 is not a published figure",
+                ));
+            }
+            Event::NationalCaseloadRecorded {
+                census: *census,
+                plans,
             }
         }
         RecordActivity {

@@ -253,6 +253,7 @@ pub fn inputs(p: Projections<'_>, sharing: BTreeSet<(AuthorityCode, AuthorityCod
         sharing,
         mainstream,
         housing,
+        england: p.caseload.national(),
     }
 }
 

@@ -161,6 +161,9 @@ pub struct Inputs {
     pub mainstream: BTreeMap<PlanningAreaCode, MainstreamArea>,
     /// Housing completions and pupil yields by district.
     pub housing: BTreeMap<GssCode, Housing>,
+    /// England's plans each January (DfE's national figure): the trend every authority's
+    /// forecast total follows where it is known (see [`crate::model`]).
+    pub england: BTreeMap<i32, u32>,
 }
 
 impl Inputs {
@@ -196,6 +199,11 @@ impl Inputs {
                     h.dwellings.retain(|y, _| *y < origin);
                     (k.clone(), h)
                 })
+                .collect(),
+            england: self
+                .england
+                .range(..origin)
+                .map(|(y, n)| (*y, *n))
                 .collect(),
         }
     }

@@ -9,7 +9,9 @@
 //!   over a calendar year) become one `RecordActivity` per authority and year.
 //!
 //! Every local authority row becomes cells of its authority's command, whatever the number of
-//! authorities in the file. National and regional rows, authorities not registered, and
+//! authorities in the file. England's total in the caseload file becomes a
+//! `RecordNationalCaseload` (the trend forecasts follow). Other national and regional rows,
+//! authorities not registered, and
 //! breakdowns Placeledger does not hold (ethnicity, sex, years in place, age unknown) are passed
 //! over and counted in the notes; published subtotals (`AP/PRU - total`) are not stored, being
 //! sums of stored cells. Percentages are not stored: they follow from the counts. Suppressed or
@@ -405,8 +407,45 @@ pub fn parse_table(table: &Table, state: &State) -> Result<Parsed, Vec<Problem>>
     let mut not_registered: BTreeMap<String, usize> = BTreeMap::new();
     let mut not_held: BTreeMap<String, usize> = BTreeMap::new();
     let mut above_authority = 0;
+    // England's plans in force per census, from the caseload file's national total row.
+    let mut national: BTreeMap<AcademicYear, (u64, i64)> = BTreeMap::new();
     for row in &table.rows {
         let field = |i: usize| row.fields.get(i).unwrap_or_default();
+        if layout == Layout::Caseload
+            && field(level).eq_ignore_ascii_case("National")
+            && matches!(
+                dimension(field(topic), field(breakdown)),
+                Ok(Breakdown::Cell(Dimension {
+                    age: None,
+                    kind: None
+                }))
+            )
+        {
+            let when = Period::parse(layout, field(period));
+            let plans = counts(table, row, &indicators).map(|v| {
+                v.into_iter()
+                    .find(|(ind, _)| ind.measure.is_none() && ind.need.is_none())
+                    .and_then(|(_, n)| n)
+            });
+            match (when, plans) {
+                (Ok(Period::Census(census)), Ok(Some(plans))) => {
+                    if let Some((first, _)) = national.insert(census, (row.line, plans)) {
+                        problems.push(table.problem(
+                            row.line,
+                            "breakdown",
+                            format!(
+                                "duplicate row: England's total for the same census as line {first}"
+                            ),
+                        ));
+                    }
+                }
+                (Err(e), _) => problems.push(table.problem(row.line, "time_period", e)),
+                (_, Err(mut p)) => problems.append(&mut p),
+                // Suppressed or a flow period: nothing to record.
+                _ => above_authority += 1,
+            }
+            continue;
+        }
         if !field(level).eq_ignore_ascii_case("Local authority") {
             above_authority += 1;
             continue;
@@ -478,6 +517,12 @@ pub fn parse_table(table: &Table, state: &State) -> Result<Parsed, Vec<Problem>>
         rows: table.rows.len(),
         notes: Vec::new(),
     };
+    for (census, (line, plans)) in national {
+        parsed
+            .commands
+            .push(Command::RecordNationalCaseload { census, plans });
+        parsed.lines.push(line);
+    }
     for ((authority, when), (line, cells)) in cells {
         parsed.commands.push(match when {
             Period::Census(census) => Command::RecordCaseload {
@@ -518,7 +563,7 @@ pub fn parse_table(table: &Table, state: &State) -> Result<Parsed, Vec<Problem>>
         .push(format!("read as DfE's {} file", layout.name()));
     if above_authority > 0 {
         parsed.notes.push(format!(
-            "passed over {above_authority} national and regional rows (Placeledger holds authorities' figures)"
+            "passed over {above_authority} national and regional rows (Placeledger holds authorities' figures, and England's January total)"
         ));
     }
     if !not_held.is_empty() {

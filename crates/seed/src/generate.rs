@@ -154,6 +154,18 @@ pub fn generate(
             },
         );
     }
+    // England's January totals, recorded as an administrator would import them (the
+    // forecasts follow England's trend).
+    for (year, plans) in &reference.england {
+        timeline.push(
+            date(*year, 6, 30),
+            Command::RecordNationalCaseload {
+                census: AcademicYear::new(year - 1)
+                    .map_err(|e| SeedError::Reference(e.to_string()))?,
+                plans: i64::from(*plans),
+            },
+        );
+    }
     let population = Population::from_commands(&reference.population);
 
     // Population: the ONS projection as published (June 2025), and the cohorts read back

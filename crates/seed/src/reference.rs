@@ -26,6 +26,8 @@ pub fn census(january: i32) -> Result<AcademicYear, SeedError> {
 pub struct Reference {
     /// January plans per authority and census year (2015-2025), with the row's source.
     pub plans: BTreeMap<(String, i32), (u32, String)>,
+    /// England's January plans per census year (a year not retrieved is absent).
+    pub england: BTreeMap<i32, u32>,
     /// January 2025 caseload cells per authority, as imported from `sen_needs_all_plans`.
     pub caseload_2025: BTreeMap<String, Vec<CaseloadInput>>,
     /// Activity per authority and calendar year, as imported from the DfE activity files.
@@ -42,6 +44,7 @@ impl Reference {
         let state = geography.state()?;
         let mut reference = Reference::default();
         reference.read_plans(&dir.join("ehcp_caseload_jan2015_2025_pan_lancs.csv"))?;
+        reference.read_england(&dir.join("england_ehcp_totals_jan2015_2025.csv"))?;
         reference.read_mainstream(&dir.join("mainstream.csv"))?;
         for file in [
             "sen_needs_all_plans.csv",
@@ -92,6 +95,21 @@ impl Reference {
             self.plans.insert(
                 (t.field(row, "la_code")?, year),
                 (plans, t.field(row, "source")?),
+            );
+        }
+        Ok(())
+    }
+
+    fn read_england(&mut self, path: &Path) -> Result<(), SeedError> {
+        let t = rows(path)?;
+        for row in &t.rows {
+            // 2017's figure was not retrieved: its cell is empty.
+            if t.field(row, "england_ehcp_plus_statements")?.is_empty() {
+                continue;
+            }
+            self.england.insert(
+                t.number(row, "january_year")?,
+                t.number(row, "england_ehcp_plus_statements")?,
             );
         }
         Ok(())

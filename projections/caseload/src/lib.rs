@@ -99,6 +99,9 @@ pub struct Caseload {
     children: BTreeMap<ChildId, Line>,
     /// SEN2 tables as recorded, per authority and census (the latest recording wins).
     published: BTreeMap<AuthorityCode, BTreeMap<AcademicYear, Vec<CaseloadCell>>>,
+    /// England's plans per census, as recorded (the latest recording wins).
+    #[serde(default)]
+    national: BTreeMap<AcademicYear, u32>,
 }
 
 /// The measures the county watches, for one authority or district and one January: stocks
@@ -308,6 +311,9 @@ impl Projection for Caseload {
                     .or_default()
                     .insert(*census, cells.clone());
             }
+            Event::NationalCaseloadRecorded { census, plans } => {
+                self.national.insert(*census, *plans);
+            }
             _ => {}
         }
     }
@@ -404,5 +410,13 @@ impl Caseload {
         authority: &AuthorityCode,
     ) -> Option<&BTreeMap<AcademicYear, Vec<CaseloadCell>>> {
         self.published.get(authority)
+    }
+
+    /// England's plans in force on each January census, by calendar year of the January.
+    pub fn national(&self) -> BTreeMap<i32, u32> {
+        self.national
+            .iter()
+            .map(|(census, plans)| (census.start_year() + 1, *plans))
+            .collect()
     }
 }

@@ -283,15 +283,20 @@ mod import {
             String::from_utf8_lossy(&out.stderr)
         );
         let stdout = String::from_utf8_lossy(&out.stdout);
+        // England's total, and one caseload per authority.
         assert!(
-            stdout.contains("3 facts: 3 new events recorded"),
+            stdout.contains("4 facts: 4 new events recorded"),
             "{stdout}"
         );
         let events = store.read_all(head, 10).await.unwrap();
-        assert_eq!(events.len(), 3);
+        assert_eq!(events.len(), 4);
         for e in &events {
             let event =
                 placeledger_codec::decode(&e.event_type, e.schema_version, &e.payload).unwrap();
+            if let placeledger_domain::Event::NationalCaseloadRecorded { census, plans } = &event {
+                assert_eq!((census.to_string().as_str(), *plans), ("2024/25", 638_745));
+                continue;
+            }
             let placeledger_domain::Event::CaseloadRecorded {
                 authority, cells, ..
             } = event
@@ -314,13 +319,13 @@ mod import {
         assert!(again.status.success());
         assert!(
             String::from_utf8_lossy(&again.stdout)
-                .contains("0 new events recorded, 3 already stored"),
+                .contains("0 new events recorded, 4 already stored"),
             "{}",
             String::from_utf8_lossy(&again.stdout)
         );
         assert_eq!(
             store.head_position().await.unwrap(),
-            head + 3,
+            head + 4,
             "re-import appends 0 events"
         );
     }
@@ -362,9 +367,10 @@ mod import {
         let url = sqlite_url(&dir);
         let store = pan_lancashire(&url).await;
         // One event per authority and period: 1 census, 1 year of new plans and reviews,
-        // 6 years of requests, assessments and timeliness, 3 of cessations.
+        // 6 years of requests, assessments and timeliness, 3 of cessations; and England's
+        // January total from the caseload file.
         let files = [
-            ("sen_needs_all_plans.csv", 3),
+            ("sen_needs_all_plans.csv", 4),
             ("sen_need_newplans.csv", 3),
             ("requests.csv", 18),
             ("assessments.csv", 18),

@@ -222,6 +222,10 @@ pub fn samples() -> Vec<Event> {
                 },
             ],
         },
+        Event::NationalCaseloadRecorded {
+            census: AcademicYear::new(2024).unwrap(),
+            plans: 638_745,
+        },
         Event::ActivityRecorded {
             authority: la,
             year: 2024,

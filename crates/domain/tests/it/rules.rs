@@ -738,6 +738,45 @@ fn activity_counts_are_recorded_with_unknowns_kept_unknown() {
 }
 
 #[test]
+fn england_s_january_plans_are_recorded_on_their_own_stream() {
+    let census = AcademicYear::new(2024).unwrap();
+    let command = Command::RecordNationalCaseload {
+        census,
+        plans: 638_745,
+    };
+    assert_eq!(command.stream_id(), "caseload-england");
+    // National figures belong to no authority: administrators record them.
+    assert_eq!(command.responsible(&State::default()), Responsible::Nobody);
+    given([])
+        .when(command)
+        .then([Event::NationalCaseloadRecorded {
+            census,
+            plans: 638_745,
+        }]);
+}
+
+#[test]
+fn england_s_january_plans_must_be_a_positive_count() {
+    for (plans, check) in [
+        (
+            0,
+            (|e: &DomainError| matches!(e, DomainError::Invalid { .. }))
+                as fn(&DomainError) -> bool,
+        ),
+        (-5, |e: &DomainError| {
+            matches!(e, DomainError::Negative { value: -5, .. })
+        }),
+    ] {
+        given([])
+            .when(Command::RecordNationalCaseload {
+                census: AcademicYear::new(2024).unwrap(),
+                plans,
+            })
+            .then_err("plans", check);
+    }
+}
+
+#[test]
 fn a_negative_activity_count_is_refused_with_its_cell() {
     given(geography())
         .when(Command::RecordActivity {

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use placeledger_domain::*;
-use placeledger_import::{dfe_ehcp, ons_snpp};
+use placeledger_import::{Parsed, dfe_ehcp, ons_snpp};
 
 mod hostile;
 
@@ -241,7 +241,7 @@ mod dfe {
             .unwrap()
     }
 
-    fn cells(parsed: &placeledger_import::Parsed, la: &str) -> Vec<CaseloadInput> {
+    fn cells(parsed: &Parsed, la: &str) -> Vec<CaseloadInput> {
         parsed
             .commands
             .iter()
@@ -268,7 +268,21 @@ mod dfe {
     #[test]
     fn the_caseload_file_gives_each_authority_its_published_totals() {
         let parsed = dfe_ehcp::parse("caseload.csv", &caseload(), &pan_lancashire()).unwrap();
-        assert_eq!(parsed.commands.len(), 3, "one caseload per authority");
+        assert_eq!(
+            parsed.commands.len(),
+            4,
+            "England's total, then one caseload per authority"
+        );
+        // England's January total is recorded too: the trend forecasts follow. The subtotals
+        // of its rows (`Special - total`) are not it.
+        let Command::RecordNationalCaseload { census, plans } = &parsed.commands[0] else {
+            panic!("{:?}", parsed.commands[0])
+        };
+        assert_eq!((census.to_string().as_str(), *plans), ("2024/25", 638_745));
+        let parsed = Parsed {
+            commands: parsed.commands[1..].to_vec(),
+            ..parsed
+        };
         for la in ["888", "889", "890"] {
             let total = cells(&parsed, la)
                 .into_iter()
@@ -385,7 +399,7 @@ mod dfe {
             .unwrap()
     }
 
-    fn activity(parsed: &placeledger_import::Parsed, la: &str, y: i32) -> Vec<ActivityInput> {
+    fn activity(parsed: &Parsed, la: &str, y: i32) -> Vec<ActivityInput> {
         parsed
             .commands
             .iter()
@@ -432,9 +446,11 @@ mod dfe {
         ] {
             let parsed = dfe_ehcp::parse(file, &fixture(file), &pan_lancashire())
                 .unwrap_or_else(|p| panic!("{file}: {p:?}"));
+            // The caseload file also gives England's January total.
+            let england = usize::from(what == "caseload");
             assert_eq!(
                 parsed.commands.len(),
-                3 * periods,
+                3 * periods + england,
                 "{file}: one command per authority and period"
             );
             assert!(
@@ -624,9 +640,7 @@ mod own_layouts {
     use chrono::NaiveDate;
     use placeledger_import::{children, settings};
 
-    fn problems_of(
-        r: Result<placeledger_import::Parsed, Vec<placeledger_import::Problem>>,
-    ) -> Vec<String> {
+    fn problems_of(r: Result<Parsed, Vec<placeledger_import::Problem>>) -> Vec<String> {
         r.unwrap_err().iter().map(ToString::to_string).collect()
     }
 

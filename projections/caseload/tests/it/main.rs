@@ -376,3 +376,33 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn england_s_january_plans_are_kept_by_january_and_a_later_figure_replaces_an_earlier() {
+    let census = |y: i32| AcademicYear::new(y - 1).unwrap();
+    let events = decided(&[
+        Command::RecordNationalCaseload {
+            census: census(2024),
+            plans: 576_000,
+        },
+        Command::RecordNationalCaseload {
+            census: census(2025),
+            plans: 638_745,
+        },
+        // DfE's revised figure for 2024.
+        Command::RecordNationalCaseload {
+            census: census(2024),
+            plans: 576_474,
+        },
+    ]);
+    let mut caseload = Caseload::default();
+    caseload.apply_all(&events);
+    assert_eq!(
+        caseload.national().into_iter().collect::<Vec<_>>(),
+        vec![(2024, 576_474), (2025, 638_745)]
+    );
+    // It survives a save and load, as the runner keeps it.
+    let saved = serde_json::to_string(&caseload).unwrap();
+    let loaded: Caseload = serde_json::from_str(&saved).unwrap();
+    assert_eq!(loaded.national(), caseload.national());
+}
