@@ -273,6 +273,15 @@ fn write_table(out: &mut impl Write, f: &Forecast, inputs: &Inputs) -> anyhow::R
                 )?;
             }
             if let Some(r) = f.rates.get(authority)
+                && let Some(g) = r.england_growth
+            {
+                writeln!(
+                    out,
+                    "  total follows England's growth: {:+.1}% a year; its own flows share it out by district, age and need",
+                    (g.exp() - 1.0) * 100.0
+                )?;
+            }
+            if let Some(r) = f.rates.get(authority)
                 && let Some(e) = r.past_error_per_year
             {
                 writeln!(

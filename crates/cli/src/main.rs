@@ -183,8 +183,8 @@ struct ForecastArgs {
     /// The seed of the runs: the same seed gives the same forecast.
     #[arg(long, default_value_t = 2015)]
     seed: u64,
-    /// How much of the trend in incidence carries from one forecast year to the next (1:
-    /// undamped).
+    /// How much of the authority's own trend in incidence carries from one forecast year to
+    /// the next (1: undamped). England's trend, where a total follows it, is not damped.
     #[arg(long, default_value_t = 0.8)]
     damping: f64,
     /// Output: a table to paste into a report, CSV, or JSON.

@@ -76,6 +76,9 @@ pub struct Rates {
     pub past_forecasts: usize,
     /// Their root mean square error per year ahead (log scale: 0.05 is about 5% a year).
     pub past_error_per_year: Option<f64>,
+    /// England's growth in plans a year over the window (log scale), which the forecast
+    /// total follows when it is known; `None` where England's Januaries are not recorded.
+    pub england_growth: Option<f64>,
 }
 
 #[derive(Debug, Clone)]
@@ -103,6 +106,9 @@ pub(crate) struct Model {
     pub growth: f64,
     pub sigma: f64,
     pub sigma_slope: f64,
+    /// England's growth a year (log scale): the forecast total grows at this rate, and the
+    /// authority's own flows decide how the plans fall by district, age, need and kind.
+    pub control: Option<f64>,
     pub flags: BTreeSet<Flag>,
     pub rates: Rates,
 }
@@ -180,7 +186,7 @@ impl Model {
                 trend(&t.totals, share, origin, window, &mut flags)
             }
         };
-        let Some((start, mix, growth, sigma, rates)) = model else {
+        let Some((mut start, mix, growth, mut sigma, mut rates)) = model else {
             flags.insert(Flag::NoHistory);
             return Some(Model {
                 authority: authority.clone(),
@@ -193,6 +199,7 @@ impl Model {
                 growth: 0.0,
                 sigma: 0.0,
                 sigma_slope: 0.0,
+                control: None,
                 flags,
                 rates: Rates {
                     method: "none",
@@ -200,7 +207,33 @@ impl Model {
                 },
             });
         };
-        let sigma_slope = sigma / f64::from(window.max(1)).sqrt();
+        let mut sigma_slope = sigma / f64::from(window.max(1)).sqrt();
+        let control = england_growth(&inputs.england, origin, window);
+        rates.england_growth = control;
+        // Following England, what is uncertain is how far the authority's plans drift from
+        // England's path: sized by how far its yearly growth has strayed from England's. The
+        // drift is a random walk of the whole caseload (a stock-flow model's continuation
+        // shock; a trend's level shock, wider as before), around a growth that may itself
+        // differ from England's by about the drift over the years known.
+        if control.is_some() {
+            let totals = inputs
+                .send
+                .get(authority)
+                .map(SendHistory::totals)
+                .unwrap_or_default();
+            if let Some((drift, years)) = drift_from_england(&totals, &inputs.england, origin) {
+                let drift = drift.max(MIN_SIGMA / 2.0);
+                sigma_slope = drift / (years as f64).sqrt();
+                match &mut start {
+                    Start::Flow { cont_sigma, .. } => {
+                        *cont_sigma = drift;
+                        sigma = 0.0;
+                    }
+                    Start::Trend { .. } => sigma = drift * TREND_WIDEN,
+                }
+                rates.volatility = drift;
+            }
+        }
         Some(Model {
             authority: authority.clone(),
             districts,
@@ -209,6 +242,7 @@ impl Model {
             growth,
             sigma,
             sigma_slope,
+            control,
             flags,
             rates,
         })
@@ -216,6 +250,51 @@ impl Model {
 }
 
 type Estimate = (Start, Vec<f64>, f64, f64, Rates);
+
+/// The root mean square of the authority's yearly growth in plans less England's (log
+/// scale), over the consecutive Januaries up to `origin` where both are known, and how many
+/// years that is; `None` with fewer than two.
+fn drift_from_england(
+    totals: &std::collections::BTreeMap<i32, u32>,
+    england: &std::collections::BTreeMap<i32, u32>,
+    origin: i32,
+) -> Option<(f64, usize)> {
+    let growth = |m: &std::collections::BTreeMap<i32, u32>, y: i32| {
+        let (now, before) = (*m.get(&y)?, *m.get(&(y - 1))?);
+        (now > 0 && before > 0).then(|| (f64::from(now) / f64::from(before)).ln())
+    };
+    let d: Vec<f64> = totals
+        .range(..=origin)
+        .filter_map(|(y, _)| Some(growth(totals, *y)? - growth(england, *y)?))
+        .collect();
+    (d.len() >= 2).then(|| {
+        (
+            (d.iter().map(|x| x * x).sum::<f64>() / d.len() as f64).sqrt(),
+            d.len(),
+        )
+    })
+}
+
+/// England's growth in plans a year (log scale) over the `window` years to January `origin`:
+/// the slope of a straight line through the logs of the Januaries published by then (a
+/// missing year is passed over). `None` without two Januaries in the window, or when the
+/// latest is more than a year before the origin (too stale to stand for the years ahead).
+pub(crate) fn england_growth(
+    england: &std::collections::BTreeMap<i32, u32>,
+    origin: i32,
+    window: u8,
+) -> Option<f64> {
+    let (last, _) = england.range(..=origin).next_back()?;
+    if *last < origin - 1 {
+        return None;
+    }
+    let points: Vec<(f64, f64)> = england
+        .range(last - i32::from(window.max(1))..=*last)
+        .filter(|(_, n)| **n > 0)
+        .map(|(y, n)| (f64::from(*y), f64::from(*n).ln()))
+        .collect();
+    (points.len() >= 2).then(|| ols_slope(&points).clamp(-0.2, 0.3))
+}
 
 fn dist_index(districts: &[GssCode], d: &GssCode) -> Option<usize> {
     districts.iter().position(|x| x == d)

@@ -856,3 +856,89 @@ mod mainstream {
         }
     }
 }
+
+/// England's plans grow 10% a year to January 2024.
+fn with_england(mut inputs: Inputs, last: i32) -> Inputs {
+    inputs.england = (last - 2..=last)
+        .map(|y| (y, (100_000.0 * 1.1_f64.powi(y - (last - 2))).round() as u32))
+        .collect();
+    inputs
+}
+
+#[test]
+fn the_total_follows_england_s_trend_and_the_flows_decide_who_the_plans_are() {
+    let f = forecast(&with_england(hand_inputs(), 2024), &quiet()).unwrap();
+    let rates = &f.rates[&la("888")];
+    assert!((rates.england_growth.unwrap() - 1.1_f64.ln()).abs() < 1e-4);
+    let plans = &f.caseload[&la("888")];
+    // January 2024's 110 plans grown 10% a year: 121, then 133.1.
+    let p50 = |y: i32| plans[&y].p50;
+    assert!((p50(2025) - 121).abs() <= 1, "{plans:?}");
+    assert!((p50(2026) - 133).abs() <= 1, "{plans:?}");
+    // Damping is for the authority's own few noisy years, not England's decade.
+    let damped = forecast(
+        &with_england(hand_inputs(), 2024),
+        &Options {
+            damping: 0.5,
+            ..quiet()
+        },
+    )
+    .unwrap();
+    assert_eq!(damped.caseload, f.caseload);
+    // The plans carried on are the flows' (18 + 90 in 2025, as without England); the new
+    // plans make up the rest: 13 five-year-olds, not the window's 20.
+    let without = forecast(&hand_inputs(), &quiet()).unwrap();
+    assert_eq!(
+        without.caseload[&la("888")][&2025],
+        Range::exact(18 + 90 + 20)
+    );
+    assert!(without.rates[&la("888")].england_growth.is_none());
+    // All of them are still special primary places: the flows share the total out.
+    let special: i64 = f
+        .rows
+        .iter()
+        .filter(|r| r.year == 2025 && r.need.is_none() && r.kind == PlaceKind::Special)
+        .map(|r| r.demand.p50)
+        .sum();
+    assert_eq!(special, p50(2025));
+}
+
+#[test]
+fn a_lever_moves_the_forecast_off_england_s_path_by_what_it_changes() {
+    let inputs = with_england(hand_inputs(), 2024);
+    let doubled = forecast(
+        &inputs,
+        &Options {
+            levers: Levers {
+                incidence: vec![(None, 2.0)],
+                ..Levers::default()
+            },
+            ..quiet()
+        },
+    )
+    .unwrap();
+    // The path's 13 new plans doubled: 108 carried on + 26.
+    let p50 = doubled.caseload[&la("888")][&2025].p50;
+    assert!((p50 - (108 + 26)).abs() <= 1, "{p50}");
+}
+
+#[test]
+fn a_stale_england_series_is_not_followed() {
+    // England's latest January is 2021: three years before the origin, too old to follow.
+    let f = forecast(&with_england(hand_inputs(), 2021), &quiet()).unwrap();
+    assert!(f.rates[&la("888")].england_growth.is_none());
+    assert_eq!(f.caseload[&la("888")][&2025], Range::exact(18 + 90 + 20));
+}
+
+#[test]
+fn following_england_the_runs_are_centred_on_the_path_and_spread_around_it() {
+    let f = forecast(&with_england(hand_inputs(), 2024), &Options::default()).unwrap();
+    let plans = &f.caseload[&la("888")];
+    for (year, central) in [(2025, 121.0), (2026, 133.1)] {
+        let r = plans[&year];
+        assert!((r.p50 as f64 - central).abs() <= 1.0, "{year}: {r:?}");
+        assert!(r.p10 < r.p50 && r.p50 < r.p90, "{year}: {r:?}");
+    }
+    let widths: Vec<i64> = plans.values().map(|r| r.p90 - r.p10).collect();
+    assert!(widths.windows(2).all(|w| w[0] <= w[1]), "{widths:?}");
+}
