@@ -977,17 +977,12 @@ impl Mutation {
         // England's figure is in every DfE file; a planner's import records its own
         // authority's rows and leaves England's to an administrator.
         if v.role != Role::Admin {
-            let before = parsed.commands.len();
-            let lines = std::mem::take(&mut parsed.lines);
-            let (commands, kept): (Vec<Command>, Vec<u64>) = std::mem::take(&mut parsed.commands)
-                .into_iter()
-                .zip(lines.into_iter().chain(std::iter::repeat(0)))
-                .filter(|(c, _)| !matches!(c, Command::RecordNationalCaseload { .. }))
-                .unzip();
-            parsed.commands = commands;
-            parsed.lines = kept;
-            let passed = before - parsed.commands.len();
+            let england = |c: &Command| matches!(c, Command::RecordNationalCaseload { .. });
+            let passed = parsed.commands.iter().filter(|c| england(c)).count();
             if passed > 0 {
+                let mut keep = parsed.commands.iter().map(|c| !england(c));
+                parsed.lines.retain(|_| keep.next().unwrap_or(true));
+                parsed.commands.retain(|c| !england(c));
                 parsed.notes.push(format!(
                     "passed over England's plans for {passed} census(es): recorded by administrators"
                 ));
