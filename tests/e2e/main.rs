@@ -177,8 +177,8 @@ async fn a_partner_sees_only_suppressed_aggregates_and_is_audited() {
         .await;
     assert_eq!(code(&body), Some("FORBIDDEN"), "{body}");
     // The read is in the audit log.
-    let store = placeledger_store::connect(&db.url).await.unwrap();
-    let audit = store.audit_entries().await.unwrap();
+    let backend = placeledger_app::Backend::connect(&db.url).await.unwrap();
+    let audit = backend.access.audit_entries().await.unwrap();
     assert_eq!(audit.len(), 2, "{audit:?}");
     assert_eq!(audit[0].field, "sharedPlaceData");
     assert_eq!(audit[1].field, "placementSummary");

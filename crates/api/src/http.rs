@@ -17,13 +17,12 @@ use axum::extract::{DefaultBodyLimit, Query, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use placeledger_store::EventStore;
+use placeledger_app::tokens::{self as auth, AuthError};
+use placeledger_app::{Backend, Live, Role, Service, Viewer};
 
-use crate::auth::{self, AuthError, Role, Viewer};
+use crate::context::{PlaceledgerSchema, Services};
 use crate::error::code;
 use crate::limit::{Limiter, Rate};
-use crate::read::Live;
-use crate::schema::{PlaceledgerSchema, Services};
 
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
@@ -52,7 +51,7 @@ impl Metrics {
 #[derive(Clone)]
 pub struct App {
     pub schema: PlaceledgerSchema,
-    pub store: Arc<dyn EventStore>,
+    pub backend: Backend,
     pub live: Live,
     pub metrics: Arc<Metrics>,
     pub limiter: Arc<Limiter>,
@@ -79,11 +78,12 @@ pub struct Caches {
 }
 
 impl App {
-    /// The service on `store`, answering from `live`, each token limited to `rate`.
-    pub fn new(store: Arc<dyn EventStore>, live: Live, rate: Rate) -> App {
+    /// The service on `backend`, answering from `live`, each token limited to `rate`.
+    pub fn new(backend: Backend, live: Live, rate: Rate) -> App {
+        let service = Service::new(backend.clone(), live.clone());
         App {
-            schema: crate::schema::build(Some(Services::new(store.clone(), live.clone()))),
-            store,
+            schema: crate::context::build(Some(Services::new(service))),
+            backend,
             live,
             metrics: Arc::default(),
             limiter: Arc::new(Limiter::new(rate)),
@@ -95,7 +95,7 @@ impl App {
 impl std::fmt::Debug for App {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("App")
-            .field("store", &self.store)
+            .field("backend", &self.backend)
             .finish_non_exhaustive()
     }
 }
@@ -124,7 +124,7 @@ async fn graphiql() -> Html<String> {
 }
 
 async fn readyz(State(app): State<App>) -> Response {
-    match app.store.head_position().await {
+    match app.backend.events.head_position().await {
         Ok(head) => {
             let at = app.live.now().position;
             (
@@ -239,7 +239,7 @@ async fn viewer_of(app: &App, headers: &HeaderMap) -> Result<Option<Viewer>, Aut
     {
         return Ok(Some(v.clone()));
     }
-    let v = auth::authenticate(&app.store, token).await?;
+    let v = auth::authenticate(&*app.backend.access, token).await?;
     if let Ok(mut t) = app.caches.tokens.lock() {
         if t.len() > MAX_CACHED_ANSWERS {
             t.clear();
@@ -539,7 +539,7 @@ async fn graphql_ws(
                         None => {}
                         Some(Err(e)) => return Err(async_graphql::Error::new(e.to_string())),
                         Some(Ok(t)) => {
-                            let v = auth::authenticate(&app.store, &t)
+                            let v = auth::authenticate(&*app.backend.access, &t)
                                 .await
                                 .map_err(|e| async_graphql::Error::new(e.to_string()))?;
                             data.insert(v);

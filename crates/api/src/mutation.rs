@@ -10,20 +10,18 @@
 
 use async_graphql::{Context, Enum, InputObject, Object, SimpleObject};
 use chrono::{NaiveDate, Utc};
+use placeledger_app::commands::Quiet;
 use placeledger_domain::{
-    AcademicYear, AssessmentDecision, AuthorityCode, CeaseReason, ChildId, Command, DomainError,
-    Elsewhere, Facility, GssCode, Ncy, NewHome, OpenSetting, Phase, PlacedAt, PlacementEndReason,
-    PlanningAreaCode, PrimaryNeed, ProvisionKind, Responsible, ReviewOutcome, ScenarioId,
-    SettingKind, SharedData, TransferIn, Urn, ValueError, YearMonth,
+    AcademicYear, AssessmentDecision, AuthorityCode, CeaseReason, ChildId, Command, Elsewhere,
+    Facility, GssCode, Ncy, NewHome, OpenSetting, Phase, PlacedAt, PlacementEndReason,
+    PlanningAreaCode, PrimaryNeed, ProvisionKind, ReviewOutcome, ScenarioId, SettingKind,
+    SharedData, TransferIn, Urn, ValueError, YearMonth,
 };
-use placeledger_import::table::Table;
-use placeledger_import::{Format, Problem};
-use placeledger_ledger::{Context as LedgerContext, EventIds, Ledger};
+use placeledger_import::Format;
 use rust_decimal::Decimal;
 
-use crate::auth::{Role, Viewer};
-use crate::error::{ApiError, Gql};
-use crate::schema::{ledger_error, services, viewer};
+use crate::context::{services, viewer};
+use crate::error::{AppError as ApiError, Gql};
 
 #[derive(Debug)]
 pub struct Mutation;
@@ -409,66 +407,8 @@ fn one_of<T>(field: &str, a: Option<T>, b: Option<T>, what: &str) -> Result<T, A
 
 // ---- executing ----------------------------------------------------------------------------
 
-/// May the caller record what `responsible` answers for? Analysts and partners record
-/// nothing; planners record for their own authority; reference data owned by no authority
-/// is for administrators. Another authority's child is reported exactly as an unknown one:
-/// a child's id tells nothing.
-fn may_record(v: &Viewer, command: &Command, responsible: &Responsible) -> Result<(), ApiError> {
-    if !matches!(v.role, Role::Admin | Role::Planner) {
-        return Err(ApiError::Forbidden(format!(
-            "a {} token may not record anything",
-            v.role.code()
-        )));
-    }
-    match responsible {
-        Responsible::Authority(a) if v.writes(a) => Ok(()),
-        Responsible::Unknown => Ok(()), // the domain refuses it as unknown, for anyone
-        Responsible::Authority(a) => {
-            // (Not for `RegisterChild`: the authority is given, not looked up.)
-            if let Some(child) = command.child()
-                && !matches!(command, Command::RegisterChild { .. })
-            {
-                Err(ApiError::NotFound(
-                    DomainError::Unknown {
-                        field: "child",
-                        what: "child",
-                        id: child.to_string(),
-                    }
-                    .to_string(),
-                ))
-            } else {
-                Err(ApiError::Forbidden(format!(
-                    "a {} token for {} may not record for {a}",
-                    v.role.code(),
-                    v.authority
-                        .as_ref()
-                        .map_or("no authority", AuthorityCode::as_str)
-                )))
-            }
-        }
-        Responsible::Nobody if v.role == Role::Admin => Ok(()),
-        Responsible::Nobody => Err(ApiError::Forbidden(
-            "reference data no authority owns is recorded by administrators".into(),
-        )),
-    }
-}
-
-/// This node's ledger, opened on first use and caught up with every node's writes.
-async fn ledger<'a>(
-    slot: &'a mut Option<Ledger>,
-    store: &std::sync::Arc<dyn placeledger_store::EventStore>,
-) -> Result<&'a mut Ledger, ApiError> {
-    if slot.is_none() {
-        *slot = Some(Ledger::open(store.clone()).await.map_err(ledger_error)?);
-    }
-    let Some(ledger) = slot.as_mut() else {
-        return Err(ApiError::Internal);
-    };
-    ledger.catch_up().await.map_err(ledger_error)?;
-    Ok(ledger)
-}
-
 impl Mutation {
+    /// Records `command` through the application's command step.
     async fn execute(
         ctx: &Context<'_>,
         command: Command,
@@ -476,97 +416,17 @@ impl Mutation {
     ) -> Result<Recorded, Gql> {
         let v = viewer(ctx)?;
         let s = services(ctx)?;
-        let stream = command.stream_id();
-        let mut guard = s.ledger.lock().await;
-        let ledger = ledger(&mut guard, &s.store).await?;
-        may_record(v, &command, &command.responsible(ledger.state()))?;
-        let mut context = LedgerContext::actor(format!("api:{}", v.token_id));
-        if let Some(expected) = expected {
-            context = context.expecting(stream.clone(), expected);
-        }
-        let recorded = ledger
-            .execute(std::slice::from_ref(&command), &context)
-            .await
-            .map_err(ledger_error)?;
-        drop(guard);
-        let (version, position) = recorded
-            .streams
-            .iter()
-            .find(|(name, _)| name == &stream)
-            .map_or((0, 0), |(_, r)| (r.last_version, r.last_position));
-        read_your_writes(s, position).await;
+        let r = s
+            .app
+            .commands
+            .record(v, format!("api:{}", v.token_id), command, expected)
+            .await?;
         Ok(Recorded {
-            stream,
-            version,
-            position,
-            event_type: event_type(&command).to_owned(),
+            stream: r.stream,
+            version: r.version,
+            position: r.position,
+            event_type: r.event_type.to_owned(),
         })
-    }
-}
-
-/// The answer leaves once this node's read models show the write.
-async fn read_your_writes(s: &crate::schema::Services, position: u64) {
-    if !s
-        .live
-        .wait_for(position, std::time::Duration::from_secs(10))
-        .await
-    {
-        tracing::warn!(
-            position,
-            "the read models have not caught up with a write yet"
-        );
-    }
-}
-
-/// The event type a command records (its name in the event log).
-fn event_type(command: &Command) -> &'static str {
-    use Command::*;
-    match command {
-        RegisterAuthority { .. } => "AuthorityRegistered",
-        RegisterDistrict { .. } => "DistrictRegistered",
-        RegisterPlanningArea { .. } => "PlanningAreaRegistered",
-        OpenSetting(_) => "SettingOpened",
-        CloseSetting { .. } => "SettingClosed",
-        ConvertToAcademy { .. } => "SettingConvertedToAcademy",
-        SetNetCapacity { .. } => "NetCapacitySet",
-        CommissionPlaces { .. } => "PlacesCommissioned",
-        SetPlacementCost { .. } => "PlacementCostSet",
-        RegisterChild { .. } => "ChildRegistered",
-        MoveHome { .. } => "ChildMovedHome",
-        RequestAssessment { .. } => "AssessmentRequested",
-        DecideAssessment { .. } => "AssessmentDecided",
-        IssuePlan { .. } => "PlanIssued",
-        HoldAnnualReview { .. } => "AnnualReviewHeld",
-        ChangePrimaryNeed { .. } => "PrimaryNeedChanged",
-        CeasePlan { .. } => "PlanCeased",
-        StartPlacement { .. } => "PlacementStarted",
-        EndPlacement { .. } => "PlacementEnded",
-        RecordCensusRoll { .. } => "CensusRollRecorded",
-        RecordPopulation { .. } => "PopulationRecorded",
-        RecordBirths { .. } => "BirthsRecorded",
-        RecordHousingCompletions { .. } => "HousingCompletionsRecorded",
-        RecordCaseload { .. } => "CaseloadRecorded",
-        RecordActivity { .. } => "ActivityRecorded",
-        RecordNationalCaseload { .. } => "NationalCaseloadRecorded",
-        AgreeDataSharing { .. } => "DataSharingAgreed",
-        EndDataSharing { .. } => "DataSharingEnded",
-        CreateScenario { .. } => "ScenarioCreated",
-        AddScenarioLever { .. } => "ScenarioLeverAdded",
-        RemoveScenarioLever { .. } => "ScenarioLeverRemoved",
-    }
-}
-
-fn problems_error(field: &str, problems: &[Problem]) -> ApiError {
-    ApiError::BadFile {
-        field: field.to_owned(),
-        problems: problems
-            .iter()
-            .map(|p| crate::error::FileProblem {
-                line: p.line,
-                column: p.column.clone(),
-                message: p.message.clone(),
-            })
-            .collect(),
     }
 }
 
@@ -958,72 +818,22 @@ impl Mutation {
     async fn import_file(&self, ctx: &Context<'_>, input: ImportInput) -> Result<Imported, Gql> {
         let v = viewer(ctx)?;
         let s = services(ctx)?;
-        if !matches!(v.role, Role::Admin | Role::Planner) {
-            return Err(ApiError::Forbidden(format!(
-                "a {} token may not record anything",
-                v.role.code()
-            ))
-            .into());
-        }
         let format = Format::from(input.format);
         let file = input.file_name.unwrap_or_else(|| format.name().to_owned());
-        let table = Table::read(&file, input.content.as_bytes())
-            .map_err(|p| problems_error("input.content", &p))?;
-        let mut guard = s.ledger.lock().await;
-        let ledger = ledger(&mut guard, &s.store).await?;
-        let mut parsed = format
-            .parse(&table, ledger.state())
-            .map_err(|p| problems_error("input.content", &p))?;
-        // England's figure is in every DfE file; a planner's import records its own
-        // authority's rows and leaves England's to an administrator.
-        if v.role != Role::Admin {
-            let england = |c: &Command| matches!(c, Command::RecordNationalCaseload { .. });
-            let passed = parsed.commands.iter().filter(|c| england(c)).count();
-            if passed > 0 {
-                let mut keep = parsed.commands.iter().map(|c| !england(c));
-                parsed.lines.retain(|_| keep.next().unwrap_or(true));
-                parsed.commands.retain(|c| !england(c));
-                parsed.notes.push(format!(
-                    "passed over England's plans for {passed} census(es): recorded by administrators"
-                ));
-            }
-        }
-        for (i, command) in parsed.commands.iter().enumerate() {
-            if let Err(e) = may_record(v, command, &command.responsible(ledger.state())) {
-                let line = parsed.lines.get(i).copied().unwrap_or(0);
-                return Err(match e {
-                    ApiError::Forbidden(m) => ApiError::Forbidden(format!("{file}:{line}: {m}")),
-                    ApiError::NotFound(m) => ApiError::NotFound(format!("{file}:{line}: {m}")),
-                    other => other,
-                }
-                .into());
-            }
-        }
-        let refused = ledger.check(&parsed.commands).await.map_err(ledger_error)?;
-        if !refused.is_empty() {
-            let problems: Vec<Problem> = refused
-                .into_iter()
-                .map(|(i, e)| parsed.problem_at(&file, i, None, e.to_string()))
-                .collect();
-            return Err(problems_error("input.content", &problems).into());
-        }
-        let context = LedgerContext::actor(format!("api:{}:import:{}", v.token_id, format.name()))
-            .with_event_ids(EventIds::Derived(format.namespace()));
-        let recorded = ledger
-            .execute(&parsed.commands, &context)
-            .await
-            .map_err(ledger_error)?;
-        let position = ledger.position();
-        drop(guard);
-        read_your_writes(s, position).await;
+        let actor = format!("api:{}:import:{}", v.token_id, format.name());
+        let imported = s
+            .app
+            .commands
+            .import(v, actor, format, &file, input.content.as_bytes(), &Quiet)
+            .await?;
         Ok(Imported {
             format: input.format,
-            rows: parsed.rows as u64,
-            facts: parsed.commands.len() as u64,
-            new_events: recorded.new_events(),
-            already_stored: recorded.already_stored(),
-            position,
-            notes: parsed.notes,
+            rows: imported.rows,
+            facts: imported.facts,
+            new_events: imported.new_events,
+            already_stored: imported.already_stored,
+            position: imported.position,
+            notes: imported.notes,
         })
     }
 }

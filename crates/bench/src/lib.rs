@@ -2,22 +2,20 @@
 //! splicing one program's section into `BENCHMARKS.md` without touching the others'.
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context as _;
+use placeledger_app::Backend;
 use placeledger_ledger::{Context, EventIds, Ledger};
 use placeledger_seed::{Geography, Reference};
-use placeledger_store::EventStore;
 
 /// A temporary SQLite store holding the seeded pan-Lancashire history, as `placeledger seed
 /// load` records it; and how long recording it took (seconds).
-pub async fn seeded_store(
-    reference: &Path,
-) -> anyhow::Result<(tempfile::TempDir, Arc<dyn EventStore>, f64)> {
+pub async fn seeded_store(reference: &Path) -> anyhow::Result<(tempfile::TempDir, Backend, f64)> {
     let dir = tempfile::tempdir()?;
     let url = format!("sqlite:{}", dir.path().join("bench.db").display());
-    let store = placeledger_store::connect(&url).await?;
+    let backend = Backend::connect(&url).await?;
+    let store = backend.events.clone();
     let started = Instant::now();
     let geography = Geography::pan_lancashire()?;
     let reference = Reference::load(reference, &geography)
@@ -32,7 +30,7 @@ pub async fn seeded_store(
             &Context::actor("bench").with_event_ids(EventIds::Derived(namespace)),
         )
         .await?;
-    Ok((dir, store, started.elapsed().as_secs_f64()))
+    Ok((dir, backend, started.elapsed().as_secs_f64()))
 }
 
 /// The machine the figures come from.

@@ -6,8 +6,8 @@ use std::io::Write;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use placeledger_api::ReadModels;
-use placeledger_api::read::ScenarioRunError;
+use placeledger_app::ReadModels;
+use placeledger_app::live::ScenarioRunError;
 use placeledger_domain::ScenarioId;
 use placeledger_domain::{AuthorityCode, GssCode, Phase};
 use placeledger_forecast::Comparison;

@@ -1,4 +1,4 @@
-//! `placeledger import KIND FILE`.
+//! `placeledger import KIND FILE`: the application's import step, with a progress bar.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use indicatif::{ProgressBar, ProgressStyle};
-use placeledger_import::table::Table;
-use placeledger_import::{Format, Parsed, Problem};
-use placeledger_ledger::{Context, EventIds, Ledger};
+use placeledger_app::commands::{Commands, ImportProgress};
+use placeledger_app::{AppError, Viewer};
+use placeledger_import::Format;
 use placeledger_store::EventStore;
 
 use crate::ImportKind;
@@ -24,82 +24,88 @@ impl ImportKind {
     }
 }
 
+/// A bar over the file's bytes while it is read (the slow part of a large file), then a
+/// spinner naming each stage.
+#[derive(Debug)]
+struct Bars {
+    reading: ProgressBar,
+    stages: std::sync::OnceLock<ProgressBar>,
+}
+
+impl Bars {
+    fn new(file: &str, total: u64) -> Self {
+        let reading = ProgressBar::new(total);
+        reading.set_style(
+            ProgressStyle::with_template("reading {msg} {bar:40} {bytes}/{total_bytes}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        reading.set_message(file.to_owned());
+        Bars {
+            reading,
+            stages: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn finish(&self) {
+        self.reading.finish_and_clear();
+        if let Some(s) = self.stages.get() {
+            s.finish_and_clear();
+        }
+    }
+}
+
+impl ImportProgress for Bars {
+    fn reading(&self, done: u64, _total: u64) {
+        self.reading.set_position(done);
+    }
+
+    fn stage(&self, message: &str) {
+        let spinner = self.stages.get_or_init(|| {
+            self.reading.finish_and_clear();
+            let s = ProgressBar::new_spinner();
+            s.enable_steady_tick(Duration::from_millis(120));
+            s
+        });
+        spinner.set_message(message.to_owned());
+    }
+}
+
 pub async fn run(store: Arc<dyn EventStore>, kind: ImportKind, path: &Path) -> anyhow::Result<()> {
     let file = path.display().to_string();
     let bytes = std::fs::read(path).with_context(|| format!("reading {file}"))?;
-    // Reading (the slow part of a large file) shows a bar over the file's bytes.
-    let progress = ProgressBar::new(bytes.len() as u64);
-    progress.set_style(
-        ProgressStyle::with_template("reading {msg} {bar:40} {bytes}/{total_bytes}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    progress.set_message(file.clone());
-    let table = Table::read_with_progress(&file, &bytes, |done| progress.set_position(done));
-    progress.set_position(bytes.len() as u64);
-    let progress = spinner(&progress);
-
-    let mut ledger = Ledger::open(store).await?;
-    let parsed = table.and_then(|table| {
-        progress.set_message(format!("checking the rows of {file}"));
-        kind.format().parse(&table, ledger.state())
-    });
-    let parsed: Parsed = match parsed {
-        Ok(p) => p,
-        Err(problems) => {
-            progress.finish_and_clear();
-            return refuse(&file, &problems);
-        }
-    };
-
-    progress.set_message(format!("checking {} facts", parsed.commands.len()));
-    let refused = ledger.check(&parsed.commands).await?;
-    if !refused.is_empty() {
-        progress.finish_and_clear();
-        let problems: Vec<Problem> = refused
-            .into_iter()
-            .map(|(i, e)| parsed.problem_at(&file, i, None, e.to_string()))
-            .collect();
-        return refuse(&file, &problems);
-    }
-
-    progress.set_message(format!(
-        "recording {} facts in one transaction",
-        parsed.commands.len()
-    ));
     let format = kind.format();
-    let context = Context::actor(format!("import:{}", format.name()))
-        .with_event_ids(EventIds::Derived(format.namespace()));
-    let recorded = ledger.execute(&parsed.commands, &context).await?;
-    progress.finish_and_clear();
-
+    let bars = Bars::new(&file, bytes.len() as u64);
+    let imported = Commands::new(store, None)
+        .import(
+            &Viewer::operator("cli"),
+            format!("import:{}", format.name()),
+            format,
+            &file,
+            &bytes,
+            &bars,
+        )
+        .await;
+    bars.finish();
+    let imported = match imported {
+        Ok(i) => i,
+        Err(AppError::BadFile { problems }) => {
+            for p in &problems {
+                eprintln!("{p}");
+            }
+            bail!(
+                "{} problem{} in {file}; nothing was imported",
+                problems.len(),
+                if problems.len() == 1 { "" } else { "s" }
+            )
+        }
+        Err(e) => return Err(e.into()),
+    };
     println!(
         "{file}: {} rows, {} facts: {} new events recorded, {} already stored",
-        parsed.rows,
-        parsed.commands.len(),
-        recorded.new_events(),
-        recorded.already_stored()
+        imported.rows, imported.facts, imported.new_events, imported.already_stored
     );
-    for note in &parsed.notes {
+    for note in &imported.notes {
         println!("{file}: {note}");
     }
     Ok(())
-}
-
-/// A spinner for the stages after reading, replacing the reading bar.
-fn spinner(bar: &ProgressBar) -> ProgressBar {
-    bar.finish_and_clear();
-    let progress = ProgressBar::new_spinner();
-    progress.enable_steady_tick(Duration::from_millis(120));
-    progress
-}
-
-fn refuse(file: &str, problems: &[Problem]) -> anyhow::Result<()> {
-    for p in problems {
-        eprintln!("{p}");
-    }
-    bail!(
-        "{} problem{} in {file}; nothing was imported",
-        problems.len(),
-        if problems.len() == 1 { "" } else { "s" }
-    )
 }

@@ -333,9 +333,10 @@ async fn run() -> anyhow::Result<()> {
         print!("{}", placeledger_api::sdl());
         return Ok(());
     }
-    let store = placeledger_store::connect(&cli.database_url)
+    let backend = placeledger_app::Backend::connect(&cli.database_url)
         .await
         .with_context(|| format!("opening the database at {}", redact(&cli.database_url)))?;
+    let store = backend.events.clone();
     match cli.command {
         Command::Db(DbCommand::Migrate) => {
             let head = store.head_position().await?;
@@ -425,13 +426,15 @@ async fn run() -> anyhow::Result<()> {
             listen,
             dev_tokens,
             rate_limit,
-        } => serve::serve(store, listen, dev_tokens, rate_limit).await?,
+        } => serve::serve(backend, listen, dev_tokens, rate_limit).await?,
         Command::Token(TokenCommand::Create {
             role,
             authority,
             label,
-        }) => serve::create_token(store, &role, authority.as_deref(), &label).await?,
-        Command::Token(TokenCommand::Revoke { id }) => serve::revoke_token(store, &id).await?,
+        }) => serve::create_token(&*backend.access, &role, authority.as_deref(), &label).await?,
+        Command::Token(TokenCommand::Revoke { id }) => {
+            serve::revoke_token(&*backend.access, &id).await?
+        }
         Command::Schema(SchemaCommand::Print) => unreachable!("answered before the database opens"),
         Command::Forecast(ForecastCommand::Backtest {
             origin,

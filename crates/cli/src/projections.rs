@@ -2,30 +2,12 @@
 
 use std::sync::Arc;
 
-use anyhow::bail;
 use indicatif::{ProgressBar, ProgressStyle};
-use placeledger_api::ReadModels;
-use placeledger_capacity::Capacity;
-use placeledger_caseload::Caseload;
-use placeledger_costs::Costs;
-use placeledger_mainstream::Mainstream;
-use placeledger_placements::Placements;
+use placeledger_app::ReadModels;
+use placeledger_app::read::{Mode, PROJECTIONS, run_projection};
 use placeledger_projection::Projection;
 use placeledger_runner::Run;
-use placeledger_scenarios::Scenarios;
-use placeledger_sharing::Sharing;
 use placeledger_store::EventStore;
-
-/// Every projection, by name.
-pub const NAMES: &[&str] = &[
-    Caseload::NAME,
-    Capacity::NAME,
-    Mainstream::NAME,
-    Costs::NAME,
-    Sharing::NAME,
-    Scenarios::NAME,
-    Placements::NAME,
-];
 
 fn bar(name: &str) -> ProgressBar {
     let bar = ProgressBar::new(0);
@@ -83,64 +65,53 @@ pub async fn drive<P: Projection>(
     Ok(run)
 }
 
-async fn one_of<P: Projection>(store: &Arc<dyn EventStore>, rebuild: bool) -> anyhow::Result<()> {
-    let run = drive::<P>(store, rebuild).await?;
-    let verb = if rebuild {
-        "rebuilt"
-    } else {
-        "brought up to date"
-    };
-    println!(
-        "{}: {verb} from position {} to {}{}",
-        P::NAME,
-        run.from,
-        run.position,
-        if run.rebuilt && !rebuild {
-            " (the saved state was of another shape: rebuilt)"
-        } else {
-            ""
-        }
-    );
-    Ok(())
-}
-
-async fn one(store: &Arc<dyn EventStore>, name: &str, rebuild: bool) -> anyhow::Result<()> {
-    match name {
-        n if n == Caseload::NAME => one_of::<Caseload>(store, rebuild).await,
-        n if n == Capacity::NAME => one_of::<Capacity>(store, rebuild).await,
-        n if n == Mainstream::NAME => one_of::<Mainstream>(store, rebuild).await,
-        n if n == Costs::NAME => one_of::<Costs>(store, rebuild).await,
-        n if n == Sharing::NAME => one_of::<Sharing>(store, rebuild).await,
-        n if n == Scenarios::NAME => one_of::<Scenarios>(store, rebuild).await,
-        n if n == Placements::NAME => one_of::<Placements>(store, rebuild).await,
-        other => bail!(
-            "there is no projection {other:?}; the projections are: {}",
-            NAMES.join(", ")
-        ),
-    }
-}
-
 /// Rebuilds (from position 0) or brings up to date one projection, or all.
 pub async fn run(
     store: Arc<dyn EventStore>,
     name: Option<&str>,
     rebuild: bool,
 ) -> anyhow::Result<()> {
-    match name {
-        Some(name) => one(&store, name, rebuild).await,
-        None => {
-            for name in NAMES {
-                one(&store, name, rebuild).await?;
+    let mode = if rebuild {
+        Mode::Rebuild
+    } else {
+        Mode::CatchUp
+    };
+    let names = match name {
+        Some(n) => vec![n],
+        None => PROJECTIONS.to_vec(),
+    };
+    for name in names {
+        let bar = bar(name);
+        let tick = |_: &str, position: u64, head: u64| {
+            bar.set_length(head);
+            bar.set_position(position);
+        };
+        let run = run_projection(&store, name, mode, &tick).await?;
+        bar.finish_and_clear();
+        let verb = if rebuild {
+            "rebuilt"
+        } else {
+            "brought up to date"
+        };
+        println!(
+            "{}: {verb} from position {} to {}{}",
+            run.name,
+            run.from,
+            run.position,
+            if run.rebuilt && !rebuild {
+                " (the saved state was of another shape: rebuilt)"
+            } else {
+                ""
             }
-            Ok(())
-        }
+        );
     }
+    Ok(())
 }
 
 /// Prints each projection's saved position against the head of the log.
 pub async fn status(store: Arc<dyn EventStore>) -> anyhow::Result<()> {
     let head = store.head_position().await?;
-    for name in NAMES {
+    for name in PROJECTIONS {
         match store.load_checkpoint(name).await? {
             Some(c) => println!(
                 "{name}: position {} of {head} (state version {})",

@@ -5,18 +5,19 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use chrono::NaiveDate;
+use placeledger_app::Viewer;
+use placeledger_app::commands::Commands;
 use placeledger_domain::{AuthorityCode, Command, Lever, ScenarioId, SharedData};
-use placeledger_ledger::{Context, Ledger};
 use placeledger_scenarios::Scenarios;
 use placeledger_sharing::Sharing;
 use placeledger_store::EventStore;
 
 use crate::projections::drive;
 
+/// Records one command through the application's command step, as the operator.
 async fn record(store: Arc<dyn EventStore>, command: Command, actor: &str) -> anyhow::Result<()> {
-    let mut ledger = Ledger::open(store).await?;
-    ledger
-        .execute(std::slice::from_ref(&command), &Context::actor(actor))
+    Commands::new(store, None)
+        .record(&Viewer::operator(actor), actor.to_owned(), command, None)
         .await?;
     Ok(())
 }

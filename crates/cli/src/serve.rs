@@ -1,30 +1,29 @@
 //! `placeledger serve` and `placeledger token create|revoke`.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use anyhow::Context as _;
-use placeledger_api::Live;
-use placeledger_api::auth::{self, Role};
 use placeledger_api::http::{App, router};
 use placeledger_api::limit::Rate;
+use placeledger_app::storage::AccessStore;
+use placeledger_app::{Backend, Live, Role, tokens};
 use placeledger_domain::AuthorityCode;
-use placeledger_store::EventStore;
 
 /// Brings the read models up to date with a progress bar per projection, then serves until
 /// interrupted (Ctrl-C or SIGTERM).
 pub async fn serve(
-    store: Arc<dyn EventStore>,
+    backend: Backend,
     listen: SocketAddr,
     dev_tokens: bool,
     rate_limit: f64,
 ) -> anyhow::Result<()> {
+    let store = backend.events.clone();
     let models = crate::projections::read_models(&store).await?;
     let position = models.position;
     let live = Live::new(models);
     tokio::spawn(live.clone().follow(store.clone()));
     let app = App::new(
-        store.clone(),
+        backend.clone(),
         live,
         Rate {
             per_second: rate_limit,
@@ -42,7 +41,7 @@ pub async fn serve(
     println!("GraphiQL:  http://{local}/graphiql");
     println!("GraphQL:   http://{local}/graphql   (WebSocket: ws://{local}/graphql/ws)");
     if dev_tokens {
-        print_dev_tokens(&store).await?;
+        print_dev_tokens(&*backend.access).await?;
     }
     tracing::info!(%local, "serving");
     axum::serve(listener, router(app))
@@ -52,7 +51,7 @@ pub async fn serve(
 }
 
 /// Development tokens, made afresh on every start (the secrets are never stored).
-async fn print_dev_tokens(store: &Arc<dyn EventStore>) -> anyhow::Result<()> {
+async fn print_dev_tokens(store: &dyn AccessStore) -> anyhow::Result<()> {
     let la = |s: &str| AuthorityCode::parse(s).ok();
     let tokens = [
         (Role::Admin, None, "admin"),
@@ -63,7 +62,7 @@ async fn print_dev_tokens(store: &Arc<dyn EventStore>) -> anyhow::Result<()> {
     println!("Development tokens (paste into GraphiQL's headers):");
     for (role, authority, label) in tokens {
         let (_, secret) =
-            auth::create(store, role, authority, &format!("development: {label}")).await?;
+            tokens::create(store, role, authority, &format!("development: {label}")).await?;
         println!("  {label:<24} {{\"Authorization\": \"Bearer {secret}\"}}");
     }
     Ok(())
@@ -89,7 +88,7 @@ async fn shutdown() {
 }
 
 pub async fn create_token(
-    store: Arc<dyn EventStore>,
+    store: &dyn AccessStore,
     role: &str,
     authority: Option<&str>,
     label: &str,
@@ -99,22 +98,22 @@ pub async fn create_token(
     let authority = authority
         .map(|a| AuthorityCode::parse(a).with_context(|| format!("--authority {a:?}")))
         .transpose()?;
-    let (token, secret) = auth::create(&store, role, authority, label).await?;
+    let (token, secret) = tokens::create(store, role, authority, label).await?;
     println!("{secret}");
     eprintln!(
         "token {} ({}{}) created; the secret above is shown once and not stored",
         token.id,
-        token.role,
+        token.role.code(),
         token
             .authority
-            .as_deref()
+            .as_ref()
             .map(|a| format!(" for {a}"))
             .unwrap_or_default()
     );
     Ok(())
 }
 
-pub async fn revoke_token(store: Arc<dyn EventStore>, id: &str) -> anyhow::Result<()> {
+pub async fn revoke_token(store: &dyn AccessStore, id: &str) -> anyhow::Result<()> {
     if store.revoke_token(id).await? {
         println!("token {id} revoked");
         Ok(())

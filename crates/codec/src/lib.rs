@@ -144,6 +144,27 @@ pub fn decode(event_type: &str, schema_version: u32, payload: &Value) -> Result<
     })
 }
 
+/// A stored event that does not decode, with its position in the log.
+#[derive(Debug, thiserror::Error)]
+#[error("decoding the event at position {position}")]
+pub struct StoredDecodeError {
+    pub position: u64,
+    #[source]
+    pub source: CodecError,
+}
+
+/// Decodes the event stored at `position`: every reader of the log (the ledger, the runner,
+/// the read models, histories) decodes through here, so a bad event is named the same way.
+pub fn decode_at(
+    position: u64,
+    event_type: &str,
+    schema_version: u32,
+    payload: &Value,
+) -> Result<Event, StoredDecodeError> {
+    decode(event_type, schema_version, payload)
+        .map_err(|source| StoredDecodeError { position, source })
+}
+
 /// One step: `event_type` at `from` to `from + 1`.
 fn upcast(
     event_type: &str,

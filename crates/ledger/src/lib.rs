@@ -42,12 +42,8 @@ pub enum LedgerError {
     Refused { index: usize, error: DomainError },
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("stored event at position {position} does not decode")]
-    Decode {
-        position: u64,
-        #[source]
-        source: CodecError,
-    },
+    #[error(transparent)]
+    Decode(#[from] placeledger_codec::StoredDecodeError),
     #[error("event does not encode")]
     Encode(#[source] CodecError),
     /// The database stopped answering while the events were being appended, and did not
@@ -113,6 +109,8 @@ impl Context {
 pub struct Recorded {
     pub streams: Vec<(String, AppendResult)>,
     pub already_stored_skipped: u64,
+    /// The type of every event the commands were decided into, in order (e.g. `PlanIssued`).
+    pub event_types: Vec<&'static str>,
 }
 
 impl Recorded {
@@ -169,6 +167,11 @@ impl Ledger {
         &self.state
     }
 
+    /// The version of `stream` as of the last event folded; `None` if it has no event yet.
+    pub fn stream_version(&self, stream: &str) -> Option<u64> {
+        self.versions.get(stream).copied()
+    }
+
     /// The position of the last event folded.
     pub fn position(&self) -> u64 {
         self.position
@@ -179,15 +182,12 @@ impl Ledger {
         let mut pages = Pages::new(&self.store, self.position, READ_BATCH);
         while let Some(batch) = pages.next().await? {
             for stored in &batch {
-                let event = placeledger_codec::decode(
+                let event = placeledger_codec::decode_at(
+                    stored.position,
                     &stored.event_type,
                     stored.schema_version,
                     &stored.payload,
-                )
-                .map_err(|source| LedgerError::Decode {
-                    position: stored.position,
-                    source,
-                })?;
+                )?;
                 let state = std::mem::take(&mut self.state);
                 self.state = evolve(state, &event);
                 self.versions
@@ -270,8 +270,13 @@ impl Ledger {
                 return Ok(Recorded {
                     streams: Vec::new(),
                     already_stored_skipped: 0,
+                    event_types: Vec::new(),
                 });
             }
+            let event_types: Vec<&'static str> = parts
+                .iter()
+                .flat_map(|(_, events)| events.iter().map(Event::event_type))
+                .collect();
             let mut appends = self.to_appends(&parts, context)?;
             let mut skipped = 0;
             let mut appended: Vec<String> = Vec::new();
@@ -289,6 +294,7 @@ impl Ledger {
                 return Ok(Recorded {
                     streams: Vec::new(),
                     already_stored_skipped: skipped,
+                    event_types,
                 });
             }
             match self.append_through_outage(appends).await? {
@@ -306,6 +312,7 @@ impl Ledger {
                     return Ok(Recorded {
                         streams,
                         already_stored_skipped: skipped,
+                        event_types,
                     });
                 }
                 Err(StoreError::Conflict {

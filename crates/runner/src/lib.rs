@@ -23,12 +23,8 @@ pub const SAVE_INTERVAL: Duration = Duration::from_secs(5);
 pub enum RunnerError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("decoding the event at position {position}")]
-    Decode {
-        position: u64,
-        #[source]
-        source: placeledger_codec::CodecError,
-    },
+    #[error(transparent)]
+    Decode(#[from] placeledger_codec::StoredDecodeError),
     #[error("saving the state of projection {name}")]
     Save {
         name: &'static str,
@@ -103,15 +99,12 @@ async fn fold<P: Projection>(
             break;
         };
         for stored in &batch {
-            let event = placeledger_codec::decode(
+            let event = placeledger_codec::decode_at(
+                stored.position,
                 &stored.event_type,
                 stored.schema_version,
                 &stored.payload,
-            )
-            .map_err(|source| RunnerError::Decode {
-                position: stored.position,
-                source,
-            })?;
+            )?;
             projection.apply(&event);
         }
         since_save += batch.len() as u64;

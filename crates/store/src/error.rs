@@ -50,22 +50,7 @@ impl StoreError {
     /// The database could not be reached or went away (connection refused or lost, pool
     /// timed out, server shutting down): a condition that passes, unlike a refusal.
     pub fn is_unavailable(&self) -> bool {
-        let StoreError::Database(e) = self else {
-            return false;
-        };
-        match e {
-            sqlx::Error::Io(_)
-            | sqlx::Error::Tls(_)
-            | sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::WorkerCrashed => true,
-            // SQLSTATE class 08 (connection exception) and 57P01-57P03 (the server is
-            // shutting down, crashed, or not yet accepting connections).
-            sqlx::Error::Database(db) => db
-                .code()
-                .is_some_and(|c| c.starts_with("08") || matches!(&*c, "57P01" | "57P02" | "57P03")),
-            _ => false,
-        }
+        matches!(self, StoreError::Database(e) if is_unavailable(e))
     }
 
     pub(crate) fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
@@ -73,5 +58,24 @@ impl StoreError {
             field: field.into(),
             reason: reason.into(),
         }
+    }
+}
+
+/// Whether a database error means the database could not be reached or went away (connection
+/// refused or lost, pool timed out, server shutting down): a condition that passes, unlike a
+/// refusal. For the application's own tables beside the events, too.
+pub fn is_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        // SQLSTATE class 08 (connection exception) and 57P01-57P03 (the server is shutting
+        // down, crashed, or not yet accepting connections).
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|c| c.starts_with("08") || matches!(&*c, "57P01" | "57P02" | "57P03")),
+        _ => false,
     }
 }

@@ -27,14 +27,14 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use tokio::sync::watch;
 
-pub use error::StoreError;
+pub use error::{StoreError, is_unavailable};
 pub use pages::{Pages, RawPage};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use subscription::{Subscription, subscribe};
 pub use types::{
-    ApiToken, AppendResult, AuditEntry, Checkpoint, ExpectedVersion, MAX_BATCH, MAX_PAYLOAD_BYTES,
-    Metadata, NewEvent, StoredEvent, StreamAppend, StreamId,
+    AppendResult, Checkpoint, ExpectedVersion, MAX_BATCH, MAX_PAYLOAD_BYTES, Metadata, NewEvent,
+    StoredEvent, StreamAppend, StreamId,
 };
 
 #[async_trait]
@@ -99,34 +99,35 @@ pub trait EventStore: Send + Sync + std::fmt::Debug + 'static {
 
     /// Saves a checkpoint (state and position in one row, replacing the last one).
     async fn save_checkpoint(&self, checkpoint: &Checkpoint) -> Result<(), StoreError>;
+}
 
-    /// Stores a new API token (its hash). A token id or hash already stored is refused.
-    async fn insert_token(&self, token: &ApiToken) -> Result<(), StoreError>;
-
-    /// The token whose secret hashes to `hash`, revoked or not.
-    async fn token_by_hash(&self, hash: &str) -> Result<Option<ApiToken>, StoreError>;
-
-    /// Revokes a token by id; `false` if there is no such token.
-    async fn revoke_token(&self, id: &str) -> Result<bool, StoreError>;
-
-    /// Appends one entry to the partner audit log.
-    async fn record_audit(&self, entry: &AuditEntry) -> Result<(), StoreError>;
-
-    /// The audit log, oldest first.
-    async fn audit_entries(&self) -> Result<Vec<AuditEntry>, StoreError>;
+/// A store opened from a URL, by backend: for callers that keep tables of their own in the
+/// same database (the application's tokens and audit log).
+#[derive(Debug)]
+pub enum Opened {
+    Sqlite(SqliteStore),
+    Postgres(PgStore),
 }
 
 /// Opens the store a URL names: `sqlite:PATH` (created if missing) or `postgres://...`.
 /// Applies the migrations from `schema/` before returning.
-pub async fn connect(url: &str) -> Result<Arc<dyn EventStore>, StoreError> {
+pub async fn open(url: &str) -> Result<Opened, StoreError> {
     if url.starts_with("sqlite:") {
-        Ok(Arc::new(SqliteStore::open(url).await?))
+        Ok(Opened::Sqlite(SqliteStore::open(url).await?))
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        Ok(Arc::new(PgStore::connect(url).await?))
+        Ok(Opened::Postgres(PgStore::connect(url).await?))
     } else {
         let scheme = url.split(':').next().unwrap_or_default();
         Err(StoreError::UnsupportedUrl(
             scheme.chars().take(20).collect(),
         ))
     }
+}
+
+/// [`open`], as a trait object.
+pub async fn connect(url: &str) -> Result<Arc<dyn EventStore>, StoreError> {
+    Ok(match open(url).await? {
+        Opened::Sqlite(s) => Arc::new(s),
+        Opened::Postgres(s) => Arc::new(s),
+    })
 }

@@ -18,8 +18,7 @@ use uuid::Uuid;
 use crate::head::Head;
 use crate::types::{to_i64, to_u64, validate};
 use crate::{
-    ApiToken, AppendResult, AuditEntry, Checkpoint, EventStore, Metadata, StoreError, StoredEvent,
-    StreamAppend, StreamId,
+    AppendResult, Checkpoint, EventStore, Metadata, StoreError, StoredEvent, StreamAppend, StreamId,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../schema/postgres");
@@ -365,88 +364,5 @@ impl EventStore for PgStore {
         .execute(&self.pool)
         .await?;
         Ok(())
-    }
-
-    async fn insert_token(&self, token: &ApiToken) -> Result<(), StoreError> {
-        token.validate()?;
-        sqlx::query(
-            "INSERT INTO api_tokens (id, hash, role, authority, label, created_at) \
-             VALUES ($1, $2, $3, $4, $5, now())",
-        )
-        .bind(&token.id)
-        .bind(&token.hash)
-        .bind(&token.role)
-        .bind(&token.authority)
-        .bind(&token.label)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    async fn token_by_hash(&self, hash: &str) -> Result<Option<ApiToken>, StoreError> {
-        let row = sqlx::query(
-            "SELECT id, hash, role, authority, label, revoked_at IS NOT NULL AS revoked FROM api_tokens WHERE hash = $1",
-        )
-        .bind(hash)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(|r| {
-            Ok(ApiToken {
-                id: r.try_get("id")?,
-                hash: r.try_get("hash")?,
-                role: r.try_get("role")?,
-                authority: r.try_get("authority")?,
-                label: r.try_get("label")?,
-                revoked: r.try_get("revoked")?,
-            })
-        })
-        .transpose()
-    }
-
-    async fn revoke_token(&self, id: &str) -> Result<bool, StoreError> {
-        sqlx::query(
-            "UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL",
-        )
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
-        let exists = sqlx::query("SELECT 1 AS one FROM api_tokens WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(exists.is_some())
-    }
-
-    async fn record_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO api_audit (at, token_id, role, authority, field, subjects) VALUES (now(), $1, $2, $3, $4, $5)",
-        )
-        .bind(&entry.token_id)
-        .bind(&entry.role)
-        .bind(&entry.authority)
-        .bind(&entry.field)
-        .bind(&entry.subjects)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    async fn audit_entries(&self) -> Result<Vec<AuditEntry>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT token_id, role, authority, field, subjects FROM api_audit ORDER BY id",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(AuditEntry {
-                    token_id: r.try_get("token_id")?,
-                    role: r.try_get("role")?,
-                    authority: r.try_get("authority")?,
-                    field: r.try_get("field")?,
-                    subjects: r.try_get("subjects")?,
-                })
-            })
-            .collect()
     }
 }

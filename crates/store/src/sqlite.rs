@@ -21,8 +21,8 @@ use uuid::Uuid;
 use crate::head::Head;
 use crate::types::{to_i64, to_u64, validate};
 use crate::{
-    ApiToken, AppendResult, AuditEntry, Checkpoint, EventStore, Metadata, NewEvent, RawPage,
-    StoreError, StoredEvent, StreamAppend, StreamId,
+    AppendResult, Checkpoint, EventStore, Metadata, NewEvent, RawPage, StoreError, StoredEvent,
+    StreamAppend, StreamId,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../schema/sqlite");
@@ -46,6 +46,17 @@ impl SqliteStore {
     pub async fn open(url: &str) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::from_str(url)?;
         Self::open_with(options, Duration::from_millis(20)).await
+    }
+
+    /// The pool appends go through (one connection: SQLite has one writer), for tables of
+    /// the application's own beside the events.
+    pub fn writer(&self) -> &SqlitePool {
+        &self.writer
+    }
+
+    /// The read-only pool.
+    pub fn reader(&self) -> &SqlitePool {
+        &self.reader
     }
 
     pub async fn open_with(
@@ -430,90 +441,6 @@ impl EventStore for SqliteStore {
         .execute(&self.writer)
         .await?;
         Ok(())
-    }
-
-    async fn insert_token(&self, token: &ApiToken) -> Result<(), StoreError> {
-        token.validate()?;
-        sqlx::query(
-            "INSERT INTO api_tokens (id, hash, role, authority, label, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&token.id)
-        .bind(&token.hash)
-        .bind(&token.role)
-        .bind(&token.authority)
-        .bind(&token.label)
-        .bind(Utc::now())
-        .execute(&self.writer)
-        .await?;
-        Ok(())
-    }
-
-    async fn token_by_hash(&self, hash: &str) -> Result<Option<ApiToken>, StoreError> {
-        let row = sqlx::query(
-            "SELECT id, hash, role, authority, label, revoked_at IS NOT NULL AS revoked FROM api_tokens WHERE hash = ?",
-        )
-        .bind(hash)
-        .fetch_optional(&self.reader)
-        .await?;
-        row.map(|r| {
-            Ok(ApiToken {
-                id: r.try_get("id")?,
-                hash: r.try_get("hash")?,
-                role: r.try_get("role")?,
-                authority: r.try_get("authority")?,
-                label: r.try_get("label")?,
-                revoked: r.try_get("revoked")?,
-            })
-        })
-        .transpose()
-    }
-
-    async fn revoke_token(&self, id: &str) -> Result<bool, StoreError> {
-        sqlx::query("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
-            .bind(Utc::now())
-            .bind(id)
-            .execute(&self.writer)
-            .await?;
-        let exists = sqlx::query("SELECT 1 AS one FROM api_tokens WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&self.writer)
-            .await?;
-        Ok(exists.is_some())
-    }
-
-    async fn record_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO api_audit (at, token_id, role, authority, field, subjects) VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(Utc::now())
-        .bind(&entry.token_id)
-        .bind(&entry.role)
-        .bind(&entry.authority)
-        .bind(&entry.field)
-        .bind(&entry.subjects)
-        .execute(&self.writer)
-        .await?;
-        Ok(())
-    }
-
-    async fn audit_entries(&self) -> Result<Vec<AuditEntry>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT token_id, role, authority, field, subjects FROM api_audit ORDER BY id",
-        )
-        .fetch_all(&self.reader)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(AuditEntry {
-                    token_id: r.try_get("token_id")?,
-                    role: r.try_get("role")?,
-                    authority: r.try_get("authority")?,
-                    field: r.try_get("field")?,
-                    subjects: r.try_get("subjects")?,
-                })
-            })
-            .collect()
     }
 }
 

@@ -11,10 +11,10 @@ use anyhow::{Context as _, bail};
 use clap::Parser;
 use futures::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
-use placeledger_api::auth::{self, Role};
 use placeledger_api::http::{App, router};
 use placeledger_api::limit::Rate;
-use placeledger_api::{Live, ReadModels};
+use placeledger_app::{Live, ReadModels};
+use placeledger_app::{Role, tokens};
 use placeledger_bench::post;
 use placeledger_domain::AuthorityCode;
 use serde_json::{Value, json};
@@ -72,14 +72,15 @@ async fn post_checked(
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let (_dir, store, seed_seconds) = placeledger_bench::seeded_store(&args.reference).await?;
+    let (_dir, backend, seed_seconds) = placeledger_bench::seeded_store(&args.reference).await?;
+    let store = backend.events.clone();
     eprintln!("seeded in {seed_seconds:.1} s");
     let models = ReadModels::load(&store, &|_, _, _| {}).await?;
     let live = Live::new(models);
     tokio::spawn(live.clone().follow(store.clone()));
     // The limiter runs, set above the load: this measures the server, not the limit.
     let app = App::new(
-        store.clone(),
+        backend.clone(),
         live,
         Rate {
             per_second: 1e9,
@@ -91,7 +92,7 @@ async fn main() -> anyhow::Result<()> {
     tokio::spawn(async move { axum::serve(listener, router(app)).await });
     let url = format!("http://{addr}/graphql");
     let la = AuthorityCode::parse("888")?;
-    let (_, token) = auth::create(&store, Role::Planner, Some(la), "bench").await?;
+    let (_, token) = tokens::create(&*backend.access, Role::Planner, Some(la), "bench").await?;
 
     // The district forecast query, warmed once (the forecast is made once per position).
     let body = json!({ "query": QUERY, "variables": { "f": { "authority": "888", "district": PRESTON, "years": [2027, 2028, 2029] } } });

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail, ensure};
 use clap::Parser;
 use futures::{SinkExt, StreamExt};
-use placeledger_api::auth::{self, Role};
+use placeledger_app::{Role, tokens};
 use placeledger_bench::post;
 use placeledger_domain::AuthorityCode;
 use serde_json::{Value, json};
@@ -63,10 +63,10 @@ fn rss_mib(pid: u32) -> f64 {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let (dir, store, seed_seconds) = placeledger_bench::seeded_store(&args.reference).await?;
+    let (dir, backend, seed_seconds) = placeledger_bench::seeded_store(&args.reference).await?;
     eprintln!("seeded in {seed_seconds:.1} s");
     let planner = AuthorityCode::parse("888")?;
-    let (_, token) = auth::create(&store, Role::Planner, Some(planner), "soak").await?;
+    let (_, token) = tokens::create(&*backend.access, Role::Planner, Some(planner), "soak").await?;
 
     let bin = std::env::current_exe()?.with_file_name("placeledger");
     ensure!(

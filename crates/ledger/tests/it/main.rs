@@ -12,8 +12,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 use placeledger_store::{
-    ApiToken, AppendResult, AuditEntry, Checkpoint, EventStore, PgStore, SqliteStore, StoreError,
-    StoredEvent, StreamAppend, StreamId,
+    AppendResult, Checkpoint, EventStore, PgStore, SqliteStore, StoreError, StoredEvent,
+    StreamAppend, StreamId,
 };
 use rust_decimal::Decimal;
 use sqlx::Connection;
@@ -178,21 +178,6 @@ impl EventStore for GoneAfterCommit {
     }
     async fn save_checkpoint(&self, checkpoint: &Checkpoint) -> Result<(), StoreError> {
         self.inner.save_checkpoint(checkpoint).await
-    }
-    async fn insert_token(&self, token: &ApiToken) -> Result<(), StoreError> {
-        self.inner.insert_token(token).await
-    }
-    async fn token_by_hash(&self, hash: &str) -> Result<Option<ApiToken>, StoreError> {
-        self.inner.token_by_hash(hash).await
-    }
-    async fn revoke_token(&self, id: &str) -> Result<bool, StoreError> {
-        self.inner.revoke_token(id).await
-    }
-    async fn record_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
-        self.inner.record_audit(entry).await
-    }
-    async fn audit_entries(&self) -> Result<Vec<AuditEntry>, StoreError> {
-        self.inner.audit_entries().await
     }
 }
 

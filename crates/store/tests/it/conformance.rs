@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use placeledger_store::{
-    ApiToken, AuditEntry, Checkpoint, EventStore, ExpectedVersion, MAX_PAYLOAD_BYTES, Metadata,
-    NewEvent, Pages, StoreError, StoredEvent, StreamAppend, StreamId, subscribe,
+    Checkpoint, EventStore, ExpectedVersion, MAX_PAYLOAD_BYTES, Metadata, NewEvent, Pages,
+    StoreError, StoredEvent, StreamAppend, StreamId, subscribe,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -860,59 +860,4 @@ pub async fn checkpoints_keep_state_and_position_together(store: Store) {
             .position,
         2_400
     );
-}
-
-pub async fn tokens_are_found_by_hash_and_revoked(store: Store) {
-    let token = ApiToken {
-        id: "tok_0001".into(),
-        hash: "a".repeat(64),
-        role: "planner".into(),
-        authority: Some("888".into()),
-        label: "SEND team".into(),
-        revoked: false,
-    };
-    store.insert_token(&token).await.unwrap();
-    assert_eq!(
-        store.token_by_hash(&token.hash).await.unwrap(),
-        Some(token.clone())
-    );
-    assert_eq!(store.token_by_hash(&"b".repeat(64)).await.unwrap(), None);
-    // The same id or hash again is refused, and the first stays as it was.
-    assert!(store.insert_token(&token).await.is_err());
-    let bad_role = ApiToken {
-        id: "tok_0002".into(),
-        hash: "c".repeat(64),
-        role: "superuser".into(),
-        ..token.clone()
-    };
-    assert_invalid(store.insert_token(&bad_role).await, "role");
-    let bad_hash = ApiToken {
-        id: "tok_0003".into(),
-        hash: "secret".into(),
-        ..token.clone()
-    };
-    assert_invalid(store.insert_token(&bad_hash).await, "hash");
-    assert_eq!(store.token_by_hash(&"c".repeat(64)).await.unwrap(), None);
-
-    assert!(store.revoke_token("tok_0001").await.unwrap());
-    assert!(!store.revoke_token("tok_9999").await.unwrap());
-    let revoked = store.token_by_hash(&token.hash).await.unwrap().unwrap();
-    assert!(revoked.revoked);
-}
-
-pub async fn the_audit_log_keeps_every_entry_in_order(store: Store) {
-    assert_eq!(store.audit_entries().await.unwrap(), Vec::new());
-    let entries: Vec<AuditEntry> = (0..3)
-        .map(|i| AuditEntry {
-            token_id: format!("tok_{i}"),
-            role: "partner".into(),
-            authority: Some("889".into()),
-            field: "sharedPlaceData".into(),
-            subjects: "888,890".into(),
-        })
-        .collect();
-    for e in &entries {
-        store.record_audit(e).await.unwrap();
-    }
-    assert_eq!(store.audit_entries().await.unwrap(), entries);
 }

@@ -11,9 +11,11 @@ use placeledger_caseload::{Measures, census_day};
 use placeledger_domain::{AuthorityCode, GssCode};
 use rust_decimal::Decimal;
 
-use crate::error::{ApiError, Gql};
-use crate::read::ReadModels;
-use crate::schema::{may_read, services, viewer};
+use placeledger_app::ReadModels;
+use placeledger_app::access::may_read;
+
+use crate::context::{services, viewer};
+use crate::error::{AppError, Gql};
 
 /// How many Januaries `countyMeasures` gives when not told.
 const DEFAULT_YEARS: i32 = 10;
@@ -140,31 +142,31 @@ impl MeasuresQuery {
     ) -> Result<Vec<CountyMeasure>, Gql> {
         let v = viewer(ctx)?;
         let a =
-            AuthorityCode::parse(&authority).map_err(|e| ApiError::bad_input("authority", e))?;
+            AuthorityCode::parse(&authority).map_err(|e| AppError::bad_input("authority", e))?;
         may_read(v, &a)?;
-        let models = services(ctx)?.live.now();
+        let models = services(ctx)?.app.live.now();
         let names = models
             .mainstream
             .authorities()
             .get(&a)
             .map(|x| x.districts.clone())
-            .ok_or_else(|| ApiError::NotFound(format!("there is no authority {a}")))?;
+            .ok_or_else(|| AppError::NotFound(format!("there is no authority {a}")))?;
         let only = district
             .as_deref()
-            .map(|d| GssCode::parse(d).map_err(|e| ApiError::bad_input("district", e)))
+            .map(|d| GssCode::parse(d).map_err(|e| AppError::bad_input("district", e)))
             .transpose()?;
         if let Some(d) = &only
             && !names.contains_key(d)
         {
             return Err(
-                ApiError::NotFound(format!("there is no district {d} in authority {a}")).into(),
+                AppError::NotFound(format!("there is no district {d} in authority {a}")).into(),
             );
         }
         let this_year = Utc::now().date_naive().year();
         let to = to_year.unwrap_or(this_year);
         let from = from_year.unwrap_or(to - DEFAULT_YEARS + 1);
         if from > to || to - from >= 50 || !(1990..=2100).contains(&from) {
-            return Err(ApiError::bad_input(
+            return Err(AppError::bad_input(
                 "fromYear",
                 format!("{from} to {to} is not a span of 1-50 years from 1990 on"),
             )

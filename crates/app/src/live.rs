@@ -1,216 +1,18 @@
-//! The read models the API answers from: every projection, folded to one position and kept
-//! there as events commit (on this node or another), and the forecasts made from them.
+//! The read models a server answers from: every projection, folded to one position and kept
+//! there as events commit (on this node or another), and the forecasts made from them, made
+//! once per basis and cached.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use futures::StreamExt;
-use placeledger_capacity::Capacity;
-use placeledger_caseload::{Caseload, census_day};
-use placeledger_costs::Costs;
-use placeledger_domain::GssCode;
-use placeledger_domain::{Event, ScenarioId};
-use placeledger_forecast::from_projections::{Projections, ScenarioError, apply_scenario, inputs};
+use placeledger_domain::{GssCode, ScenarioId};
+use placeledger_forecast::from_projections::ScenarioError;
 use placeledger_forecast::{Backtest, Forecast, ForecastError, Inputs, Options, Row};
-use placeledger_mainstream::Mainstream;
-use placeledger_placements::Placements;
-use placeledger_projection::Projection;
-use placeledger_runner::RunnerError;
-use placeledger_scenarios::Scenarios;
-use placeledger_sharing::Sharing;
-use placeledger_store::{EventStore, Pages, StoreError, subscribe};
+use placeledger_store::{EventStore, subscribe};
 use tokio::sync::watch;
 
-/// Every projection, folded to `position`.
-#[derive(Debug, Clone, Default)]
-pub struct ReadModels {
-    pub position: u64,
-    /// The position of the last event that can change the forecast's inputs: every event
-    /// but a scenario's own (a lever changes a scenario, not the data under it).
-    pub inputs_position: u64,
-    pub caseload: Caseload,
-    pub capacity: Capacity,
-    pub mainstream: Mainstream,
-    pub costs: Costs,
-    pub sharing: Sharing,
-    pub scenarios: Scenarios,
-    pub placements: Placements,
-}
-
-/// Tells the caller how far each projection has come: `(name, position, head)`.
-pub type Progress<'a> = &'a (dyn Fn(&str, u64, u64) + Send + Sync);
-
-#[derive(Debug, thiserror::Error)]
-pub enum ReadError {
-    #[error(transparent)]
-    Runner(#[from] RunnerError),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error("decoding the event at position {position}")]
-    Decode {
-        position: u64,
-        #[source]
-        source: placeledger_codec::CodecError,
-    },
-}
-
-async fn run<P: Projection>(
-    store: &Arc<dyn EventStore>,
-    progress: Progress<'_>,
-) -> Result<(P, u64), RunnerError> {
-    let run = placeledger_runner::catch_up::<P>(store, |p, h| progress(P::NAME, p, h)).await?;
-    Ok((run.projection, run.position))
-}
-
-impl ReadModels {
-    /// Brings every projection up to the head from its saved checkpoint (saving as it goes,
-    /// so the next start is quick), then levels them at one position.
-    pub async fn load(
-        store: &Arc<dyn EventStore>,
-        progress: Progress<'_>,
-    ) -> Result<Self, ReadError> {
-        let (caseload, p0) = run::<Caseload>(store, progress).await?;
-        let (capacity, p1) = run::<Capacity>(store, progress).await?;
-        let (mainstream, p2) = run::<Mainstream>(store, progress).await?;
-        let (costs, p3) = run::<Costs>(store, progress).await?;
-        let (sharing, p4) = run::<Sharing>(store, progress).await?;
-        let (scenarios, p5) = run::<Scenarios>(store, progress).await?;
-        let (placements, p6) = run::<Placements>(store, progress).await?;
-        let at = [p0, p1, p2, p3, p4, p5, p6];
-        let mut models = ReadModels {
-            position: at.iter().copied().min().unwrap_or(0),
-            // Not known without reading the log: the first inputs made are cached at `top`.
-            inputs_position: at.iter().copied().max().unwrap_or(0),
-            caseload,
-            capacity,
-            mainstream,
-            costs,
-            sharing,
-            scenarios,
-            placements,
-        };
-        // Those that stopped earlier fold what the others have already seen.
-        let mut from = models.position;
-        let top = at.iter().copied().max().unwrap_or(0);
-        let mut pages = Pages::new(store, from, 5_000);
-        while from < top
-            && let Some(batch) = pages.next().await?
-        {
-            for stored in batch.iter().filter(|e| e.position <= top) {
-                let event = decode(stored)?;
-                models.apply_where(&event, |i| stored.position > at[i]);
-            }
-            from = batch.last().map_or(top, |e| e.position);
-        }
-        models.position = top;
-        Ok(models)
-    }
-
-    fn apply_where(&mut self, event: &Event, mut behind: impl FnMut(usize) -> bool) {
-        if behind(0) {
-            self.caseload.apply(event);
-        }
-        if behind(1) {
-            self.capacity.apply(event);
-        }
-        if behind(2) {
-            self.mainstream.apply(event);
-        }
-        if behind(3) {
-            self.costs.apply(event);
-        }
-        if behind(4) {
-            self.sharing.apply(event);
-        }
-        if behind(5) {
-            self.scenarios.apply(event);
-        }
-        if behind(6) {
-            self.placements.apply(event);
-        }
-    }
-
-    /// Folds one event into every projection.
-    pub fn apply(&mut self, position: u64, event: &Event) {
-        self.apply_where(event, |_| true);
-        self.position = position;
-        if !matches!(
-            event,
-            Event::ScenarioCreated { .. }
-                | Event::ScenarioLeverAdded { .. }
-                | Event::ScenarioLeverRemoved { .. }
-        ) {
-            self.inputs_position = position;
-        }
-    }
-
-    /// The forecast inputs. Partners may use each other's spare places where an agreement in
-    /// force on the first forecast January says so.
-    pub fn inputs(&self) -> Inputs {
-        let mut inputs = inputs(
-            Projections {
-                caseload: &self.caseload,
-                capacity: &self.capacity,
-                mainstream: &self.mainstream,
-                costs: &self.costs,
-            },
-            BTreeSet::new(),
-        );
-        if let Some(last) = placeledger_forecast::latest_january(&inputs) {
-            inputs.sharing = self.sharing.spare_places(census_day(last + 1));
-        }
-        inputs
-    }
-
-    /// What the forecast of `scenario` is made from at this position.
-    pub fn basis(&self, scenario: Option<&ScenarioId>) -> Result<Basis, ScenarioRunError> {
-        let levers = scenario
-            .map(|id| {
-                self.scenarios
-                    .levers(id)
-                    .ok_or_else(|| ScenarioRunError::NotFound(id.to_string()))
-            })
-            .transpose()?;
-        Ok(Basis {
-            inputs_position: self.inputs_position,
-            levers,
-        })
-    }
-
-    /// The inputs and options of `scenario` (`None`: the baseline).
-    pub fn scenario(
-        &self,
-        scenario: Option<&ScenarioId>,
-        options: &Options,
-    ) -> Result<(Inputs, Options), ScenarioRunError> {
-        self.scenario_on(self.inputs(), scenario, options)
-    }
-
-    /// [`ReadModels::scenario`] on inputs already made from these read models.
-    pub fn scenario_on(
-        &self,
-        mut inputs: Inputs,
-        scenario: Option<&ScenarioId>,
-        options: &Options,
-    ) -> Result<(Inputs, Options), ScenarioRunError> {
-        let Some(id) = scenario else {
-            return Ok((inputs, options.clone()));
-        };
-        let levers = self
-            .scenarios
-            .levers(id)
-            .ok_or_else(|| ScenarioRunError::NotFound(id.to_string()))?;
-        let levers = apply_scenario(&mut inputs, &self.capacity, &levers)?;
-        Ok((
-            inputs,
-            Options {
-                levers,
-                scenario: Some(id.to_string()),
-                ..options.clone()
-            },
-        ))
-    }
-}
+use crate::read::{ReadError, ReadModels};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioRunError {
@@ -222,15 +24,6 @@ pub enum ScenarioRunError {
     Forecast(#[from] ForecastError),
     #[error("the forecast task failed: {0}")]
     Internal(String),
-}
-
-fn decode(stored: &placeledger_store::StoredEvent) -> Result<Event, ReadError> {
-    placeledger_codec::decode(&stored.event_type, stored.schema_version, &stored.payload).map_err(
-        |source| ReadError::Decode {
-            position: stored.position,
-            source,
-        },
-    )
 }
 
 /// A forecast as the API serves it: the forecast, and its rows indexed by district so a
@@ -370,7 +163,12 @@ impl Live {
                 let mut failed = false;
                 for item in chunk {
                     match item.map_err(ReadError::from).and_then(|s| {
-                        let e = decode(&s)?;
+                        let e = placeledger_codec::decode_at(
+                            s.position,
+                            &s.event_type,
+                            s.schema_version,
+                            &s.payload,
+                        )?;
                         Ok((s.position, e))
                     }) {
                         Ok((position, event)) => next.apply(position, &event),

@@ -1,0 +1,565 @@
+//! The query root: the planners' queries, the shared data partners may see, and the
+//! county's measures. A resolver checks its arguments' shape and calls the application.
+
+mod measures;
+mod types;
+
+use async_graphql::connection::{Connection, Edge};
+use async_graphql::{Context, Json, MergedObject, Object};
+use chrono::Utc;
+use placeledger_app::Role as AppRole;
+use placeledger_app::access::may_read;
+use placeledger_app::service::scenario_error;
+use placeledger_domain::{AuthorityCode, GssCode, Phase, PrimaryNeed, ScenarioId};
+use placeledger_forecast::PlaceKind;
+
+pub use measures::MeasuresQuery;
+pub use types::*;
+
+use crate::context::{authority_code, services, viewer};
+use crate::error::{AppError, Gql};
+
+/// The query root: the planners' queries, and the county's measures.
+#[derive(Debug, Default, MergedObject)]
+pub struct Query(PlanningQuery, MeasuresQuery);
+
+#[derive(Debug, Default)]
+pub struct PlanningQuery;
+
+fn parse_opt<T>(
+    field: &str,
+    v: Option<&String>,
+    parse: impl Fn(&str) -> Option<T>,
+    what: &str,
+) -> Result<Option<T>, AppError> {
+    v.map(|s| parse(s).ok_or_else(|| AppError::bad_input(field, format!("{s:?} is not a {what}"))))
+        .transpose()
+}
+
+#[Object]
+impl PlanningQuery {
+    /// Who the token belongs to.
+    async fn viewer(&self, ctx: &Context<'_>) -> Result<ViewerInfo, Gql> {
+        let v = viewer(ctx)?;
+        Ok(ViewerInfo {
+            role: v.role.into(),
+            authority: v.authority.as_ref().map(|a| a.as_str().to_owned()),
+        })
+    }
+
+    /// The authorities in the store, their districts and planning areas (public geography).
+    async fn authorities(&self, ctx: &Context<'_>) -> Result<Vec<AuthorityInfo>, Gql> {
+        viewer(ctx)?;
+        let models = services(ctx)?.app.live.now();
+        Ok(models
+            .mainstream
+            .authorities()
+            .iter()
+            .map(|(code, a)| AuthorityInfo {
+                code: code.as_str().to_owned(),
+                name: a.name.clone(),
+                districts: a
+                    .districts
+                    .iter()
+                    .map(|(d, name)| District {
+                        code: d.as_str().to_owned(),
+                        name: name.clone(),
+                        planning_areas: models
+                            .mainstream
+                            .planning_areas()
+                            .iter()
+                            .filter(|(_, (district, _, _))| district == d)
+                            .map(|(code, (_, phase, name))| PlanningArea {
+                                code: code.as_str().to_owned(),
+                                name: name.clone(),
+                                phase: phase.code().to_owned(),
+                            })
+                            .collect(),
+                    })
+                    .collect(),
+            })
+            .collect())
+    }
+
+    /// January plans per census year of one authority (its own data).
+    async fn caseload_history(
+        &self,
+        ctx: &Context<'_>,
+        authority: String,
+    ) -> Result<Vec<CaseloadYear>, Gql> {
+        let v = viewer(ctx)?;
+        let a = authority_code("authority", &authority)?;
+        may_read(v, &a)?;
+        let live = &services(ctx)?.app.live;
+        let inputs = live.inputs(&live.now());
+        let history = inputs
+            .send
+            .get(&a)
+            .ok_or_else(|| AppError::NotFound(format!("there is no SEN history for {a}")))?;
+        Ok(history
+            .totals()
+            .into_iter()
+            .map(|(year, plans)| CaseloadYear {
+                year,
+                plans: i64::from(plans),
+            })
+            .collect())
+    }
+
+    /// The place sufficiency forecast: rows district x year x phase x kind (x need for
+    /// specialist places), with P10 / P50 / P90, capacity, surplus or deficit and cost.
+    async fn forecast(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default)] filter: ForecastFilter,
+    ) -> Result<ForecastResult, Gql> {
+        let v = viewer(ctx)?;
+        let only = filter
+            .authority
+            .as_deref()
+            .map(|s| authority_code("filter.authority", s))
+            .transpose()?;
+        match (&only, v.role) {
+            (Some(a), _) => may_read(v, a)?,
+            (None, AppRole::Admin) => {}
+            (None, _) => {
+                return Err(AppError::Forbidden(
+                    "give filter.authority: only admin tokens may read every authority".into(),
+                )
+                .into());
+            }
+        }
+        let district = filter
+            .district
+            .as_deref()
+            .map(|d| GssCode::parse(d).map_err(|e| AppError::bad_input("filter.district", e)))
+            .transpose()?;
+        let phase = parse_opt(
+            "filter.phase",
+            filter.phase.as_ref(),
+            |s| Phase::parse(s).ok(),
+            "phase",
+        )?;
+        let kind = parse_opt(
+            "filter.kind",
+            filter.kind.as_ref(),
+            PlaceKind::parse,
+            "kind of place",
+        )?;
+        let need = parse_opt(
+            "filter.need",
+            filter.need.as_ref(),
+            |s| PrimaryNeed::parse(s).ok(),
+            "primary need",
+        )?;
+        let scenario = filter
+            .scenario
+            .as_deref()
+            .map(|s| ScenarioId::parse(s).map_err(|e| AppError::bad_input("filter.scenario", e)))
+            .transpose()?;
+        let s = services(ctx)?;
+        let models = s.app.live.now();
+        if let Some(a) = &only
+            && !models.mainstream.authorities().contains_key(a)
+        {
+            return Err(
+                AppError::NotFound(format!("there is no authority {a} in the store")).into(),
+            );
+        }
+        if let Some(id) = &scenario {
+            let sc = models
+                .scenarios
+                .get(id)
+                .ok_or_else(|| AppError::NotFound(format!("there is no scenario {id}")))?;
+            may_read(v, &sc.authority)?;
+        }
+        let f = s
+            .app
+            .live
+            .forecast(scenario.as_ref())
+            .await
+            .map_err(scenario_error)?;
+        let keep_a = |a: &AuthorityCode| only.as_ref().is_none_or(|o| o == a);
+        let candidates: Box<dyn Iterator<Item = &placeledger_forecast::Row>> = match &district {
+            Some(d) => Box::new(f.rows_in(d)),
+            None => Box::new(f.rows.iter()),
+        };
+        let rows = candidates
+            .filter(|r| keep_a(&r.authority))
+            .filter(|r| district.as_ref().is_none_or(|d| d == &r.district))
+            .filter(|r| phase.is_none_or(|p| p == r.phase))
+            .filter(|r| kind.is_none_or(|k| k == r.kind))
+            .filter(|r| need.is_none_or(|n| Some(n) == r.need))
+            .filter(|r| filter.years.as_ref().is_none_or(|y| y.contains(&r.year)))
+            .map(|r| ForecastRow::of(r, &models))
+            .collect();
+        let totals = f
+            .totals
+            .iter()
+            .filter(|t| match (&only, &t.authority) {
+                (Some(o), Some(a)) => o == a,
+                (Some(_), None) => false,
+                (None, _) => true,
+            })
+            .filter(|t| kind.is_none_or(|k| k == t.kind))
+            .filter(|t| filter.years.as_ref().is_none_or(|y| y.contains(&t.year)))
+            .map(|t| ForecastTotal {
+                authority: t.authority.as_ref().map(|a| a.as_str().to_owned()),
+                year: t.year,
+                kind: t.kind.code().to_owned(),
+                demand: t.demand,
+                capacity: t.capacity,
+                out_of_county: t.out_of_county,
+                annual_cost: t.annual_cost,
+            })
+            .collect();
+        let flags = f
+            .flags
+            .iter()
+            .filter(|(a, _)| keep_a(a))
+            .flat_map(|(a, fl)| {
+                fl.iter().map(|x| ForecastFlag {
+                    authority: a.as_str().to_owned(),
+                    flag: x.code().to_owned(),
+                })
+            })
+            .collect();
+        Ok(ForecastResult {
+            scenario: f.scenario.clone(),
+            origin: f.origin,
+            years: f.years.clone(),
+            runs: f.runs,
+            seed: f.seed,
+            position: f.position.max(models.position),
+            rows,
+            totals,
+            flags,
+        })
+    }
+
+    /// Settings with their places, occupancy and vacancies as at a date, filtered, in URN
+    /// order, a page at a time (Relay cursor connection; at most 100 a page). Own authority
+    /// (admins: any); geography and places are read from one snapshot, so a page of 100 is
+    /// no more work than one.
+    async fn settings(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default)] filter: SettingsFilter,
+        after: Option<String>,
+        first: Option<i32>,
+    ) -> Result<Connection<String, SettingInfo>, Gql> {
+        use placeledger_domain::{SettingKind, Urn};
+        let v = viewer(ctx)?;
+        let only = match (filter.authority.as_deref(), v.role) {
+            (Some(a), _) => Some(authority_code("filter.authority", a)?),
+            (None, AppRole::Admin) => None,
+            (None, _) => v.authority.clone(),
+        };
+        match &only {
+            Some(a) => may_read(v, a)?,
+            None if v.role != AppRole::Admin => return Err(AppError::Unauthenticated.into()),
+            None => {}
+        }
+        let district = filter
+            .district
+            .as_deref()
+            .map(|d| GssCode::parse(d).map_err(|e| AppError::bad_input("filter.district", e)))
+            .transpose()?;
+        let kind = parse_opt(
+            "filter.kind",
+            filter.kind.as_ref(),
+            |s| SettingKind::parse(s).ok(),
+            "setting kind",
+        )?;
+        let need = parse_opt(
+            "filter.need",
+            filter.need.as_ref(),
+            |s| PrimaryNeed::parse(s).ok(),
+            "primary need",
+        )?;
+        let phase = parse_opt(
+            "filter.phase",
+            filter.phase.as_ref(),
+            |s| Phase::parse(s).ok(),
+            "phase",
+        )?;
+        let first = usize::try_from(first.unwrap_or(50))
+            .ok()
+            .filter(|n| (1..=100).contains(n))
+            .ok_or_else(|| AppError::bad_input("first", "must be 1 to 100"))?;
+        let after = after
+            .as_deref()
+            .map(|c| {
+                Urn::parse(c)
+                    .map_err(|_| AppError::bad_input("after", "not a cursor from this connection"))
+            })
+            .transpose()?;
+        let on = filter.on.unwrap_or_else(|| Utc::now().date_naive());
+        let year = placeledger_domain::AcademicYear::containing(on);
+        let models = services(ctx)?.app.live.now();
+        let mut matching = models
+            .capacity
+            .settings()
+            .iter()
+            .filter(|(urn, _)| after.is_none_or(|a| **urn > a))
+            .filter(|(_, s)| only.as_ref().is_none_or(|a| a == &s.authority))
+            .filter(|(_, s)| district.as_ref().is_none_or(|d| d == &s.district))
+            .filter(|(_, s)| kind.is_none_or(|k| k == s.kind))
+            .filter(|(_, s)| need.is_none_or(|n| s.designated_needs.contains(&n)))
+            .filter(|(_, s)| phase.is_none_or(|p| p == s.phase))
+            .filter(|(_, s)| filter.include_closed || s.open_on(on));
+        let page: Vec<_> = matching.by_ref().take(first).collect();
+        let has_next = matching.next().is_some();
+        let mut connection = Connection::new(after.is_some(), has_next);
+        for (urn, s) in page {
+            let node = SettingInfo {
+                urn: urn.to_string(),
+                name: s.name.clone(),
+                authority: s.authority.as_str().to_owned(),
+                district: s.district.as_str().to_owned(),
+                planning_area: s.planning_area.as_ref().map(ToString::to_string),
+                kind: s.kind.code().to_owned(),
+                provision: s.provision().code().to_owned(),
+                phase: s.phase.code().to_owned(),
+                low_age: i32::from(s.low_age),
+                high_age: i32::from(s.high_age),
+                designated_needs: s
+                    .designated_needs
+                    .iter()
+                    .map(|n| n.code().to_owned())
+                    .collect(),
+                open: s.open_on(on),
+                net_capacity: s
+                    .net_capacity_on(on)
+                    .map(|c| c.iter().map(|n| i64::from(n.count)).sum()),
+                commissioned_places: s.commissioned_places(year).map(i64::from),
+                places: s.places_on(on).map(i64::from),
+                occupancy: i64::from(s.occupancy_on(on)),
+                vacancies: s.vacancies_on(on),
+            };
+            connection.edges.push(Edge::new(urn.to_string(), node));
+        }
+        Ok(connection)
+    }
+
+    /// A child's events, oldest first (the child's current home authority only; admins:
+    /// any).
+    async fn child_history(
+        &self,
+        ctx: &Context<'_>,
+        child: String,
+    ) -> Result<Vec<HistoryEvent>, Gql> {
+        let v = viewer(ctx)?;
+        let id = placeledger_domain::ChildId::parse(&child)
+            .map_err(|e| AppError::bad_input("child", e))?;
+        let entries = services(ctx)?.app.child_history(v, &id).await?;
+        Ok(entries
+            .into_iter()
+            .map(HistoryEvent::of)
+            .collect::<Result<_, _>>()?)
+    }
+
+    /// A setting's events, oldest first (the setting's authority only; admins: any).
+    async fn setting_history(
+        &self,
+        ctx: &Context<'_>,
+        urn: String,
+    ) -> Result<Vec<HistoryEvent>, Gql> {
+        let v = viewer(ctx)?;
+        let u = placeledger_domain::Urn::parse(&urn).map_err(|e| AppError::bad_input("urn", e))?;
+        let entries = services(ctx)?.app.setting_history(v, u).await?;
+        Ok(entries
+            .into_iter()
+            .map(HistoryEvent::of)
+            .collect::<Result<_, _>>()?)
+    }
+
+    /// An authority's current placements by any of district, kind, need, NCY and location
+    /// class, with imports and exports. Its own readers see every count; a partner its
+    /// agreement shares placements with sees them with small numbers withheld (audited).
+    async fn placement_summary(
+        &self,
+        ctx: &Context<'_>,
+        authority: String,
+        group_by: Vec<PlacementDimension>,
+    ) -> Result<PlacementSummary, Gql> {
+        let v = viewer(ctx)?;
+        let a = authority_code("authority", &authority)?;
+        let by: Vec<_> = group_by.into_iter().map(Into::into).collect();
+        let s = services(ctx)?;
+        Ok(s.app
+            .placement_summary(v, &a, &by, "placementSummary")
+            .await?
+            .into())
+    }
+
+    /// The scenarios of an authority (own authority; admins: all, or one).
+    async fn scenarios(
+        &self,
+        ctx: &Context<'_>,
+        authority: Option<String>,
+    ) -> Result<Vec<ScenarioInfo>, Gql> {
+        let v = viewer(ctx)?;
+        let only = authority
+            .as_deref()
+            .map(|a| authority_code("authority", a))
+            .transpose()?;
+        let only = match (only, v.role) {
+            (Some(a), _) => {
+                may_read(v, &a)?;
+                Some(a)
+            }
+            (None, AppRole::Admin) => None,
+            (None, _) => {
+                let own = v.authority.clone().ok_or(AppError::Unauthenticated)?;
+                may_read(v, &own)?;
+                Some(own)
+            }
+        };
+        let models = services(ctx)?.app.live.now();
+        Ok(models
+            .scenarios
+            .all()
+            .iter()
+            .filter(|(_, s)| only.as_ref().is_none_or(|a| a == &s.authority))
+            .map(|(id, s)| ScenarioInfo {
+                id: id.to_string(),
+                name: s.name.clone(),
+                author: s.author.clone(),
+                authority: s.authority.as_str().to_owned(),
+                base: s.base.as_ref().map(ToString::to_string),
+                created_on: s.created_on,
+                levers: s
+                    .levers
+                    .iter()
+                    .map(|l| Json(serde_json::to_value(l).unwrap_or_default()))
+                    .collect(),
+            })
+            .collect())
+    }
+
+    /// Runs `scenario` and `against` (none: the baseline) and gives every cell that differs
+    /// and the difference in cost per year and over the horizon.
+    async fn compare_scenarios(
+        &self,
+        ctx: &Context<'_>,
+        scenario: String,
+        against: Option<String>,
+    ) -> Result<ScenarioComparison, Gql> {
+        let v = viewer(ctx)?;
+        let s = services(ctx)?;
+        let models = s.app.live.now();
+        let mut ids = Vec::new();
+        for (field, name) in [("scenario", Some(&scenario)), ("against", against.as_ref())] {
+            let Some(name) = name else {
+                ids.push(None);
+                continue;
+            };
+            let id = ScenarioId::parse(name).map_err(|e| AppError::bad_input(field, e))?;
+            let sc = models
+                .scenarios
+                .get(&id)
+                .ok_or_else(|| AppError::NotFound(format!("there is no scenario {id}")))?;
+            may_read(v, &sc.authority)?;
+            ids.push(Some(id));
+        }
+        let other = s
+            .app
+            .live
+            .forecast(ids[0].as_ref())
+            .await
+            .map_err(scenario_error)?;
+        let base = s
+            .app
+            .live
+            .forecast(ids[1].as_ref())
+            .await
+            .map_err(scenario_error)?;
+        let c = placeledger_forecast::compare(&base, &other);
+        Ok(ScenarioComparison {
+            scenario,
+            against,
+            position: models.position,
+            changes: c
+                .changes
+                .iter()
+                .map(|x| CellDifference {
+                    district: x.district.as_str().to_owned(),
+                    year: x.year,
+                    phase: x.phase.code().to_owned(),
+                    kind: x.kind.code().to_owned(),
+                    need: x.need.map(|n| n.code().to_owned()),
+                    demand: x.demand,
+                    capacity: x.capacity,
+                    surplus: x.surplus,
+                    out_of_county: x.out_of_county,
+                    annual_cost: x.annual_cost,
+                    deficit_before: x.deficit_before,
+                    deficit_after: x.deficit_after,
+                })
+                .collect(),
+            cost_by_year: c
+                .cost_by_year
+                .iter()
+                .map(|(year, cost)| YearCost {
+                    year: *year,
+                    annual_cost: *cost,
+                })
+                .collect(),
+            total_cost: c.total_cost,
+        })
+    }
+
+    /// The forecast's back-test for an authority: from every origin with enough history,
+    /// forecast vs actual January caseload, MAPE and bias per horizon, beside the
+    /// last-value and compound-growth baselines, and how often the actual fell inside
+    /// P10-P90. Own authority (admins: any).
+    async fn backtest(
+        &self,
+        ctx: &Context<'_>,
+        authority: String,
+        #[graphql(default = 5, validator(minimum = 1, maximum = 10))] horizon: i32,
+    ) -> Result<Vec<BacktestLine>, Gql> {
+        let v = viewer(ctx)?;
+        let a = authority_code("authority", &authority)?;
+        may_read(v, &a)?;
+        let s = services(ctx)?;
+        let b = s
+            .app
+            .live
+            .backtest(u8::try_from(horizon).unwrap_or(5))
+            .await
+            .map_err(scenario_error)?;
+        Ok(b.summary
+            .iter()
+            .filter(|x| x.authority == a)
+            .map(|x| BacktestLine {
+                authority: x.authority.as_str().to_owned(),
+                horizon: i32::from(x.horizon),
+                method: x.method.code().to_owned(),
+                origins: i32::try_from(x.origins).unwrap_or(i32::MAX),
+                mape: x.mape,
+                bias: x.bias,
+                coverage: x.coverage,
+            })
+            .collect())
+    }
+
+    /// What `authority` shares with the caller's authority under their data-sharing
+    /// agreement: its sufficiency forecast by district, phase, kind and year (medians), small
+    /// numbers withheld. Partner tokens only see authorities whose agreement names them;
+    /// every read is audited.
+    async fn shared_place_data(
+        &self,
+        ctx: &Context<'_>,
+        authority: String,
+    ) -> Result<SharedPlaceData, Gql> {
+        let v = viewer(ctx)?;
+        let a = authority_code("authority", &authority)?;
+        let s = services(ctx)?;
+        Ok(s.app
+            .shared_place_data(v, &a, "sharedPlaceData")
+            .await?
+            .into())
+    }
+}

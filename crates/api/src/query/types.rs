@@ -1,0 +1,466 @@
+//! The schema's object and input types, and how the application's answers become them.
+
+use async_graphql::{ComplexObject, Enum, InputObject, Json, SimpleObject};
+use chrono::{NaiveDate, Utc};
+use placeledger_app::ReadModels;
+use placeledger_app::disclosure;
+use placeledger_app::service::HistoryEntry;
+use rust_decimal::Decimal;
+
+use crate::error::AppError;
+
+/// What a token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[graphql(remote = "placeledger_app::Role")]
+pub enum Role {
+    /// Everything, every authority.
+    Admin,
+    /// Reads and writes its own authority; runs scenarios.
+    Planner,
+    /// Reads its own authority.
+    Analyst,
+    /// Only the shared aggregates of authorities whose data-sharing agreement names it.
+    Partner,
+}
+
+/// The caller, as its token says.
+#[derive(Debug, SimpleObject)]
+pub struct ViewerInfo {
+    pub role: Role,
+    /// The DfE LA code the token acts for (none for admin).
+    pub authority: Option<String>,
+}
+
+#[derive(Debug, SimpleObject)]
+pub struct District {
+    /// ONS GSS code, e.g. E07000123 (Preston).
+    pub code: String,
+    pub name: String,
+    /// The district's school place planning areas (mainstream places are planned in them).
+    pub planning_areas: Vec<PlanningArea>,
+}
+
+#[derive(Debug, SimpleObject)]
+pub struct PlanningArea {
+    /// The authority's own code for the area.
+    pub code: String,
+    pub name: String,
+    /// The phase the area plans places for (`primary`, `secondary`).
+    pub phase: String,
+}
+
+#[derive(Debug, SimpleObject)]
+pub struct AuthorityInfo {
+    /// DfE LA code, e.g. 888 (Lancashire).
+    pub code: String,
+    pub name: String,
+    pub districts: Vec<District>,
+}
+
+/// P10 / P50 / P90 of a figure over the forecast's runs.
+#[derive(Debug, SimpleObject, Clone, Copy, PartialEq, Eq)]
+pub struct Range {
+    pub p10: i64,
+    pub p50: i64,
+    pub p90: i64,
+}
+
+impl From<placeledger_forecast::Range> for Range {
+    fn from(r: placeledger_forecast::Range) -> Self {
+        Range {
+            p10: r.p10,
+            p50: r.p50,
+            p90: r.p90,
+        }
+    }
+}
+
+/// One cell of the sufficiency forecast.
+#[derive(Debug, Clone, PartialEq, SimpleObject)]
+#[graphql(complex)]
+pub struct ForecastRow {
+    pub authority: String,
+    pub district: String,
+    pub district_name: String,
+    /// The January the figures are for.
+    pub year: i32,
+    pub phase: String,
+    /// mainstream, resourced_provision, special, independent, alternative_provision,
+    /// post_16 or elsewhere.
+    pub kind: String,
+    /// SEN2 primary need code; none: all needs.
+    pub need: Option<String>,
+    pub demand: Range,
+    /// Places in the district's settings (commissioned kinds).
+    pub capacity: Option<u32>,
+    /// Capacity minus demand; negative is a deficit.
+    pub surplus: Option<Range>,
+    /// Surplus as a percentage of capacity, at the median.
+    pub surplus_pct: Option<Decimal>,
+    pub met_in_authority: Option<Range>,
+    pub met_by_partner: Option<Range>,
+    pub out_of_county: Range,
+    /// Annual cost at the median, in pounds.
+    pub annual_cost: Option<Decimal>,
+}
+
+impl ForecastRow {
+    pub(crate) fn of(r: &placeledger_forecast::Row, models: &ReadModels) -> ForecastRow {
+        ForecastRow {
+            authority: r.authority.as_str().to_owned(),
+            district: r.district.as_str().to_owned(),
+            district_name: models.district_name(&r.authority, &r.district),
+            year: r.year,
+            phase: r.phase.code().to_owned(),
+            kind: r.kind.code().to_owned(),
+            need: r.need.map(|n| n.code().to_owned()),
+            demand: r.demand.into(),
+            capacity: r.capacity,
+            surplus: r.surplus.map(Into::into),
+            surplus_pct: r.surplus_pct,
+            met_in_authority: r.met_in_authority.map(Into::into),
+            met_by_partner: r.met_by_partner.map(Into::into),
+            out_of_county: r.out_of_county.into(),
+            annual_cost: r.annual_cost,
+        }
+    }
+}
+
+#[ComplexObject]
+impl ForecastRow {
+    /// The median demand exceeds the places.
+    async fn deficit(&self) -> bool {
+        self.surplus.is_some_and(|s| s.p50 < 0)
+    }
+}
+
+#[derive(Debug, SimpleObject)]
+pub struct ForecastTotal {
+    /// None: pan-Lancashire (every authority in the store).
+    pub authority: Option<String>,
+    pub year: i32,
+    pub kind: String,
+    pub demand: i64,
+    pub capacity: Option<i64>,
+    pub out_of_county: i64,
+    pub annual_cost: Option<Decimal>,
+}
+
+#[derive(Debug, SimpleObject)]
+pub struct ForecastFlag {
+    pub authority: String,
+    /// e.g. no_child_level_history, no_population.
+    pub flag: String,
+}
+
+#[derive(Debug, SimpleObject)]
+pub struct ForecastResult {
+    /// None: the baseline.
+    pub scenario: Option<String>,
+    /// The last January the forecast starts from.
+    pub origin: i32,
+    pub years: Vec<i32>,
+    pub runs: u32,
+    pub seed: u64,
+    /// The event position the forecast reflects.
+    pub position: u64,
+    pub rows: Vec<ForecastRow>,
+    pub totals: Vec<ForecastTotal>,
+    pub flags: Vec<ForecastFlag>,
+}
+
+/// Narrows the sufficiency forecast. Codes as in the forecast rows.
+#[derive(Debug, InputObject, Default)]
+pub struct ForecastFilter {
+    /// DfE LA code; required unless the token is admin.
+    pub authority: Option<String>,
+    /// GSS code of the district.
+    pub district: Option<String>,
+    pub phase: Option<String>,
+    pub kind: Option<String>,
+    pub need: Option<String>,
+    pub years: Option<Vec<i32>>,
+    /// A scenario id; none: the baseline.
+    pub scenario: Option<String>,
+}
+
+#[derive(Debug, SimpleObject)]
+pub struct CaseloadYear {
+    /// The January census year.
+    pub year: i32,
+    /// Plans in force on the census day (child-level records, or SEN2 totals).
+    pub plans: i64,
+}
+
+/// A partner's view of one cell of another authority's sufficiency forecast: counts of 1-4
+/// are withheld (null), with a second cell withheld where a total would give one away.
+#[derive(Debug, Clone, PartialEq, SimpleObject)]
+pub struct SharedCell {
+    pub district: String,
+    pub district_name: String,
+    pub year: i32,
+    pub phase: String,
+    pub kind: String,
+    /// Children needing this kind of place (median).
+    pub demand: Option<i64>,
+    /// Places in the district's settings of this kind.
+    pub capacity: Option<i64>,
+    /// True where any figure of this cell is withheld.
+    pub suppressed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, SimpleObject)]
+pub struct SharedTotal {
+    pub year: i32,
+    pub phase: String,
+    pub kind: String,
+    pub demand: Option<i64>,
+    pub capacity: Option<i64>,
+}
+
+/// What an authority shares with a partner under their agreement: aggregates only.
+#[derive(Debug, SimpleObject)]
+pub struct SharedPlaceData {
+    pub authority: String,
+    pub position: u64,
+    pub cells: Vec<SharedCell>,
+    pub totals: Vec<SharedTotal>,
+}
+
+/// A setting as at a date: what it is, its places and who is in them.
+#[derive(Debug, SimpleObject)]
+pub struct SettingInfo {
+    pub urn: String,
+    pub name: String,
+    pub authority: String,
+    pub district: String,
+    pub planning_area: Option<String>,
+    /// The setting kind code, e.g. special_la_maintained.
+    pub kind: String,
+    /// The kind of place it provides (facility included), e.g. special_la_maintained.
+    pub provision: String,
+    pub phase: String,
+    pub low_age: i32,
+    pub high_age: i32,
+    pub designated_needs: Vec<String>,
+    pub open: bool,
+    /// Net capacity (mainstream), summed over NCYs.
+    pub net_capacity: Option<i64>,
+    /// Places commissioned for the academic year (specialist settings and facilities).
+    pub commissioned_places: Option<i64>,
+    /// Commissioned places, or net capacity for mainstream.
+    pub places: Option<i64>,
+    /// Census roll (mainstream) or children with plans placed here.
+    pub occupancy: i64,
+    /// Places minus occupancy; negative: over capacity.
+    pub vacancies: Option<i64>,
+}
+
+/// Narrows the settings. Codes as in the settings.
+#[derive(Debug, InputObject, Default)]
+pub struct SettingsFilter {
+    pub authority: Option<String>,
+    pub district: Option<String>,
+    /// A setting kind code, e.g. special_academy_free.
+    pub kind: Option<String>,
+    /// Settings designated for this primary need.
+    pub need: Option<String>,
+    pub phase: Option<String>,
+    /// The date the figures are for (default: today).
+    pub on: Option<NaiveDate>,
+    /// Include settings closed on that date (default: no).
+    #[graphql(default)]
+    pub include_closed: bool,
+}
+
+/// One stored event, as it is now read (older schema versions upcast).
+#[derive(Debug, SimpleObject)]
+pub struct HistoryEvent {
+    pub position: u64,
+    pub version: u64,
+    /// The event type, e.g. PlanIssued.
+    pub r#type: String,
+    pub recorded_at: chrono::DateTime<Utc>,
+    /// Who recorded it (a token id, an importer, the seed).
+    pub actor: Option<String>,
+    pub event: Json<serde_json::Value>,
+}
+
+/// What a placement summary can be broken down by (always within one resident authority).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[graphql(remote = "disclosure::PlacementDimension")]
+pub enum PlacementDimension {
+    District,
+    Kind,
+    Need,
+    Ncy,
+    Location,
+}
+
+/// One cell of a placement summary: current placements of the authority's residents.
+/// Dimensions not grouped by are null.
+#[derive(Debug, Clone, PartialEq, SimpleObject)]
+pub struct PlacementCell {
+    pub district: Option<String>,
+    /// SEN2 placement type code.
+    pub kind: Option<String>,
+    pub need: Option<String>,
+    pub ncy: Option<String>,
+    /// in_authority, partner, outside or not_at_setting.
+    pub location: Option<String>,
+    /// Withheld (null) for a partner where it is 1-4 or would give one away.
+    pub count: Option<i64>,
+}
+
+/// An authority's current placements, as the caller may see them.
+#[derive(Debug, Clone, PartialEq, SimpleObject)]
+pub struct PlacementSummary {
+    pub authority: String,
+    pub position: u64,
+    pub cells: Vec<PlacementCell>,
+    pub total: Option<i64>,
+    /// Other authorities' residents placed in this authority's settings.
+    pub imports: Option<i64>,
+    /// This authority's residents placed in other authorities' settings.
+    pub exports: Option<i64>,
+    /// Whether small numbers were withheld (partners).
+    pub suppressed: bool,
+}
+
+/// A named set of levers on the forecast.
+#[derive(Debug, SimpleObject)]
+pub struct ScenarioInfo {
+    pub id: String,
+    pub name: String,
+    pub author: String,
+    pub authority: String,
+    /// The scenario whose levers apply first.
+    pub base: Option<String>,
+    pub created_on: NaiveDate,
+    /// Its own levers, in order, in their JSON form.
+    pub levers: Vec<Json<serde_json::Value>>,
+}
+
+/// One cell that differs between two scenarios: after minus before.
+#[derive(Debug, SimpleObject)]
+pub struct CellDifference {
+    pub district: String,
+    pub year: i32,
+    pub phase: String,
+    pub kind: String,
+    pub need: Option<String>,
+    pub demand: i64,
+    pub capacity: i64,
+    pub surplus: i64,
+    pub out_of_county: i64,
+    pub annual_cost: Option<Decimal>,
+    pub deficit_before: bool,
+    pub deficit_after: bool,
+}
+
+#[derive(Debug, SimpleObject)]
+pub struct YearCost {
+    pub year: i32,
+    pub annual_cost: Decimal,
+}
+
+/// `scenario` against `against` (none: the baseline).
+#[derive(Debug, SimpleObject)]
+pub struct ScenarioComparison {
+    pub scenario: String,
+    pub against: Option<String>,
+    pub position: u64,
+    pub changes: Vec<CellDifference>,
+    pub cost_by_year: Vec<YearCost>,
+    /// The difference in cost over the whole horizon.
+    pub total_cost: Decimal,
+}
+
+/// The forecast's track record for one authority and horizon, beside the naive baselines.
+#[derive(Debug, SimpleObject)]
+pub struct BacktestLine {
+    pub authority: String,
+    /// Years ahead of the forecast's origin.
+    pub horizon: i32,
+    /// model, last_value or compound_growth.
+    pub method: String,
+    pub origins: i32,
+    /// Mean absolute % error over the origins.
+    pub mape: f64,
+    /// Mean signed % error.
+    pub bias: f64,
+    /// Share of actuals inside P10-P90 (model only).
+    pub coverage: Option<f64>,
+}
+
+impl From<disclosure::PlacementSummary> for PlacementSummary {
+    fn from(s: disclosure::PlacementSummary) -> Self {
+        PlacementSummary {
+            authority: s.authority.as_str().to_owned(),
+            position: s.position,
+            cells: s
+                .cells
+                .into_iter()
+                .map(|(g, count)| PlacementCell {
+                    district: g.district.as_ref().map(|d| d.as_str().to_owned()),
+                    kind: g.kind.map(|k| k.code().to_owned()),
+                    need: g.need.map(|n| n.code().to_owned()),
+                    ncy: g.ncy.map(|n| n.to_string()),
+                    location: g.location.map(|l| l.code().to_owned()),
+                    count,
+                })
+                .collect(),
+            total: s.total,
+            imports: s.imports,
+            exports: s.exports,
+            suppressed: s.suppressed,
+        }
+    }
+}
+
+impl From<disclosure::SharedPlaceData> for SharedPlaceData {
+    fn from(s: disclosure::SharedPlaceData) -> Self {
+        SharedPlaceData {
+            authority: s.authority.as_str().to_owned(),
+            position: s.position,
+            cells: s
+                .cells
+                .into_iter()
+                .map(|c| SharedCell {
+                    suppressed: c.suppressed(),
+                    district: c.district.as_str().to_owned(),
+                    district_name: c.district_name,
+                    year: c.year,
+                    phase: c.phase.code().to_owned(),
+                    kind: c.kind.code().to_owned(),
+                    demand: c.demand,
+                    capacity: c.capacity,
+                })
+                .collect(),
+            totals: s
+                .totals
+                .into_iter()
+                .map(|t| SharedTotal {
+                    year: t.year,
+                    phase: t.phase.code().to_owned(),
+                    kind: t.kind.code().to_owned(),
+                    demand: t.demand,
+                    capacity: t.capacity,
+                })
+                .collect(),
+        }
+    }
+}
+
+impl HistoryEvent {
+    pub(crate) fn of(e: HistoryEntry) -> Result<HistoryEvent, AppError> {
+        Ok(HistoryEvent {
+            position: e.position,
+            version: e.version,
+            r#type: e.event_type,
+            recorded_at: e.recorded_at,
+            actor: e.actor,
+            event: Json(serde_json::to_value(&e.event).map_err(|err| AppError::internal(&err))?),
+        })
+    }
+}
