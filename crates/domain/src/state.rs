@@ -314,6 +314,71 @@ pub fn evolve(mut state: State, event: &Event) -> State {
             }
         }
         NetCapacitySet { .. } | PlacesCommissioned { .. } | PlacementCostSet { .. } => {}
+        ChildRegistered { .. }
+        | ChildMovedHome { .. }
+        | AssessmentRequested { .. }
+        | AssessmentDecided { .. }
+        | PlanIssued { .. }
+        | PrimaryNeedChanged { .. }
+        | PlanCeased { .. }
+        | PlacementStarted { .. }
+        | PlacementEnded { .. } => evolve_child(&mut state, event),
+        DataSharingAgreed {
+            authority,
+            partner,
+            from,
+            until,
+            ..
+        } => {
+            state
+                .sharing
+                .insert((authority.clone(), partner.clone()), (*from, *until));
+        }
+        DataSharingEnded {
+            authority,
+            partner,
+            ended_on,
+        } => {
+            if let Some(a) = state.sharing.get_mut(&(authority.clone(), partner.clone())) {
+                a.1 = Some(*ended_on);
+            }
+        }
+        ScenarioCreated {
+            scenario,
+            authority,
+            ..
+        } => {
+            state
+                .scenarios
+                .insert(scenario.clone(), (authority.clone(), 0));
+        }
+        ScenarioLeverAdded { scenario, .. } => {
+            if let Some(s) = state.scenarios.get_mut(scenario) {
+                s.1 += 1;
+            }
+        }
+        ScenarioLeverRemoved { scenario, .. } => {
+            if let Some(s) = state.scenarios.get_mut(scenario) {
+                s.1 = s.1.saturating_sub(1);
+            }
+        }
+        AnnualReviewHeld { .. }
+        | CensusRollRecorded { .. }
+        | PopulationRecorded { .. }
+        | BirthsRecorded { .. }
+        | HousingCompletionsRecorded { .. }
+        | CaseloadRecorded { .. }
+        | NationalCaseloadRecorded { .. }
+        | ActivityRecorded { .. } => {}
+    }
+    state
+}
+
+/// Folds one event of a child's line (registration, assessment, plan, placement) into the
+/// state; events of other kinds change no child.
+fn evolve_child(state: &mut State, event: &Event) {
+    use Event::*;
+    match event {
         ChildRegistered {
             child,
             authority,
@@ -416,60 +481,51 @@ pub fn evolve(mut state: State, event: &Event) -> State {
                 c.placement = None;
             }
         }
-        DataSharingAgreed {
-            authority,
-            partner,
-            from,
-            until,
-            ..
-        } => {
-            state
-                .sharing
-                .insert((authority.clone(), partner.clone()), (*from, *until));
-        }
-        DataSharingEnded {
-            authority,
-            partner,
-            ended_on,
-        } => {
-            if let Some(a) = state.sharing.get_mut(&(authority.clone(), partner.clone())) {
-                a.1 = Some(*ended_on);
-            }
-        }
-        ScenarioCreated {
-            scenario,
-            authority,
-            ..
-        } => {
-            state
-                .scenarios
-                .insert(scenario.clone(), (authority.clone(), 0));
-        }
-        ScenarioLeverAdded { scenario, .. } => {
-            if let Some(s) = state.scenarios.get_mut(scenario) {
-                s.1 += 1;
-            }
-        }
-        ScenarioLeverRemoved { scenario, .. } => {
-            if let Some(s) = state.scenarios.get_mut(scenario) {
-                s.1 = s.1.saturating_sub(1);
-            }
-        }
-        AnnualReviewHeld { .. }
-        | CensusRollRecorded { .. }
-        | PopulationRecorded { .. }
-        | BirthsRecorded { .. }
-        | HousingCompletionsRecorded { .. }
-        | CaseloadRecorded { .. }
-        | NationalCaseloadRecorded { .. }
-        | ActivityRecorded { .. } => {}
+        _ => {}
     }
-    state
 }
 
 /// Checks `command` against `state`. Returns the events to record, or why not. A refused
 /// command produces no event.
 pub fn decide(state: &State, command: &Command) -> Result<Vec<Event>, DomainError> {
+    use Command::*;
+    match command {
+        RegisterAuthority { .. } | RegisterDistrict { .. } | RegisterPlanningArea { .. } => {
+            decide_geography(state, command)
+        }
+        OpenSetting(..)
+        | CloseSetting { .. }
+        | ConvertToAcademy { .. }
+        | SetNetCapacity { .. }
+        | CommissionPlaces { .. }
+        | SetPlacementCost { .. }
+        | RecordCensusRoll { .. } => decide_settings(state, command),
+        RegisterChild { .. }
+        | MoveHome { .. }
+        | RequestAssessment { .. }
+        | DecideAssessment { .. }
+        | IssuePlan { .. } => decide_assessments_and_plans(state, command),
+        HoldAnnualReview { .. }
+        | ChangePrimaryNeed { .. }
+        | CeasePlan { .. }
+        | StartPlacement { .. }
+        | EndPlacement { .. } => decide_reviews_and_placements(state, command),
+        RecordPopulation { .. }
+        | RecordBirths { .. }
+        | RecordHousingCompletions { .. }
+        | RecordCaseload { .. }
+        | RecordNationalCaseload { .. }
+        | RecordActivity { .. } => decide_published_figures(state, command),
+        AgreeDataSharing { .. }
+        | EndDataSharing { .. }
+        | CreateScenario { .. }
+        | AddScenarioLever { .. }
+        | RemoveScenarioLever { .. } => decide_agreements_and_scenarios(state, command),
+    }
+}
+
+/// Geography: authorities, their districts and planning areas.
+fn decide_geography(state: &State, command: &Command) -> Result<Vec<Event>, DomainError> {
     use Command::*;
     let event = match command {
         RegisterAuthority {
@@ -522,6 +578,15 @@ pub fn decide(state: &State, command: &Command) -> Result<Vec<Event>, DomainErro
                 name: name("name", n)?,
             }
         }
+        _ => unreachable!("decide routes each command to its own family"),
+    };
+    Ok(vec![event])
+}
+
+/// Settings: opening, closing, converting, their places and census rolls, and what a place costs.
+fn decide_settings(state: &State, command: &Command) -> Result<Vec<Event>, DomainError> {
+    use Command::*;
+    let event = match command {
         OpenSetting(cmd) => open_setting(state, cmd)?,
         CloseSetting { urn, on } => {
             let s = state.setting(*urn)?;
@@ -617,6 +682,26 @@ pub fn decide(state: &State, command: &Command) -> Result<Vec<Event>, DomainErro
                 annual_cost,
             }
         }
+        RecordCensusRoll { urn, census, rolls } => {
+            state.setting(*urn)?;
+            Event::CensusRollRecorded {
+                urn: *urn,
+                census: *census,
+                rolls: ncy_counts("rolls", rolls)?,
+            }
+        }
+        _ => unreachable!("decide routes each command to its own family"),
+    };
+    Ok(vec![event])
+}
+
+/// A child, an EHC needs assessment and the plan: registered, moved, requested, decided, issued.
+fn decide_assessments_and_plans(
+    state: &State,
+    command: &Command,
+) -> Result<Vec<Event>, DomainError> {
+    use Command::*;
+    let event = match command {
         RegisterChild {
             child,
             authority,
@@ -779,6 +864,18 @@ pub fn decide(state: &State, command: &Command) -> Result<Vec<Event>, DomainErro
                 transfer_in: transfer_in.clone(),
             }
         }
+        _ => unreachable!("decide routes each command to its own family"),
+    };
+    Ok(vec![event])
+}
+
+/// A plan in force: reviewed, its need changed, ceased; the child's placements.
+fn decide_reviews_and_placements(
+    state: &State,
+    command: &Command,
+) -> Result<Vec<Event>, DomainError> {
+    use Command::*;
+    let event = match command {
         HoldAnnualReview { child, on, outcome } => {
             let c = state.child_dated(child, *on)?;
             let plan = active_plan(child, c, *on)?;
@@ -884,14 +981,15 @@ pub fn decide(state: &State, command: &Command) -> Result<Vec<Event>, DomainErro
                 reason: *reason,
             }
         }
-        RecordCensusRoll { urn, census, rolls } => {
-            state.setting(*urn)?;
-            Event::CensusRollRecorded {
-                urn: *urn,
-                census: *census,
-                rolls: ncy_counts("rolls", rolls)?,
-            }
-        }
+        _ => unreachable!("decide routes each command to its own family"),
+    };
+    Ok(vec![event])
+}
+
+/// Figures recorded as published: population, births, housing, SEN2 caseloads and activity, England's plans.
+fn decide_published_figures(state: &State, command: &Command) -> Result<Vec<Event>, DomainError> {
+    use Command::*;
+    let event = match command {
         RecordPopulation {
             area,
             year: y,
@@ -1012,6 +1110,18 @@ pub fn decide(state: &State, command: &Command) -> Result<Vec<Event>, DomainErro
                 cells: out,
             }
         }
+        _ => unreachable!("decide routes each command to its own family"),
+    };
+    Ok(vec![event])
+}
+
+/// Data-sharing agreements between authorities, and scenarios with their levers.
+fn decide_agreements_and_scenarios(
+    state: &State,
+    command: &Command,
+) -> Result<Vec<Event>, DomainError> {
+    use Command::*;
+    let event = match command {
         AgreeDataSharing {
             authority,
             partner,
@@ -1139,6 +1249,7 @@ pub fn decide(state: &State, command: &Command) -> Result<Vec<Event>, DomainErro
                 index: *index,
             }
         }
+        _ => unreachable!("decide routes each command to its own family"),
     };
     Ok(vec![event])
 }

@@ -30,8 +30,44 @@ const AHEAD: i32 = 25;
 
 /// Builds forecast inputs from the projections. `sharing` lists `(provider, partner)` pairs.
 pub fn inputs(p: Projections<'_>, sharing: BTreeSet<(AuthorityCode, AuthorityCode)>) -> Inputs {
-    let authorities: BTreeMap<AuthorityCode, Authority> = p
-        .mainstream
+    let authorities = authorities_of(p);
+    let januaries = januaries_of(p);
+    let mut children = child_histories(p, &januaries);
+    start_where_the_log_is_whole(p, &mut children, &januaries);
+    let mut send = BTreeMap::new();
+    for code in authorities.keys() {
+        if let Some(h) = children.remove(code) {
+            send.insert(code.clone(), SendHistory::Children(h));
+        } else if let Some(tables) = p.caseload.published(code) {
+            send.insert(code.clone(), SendHistory::Tables(tables_of(tables)));
+        }
+    }
+
+    let population = population_of(p, &authorities);
+    let table_years: Vec<i32> = send.values().flat_map(|h| h.totals().into_keys()).collect();
+    // The Januaries known, child-level or as tables.
+    let known = || januaries.iter().chain(&table_years).copied();
+    let last_january = known().max().unwrap_or(2015);
+    let first_january = known().min().unwrap_or(last_january);
+    let capacity = capacity_of(p, first_january, last_january);
+    let costs = costs_of(p);
+    let (mainstream, housing) = mainstream_inputs(p, &authorities);
+    Inputs {
+        authorities,
+        send,
+        population,
+        capacity,
+        costs,
+        sharing,
+        mainstream,
+        housing,
+        england: p.caseload.national(),
+    }
+}
+
+/// The authorities with districts, by code.
+fn authorities_of(p: Projections<'_>) -> BTreeMap<AuthorityCode, Authority> {
+    p.mainstream
         .authorities()
         .iter()
         .filter(|(_, a)| !a.districts.is_empty())
@@ -44,8 +80,12 @@ pub fn inputs(p: Projections<'_>, sharing: BTreeSet<(AuthorityCode, AuthorityCod
                 },
             )
         })
-        .collect();
+        .collect()
+}
 
+/// The Januaries the child-level log covers: from the January after the first plan issued
+/// to the last January on or before the last date it records.
+fn januaries_of(p: Projections<'_>) -> Vec<i32> {
     let last_date = p
         .caseload
         .children()
@@ -65,16 +105,21 @@ pub fn inputs(p: Projections<'_>, sharing: BTreeSet<(AuthorityCode, AuthorityCod
         .filter_map(|l| l.issued)
         .min()
         .map(|d| chrono::Datelike::year(&d) + 1);
-    let januaries: Vec<i32> = match (first_year, last_date) {
+    match (first_year, last_date) {
         (Some(first), Some(last)) => (first..=chrono::Datelike::year(&last))
             .filter(|y| census_day(*y) <= last)
             .collect(),
         _ => Vec::new(),
-    };
+    }
+}
+
+/// Each authority's child-level history per January: plans in force by district, age and
+/// need, the new plans since the January before, ceased plans, placements.
+fn child_histories(p: Projections<'_>, januaries: &[i32]) -> BTreeMap<AuthorityCode, ChildHistory> {
     let mut children: BTreeMap<AuthorityCode, ChildHistory> = BTreeMap::new();
     for line in p.caseload.children().values() {
         let Some(born) = line.born else { continue };
-        for y in &januaries {
+        for y in januaries {
             let on = census_day(*y);
             let age = |y: i32| {
                 AcademicYear::new(y - 1)
@@ -122,12 +167,22 @@ pub fn inputs(p: Projections<'_>, sharing: BTreeSet<(AuthorityCode, AuthorityCod
             }
         }
     }
+    children
+}
+
+/// A log that began part-way through history holds only the children whose plans were
+/// still open when it began: each authority's history is cut to the Januaries it holds whole.
+fn start_where_the_log_is_whole(
+    p: Projections<'_>,
+    children: &mut BTreeMap<AuthorityCode, ChildHistory>,
+    januaries: &[i32],
+) {
     // A log that began part-way through history holds only the children whose plans were
     // still open when it began: the Januaries before that undercount. Where SEN2 totals are
     // recorded too, the history starts at the first January the children add up to within
     // 5% of the published total; otherwise at the first January after plans are first seen
     // to cease (between January t-1 and t, so the log was running by January t).
-    for (authority, h) in &mut children {
+    for (authority, h) in children.iter_mut() {
         let published: BTreeMap<i32, u32> = p
             .caseload
             .published(authority)
@@ -162,16 +217,13 @@ pub fn inputs(p: Projections<'_>, sharing: BTreeSet<(AuthorityCode, AuthorityCod
             h.january.entry(*y).or_default();
         }
     }
+}
 
-    let mut send = BTreeMap::new();
-    for code in authorities.keys() {
-        if let Some(h) = children.remove(code) {
-            send.insert(code.clone(), SendHistory::Children(h));
-        } else if let Some(tables) = p.caseload.published(code) {
-            send.insert(code.clone(), SendHistory::Tables(tables_of(tables)));
-        }
-    }
-
+/// Population by district, year and single year of age.
+fn population_of(
+    p: Projections<'_>,
+    authorities: &BTreeMap<AuthorityCode, Authority>,
+) -> crate::inputs::Population {
     let mut population = crate::inputs::Population::default();
     for a in authorities.values() {
         for d in a.districts.keys() {
@@ -186,21 +238,23 @@ pub fn inputs(p: Projections<'_>, sharing: BTreeSet<(AuthorityCode, AuthorityCod
         }
     }
 
-    let table_years: Vec<i32> = send.values().flat_map(|h| h.totals().into_keys()).collect();
-    let last_january = januaries
-        .last()
-        .copied()
-        .into_iter()
-        .chain(table_years.iter().copied())
-        .max()
-        .unwrap_or(2015);
-    let first_january = januaries
-        .first()
-        .copied()
-        .into_iter()
-        .chain(table_years.iter().copied())
-        .min()
-        .unwrap_or(last_january);
+    population
+}
+
+/// Commissioned places by district, kind and phase, each January from `first` to `AHEAD`
+/// years after `last`: a setting's places shared over the phases of the ages it takes.
+fn capacity_of(
+    p: Projections<'_>,
+    first_january: i32,
+    last_january: i32,
+) -> BTreeMap<
+    (
+        placeledger_domain::GssCode,
+        PlaceKind,
+        placeledger_domain::Phase,
+    ),
+    BTreeMap<i32, u32>,
+> {
     let mut capacity: BTreeMap<_, BTreeMap<i32, u32>> = BTreeMap::new();
     for setting in p.capacity.settings().values() {
         let kind = PlaceKind::of(setting.provision());
@@ -230,6 +284,12 @@ pub fn inputs(p: Projections<'_>, sharing: BTreeSet<(AuthorityCode, AuthorityCod
         }
     }
 
+    capacity
+}
+
+/// The annual cost of a place of each kind for each authority: the mean of the costs of the
+/// placement types the kind covers.
+fn costs_of(p: Projections<'_>) -> BTreeMap<(AuthorityCode, PlaceKind), Decimal> {
     let mut costs: BTreeMap<(AuthorityCode, PlaceKind), (Decimal, u32)> = BTreeMap::new();
     for ((authority, kind), cost) in p.costs.on(NaiveDate::MAX) {
         let e = costs
@@ -238,23 +298,10 @@ pub fn inputs(p: Projections<'_>, sharing: BTreeSet<(AuthorityCode, AuthorityCod
         e.0 += cost;
         e.1 += 1;
     }
-    let costs = costs
+    costs
         .into_iter()
         .map(|(k, (sum, n))| (k, (sum / Decimal::from(n)).round_dp(2)))
-        .collect();
-
-    let (mainstream, housing) = mainstream_inputs(p, &authorities);
-    Inputs {
-        authorities,
-        send,
-        population,
-        capacity,
-        costs,
-        sharing,
-        mainstream,
-        housing,
-        england: p.caseload.national(),
-    }
+        .collect()
 }
 
 /// Planning areas with their January rolls and net capacity by NCY, and housing by district.

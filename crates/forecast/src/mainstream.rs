@@ -124,7 +124,7 @@ pub fn forecast_mainstream(
                 f64::from(by.get(&6).copied().unwrap_or(0));
         }
     }
-    let pop4 = |d: &GssCode, year: i32| inputs.population.at(d, year).map(|p| p[4]);
+    let pop4 = |d: &GssCode, year: i32| pop4(inputs, d, year);
     let mut primary_paths: BTreeMap<(GssCode, usize), Vec<f64>> = BTreeMap::new();
     let mut rows = Vec::new();
     // Primary first: secondary intake needs the districts' forecast Y6.
@@ -136,75 +136,8 @@ pub fn forecast_mainstream(
             continue;
         };
         let secondary = area.phase == Phase::Secondary;
-        let years: Vec<i32> = (origin - w + 1..=origin).collect();
-        // Intake ratio.
-        let intakes: Vec<f64> = years
-            .iter()
-            .filter_map(|t| {
-                let first = f64::from(area.rolls.get(t)?.get(&g[0]).copied().unwrap_or(0));
-                let base = if secondary {
-                    *district_y6.get(&(area.district.clone(), t - 1))?
-                } else {
-                    pop4(&area.district, t - 1)?
-                };
-                ratio(first, base)
-            })
-            .collect();
-        let intake = if intakes.is_empty() {
-            f64::NAN
-        } else {
-            intakes.iter().sum::<f64>() / intakes.len() as f64
-        };
-        // Survival ratios, and the yearly mean's spread.
-        let mut survival = Vec::with_capacity(g.len() - 1);
-        for pair in g.windows(2) {
-            let (mut num, mut den) = (0.0, 0.0);
-            for t in &years {
-                if let (Some(now), Some(before)) = (area.rolls.get(t), area.rolls.get(&(t - 1))) {
-                    num += f64::from(now.get(&pair[1]).copied().unwrap_or(0));
-                    den += f64::from(before.get(&pair[0]).copied().unwrap_or(0));
-                }
-            }
-            survival.push(ratio(num, den).unwrap_or(1.0));
-        }
-        let yearly: Vec<f64> = area
-            .rolls
-            .range(..=origin)
-            .filter_map(|(t, now)| {
-                let before = area.rolls.get(&(t - 1))?;
-                let num: f64 = g[1..]
-                    .iter()
-                    .map(|x| f64::from(now.get(x).copied().unwrap_or(0)))
-                    .sum();
-                let den: f64 = g[..g.len() - 1]
-                    .iter()
-                    .map(|x| f64::from(before.get(x).copied().unwrap_or(0)))
-                    .sum();
-                ratio(num, den)
-            })
-            .collect();
-        let model = Model {
-            intake,
-            intake_sd: sd_of_logs(&intakes),
-            survival,
-            survival_sd: sd_of_logs(&yearly),
-        };
-        let housing = inputs.housing.get(&area.district);
-        let per_year_dwellings = housing.map_or(0.0, |h| {
-            let recent: Vec<f64> = h
-                .dwellings
-                .range(origin - 3..origin)
-                .map(|(_, d)| f64::from(*d))
-                .collect();
-            if recent.is_empty() {
-                0.0
-            } else {
-                recent.iter().sum::<f64>() / recent.len() as f64
-            }
-        });
-        let per_dwelling = housing
-            .and_then(|h| h.yield_per_dwelling.get(&area.phase).copied())
-            .unwrap_or(0.0);
+        let model = Model::estimate(inputs, area, &g, origin, w, &district_y6);
+        let (per_year_dwellings, per_dwelling) = housing_yield(inputs, area, origin);
         let h_max = horizon(area.phase);
         let mut samples = vec![vec![0.0_f32; runs as usize]; h_max];
         let mut y6_paths = vec![vec![0.0_f64; h_max]; runs as usize];
@@ -262,61 +195,14 @@ pub fn forecast_mainstream(
                 }
             }
         }
-        let capacity = area.capacity.range(..=origin).next_back().map(|(_, c)| {
-            g.iter()
-                .map(|x| c.get(x).copied().unwrap_or(0))
-                .sum::<u32>()
-        });
-        for (h, mut s) in samples.into_iter().enumerate() {
-            let pupils = crate::engine::percentiles_of(&mut s);
-            let year = origin + 1 + h as i32;
-            let capacity = area
-                .capacity
-                .range(..=year)
-                .next_back()
-                .map(|(_, c)| {
-                    g.iter()
-                        .map(|x| c.get(x).copied().unwrap_or(0))
-                        .sum::<u32>()
-                })
-                .or(capacity);
-            let surplus = capacity.map(|c| {
-                let c = i64::from(c);
-                Range {
-                    p10: c - pupils.p90,
-                    p50: c - pupils.p50,
-                    p90: c - pupils.p10,
-                }
-            });
-            let pct = capacity.filter(|c| *c > 0).map(|c| {
-                (Decimal::from(i64::from(c) - pupils.p50) * Decimal::ONE_HUNDRED / Decimal::from(c))
-                    .round_dp(1)
-            });
-            let headroom = pct.map(|p| {
-                if p < Decimal::ZERO {
-                    Headroom::Deficit
-                } else if p < Decimal::from(HEADROOM_PCT) {
-                    Headroom::BelowHeadroom
-                } else if p > Decimal::from(LARGE_SURPLUS_PCT) {
-                    Headroom::LargeSurplus
-                } else {
-                    Headroom::Sufficient
-                }
-            });
-            rows.push(MainstreamRow {
-                authority: area.authority.clone(),
-                district: area.district.clone(),
-                planning_area: code.clone(),
-                phase: area.phase,
-                year,
-                pupils,
-                net_capacity: capacity,
-                surplus,
-                surplus_pct: pct,
-                headroom,
-                from_housing: (per_year_dwellings * per_dwelling * (h + 1) as f64).round() as i64,
-            });
-        }
+        rows.extend(area_rows(
+            code,
+            area,
+            &g,
+            origin,
+            samples,
+            per_year_dwellings * per_dwelling,
+        ));
     }
     rows.sort_by(|a, b| {
         (&a.authority, &a.district, a.phase, a.year).cmp(&(
@@ -326,5 +212,171 @@ pub fn forecast_mainstream(
             b.year,
         ))
     });
+    rows
+}
+
+/// Four-year-olds in district `d` in `year`: what Reception is drawn from.
+fn pop4(inputs: &Inputs, d: &GssCode, year: i32) -> Option<f64> {
+    inputs.population.at(d, year).map(|p| p[4])
+}
+
+impl Model {
+    /// An area's intake ratio and cohort survival over the `w` Januaries to `origin`, with
+    /// their yearly spread (`g`: the area's year groups; `district_y6`: Y6 by district and
+    /// January, what a secondary area's Y7 is drawn from).
+    fn estimate(
+        inputs: &Inputs,
+        area: &MainstreamArea,
+        g: &[i8],
+        origin: i32,
+        w: i32,
+        district_y6: &BTreeMap<(GssCode, i32), f64>,
+    ) -> Model {
+        let secondary = area.phase == Phase::Secondary;
+        let years: Vec<i32> = (origin - w + 1..=origin).collect();
+        // Intake ratio.
+        let intakes: Vec<f64> = years
+            .iter()
+            .filter_map(|t| {
+                let first = f64::from(area.rolls.get(t)?.get(&g[0]).copied().unwrap_or(0));
+                let base = if secondary {
+                    *district_y6.get(&(area.district.clone(), t - 1))?
+                } else {
+                    pop4(inputs, &area.district, t - 1)?
+                };
+                ratio(first, base)
+            })
+            .collect();
+        let intake = if intakes.is_empty() {
+            f64::NAN
+        } else {
+            intakes.iter().sum::<f64>() / intakes.len() as f64
+        };
+        // Survival ratios, and the yearly mean's spread.
+        let mut survival = Vec::with_capacity(g.len() - 1);
+        for pair in g.windows(2) {
+            let (mut num, mut den) = (0.0, 0.0);
+            for t in &years {
+                if let (Some(now), Some(before)) = (area.rolls.get(t), area.rolls.get(&(t - 1))) {
+                    num += f64::from(now.get(&pair[1]).copied().unwrap_or(0));
+                    den += f64::from(before.get(&pair[0]).copied().unwrap_or(0));
+                }
+            }
+            survival.push(ratio(num, den).unwrap_or(1.0));
+        }
+        let yearly: Vec<f64> = area
+            .rolls
+            .range(..=origin)
+            .filter_map(|(t, now)| {
+                let before = area.rolls.get(&(t - 1))?;
+                let num: f64 = g[1..]
+                    .iter()
+                    .map(|x| f64::from(now.get(x).copied().unwrap_or(0)))
+                    .sum();
+                let den: f64 = g[..g.len() - 1]
+                    .iter()
+                    .map(|x| f64::from(before.get(x).copied().unwrap_or(0)))
+                    .sum();
+                ratio(num, den)
+            })
+            .collect();
+        Model {
+            intake,
+            intake_sd: sd_of_logs(&intakes),
+            survival,
+            survival_sd: sd_of_logs(&yearly),
+        }
+    }
+}
+
+/// Pupils a year of new housing brings to an area: the district's dwellings a year (the
+/// mean of the three years before `origin`) and the pupils per dwelling of the area's phase.
+fn housing_yield(inputs: &Inputs, area: &MainstreamArea, origin: i32) -> (f64, f64) {
+    let housing = inputs.housing.get(&area.district);
+    let per_year_dwellings = housing.map_or(0.0, |h| {
+        let recent: Vec<f64> = h
+            .dwellings
+            .range(origin - 3..origin)
+            .map(|(_, d)| f64::from(*d))
+            .collect();
+        if recent.is_empty() {
+            0.0
+        } else {
+            recent.iter().sum::<f64>() / recent.len() as f64
+        }
+    });
+    let per_dwelling = housing
+        .and_then(|h| h.yield_per_dwelling.get(&area.phase).copied())
+        .unwrap_or(0.0);
+    (per_year_dwellings, per_dwelling)
+}
+
+/// An area's rows, a year at a time: pupils (P10-P50-P90 over the runs' `samples`, with
+/// `housing_per_year` pupils from new housing added each year), net capacity, surplus and
+/// headroom.
+fn area_rows(
+    code: &PlanningAreaCode,
+    area: &MainstreamArea,
+    g: &[i8],
+    origin: i32,
+    samples: Vec<Vec<f32>>,
+    housing_per_year: f64,
+) -> Vec<MainstreamRow> {
+    let mut rows = Vec::new();
+    let capacity = area.capacity.range(..=origin).next_back().map(|(_, c)| {
+        g.iter()
+            .map(|x| c.get(x).copied().unwrap_or(0))
+            .sum::<u32>()
+    });
+    for (h, mut s) in samples.into_iter().enumerate() {
+        let pupils = crate::engine::percentiles_of(&mut s);
+        let year = origin + 1 + h as i32;
+        let capacity = area
+            .capacity
+            .range(..=year)
+            .next_back()
+            .map(|(_, c)| {
+                g.iter()
+                    .map(|x| c.get(x).copied().unwrap_or(0))
+                    .sum::<u32>()
+            })
+            .or(capacity);
+        let surplus = capacity.map(|c| {
+            let c = i64::from(c);
+            Range {
+                p10: c - pupils.p90,
+                p50: c - pupils.p50,
+                p90: c - pupils.p10,
+            }
+        });
+        let pct = capacity.filter(|c| *c > 0).map(|c| {
+            (Decimal::from(i64::from(c) - pupils.p50) * Decimal::ONE_HUNDRED / Decimal::from(c))
+                .round_dp(1)
+        });
+        let headroom = pct.map(|p| {
+            if p < Decimal::ZERO {
+                Headroom::Deficit
+            } else if p < Decimal::from(HEADROOM_PCT) {
+                Headroom::BelowHeadroom
+            } else if p > Decimal::from(LARGE_SURPLUS_PCT) {
+                Headroom::LargeSurplus
+            } else {
+                Headroom::Sufficient
+            }
+        });
+        rows.push(MainstreamRow {
+            authority: area.authority.clone(),
+            district: area.district.clone(),
+            planning_area: code.clone(),
+            phase: area.phase,
+            year,
+            pupils,
+            net_capacity: capacity,
+            surplus,
+            surplus_pct: pct,
+            headroom,
+            from_housing: (housing_per_year * (h + 1) as f64).round() as i64,
+        });
+    }
     rows
 }

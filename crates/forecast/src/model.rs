@@ -309,6 +309,212 @@ fn pop_of(population: &Population, districts: &[GssCode], year: i32) -> Option<V
     Some(out)
 }
 
+/// The cells of an authority's plans: district x age x need, `[d][a][n]`.
+struct Grid<'a> {
+    districts: &'a [GssCode],
+    nn: usize,
+}
+
+impl Grid<'_> {
+    fn cell(&self, d: usize, a: usize, n: usize) -> usize {
+        (d * AGES + a) * self.nn + n
+    }
+
+    /// A January's (or a year's new) plans as a dense vector of cells.
+    fn dense(&self, m: &std::collections::BTreeMap<crate::inputs::SendKey, u32>) -> Vec<f64> {
+        let mut v = vec![0.0; self.districts.len() * AGES * self.nn];
+        for ((d, a, n), count) in m {
+            if let Some(d) = dist_index(self.districts, d)
+                && usize::from(*a) < AGES
+            {
+                v[self.cell(d, usize::from(*a), need_index(*n))] += f64::from(*count);
+            }
+        }
+        v
+    }
+}
+
+/// The flows of the window's years, summed: continuation (`k_num / k_den` by age and need),
+/// new plans by age and need against the population by age, by district, and in all.
+struct Sums {
+    k_num: Vec<f64>,
+    k_den: Vec<f64>,
+    inc_num: Vec<f64>,
+    inc_den: Vec<f64>,
+    d_new: Vec<f64>,
+    d_pop: Vec<f64>,
+    inc_count: Vec<f64>,
+    ceased: f64,
+    stock_before: f64,
+    new_total: f64,
+}
+
+impl Sums {
+    fn over(
+        grid: &Grid<'_>,
+        c: &ChildHistory,
+        population: &Population,
+        in_window: &[i32],
+        has_pop: bool,
+    ) -> Sums {
+        let (districts, nd, nn) = (grid.districts, grid.districts.len(), grid.nn);
+        let cell = |d, a, n| grid.cell(d, a, n);
+        let dense = |m| grid.dense(m);
+        let mut k_num = vec![0.0; AGES * nn];
+        let mut k_den = vec![0.0; AGES * nn];
+        let mut inc_num = vec![0.0; AGES * nn];
+        let mut inc_den = vec![0.0; AGES];
+        let mut d_new = vec![0.0; nd];
+        let mut d_pop = vec![0.0; nd];
+        let mut inc_count = vec![0.0; nd * AGES * nn];
+        let mut ceased = 0.0;
+        let mut stock_before = 0.0;
+        let mut new_total = 0.0;
+        for t in in_window {
+            let now = dense(&c.january[t]);
+            let before = dense(&c.january[&(t - 1)]);
+            let new = dense(&c.new_plans[t]);
+            let pop = if has_pop {
+                pop_of(population, districts, t - 1)
+            } else {
+                None
+            };
+            for d in 0..nd {
+                for a in 0..AGES {
+                    for n in 0..nn {
+                        let i = cell(d, a, n);
+                        if a < MAX_AGE {
+                            let next = cell(d, a + 1, n);
+                            k_num[a * nn + n] += now[next] - new[next];
+                            k_den[a * nn + n] += before[i];
+                        }
+                        inc_num[a * nn + n] += new[i];
+                        inc_count[i] += new[i] / in_window.len() as f64;
+                        d_new[d] += new[i];
+                        stock_before += before[i];
+                        new_total += new[i];
+                    }
+                    if let Some(p) = &pop {
+                        inc_den[a] += p[d * AGES + a];
+                        d_pop[d] += p[d * AGES + a];
+                    }
+                }
+            }
+            ceased += c
+                .ceased
+                .get(t)
+                .map_or(0.0, |m| m.values().map(|v| f64::from(*v)).sum());
+        }
+        Sums {
+            k_num,
+            k_den,
+            inc_num,
+            inc_den,
+            d_new,
+            d_pop,
+            inc_count,
+            ceased,
+            stock_before,
+            new_total,
+        }
+    }
+
+    /// Continuation a -> a+1 by need, pooled over districts and window; thin cells fall back
+    /// to the age's figure across needs.
+    fn continuation(&self, nn: usize) -> Vec<f64> {
+        let (k_num, k_den) = (&self.k_num, &self.k_den);
+        // (see above)
+        // the age's figure across needs.
+        let mut cont = vec![0.0; AGES * nn];
+        for a in 0..MAX_AGE {
+            let num_a: f64 = (0..nn).map(|n| k_num[a * nn + n]).sum();
+            let den_a: f64 = (0..nn).map(|n| k_den[a * nn + n]).sum();
+            let age_k = if den_a >= 10.0 { num_a / den_a } else { 1.0 };
+            for n in 0..nn {
+                let (num, den) = (k_num[a * nn + n], k_den[a * nn + n]);
+                cont[a * nn + n] = if den >= 10.0 { num / den } else { age_k }.clamp(0.0, 1.5);
+            }
+        }
+        cont
+    }
+
+    /// New plans per resident by district, age and need (a district factor times the
+    /// authority's rate by age and need); without population, the window's mean count.
+    fn incidence(&self, grid: &Grid<'_>, has_pop: bool) -> Vec<f64> {
+        let (nd, nn) = (grid.districts.len(), grid.nn);
+        let cell = |d, a, n| grid.cell(d, a, n);
+        let (inc_num, inc_den, d_new, d_pop, new_total) = (
+            &self.inc_num,
+            &self.inc_den,
+            &self.d_new,
+            &self.d_pop,
+            self.new_total,
+        );
+        let mut inc = vec![0.0; nd * AGES * nn];
+        let pop_total: f64 = d_pop.iter().sum();
+        if has_pop {
+            let auth_rate = if pop_total > 0.0 {
+                new_total / pop_total
+            } else {
+                0.0
+            };
+            for d in 0..nd {
+                let factor = if d_pop[d] > 0.0 && auth_rate > 0.0 {
+                    (d_new[d] / d_pop[d]) / auth_rate
+                } else {
+                    1.0
+                };
+                for a in 0..AGES {
+                    for n in 0..nn {
+                        if inc_den[a] > 0.0 {
+                            inc[cell(d, a, n)] = inc_num[a * nn + n] / inc_den[a] * factor;
+                        }
+                    }
+                }
+            }
+        } else {
+            inc = self.inc_count.clone();
+        }
+        inc
+    }
+}
+
+/// How much continuation jumps about: the spread of its yearly log over every year of flows.
+fn continuation_spread(grid: &Grid<'_>, c: &ChildHistory, pairs: &[i32]) -> f64 {
+    let (nd, nn) = (grid.districts.len(), grid.nn);
+    let cell = |d, a, n| grid.cell(d, a, n);
+    let dense = |m| grid.dense(m);
+    // Continuation jumps about less; its own spread from every year of flows.
+    let cont_logs: Vec<f64> = pairs
+        .iter()
+        .filter_map(|t| {
+            let now = dense(&c.january[t]);
+            let before = dense(&c.january[&(t - 1)]);
+            let new = dense(&c.new_plans[t]);
+            let (mut num, mut den) = (0.0, 0.0);
+            for d in 0..nd {
+                for a in 0..MAX_AGE {
+                    for n in 0..nn {
+                        num += now[cell(d, a + 1, n)] - new[cell(d, a + 1, n)];
+                        den += before[cell(d, a, n)];
+                    }
+                }
+            }
+            (num > 0.0 && den > 0.0).then(|| (num / den).ln())
+        })
+        .collect();
+    {
+        let n = cont_logs.len();
+        if n >= 2 {
+            let m = cont_logs.iter().sum::<f64>() / n as f64;
+            (cont_logs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt()
+        } else {
+            0.02
+        }
+    }
+    .max(0.01)
+}
+
 fn flow(
     population: &Population,
     districts: &[GssCode],
@@ -318,20 +524,12 @@ fn flow(
     horizon: u8,
     flags: &mut BTreeSet<Flag>,
 ) -> Option<Estimate> {
-    let nd = districts.len();
-    let nn = needs();
-    let cell = |d: usize, a: usize, n: usize| (d * AGES + a) * nn + n;
-    let dense = |m: &std::collections::BTreeMap<crate::inputs::SendKey, u32>| {
-        let mut v = vec![0.0; nd * AGES * nn];
-        for ((d, a, n), count) in m {
-            if let Some(d) = dist_index(districts, d)
-                && usize::from(*a) < AGES
-            {
-                v[cell(d, usize::from(*a), need_index(*n))] += f64::from(*count);
-            }
-        }
-        v
+    let grid = Grid {
+        districts,
+        nn: needs(),
     };
+    let (nd, nn) = (districts.len(), grid.nn);
+    let dense = |m| grid.dense(m);
     let stock = dense(c.january.get(&origin)?);
     // Every January with the one before it and its new plans: a year of flows.
     let pairs: Vec<i32> = c
@@ -360,88 +558,10 @@ fn flow(
         flags.insert(Flag::NoPopulation);
     }
 
-    let mut k_num = vec![0.0; AGES * nn];
-    let mut k_den = vec![0.0; AGES * nn];
-    let mut inc_num = vec![0.0; AGES * nn];
-    let mut inc_den = vec![0.0; AGES];
-    let mut d_new = vec![0.0; nd];
-    let mut d_pop = vec![0.0; nd];
-    let mut inc_count = vec![0.0; nd * AGES * nn];
-    let mut ceased = 0.0;
-    let mut stock_before = 0.0;
-    let mut new_total = 0.0;
-    for t in &in_window {
-        let now = dense(&c.january[t]);
-        let before = dense(&c.january[&(t - 1)]);
-        let new = dense(&c.new_plans[t]);
-        let pop = if has_pop {
-            pop_of(population, districts, t - 1)
-        } else {
-            None
-        };
-        for d in 0..nd {
-            for a in 0..AGES {
-                for n in 0..nn {
-                    let i = cell(d, a, n);
-                    if a < MAX_AGE {
-                        let next = cell(d, a + 1, n);
-                        k_num[a * nn + n] += now[next] - new[next];
-                        k_den[a * nn + n] += before[i];
-                    }
-                    inc_num[a * nn + n] += new[i];
-                    inc_count[i] += new[i] / in_window.len() as f64;
-                    d_new[d] += new[i];
-                    stock_before += before[i];
-                    new_total += new[i];
-                }
-                if let Some(p) = &pop {
-                    inc_den[a] += p[d * AGES + a];
-                    d_pop[d] += p[d * AGES + a];
-                }
-            }
-        }
-        ceased += c
-            .ceased
-            .get(t)
-            .map_or(0.0, |m| m.values().map(|v| f64::from(*v)).sum());
-    }
-    // Continuation a -> a+1 by need, pooled over districts and window; thin cells fall back to
-    // the age's figure across needs.
-    let mut cont = vec![0.0; AGES * nn];
-    for a in 0..MAX_AGE {
-        let num_a: f64 = (0..nn).map(|n| k_num[a * nn + n]).sum();
-        let den_a: f64 = (0..nn).map(|n| k_den[a * nn + n]).sum();
-        let age_k = if den_a >= 10.0 { num_a / den_a } else { 1.0 };
-        for n in 0..nn {
-            let (num, den) = (k_num[a * nn + n], k_den[a * nn + n]);
-            cont[a * nn + n] = if den >= 10.0 { num / den } else { age_k }.clamp(0.0, 1.5);
-        }
-    }
-    let mut inc = vec![0.0; nd * AGES * nn];
-    let pop_total: f64 = d_pop.iter().sum();
-    if has_pop {
-        let auth_rate = if pop_total > 0.0 {
-            new_total / pop_total
-        } else {
-            0.0
-        };
-        for d in 0..nd {
-            let factor = if d_pop[d] > 0.0 && auth_rate > 0.0 {
-                (d_new[d] / d_pop[d]) / auth_rate
-            } else {
-                1.0
-            };
-            for a in 0..AGES {
-                for n in 0..nn {
-                    if inc_den[a] > 0.0 {
-                        inc[cell(d, a, n)] = inc_num[a * nn + n] / inc_den[a] * factor;
-                    }
-                }
-            }
-        }
-    } else {
-        inc = inc_count;
-    }
+    let sums = Sums::over(&grid, c, population, &in_window, has_pop);
+    let cont = sums.continuation(nn);
+    let mut inc = sums.incidence(&grid, has_pop);
+    let (pop_total, new_total) = (sums.d_pop.iter().sum::<f64>(), sums.new_total);
     let pop = if has_pop {
         let mut v = Vec::with_capacity(usize::from(horizon) * nd * AGES);
         for h in 1..=i32::from(horizon) {
@@ -476,38 +596,10 @@ fn flow(
     }
     let all_logs: Vec<f64> = pairs.iter().filter_map(|t| rate(*t)).collect();
     let sigma = change_sd(&all_logs).unwrap_or(DEFAULT_SIGMA).max(MIN_SIGMA);
-    // Continuation jumps about less; its own spread from every year of flows.
-    let cont_logs: Vec<f64> = pairs
-        .iter()
-        .filter_map(|t| {
-            let now = dense(&c.january[t]);
-            let before = dense(&c.january[&(t - 1)]);
-            let new = dense(&c.new_plans[t]);
-            let (mut num, mut den) = (0.0, 0.0);
-            for d in 0..nd {
-                for a in 0..MAX_AGE {
-                    for n in 0..nn {
-                        num += now[cell(d, a + 1, n)] - new[cell(d, a + 1, n)];
-                        den += before[cell(d, a, n)];
-                    }
-                }
-            }
-            (num > 0.0 && den > 0.0).then(|| (num / den).ln())
-        })
-        .collect();
-    let cont_sigma = {
-        let n = cont_logs.len();
-        if n >= 2 {
-            let m = cont_logs.iter().sum::<f64>() / n as f64;
-            (cont_logs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt()
-        } else {
-            0.02
-        }
-    }
-    .max(0.01);
+    let cont_sigma = continuation_spread(&grid, c, &pairs);
     let mix = child_mix(c, origin);
-    let cessation = (stock_before > 0.0).then(|| ceased / stock_before);
-    let k_total: f64 = k_num.iter().sum::<f64>() / k_den.iter().sum::<f64>().max(1.0);
+    let cessation = (sums.stock_before > 0.0).then(|| sums.ceased / sums.stock_before);
+    let k_total: f64 = sums.k_num.iter().sum::<f64>() / sums.k_den.iter().sum::<f64>().max(1.0);
     let rates = Rates {
         method: "stock_flow",
         incidence_per_1000: (has_pop && pop_total > 0.0).then(|| new_total / pop_total * 1000.0),

@@ -107,28 +107,7 @@ pub fn parse_table(table: &Table, state: &State) -> Result<Parsed, Vec<Problem>>
         let ceased = c.optional("ceased_on", date);
         let reason = c.optional("cease_reason", |t| value(CeaseReason::parse(t)));
 
-        let transfer = match (from.clone(), original) {
-            (Some(Some(from)), Some(Some(on))) => Some(Some(TransferIn {
-                from_authority: from,
-                originally_issued_on: on,
-            })),
-            (Some(Some(_)), Some(None)) => {
-                c.problem(
-                    "originally_issued_on",
-                    "is required for a plan transferred in".into(),
-                );
-                None
-            }
-            (Some(None), Some(Some(_))) => {
-                c.problem(
-                    "transferred_in_from",
-                    "is required with originally_issued_on".into(),
-                );
-                None
-            }
-            (Some(None), Some(None)) => Some(None),
-            _ => None,
-        };
+        let transfer = transfer_of(&mut c, from, original);
         if matches!(transfer, Some(None)) {
             for (col, v) in [("requested_on", requested), ("decided_on", decided)] {
                 if v == Some(None) {
@@ -136,72 +115,12 @@ pub fn parse_table(table: &Table, state: &State) -> Result<Parsed, Vec<Problem>>
                 }
             }
         }
-        let ceased = match (ceased, reason) {
-            (Some(Some(on)), Some(Some(r))) => Some(Some((on, r))),
-            (Some(Some(_)), Some(None)) => {
-                c.problem("cease_reason", "is required with ceased_on".into());
-                None
-            }
-            (Some(None), Some(Some(_))) => {
-                c.problem("ceased_on", "is required with cease_reason".into());
-                None
-            }
-            (Some(None), Some(None)) => Some(None),
-            _ => None,
-        };
-        let placement = match (urn, elsewhere, start, end, end_reason, facility) {
-            (
-                Some(urn),
-                Some(elsewhere),
-                Some(start),
-                Some(end),
-                Some(end_reason),
-                Some(facility),
-            ) => {
-                let at = match (urn, elsewhere) {
-                    (Some(urn), None) => Some(PlacedAt::Setting { urn, facility }),
-                    (None, Some(elsewhere)) => Some(PlacedAt::Elsewhere { elsewhere }),
-                    (Some(_), Some(_)) => {
-                        c.problem(
-                            "educated_elsewhere",
-                            "a placement is at a setting (placement_urn) or elsewhere, not both"
-                                .into(),
-                        );
-                        None
-                    }
-                    (None, None) => None,
-                };
-                match (at, start, end) {
-                    (None, None, None) => Some(None),
-                    (Some(at), Some(start), end) => {
-                        if end.is_some_and(|e| e < start) {
-                            c.problem("placement_end", "is before placement_start".into());
-                            None
-                        } else {
-                            Some(Some(Placement {
-                                line: row.line,
-                                at,
-                                start,
-                                end: end
-                                    .map(|e| (e, end_reason.unwrap_or(PlacementEndReason::Other))),
-                            }))
-                        }
-                    }
-                    (None, Some(_), _) => {
-                        c.problem(
-                            "placement_urn",
-                            "a placement needs placement_urn or educated_elsewhere".into(),
-                        );
-                        None
-                    }
-                    (_, None, _) => {
-                        c.problem("placement_start", "is required for a placement".into());
-                        None
-                    }
-                }
-            }
-            _ => None,
-        };
+        let ceased = ceased_of(&mut c, ceased, reason);
+        let placement = placement_of(
+            &mut c,
+            row.line,
+            (urn, elsewhere, start, end, end_reason, facility),
+        );
         let fields = (
             id, authority, born, district, requested, decided, issued, need, secondary, transfer,
             ceased, placement,
@@ -289,83 +208,9 @@ pub fn parse_table(table: &Table, state: &State) -> Result<Parsed, Vec<Problem>>
                 ));
             }
         }
-        let mut push = |line: u64, command: Command| {
+        for (line, command) in commands_of(&id, line, &child, &placements) {
             parsed.commands.push(command);
             parsed.lines.push(line);
-        };
-        let registered = [child.requested, Some(child.issued)]
-            .into_iter()
-            .flatten()
-            .min()
-            .unwrap_or(child.issued);
-        push(
-            line,
-            Command::RegisterChild {
-                child: id.clone(),
-                authority: child.authority.clone(),
-                born: child.born,
-                district: child.district.clone(),
-                on: registered,
-            },
-        );
-        if child.transfer.is_none()
-            && let (Some(requested), Some(decided)) = (child.requested, child.decided)
-        {
-            push(
-                line,
-                Command::RequestAssessment {
-                    child: id.clone(),
-                    on: requested,
-                },
-            );
-            push(
-                line,
-                Command::DecideAssessment {
-                    child: id.clone(),
-                    on: decided,
-                    decision: AssessmentDecision::Assess,
-                },
-            );
-        }
-        push(
-            line,
-            Command::IssuePlan {
-                child: id.clone(),
-                on: child.issued,
-                primary_need: child.need,
-                secondary_needs: child.secondary.clone(),
-                transfer_in: child.transfer.clone(),
-            },
-        );
-        for p in &placements {
-            push(
-                p.line,
-                Command::StartPlacement {
-                    child: id.clone(),
-                    on: p.start,
-                    placed_at: p.at,
-                },
-            );
-            if let Some((on, reason)) = p.end {
-                push(
-                    p.line,
-                    Command::EndPlacement {
-                        child: id.clone(),
-                        on,
-                        reason,
-                    },
-                );
-            }
-        }
-        if let Some((on, reason)) = child.ceased {
-            push(
-                line,
-                Command::CeasePlan {
-                    child: id.clone(),
-                    on,
-                    reason,
-                },
-            );
         }
     }
     if !problems.is_empty() {
@@ -378,4 +223,203 @@ pub fn parse_table(table: &Table, state: &State) -> Result<Parsed, Vec<Problem>>
         ));
     }
     Ok(parsed)
+}
+
+/// A plan transferred in from another authority: both columns or neither.
+fn transfer_of(
+    c: &mut Cells<'_>,
+    from: Option<Option<String>>,
+    original: Option<Option<NaiveDate>>,
+) -> Option<Option<TransferIn>> {
+    match (from, original) {
+        (Some(Some(from)), Some(Some(on))) => Some(Some(TransferIn {
+            from_authority: from,
+            originally_issued_on: on,
+        })),
+        (Some(Some(_)), Some(None)) => {
+            c.problem(
+                "originally_issued_on",
+                "is required for a plan transferred in".into(),
+            );
+            None
+        }
+        (Some(None), Some(Some(_))) => {
+            c.problem(
+                "transferred_in_from",
+                "is required with originally_issued_on".into(),
+            );
+            None
+        }
+        (Some(None), Some(None)) => Some(None),
+        _ => None,
+    }
+}
+
+/// A plan that ceased: the date and the reason, both or neither.
+fn ceased_of(
+    c: &mut Cells<'_>,
+    ceased: Option<Option<NaiveDate>>,
+    reason: Option<Option<CeaseReason>>,
+) -> Option<Option<(NaiveDate, CeaseReason)>> {
+    match (ceased, reason) {
+        (Some(Some(on)), Some(Some(r))) => Some(Some((on, r))),
+        (Some(Some(_)), Some(None)) => {
+            c.problem("cease_reason", "is required with ceased_on".into());
+            None
+        }
+        (Some(None), Some(Some(_))) => {
+            c.problem("ceased_on", "is required with cease_reason".into());
+            None
+        }
+        (Some(None), Some(None)) => Some(None),
+        _ => None,
+    }
+}
+
+/// A row's placement columns as read (`None`: unreadable; `Some(None)`: empty): URN,
+/// educated elsewhere, start, end, end reason, facility.
+type PlacementCells = (
+    Option<Option<Urn>>,
+    Option<Option<Elsewhere>>,
+    Option<Option<NaiveDate>>,
+    Option<Option<NaiveDate>>,
+    Option<Option<PlacementEndReason>>,
+    Option<Option<Facility>>,
+);
+
+/// The row's placement, if it has one: at a setting or elsewhere, from a start, perhaps to
+/// an end.
+fn placement_of(c: &mut Cells<'_>, line: u64, cells: PlacementCells) -> Option<Option<Placement>> {
+    match cells {
+        (Some(urn), Some(elsewhere), Some(start), Some(end), Some(end_reason), Some(facility)) => {
+            let at = match (urn, elsewhere) {
+                (Some(urn), None) => Some(PlacedAt::Setting { urn, facility }),
+                (None, Some(elsewhere)) => Some(PlacedAt::Elsewhere { elsewhere }),
+                (Some(_), Some(_)) => {
+                    c.problem(
+                        "educated_elsewhere",
+                        "a placement is at a setting (placement_urn) or elsewhere, not both".into(),
+                    );
+                    None
+                }
+                (None, None) => None,
+            };
+            match (at, start, end) {
+                (None, None, None) => Some(None),
+                (Some(at), Some(start), end) => {
+                    if end.is_some_and(|e| e < start) {
+                        c.problem("placement_end", "is before placement_start".into());
+                        None
+                    } else {
+                        Some(Some(Placement {
+                            line,
+                            at,
+                            start,
+                            end: end.map(|e| (e, end_reason.unwrap_or(PlacementEndReason::Other))),
+                        }))
+                    }
+                }
+                (None, Some(_), _) => {
+                    c.problem(
+                        "placement_urn",
+                        "a placement needs placement_urn or educated_elsewhere".into(),
+                    );
+                    None
+                }
+                (_, None, _) => {
+                    c.problem("placement_start", "is required for a placement".into());
+                    None
+                }
+            }
+        }
+        _ => None,
+    }
+}
+
+/// The commands that record one child of the file: registered, assessed (unless the plan
+/// was transferred in), the plan issued, each placement started and ended, the plan ceased;
+/// each with the line it came from.
+fn commands_of(
+    id: &ChildId,
+    line: u64,
+    child: &Child,
+    placements: &[Placement],
+) -> Vec<(u64, Command)> {
+    let mut out = Vec::new();
+    let mut push = |line: u64, command: Command| out.push((line, command));
+    let registered = [child.requested, Some(child.issued)]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(child.issued);
+    push(
+        line,
+        Command::RegisterChild {
+            child: id.clone(),
+            authority: child.authority.clone(),
+            born: child.born,
+            district: child.district.clone(),
+            on: registered,
+        },
+    );
+    if child.transfer.is_none()
+        && let (Some(requested), Some(decided)) = (child.requested, child.decided)
+    {
+        push(
+            line,
+            Command::RequestAssessment {
+                child: id.clone(),
+                on: requested,
+            },
+        );
+        push(
+            line,
+            Command::DecideAssessment {
+                child: id.clone(),
+                on: decided,
+                decision: AssessmentDecision::Assess,
+            },
+        );
+    }
+    push(
+        line,
+        Command::IssuePlan {
+            child: id.clone(),
+            on: child.issued,
+            primary_need: child.need,
+            secondary_needs: child.secondary.clone(),
+            transfer_in: child.transfer.clone(),
+        },
+    );
+    for p in placements {
+        push(
+            p.line,
+            Command::StartPlacement {
+                child: id.clone(),
+                on: p.start,
+                placed_at: p.at,
+            },
+        );
+        if let Some((on, reason)) = p.end {
+            push(
+                p.line,
+                Command::EndPlacement {
+                    child: id.clone(),
+                    on,
+                    reason,
+                },
+            );
+        }
+    }
+    if let Some((on, reason)) = child.ceased {
+        push(
+            line,
+            Command::CeasePlan {
+                child: id.clone(),
+                on,
+                reason,
+            },
+        );
+    }
+    out
 }

@@ -401,8 +401,7 @@ pub fn parse_table(table: &Table, state: &State) -> Result<Parsed, Vec<Problem>>
         return Err(problems);
     }
 
-    type Cells = (u64, Vec<(Dimension, Indicator, Option<i64>)>);
-    let mut cells: BTreeMap<(AuthorityCode, Period), Cells> = BTreeMap::new();
+    let mut cells: BTreeMap<(AuthorityCode, Period), RowCells> = BTreeMap::new();
     let mut seen: HashMap<(String, String, String, String), u64> = HashMap::new();
     let mut not_registered: BTreeMap<String, usize> = BTreeMap::new();
     let mut not_held: BTreeMap<String, usize> = BTreeMap::new();
@@ -511,6 +510,44 @@ pub fn parse_table(table: &Table, state: &State) -> Result<Parsed, Vec<Problem>>
     if !problems.is_empty() {
         return Err(problems);
     }
+    Ok(parsed(
+        table,
+        layout,
+        national,
+        cells,
+        Passed {
+            above_authority,
+            not_held,
+            not_registered,
+        },
+    ))
+}
+
+/// An authority's figures for one period: the line they start on, and each cell.
+type RowCells = (u64, Vec<(Dimension, Indicator, Option<i64>)>);
+
+/// Rows passed over, and why: national and regional rows, breakdowns not held (by topic),
+/// authorities not registered (by code).
+struct Passed {
+    above_authority: usize,
+    not_held: BTreeMap<String, usize>,
+    not_registered: BTreeMap<String, usize>,
+}
+
+/// The commands the rows make, in one list with their lines, and notes of what was passed
+/// over.
+fn parsed(
+    table: &Table,
+    layout: Layout,
+    national: BTreeMap<AcademicYear, (u64, i64)>,
+    cells: BTreeMap<(AuthorityCode, Period), RowCells>,
+    passed: Passed,
+) -> Parsed {
+    let Passed {
+        above_authority,
+        not_held,
+        not_registered,
+    } = passed;
     let mut parsed = Parsed {
         commands: Vec::new(),
         lines: Vec::new(),
@@ -580,7 +617,7 @@ pub fn parse_table(table: &Table, state: &State) -> Result<Parsed, Vec<Problem>>
             las.join(", ")
         ));
     }
-    Ok(parsed)
+    parsed
 }
 
 /// What a row's cells are broken down by (neither: all plans).

@@ -330,9 +330,43 @@ fn share(part: f64, whole: f64) -> f64 {
 
 /// Compares `observed` with `reference`, per authority: every tolerance of the seeds.
 pub fn check(reference: &Reference, observed: &Observed) -> Vec<Comparison> {
-    let mut out = Vec::new();
-    let mut push = |measure: &str, la: &str, period: String, seeded: f64, real: f64, tolerance| {
-        out.push(Comparison {
+    let mut checks = Checks::default();
+    for la in reference.authorities() {
+        let la = la.as_str();
+        checks.january_plans(reference, observed, la);
+        // January 2025: placements, needs, ages.
+        let stock: Vec<&Line> = observed
+            .caseload(2025)
+            .filter(|(a, _)| a.as_str() == la)
+            .map(|(_, l)| l)
+            .collect();
+        checks.placements_and_needs(reference, la, &stock);
+        if checks.ages(reference, la, &stock).is_none() {
+            continue;
+        }
+        checks.flows(reference, observed, la);
+        checks.mainstream(reference, observed, la);
+    }
+    checks.out
+}
+
+/// The comparisons made so far.
+#[derive(Debug, Default)]
+struct Checks {
+    out: Vec<Comparison>,
+}
+
+impl Checks {
+    fn push(
+        &mut self,
+        measure: &str,
+        la: &str,
+        period: String,
+        seeded: f64,
+        real: f64,
+        tolerance: Tolerance,
+    ) {
+        self.out.push(Comparison {
             measure: measure.to_owned(),
             authority: la.to_owned(),
             period,
@@ -342,12 +376,13 @@ pub fn check(reference: &Reference, observed: &Observed) -> Vec<Comparison> {
             tolerance,
             ok: Tolerance::holds(tolerance, seeded, real),
         });
-    };
-    for la in reference.authorities() {
-        let la = la.as_str();
+    }
+
+    /// Plans in force each January.
+    fn january_plans(&mut self, reference: &Reference, observed: &Observed, la: &str) {
         for year in 2015..=2025 {
             if let Some(real) = reference.plans(la, year) {
-                push(
+                self.push(
                     "January plans",
                     la,
                     format!("Jan {year}"),
@@ -357,19 +392,16 @@ pub fn check(reference: &Reference, observed: &Observed) -> Vec<Comparison> {
                 );
             }
         }
+    }
 
-        // January 2025: placements, needs, ages.
-        let stock: Vec<&Line> = observed
-            .caseload(2025)
-            .filter(|(a, _)| a.as_str() == la)
-            .map(|(_, l)| l)
-            .collect();
+    /// January 2025: where the plans are placed, and their primary needs.
+    fn placements_and_needs(&mut self, reference: &Reference, la: &str, stock: &[&Line]) {
         let on = census_day(2025);
         let all = stock.len() as f64;
         let real_all = f64::from(reference.total_2025(la, None, None).unwrap_or(0));
         let mut seeded_groups: BTreeMap<&str, f64> = BTreeMap::new();
         let mut real_groups: BTreeMap<&str, f64> = BTreeMap::new();
-        for l in &stock {
+        for l in stock {
             *seeded_groups.entry(group(l.kind_on(on))).or_default() += 1.0;
         }
         for c in reference.cells_2025(la) {
@@ -379,7 +411,7 @@ pub fn check(reference: &Reference, observed: &Observed) -> Vec<Comparison> {
         }
         let real_placed: f64 = real_groups.values().sum();
         for (g, real) in &real_groups {
-            push(
+            self.push(
                 &format!("Jan 2025 placement: {g} (%)"),
                 la,
                 "Jan 2025".into(),
@@ -393,7 +425,7 @@ pub fn check(reference: &Reference, observed: &Observed) -> Vec<Comparison> {
                 .iter()
                 .filter(|l| l.kind_on(on) == ProvisionKind::SpecialIndependent)
                 .count();
-            push(
+            self.push(
                 "Jan 2025 plans in independent special schools",
                 la,
                 "Jan 2025".into(),
@@ -414,7 +446,7 @@ pub fn check(reference: &Reference, observed: &Observed) -> Vec<Comparison> {
                 .iter()
                 .filter(|l| l.need_on(on) == Some(*need))
                 .count();
-            push(
+            self.push(
                 &format!("Jan 2025 primary need: {need} (%)"),
                 la,
                 "Jan 2025".into(),
@@ -423,6 +455,11 @@ pub fn check(reference: &Reference, observed: &Observed) -> Vec<Comparison> {
                 Tolerance::Points(2.0),
             );
         }
+    }
+
+    /// January 2025: the plans' ages (`None` if the year cannot be made).
+    fn ages(&mut self, reference: &Reference, la: &str, stock: &[&Line]) -> Option<()> {
+        let all = stock.len() as f64;
         let mut real_ages = [0.0f64; 26];
         let mut under_3 = 0.0;
         for c in reference.cells_2025(la) {
@@ -434,17 +471,15 @@ pub fn check(reference: &Reference, observed: &Observed) -> Vec<Comparison> {
                 }
             }
         }
-        let Ok(year) = AcademicYear::new(2024) else {
-            continue;
-        };
+        let year = AcademicYear::new(2024).ok()?;
         let mut seeded_ages = [0.0f64; 26];
-        for l in &stock {
+        for l in stock {
             if let Some(born) = l.born {
                 seeded_ages[born.academic_age(year).clamp(0, 25) as usize] += 1.0;
             }
         }
         let real_aged: f64 = real_ages.iter().sum::<f64>() + under_3;
-        push(
+        self.push(
             "Jan 2025 age: under 3 (%)",
             la,
             "Jan 2025".into(),
@@ -453,7 +488,7 @@ pub fn check(reference: &Reference, observed: &Observed) -> Vec<Comparison> {
             Tolerance::Points(2.0),
         );
         for age in 3..26 {
-            push(
+            self.push(
                 &format!("Jan 2025 age: {age} (%)"),
                 la,
                 "Jan 2025".into(),
@@ -463,10 +498,15 @@ pub fn check(reference: &Reference, observed: &Observed) -> Vec<Comparison> {
             );
         }
 
+        Some(())
+    }
+
+    /// Flows per calendar year, where DfE publishes them: plans issued, ceased, and why.
+    fn flows(&mut self, reference: &Reference, observed: &Observed, la: &str) {
         // Flows per calendar year, where DfE publishes them.
         for year in 2019..=2024 {
             if let Some(real) = reference.activity(la, year, ActivityMeasure::PlansIssued, None) {
-                push(
+                self.push(
                     "new plans issued",
                     la,
                     year.to_string(),
@@ -484,7 +524,7 @@ pub fn check(reference: &Reference, observed: &Observed) -> Vec<Comparison> {
                 continue;
             };
             let ceased = observed.flows(la, year, true);
-            push(
+            self.push(
                 "plans ceased",
                 la,
                 year.to_string(),
@@ -508,7 +548,7 @@ pub fn check(reference: &Reference, observed: &Observed) -> Vec<Comparison> {
         let seeded_total: f64 = seeded_reasons.values().sum();
         let real_total: f64 = real_reasons.values().sum();
         for (r, real) in &real_reasons {
-            push(
+            self.push(
                 &format!("ceased by reason: {r} (%)"),
                 la,
                 "2022-2024".into(),
@@ -517,7 +557,10 @@ pub fn check(reference: &Reference, observed: &Observed) -> Vec<Comparison> {
                 Tolerance::Points(5.0),
             );
         }
+    }
 
+    /// State schools and pupils on roll.
+    fn mainstream(&mut self, reference: &Reference, observed: &Observed, la: &str) {
         for (measure, label) in [("schools", "schools"), ("pupils", "pupils on roll")] {
             if let Some((real, january, _)) = reference
                 .mainstream
@@ -527,7 +570,7 @@ pub fn check(reference: &Reference, observed: &Observed) -> Vec<Comparison> {
                     "schools" => observed.schools(la, *january) as f64,
                     _ => observed.pupils(la, *january) as f64,
                 };
-                push(
+                self.push(
                     &format!("state {label}"),
                     la,
                     format!("Jan {january}"),
@@ -538,7 +581,6 @@ pub fn check(reference: &Reference, observed: &Observed) -> Vec<Comparison> {
             }
         }
     }
-    out
 }
 
 /// The comparison as a table a person reads: one line per figure, failures marked.

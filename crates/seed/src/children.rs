@@ -503,9 +503,53 @@ impl<'a> Children<'a> {
     }
 
     fn year(&mut self, y: i32) -> Result<(), SeedError> {
+        let (forced, incoming, moved) = self.reaching_25_and_moving(y);
+        for la in 0..self.models.len() {
+            let mut active: Vec<usize> = self.active[la]
+                .iter()
+                .copied()
+                .filter(|k| !moved.contains(k))
+                .collect();
+            let forced_set: HashSet<usize> = forced[la].iter().copied().collect();
+            for &k in &forced[la] {
+                let out = self.kids[k].born.aged_out_from();
+                let on = (out - Days::new(1 + self.rng.random_range(0..60)))
+                    .max(date(y, 2, 1))
+                    .min(date(y, 12, 20))
+                    .min(out - Days::new(1));
+                self.kids[k].ceased = Some((on, CeaseReason::ReachedAgeLimit));
+            }
+            active.retain(|k| !forced_set.contains(k));
+            active.extend(incoming[la].iter().copied());
+            let arrived: HashSet<usize> = incoming[la].iter().copied().collect();
+
+            let (ceased, issued) = self.ceased_and_issued(la, y);
+            self.cease_plans(
+                la,
+                y,
+                &mut active,
+                &arrived,
+                forced[la].len(),
+                ceased,
+                issued,
+            );
+            self.issue_new_plans(la, y, &mut active, issued)?;
+            self.make_up_the_total(la, y, &mut active, &arrived)?;
+            self.refuse_requests(la, y, issued)?;
+            self.active[la] = active;
+        }
+        Ok(())
+    }
+
+    /// Pass 1 of a year: plans reaching 25 (by authority), and moves between the three
+    /// authorities (the children arriving in each, and every child who moved).
+    #[allow(clippy::type_complexity)]
+    fn reaching_25_and_moving(
+        &mut self,
+        y: i32,
+    ) -> (Vec<Vec<usize>>, Vec<Vec<usize>>, HashSet<usize>) {
         let next = census_day(y + 1);
         let las = self.models.len();
-        // Pass 1: plans reaching 25, and moves between the three authorities.
         let mut forced: Vec<Vec<usize>> = vec![Vec::new(); las];
         let mut incoming: Vec<Vec<usize>> = vec![Vec::new(); las];
         let mut moved: HashSet<usize> = HashSet::new();
@@ -539,237 +583,260 @@ impl<'a> Children<'a> {
                 moved.insert(k);
             }
         }
-        for la in 0..las {
-            let mut active: Vec<usize> = self.active[la]
+        (forced, incoming, moved)
+    }
+
+    /// How many of authority `la`'s plans cease and how many are issued in year `y`: the
+    /// published figures where there are some, else from the January totals and the rate
+    /// plans cease at.
+    fn ceased_and_issued(&self, la: usize, y: i32) -> (usize, usize) {
+        let t0 = self.target(la, y);
+        let t1 = self.target(la, y + 1);
+        let growth = t1 - t0;
+        let rate = self.models[la].ceased_rate;
+        let issued_known = self.activity(la, y, ActivityMeasure::PlansIssued);
+        let ceased_known = self
+            .reference
+            .activity(&self.models[la].code, y, ActivityMeasure::PlansCeased, None)
+            .map(f64::from);
+        let (ceased, issued) = match (ceased_known, issued_known) {
+            (Some(c), Some(i)) => (c, i),
+            (None, Some(i)) => ((rate * t0).max(i - growth + 0.05 * i), i),
+            (Some(c), None) => (c, ((growth + c) * 0.88).max(0.0)),
+            (None, None) => {
+                let c = rate * t0;
+                (c, ((growth + c) * 0.88).max(0.0))
+            }
+        };
+        (ceased.round() as usize, issued.round() as usize)
+    }
+
+    /// The plans that cease in year `y` besides those reaching 25 (`forced` of them), by
+    /// reason, taken where the caseload has more children of an age than the profile wants.
+    #[allow(clippy::too_many_arguments)]
+    fn cease_plans(
+        &mut self,
+        la: usize,
+        y: i32,
+        active: &mut Vec<usize>,
+        arrived: &HashSet<usize>,
+        forced: usize,
+        ceased: usize,
+        issued: usize,
+    ) {
+        let t1 = self.target(la, y + 1);
+        let rest = ceased.saturating_sub(forced);
+        // Where the caseload has more children of an age than the profile wants.
+        let stock = self.stock_by_age(active, y);
+        let model = &self.models[la];
+        let mut newcomers = [0.0f64; 26];
+        for a in 0..25 {
+            newcomers[a + 1] += model.new_ages[a] * issued as f64 * 0.6;
+            newcomers[a] += model.new_ages[a] * issued as f64 * 0.4;
+        }
+        let weight_at: Vec<f64> = (0..26)
+            .map(|a| {
+                let excess = stock[a] - t1 * model.profile[a] + newcomers[a];
+                if stock[a] > 0.0 {
+                    8.0 * excess.max(0.0) / stock[a] + 0.02
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let reasons = model.reasons.clone();
+        // Reasons by the youngest age they fit: reaching the age limit only at 20 and
+        // over, higher education, employment and leaving education at 17 and over.
+        let min_age = |r: CeaseReason| match r {
+            CeaseReason::ReachedAgeLimit => 20,
+            CeaseReason::HigherEducation
+            | CeaseReason::Employment
+            | CeaseReason::NoLongerInEducation => 17,
+            _ => 0,
+        };
+        let share_of = |floor: i32| -> f64 {
+            reasons
+                .iter()
+                .filter(|(r, _)| min_age(*r) == floor)
+                .map(|x| x.1)
+                .sum()
+        };
+        let at_limit = ((ceased as f64 * share_of(20)).round() as usize).saturating_sub(forced);
+        let older = ((ceased as f64 * share_of(17)).round() as usize).min(rest);
+        let at_limit = at_limit.min(rest - older);
+        let plan = [(20, at_limit), (17, older), (0, rest - older - at_limit)];
+        let mut ceasing: HashSet<usize> = HashSet::new();
+        for (floor, n) in plan {
+            let pool: Vec<usize> = active
                 .iter()
                 .copied()
-                .filter(|k| !moved.contains(k))
+                .filter(|k| !arrived.contains(k) && !ceasing.contains(k))
+                .filter(|&k| self.age_next(k, y) >= floor)
                 .collect();
-            let forced_set: HashSet<usize> = forced[la].iter().copied().collect();
-            for &k in &forced[la] {
-                let out = self.kids[k].born.aged_out_from();
-                let on = (out - Days::new(1 + self.rng.random_range(0..60)))
-                    .max(date(y, 2, 1))
-                    .min(date(y, 12, 20))
-                    .min(out - Days::new(1));
-                self.kids[k].ceased = Some((on, CeaseReason::ReachedAgeLimit));
+            let weights: Vec<f64> = pool
+                .iter()
+                .map(|&k| weight_at[self.age_next(k, y).clamp(0, 25) as usize])
+                .collect();
+            let group: Vec<&(CeaseReason, f64)> = reasons
+                .iter()
+                .filter(|(r, _)| min_age(*r) == floor)
+                .collect();
+            let shares: Vec<f64> = group.iter().map(|x| x.1).collect();
+            for k in sample(self.rng, &pool, &weights, n) {
+                let reason = group
+                    .get(pick(self.rng, &shares))
+                    .map_or(CeaseReason::Other, |x| x.0);
+                let on = day_in(self.rng, y);
+                self.kids[k].ceased = Some((on, reason));
+                ceasing.insert(k);
             }
-            active.retain(|k| !forced_set.contains(k));
-            active.extend(incoming[la].iter().copied());
-            let arrived: HashSet<usize> = incoming[la].iter().copied().collect();
+        }
+        active.retain(|k| !ceasing.contains(k));
+    }
 
-            // How many cease, are issued and are taken over this year.
-            let t0 = self.target(la, y);
-            let t1 = self.target(la, y + 1);
-            let growth = t1 - t0;
-            let rate = self.models[la].ceased_rate;
-            let issued_known = self.activity(la, y, ActivityMeasure::PlansIssued);
-            let ceased_known = self
-                .reference
-                .activity(&self.models[la].code, y, ActivityMeasure::PlansCeased, None)
-                .map(f64::from);
-            let (ceased, issued) = match (ceased_known, issued_known) {
-                (Some(c), Some(i)) => (c, i),
-                (None, Some(i)) => ((rate * t0).max(i - growth + 0.05 * i), i),
-                (Some(c), None) => (c, ((growth + c) * 0.88).max(0.0)),
-                (None, None) => {
-                    let c = rate * t0;
-                    (c, ((growth + c) * 0.88).max(0.0))
-                }
-            };
-            let ceased = ceased.round() as usize;
-            let issued = issued.round() as usize;
-            let rest = ceased.saturating_sub(forced[la].len());
-
-            // Where the caseload has more children of an age than the profile wants.
-            let mut stock = [0.0f64; 26];
-            for &k in &active {
-                stock[self.age_next(k, y).clamp(0, 25) as usize] += 1.0;
-            }
-            let model = &self.models[la];
-            let mut newcomers = [0.0f64; 26];
-            for a in 0..25 {
-                newcomers[a + 1] += model.new_ages[a] * issued as f64 * 0.6;
-                newcomers[a] += model.new_ages[a] * issued as f64 * 0.4;
-            }
-            let weight_at: Vec<f64> = (0..26)
+    /// New plans: half at the ages plans start, half where the caseload is short of
+    /// January's profile (the published ages are of one year only).
+    fn issue_new_plans(
+        &mut self,
+        la: usize,
+        y: i32,
+        active: &mut Vec<usize>,
+        issued: usize,
+    ) -> Result<(), SeedError> {
+        let t1 = self.target(la, y + 1);
+        let new_ages = self.models[la].new_ages;
+        let stock = self.stock_by_age(active, y);
+        let profile = self.models[la].profile;
+        let mut deficit: Vec<f64> = (0..26)
+            .map(|a| (t1 * profile[a] - stock[a]).max(0.0))
+            .collect();
+        deficit[0] = 0.0;
+        let mut usual = [0.0f64; 26];
+        for a in 0..25 {
+            usual[a + 1] += new_ages[a] * 0.6;
+            usual[a] += new_ages[a] * 0.4;
+        }
+        usual[0] = 0.0;
+        for _ in 0..issued {
+            let short: f64 = deficit.iter().sum();
+            let weights: Vec<f64> = (0..26)
                 .map(|a| {
-                    let excess = stock[a] - t1 * model.profile[a] + newcomers[a];
-                    if stock[a] > 0.0 {
-                        8.0 * excess.max(0.0) / stock[a] + 0.02
-                    } else {
-                        0.0
-                    }
+                    0.5 * usual[a]
+                        + if short > 0.0 {
+                            0.5 * deficit[a] / short
+                        } else {
+                            0.5 * usual[a]
+                        }
                 })
                 .collect();
-            let reasons = model.reasons.clone();
-            // Reasons by the youngest age they fit: reaching the age limit only at 20 and
-            // over, higher education, employment and leaving education at 17 and over.
-            let min_age = |r: CeaseReason| match r {
-                CeaseReason::ReachedAgeLimit => 20,
-                CeaseReason::HigherEducation
-                | CeaseReason::Employment
-                | CeaseReason::NoLongerInEducation => 17,
-                _ => 0,
-            };
-            let share_of = |floor: i32| -> f64 {
-                reasons
-                    .iter()
-                    .filter(|(r, _)| min_age(*r) == floor)
-                    .map(|x| x.1)
-                    .sum()
-            };
-            let at_limit =
-                ((ceased as f64 * share_of(20)).round() as usize).saturating_sub(forced[la].len());
-            let older = ((ceased as f64 * share_of(17)).round() as usize).min(rest);
-            let at_limit = at_limit.min(rest - older);
-            let plan = [(20, at_limit), (17, older), (0, rest - older - at_limit)];
-            let mut ceasing: HashSet<usize> = HashSet::new();
-            for (floor, n) in plan {
-                let pool: Vec<usize> = active
-                    .iter()
-                    .copied()
-                    .filter(|k| !arrived.contains(k) && !ceasing.contains(k))
-                    .filter(|&k| self.age_next(k, y) >= floor)
-                    .collect();
-                let weights: Vec<f64> = pool
-                    .iter()
-                    .map(|&k| weight_at[self.age_next(k, y).clamp(0, 25) as usize])
-                    .collect();
-                let group: Vec<&(CeaseReason, f64)> = reasons
-                    .iter()
-                    .filter(|(r, _)| min_age(*r) == floor)
-                    .collect();
-                let shares: Vec<f64> = group.iter().map(|x| x.1).collect();
-                for k in sample(self.rng, &pool, &weights, n) {
-                    let reason = group
-                        .get(pick(self.rng, &shares))
-                        .map_or(CeaseReason::Other, |x| x.0);
-                    let on = day_in(self.rng, y);
-                    self.kids[k].ceased = Some((on, reason));
-                    ceasing.insert(k);
-                }
-            }
-            active.retain(|k| !ceasing.contains(k));
+            let age_next = pick(self.rng, &weights).max(1) as i32;
+            deficit[age_next as usize] = (deficit[age_next as usize] - 1.0).max(0.0);
+            let born = self.born(y, age_next)?;
+            let on = (day_in(self.rng, y) + Days::new(self.rng.random_range(0..14)))
+                .max(born.first_day() + Days::new(120));
+            let need = self.need(la, age_next, y + 1);
+            let lag = self.lag(la, y);
+            let k = self.new_kid(la, born, on, lag, need);
+            active.push(k);
+        }
 
-            // New plans: half at the ages plans start, half where the caseload is short of
-            // January's profile (the published ages are of one year only).
-            let new_ages = self.models[la].new_ages;
-            let mut stock = [0.0f64; 26];
-            for &k in &active {
-                stock[self.age_next(k, y).clamp(0, 25) as usize] += 1.0;
-            }
+        Ok(())
+    }
+
+    /// Plans taken over from other authorities make up the January total, at the ages the
+    /// caseload is short of; more than the total, and the surplus transfer out.
+    fn make_up_the_total(
+        &mut self,
+        la: usize,
+        y: i32,
+        active: &mut Vec<usize>,
+        arrived: &HashSet<usize>,
+    ) -> Result<(), SeedError> {
+        let t1 = self.target(la, y + 1);
+        let short = t1.round() as i64 - active.len() as i64;
+        if short > 0 {
+            let stock = self.stock_by_age(active, y);
             let profile = self.models[la].profile;
             let mut deficit: Vec<f64> = (0..26)
-                .map(|a| (t1 * profile[a] - stock[a]).max(0.0))
+                .map(|a| (t1 * profile[a] - stock[a]).max(0.0) + 0.01 * t1 * profile[a])
                 .collect();
             deficit[0] = 0.0;
-            let mut usual = [0.0f64; 26];
-            for a in 0..25 {
-                usual[a + 1] += new_ages[a] * 0.6;
-                usual[a] += new_ages[a] * 0.4;
-            }
-            usual[0] = 0.0;
-            for _ in 0..issued {
-                let short: f64 = deficit.iter().sum();
-                let weights: Vec<f64> = (0..26)
-                    .map(|a| {
-                        0.5 * usual[a]
-                            + if short > 0.0 {
-                                0.5 * deficit[a] / short
-                            } else {
-                                0.5 * usual[a]
-                            }
-                    })
-                    .collect();
-                let age_next = pick(self.rng, &weights).max(1) as i32;
-                deficit[age_next as usize] = (deficit[age_next as usize] - 1.0).max(0.0);
-                let born = self.born(y, age_next)?;
-                let on = (day_in(self.rng, y) + Days::new(self.rng.random_range(0..14)))
-                    .max(born.first_day() + Days::new(120));
-                let need = self.need(la, age_next, y + 1);
-                let lag = self.lag(la, y);
-                let k = self.new_kid(la, born, on, lag, need);
-                active.push(k);
-            }
-
-            // Plans taken over from other authorities make up the January total, at the
-            // ages the caseload is short of.
-            let short = t1.round() as i64 - active.len() as i64;
-            if short > 0 {
-                let mut stock = [0.0f64; 26];
-                for &k in &active {
-                    stock[self.age_next(k, y).clamp(0, 25) as usize] += 1.0;
-                }
-                let profile = self.models[la].profile;
-                let mut deficit: Vec<f64> = (0..26)
-                    .map(|a| (t1 * profile[a] - stock[a]).max(0.0) + 0.01 * t1 * profile[a])
-                    .collect();
-                deficit[0] = 0.0;
-                for _ in 0..short {
-                    let age = pick(self.rng, &deficit) as i32;
-                    deficit[age as usize] = (deficit[age as usize] - 1.0).max(0.01);
-                    let born = self.born(y, age)?;
-                    let need = self.need(la, age, y + 1);
-                    let on = day_in(self.rng, y).max(born.first_day() + Days::new(60));
-                    let original = (on - Days::new(self.rng.random_range(30..1500)))
-                        .max(born.first_day() + Days::new(30))
-                        .min(on);
-                    let from = ELSEWHERE_LAS[self.rng.random_range(0..ELSEWHERE_LAS.len())];
-                    let district = self.district(la);
-                    self.kids.push(Kid {
-                        la,
-                        district,
-                        born,
-                        need,
-                        registered: on,
-                        requested: on,
-                        decided: on,
-                        issued: on,
-                        transfer_in: Some((from.to_owned(), original)),
-                        ceased: None,
-                        moves: Vec::new(),
-                    });
-                    active.push(self.kids.len() - 1);
-                }
-            } else if short < 0 {
-                // More than the total: the surplus transfer out to other authorities.
-                let eligible: Vec<usize> = active
-                    .iter()
-                    .copied()
-                    .filter(|&k| self.kids[k].issued < census_day(y) && !arrived.contains(&k))
-                    .collect();
-                let ones = vec![1.0; eligible.len()];
-                let leaving = sample(self.rng, &eligible, &ones, (-short) as usize);
-                let out: HashSet<usize> = leaving.iter().copied().collect();
-                for &k in &leaving {
-                    let on = day_in(self.rng, y);
-                    self.kids[k].ceased = Some((on, CeaseReason::TransferredToAnotherLa));
-                }
-                active.retain(|k| !out.contains(k));
-            }
-
-            // Requests refused: children assessed for, but not given, a plan.
-            let refused = self
-                .activity(la, y, ActivityMeasure::RequestsRefused)
-                .unwrap_or(issued as f64 * 0.3)
-                .round() as usize;
-            for _ in 0..refused {
-                let on = day_in(self.rng, y);
-                let start = AcademicYear::containing(on).start_year();
-                let age = pick(self.rng, &new_ages).max(1) as i32;
-                let born = self.born(start, age)?;
+            for _ in 0..short {
+                let age = pick(self.rng, &deficit) as i32;
+                deficit[age as usize] = (deficit[age as usize] - 1.0).max(0.01);
+                let born = self.born(y, age)?;
+                let need = self.need(la, age, y + 1);
+                let on = day_in(self.rng, y).max(born.first_day() + Days::new(60));
+                let original = (on - Days::new(self.rng.random_range(30..1500)))
+                    .max(born.first_day() + Days::new(30))
+                    .min(on);
+                let from = ELSEWHERE_LAS[self.rng.random_range(0..ELSEWHERE_LAS.len())];
                 let district = self.district(la);
-                self.refusals.push(Refusal {
+                self.kids.push(Kid {
                     la,
                     district,
                     born,
-                    requested: on.max(born.first_day() + Days::new(30)),
+                    need,
+                    registered: on,
+                    requested: on,
+                    decided: on,
+                    issued: on,
+                    transfer_in: Some((from.to_owned(), original)),
+                    ceased: None,
+                    moves: Vec::new(),
                 });
+                active.push(self.kids.len() - 1);
             }
-            self.active[la] = active;
+        } else if short < 0 {
+            // More than the total: the surplus transfer out to other authorities.
+            let eligible: Vec<usize> = active
+                .iter()
+                .copied()
+                .filter(|&k| self.kids[k].issued < census_day(y) && !arrived.contains(&k))
+                .collect();
+            let ones = vec![1.0; eligible.len()];
+            let leaving = sample(self.rng, &eligible, &ones, (-short) as usize);
+            let out: HashSet<usize> = leaving.iter().copied().collect();
+            for &k in &leaving {
+                let on = day_in(self.rng, y);
+                self.kids[k].ceased = Some((on, CeaseReason::TransferredToAnotherLa));
+            }
+            active.retain(|k| !out.contains(k));
+        }
+
+        Ok(())
+    }
+
+    /// Requests refused: children assessed for, but not given, a plan.
+    fn refuse_requests(&mut self, la: usize, y: i32, issued: usize) -> Result<(), SeedError> {
+        let new_ages = self.models[la].new_ages;
+        let refused = self
+            .activity(la, y, ActivityMeasure::RequestsRefused)
+            .unwrap_or(issued as f64 * 0.3)
+            .round() as usize;
+        for _ in 0..refused {
+            let on = day_in(self.rng, y);
+            let start = AcademicYear::containing(on).start_year();
+            let age = pick(self.rng, &new_ages).max(1) as i32;
+            let born = self.born(start, age)?;
+            let district = self.district(la);
+            self.refusals.push(Refusal {
+                la,
+                district,
+                born,
+                requested: on.max(born.first_day() + Days::new(30)),
+            });
         }
         Ok(())
+    }
+
+    /// The `active` children by the age they will be next January (25 and over in the last).
+    fn stock_by_age(&self, active: &[usize], y: i32) -> [f64; 26] {
+        let mut stock = [0.0f64; 26];
+        for &k in active {
+            stock[self.age_next(k, y).clamp(0, 25) as usize] += 1.0;
+        }
+        stock
     }
 
     fn child_id(&self, la: usize, n: usize) -> Result<ChildId, SeedError> {

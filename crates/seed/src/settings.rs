@@ -202,14 +202,7 @@ impl<'a> Builder<'a> {
             .filter(|a| a.authority == geography.partners[0].0)
             .map(|a| population.range(&a.gss, 2022, 4, 15))
             .sum();
-        let outside: Vec<GssCode> = geography
-            .outside
-            .iter()
-            .map(|(_, g, _)| g.clone())
-            .collect();
-        let mut inmss_out = 0.0;
-        let mut nm_out = 0.0;
-        let mut post16_out = 0.0;
+        let mut elsewhere = OutOfCounty::default();
         for (i, (la, _, _)) in geography.partners.iter().enumerate() {
             let count = |k: ProvisionKind| {
                 f64::from(
@@ -226,279 +219,343 @@ impl<'a> Builder<'a> {
                 .collect();
             let la_pop: f64 = areas.iter().map(|g| population.range(g, 2022, 4, 15)).sum();
             let place = Place::Partner(i);
-            let pick = |rng: &mut ChaCha8Rng| areas[rng.random_range(0..areas.len())].clone();
-
-            // Special schools, AP, and the authority's share of the state-school count.
-            let special_m = (count(ProvisionKind::SpecialMaintained) / 100.0).ceil() as usize;
-            let special_a = (count(ProvisionKind::SpecialAcademyFree) / 100.0).ceil() as usize;
-            let needs = [
-                PrimaryNeed::Asd,
-                PrimaryNeed::Sld,
-                PrimaryNeed::Semh,
-                PrimaryNeed::Mld,
-                PrimaryNeed::Pmld,
-            ];
-            for (n, kind) in [
-                (special_m, SettingKind::SpecialMaintained),
-                (special_a, SettingKind::SpecialAcademyFree),
-            ] {
-                for j in 0..n {
-                    let d = areas[j % areas.len()].clone();
-                    let need = needs[self.rng.random_range(0..needs.len())];
-                    self.add(
-                        place,
-                        &d,
-                        kind,
-                        None,
-                        Phase::AllThrough,
-                        (2, 19),
-                        "Special School",
-                        vec![need],
-                    )?;
-                }
-            }
-            let mut ap = 0;
-            for (kind, k) in [
-                (SettingKind::ApMaintained, ProvisionKind::ApMaintained),
-                (SettingKind::ApAcademy, ProvisionKind::ApAcademy),
-                (SettingKind::ApFree, ProvisionKind::ApFree),
-            ] {
-                let n = (count(k) / 30.0).ceil() as usize;
-                for j in 0..n {
-                    let d = areas[j % areas.len()].clone();
-                    self.add(
-                        place,
-                        &d,
-                        kind,
-                        None,
-                        Phase::AllThrough,
-                        (5, 16),
-                        "Learning Centre",
-                        vec![],
-                    )?;
-                    ap += 1;
-                }
-            }
+            let specialist = self.special_schools_and_ap(place, &areas, &count)?;
             let state_schools = (schools * la_pop / lancs_pop).round() as usize;
-            let mainstream = state_schools
-                .saturating_sub(special_m + special_a + ap)
-                .max(2);
-            let secondary = ((mainstream as f64) * 0.14).round().max(1.0) as usize;
-            let primary = mainstream - secondary;
-            let shares: &[(SettingKind, f64)] = match i {
-                0 => &[
-                    (SettingKind::MainstreamMaintained, 0.62),
-                    (SettingKind::MainstreamAcademy, 0.34),
-                    (SettingKind::MainstreamFree, 0.04),
-                ],
-                _ => &[
-                    (SettingKind::MainstreamMaintained, 0.5),
-                    (SettingKind::MainstreamAcademy, 0.42),
-                    (SettingKind::MainstreamFree, 0.08),
-                ],
-            };
-            for (phase, n, ages) in [
-                (Phase::Primary, primary, (4u8, 10u8)),
-                (Phase::Secondary, secondary, (11, 15)),
-            ] {
-                let weights: Vec<f64> = areas
-                    .iter()
-                    .map(|g| population.range(g, 2022, i32::from(ages.0), i32::from(ages.1)))
-                    .collect();
-                let total: f64 = weights.iter().sum();
-                // At least one school per district; the rest by population.
-                let mut per: Vec<usize> = weights
-                    .iter()
-                    .map(|w| ((w / total) * n as f64).round().max(1.0) as usize)
-                    .collect();
-                while per.iter().sum::<usize>() > n && per.iter().any(|&p| p > 1) {
-                    let j = (0..per.len()).max_by_key(|&j| per[j]).unwrap_or(0);
-                    per[j] -= 1;
-                }
-                while per.iter().sum::<usize>() < n {
-                    let j = self.rng.random_range(0..per.len());
-                    per[j] += 1;
-                }
-                for (d, &count) in areas.iter().zip(&per) {
-                    for j in 0..count {
-                        let roll: f64 = self.rng.random_range(0.0..1.0);
-                        let mut acc = 0.0;
-                        let mut kind = shares[0].0;
-                        for &(k, s) in shares {
-                            acc += s;
-                            if roll < acc {
-                                kind = k;
-                                break;
-                            }
-                        }
-                        // Every district has at least one maintained school of each phase.
-                        if j == 0 {
-                            kind = SettingKind::MainstreamMaintained;
-                        }
-                        let (low, high, what) = match phase {
-                            Phase::Primary if self.rng.random_range(0.0..1.0) < 0.3 => {
-                                (3, 11, "Primary School")
-                            }
-                            Phase::Primary => (4, 11, "Primary School"),
-                            _ if self.rng.random_range(0.0..1.0) < 0.5 => (11, 18, "High School"),
-                            _ => (11, 16, "High School"),
-                        };
-                        self.add(place, d, kind, None, phase, (low, high), what, vec![])?;
-                    }
-                }
-            }
-            // Resourced provisions and SEN units, in schools of the matching governance.
-            for (k, kind, facility) in [
-                (
-                    ProvisionKind::MainstreamMaintainedRp,
-                    SettingKind::MainstreamMaintained,
-                    Facility::ResourcedProvision,
-                ),
-                (
-                    ProvisionKind::MainstreamMaintainedUnit,
-                    SettingKind::MainstreamMaintained,
-                    Facility::SenUnit,
-                ),
-                (
-                    ProvisionKind::MainstreamAcademyRp,
-                    SettingKind::MainstreamAcademy,
-                    Facility::ResourcedProvision,
-                ),
-                (
-                    ProvisionKind::MainstreamAcademyUnit,
-                    SettingKind::MainstreamAcademy,
-                    Facility::SenUnit,
-                ),
-                (
-                    ProvisionKind::MainstreamFreeRp,
-                    SettingKind::MainstreamFree,
-                    Facility::ResourcedProvision,
-                ),
-                (
-                    ProvisionKind::MainstreamFreeUnit,
-                    SettingKind::MainstreamFree,
-                    Facility::SenUnit,
-                ),
-            ] {
-                let n = (count(k) / 12.0).ceil() as usize;
-                let hosts: Vec<usize> = (0..self.settings.len())
-                    .filter(|&j| {
-                        let s = &self.settings[j];
-                        s.place == place && s.kind == kind && s.facility.is_none()
-                    })
-                    .collect();
-                for j in 0..n {
-                    let host = if hosts.is_empty() {
-                        None
-                    } else {
-                        Some(self.settings[hosts[self.rng.random_range(0..hosts.len())]].clone())
-                    };
-                    let (d, phase, ages) = match &host {
-                        Some(h) => (h.district.clone(), h.phase, (h.low, h.high)),
-                        None if j % 2 == 0 => (pick(self.rng), Phase::Primary, (4, 11)),
-                        None => (pick(self.rng), Phase::Secondary, (11, 16)),
-                    };
-                    let what = match facility {
-                        Facility::ResourcedProvision => "Resourced Provision",
-                        Facility::SenUnit => "SEN Unit",
-                    };
-                    let need = [
-                        PrimaryNeed::Asd,
-                        PrimaryNeed::Slcn,
-                        PrimaryNeed::Semh,
-                        PrimaryNeed::Hi,
-                    ][self.rng.random_range(0..4)];
-                    self.add(
-                        place,
-                        &d,
-                        kind,
-                        Some(facility),
-                        phase,
-                        ages,
-                        what,
-                        vec![need],
-                    )?;
-                }
-            }
-            // Independent mainstream, INMSS in the authority, colleges.
-            for _ in 0..(count(ProvisionKind::MainstreamIndependent) / 8.0).ceil() as usize {
-                let d = pick(self.rng);
+            let mainstream = state_schools.saturating_sub(specialist).max(2);
+            self.mainstream_schools(place, i, &areas, population, mainstream)?;
+            self.facilities(place, &areas, &count)?;
+            self.independent_and_colleges(place, &areas, &count, &mut elsewhere)?;
+        }
+        self.out_of_county(&elsewhere)?;
+        self.changes_over_the_years()?;
+        Ok(self.settings)
+    }
+
+    /// A district of `areas` at random.
+    fn pick(&mut self, areas: &[GssCode]) -> GssCode {
+        areas[self.rng.random_range(0..areas.len())].clone()
+    }
+
+    /// Special schools and AP of one authority; returns how many settings that is (they
+    /// count towards its state schools).
+    fn special_schools_and_ap(
+        &mut self,
+        place: Place,
+        areas: &[GssCode],
+        count: &dyn Fn(ProvisionKind) -> f64,
+    ) -> Result<usize, SeedError> {
+        // Special schools, AP, and the authority's share of the state-school count.
+        let special_m = (count(ProvisionKind::SpecialMaintained) / 100.0).ceil() as usize;
+        let special_a = (count(ProvisionKind::SpecialAcademyFree) / 100.0).ceil() as usize;
+        let needs = [
+            PrimaryNeed::Asd,
+            PrimaryNeed::Sld,
+            PrimaryNeed::Semh,
+            PrimaryNeed::Mld,
+            PrimaryNeed::Pmld,
+        ];
+        for (n, kind) in [
+            (special_m, SettingKind::SpecialMaintained),
+            (special_a, SettingKind::SpecialAcademyFree),
+        ] {
+            for j in 0..n {
+                let d = areas[j % areas.len()].clone();
+                let need = needs[self.rng.random_range(0..needs.len())];
                 self.add(
                     place,
                     &d,
-                    SettingKind::MainstreamIndependent,
+                    kind,
                     None,
                     Phase::AllThrough,
-                    (4, 18),
-                    "Independent School",
-                    vec![],
+                    (2, 19),
+                    "Special School",
+                    vec![need],
                 )?;
             }
-            let inmss = count(ProvisionKind::SpecialIndependent);
-            inmss_out += inmss * 0.55;
-            for _ in 0..(inmss * 0.45 / 35.0).ceil() as usize {
-                let d = pick(self.rng);
-                self.add(
-                    place,
-                    &d,
-                    SettingKind::SpecialIndependent,
-                    None,
-                    Phase::AllThrough,
-                    (5, 19),
-                    "Independent Specialist School",
-                    vec![PrimaryNeed::Semh],
-                )?;
-            }
-            let nm = count(ProvisionKind::SpecialNonMaintained);
-            nm_out += nm * 0.7;
-            for _ in 0..(nm * 0.3 / 40.0).ceil() as usize {
-                let d = pick(self.rng);
-                self.add(
-                    place,
-                    &d,
-                    SettingKind::SpecialNonMaintained,
-                    None,
-                    Phase::AllThrough,
-                    (3, 19),
-                    "Non-maintained Special School",
-                    vec![PrimaryNeed::Hi],
-                )?;
-            }
-            let fe = count(ProvisionKind::FeCollege) + count(ProvisionKind::UkrlpProvider);
-            for j in 0..((fe / 250.0).ceil() as usize).max(1) {
+        }
+        let mut ap = 0;
+        for (kind, k) in [
+            (SettingKind::ApMaintained, ProvisionKind::ApMaintained),
+            (SettingKind::ApAcademy, ProvisionKind::ApAcademy),
+            (SettingKind::ApFree, ProvisionKind::ApFree),
+        ] {
+            let n = (count(k) / 30.0).ceil() as usize;
+            for j in 0..n {
                 let d = areas[j % areas.len()].clone();
                 self.add(
                     place,
                     &d,
-                    SettingKind::FeCollege,
+                    kind,
                     None,
-                    Phase::Post16,
-                    (16, 25),
-                    "College",
+                    Phase::AllThrough,
+                    (5, 16),
+                    "Learning Centre",
                     vec![],
                 )?;
+                ap += 1;
             }
-            let sp16 = count(ProvisionKind::SpecialistPost16);
-            post16_out += sp16 * 0.5;
-            for _ in 0..(sp16 * 0.5 / 40.0).ceil() as usize {
-                let d = pick(self.rng);
+        }
+        Ok(special_m + special_a + ap)
+    }
+
+    /// Mainstream primary and secondary schools of one authority (`i`: its place in the
+    /// geography), at least one per district, the rest by population.
+    fn mainstream_schools(
+        &mut self,
+        place: Place,
+        i: usize,
+        areas: &[GssCode],
+        population: &Population,
+        mainstream: usize,
+    ) -> Result<(), SeedError> {
+        let secondary = ((mainstream as f64) * 0.14).round().max(1.0) as usize;
+        let primary = mainstream - secondary;
+        let shares: &[(SettingKind, f64)] = match i {
+            0 => &[
+                (SettingKind::MainstreamMaintained, 0.62),
+                (SettingKind::MainstreamAcademy, 0.34),
+                (SettingKind::MainstreamFree, 0.04),
+            ],
+            _ => &[
+                (SettingKind::MainstreamMaintained, 0.5),
+                (SettingKind::MainstreamAcademy, 0.42),
+                (SettingKind::MainstreamFree, 0.08),
+            ],
+        };
+        for (phase, n, ages) in [
+            (Phase::Primary, primary, (4u8, 10u8)),
+            (Phase::Secondary, secondary, (11, 15)),
+        ] {
+            let weights: Vec<f64> = areas
+                .iter()
+                .map(|g| population.range(g, 2022, i32::from(ages.0), i32::from(ages.1)))
+                .collect();
+            let total: f64 = weights.iter().sum();
+            // At least one school per district; the rest by population.
+            let mut per: Vec<usize> = weights
+                .iter()
+                .map(|w| ((w / total) * n as f64).round().max(1.0) as usize)
+                .collect();
+            while per.iter().sum::<usize>() > n && per.iter().any(|&p| p > 1) {
+                let j = (0..per.len()).max_by_key(|&j| per[j]).unwrap_or(0);
+                per[j] -= 1;
+            }
+            while per.iter().sum::<usize>() < n {
+                let j = self.rng.random_range(0..per.len());
+                per[j] += 1;
+            }
+            for (d, &count) in areas.iter().zip(&per) {
+                for j in 0..count {
+                    let roll: f64 = self.rng.random_range(0.0..1.0);
+                    let mut acc = 0.0;
+                    let mut kind = shares[0].0;
+                    for &(k, s) in shares {
+                        acc += s;
+                        if roll < acc {
+                            kind = k;
+                            break;
+                        }
+                    }
+                    // Every district has at least one maintained school of each phase.
+                    if j == 0 {
+                        kind = SettingKind::MainstreamMaintained;
+                    }
+                    let (low, high, what) = match phase {
+                        Phase::Primary if self.rng.random_range(0.0..1.0) < 0.3 => {
+                            (3, 11, "Primary School")
+                        }
+                        Phase::Primary => (4, 11, "Primary School"),
+                        _ if self.rng.random_range(0.0..1.0) < 0.5 => (11, 18, "High School"),
+                        _ => (11, 16, "High School"),
+                    };
+                    self.add(place, d, kind, None, phase, (low, high), what, vec![])?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Resourced provisions and SEN units of one authority, in schools of the matching
+    /// governance.
+    fn facilities(
+        &mut self,
+        place: Place,
+        areas: &[GssCode],
+        count: &dyn Fn(ProvisionKind) -> f64,
+    ) -> Result<(), SeedError> {
+        // Resourced provisions and SEN units, in schools of the matching governance.
+        for (k, kind, facility) in [
+            (
+                ProvisionKind::MainstreamMaintainedRp,
+                SettingKind::MainstreamMaintained,
+                Facility::ResourcedProvision,
+            ),
+            (
+                ProvisionKind::MainstreamMaintainedUnit,
+                SettingKind::MainstreamMaintained,
+                Facility::SenUnit,
+            ),
+            (
+                ProvisionKind::MainstreamAcademyRp,
+                SettingKind::MainstreamAcademy,
+                Facility::ResourcedProvision,
+            ),
+            (
+                ProvisionKind::MainstreamAcademyUnit,
+                SettingKind::MainstreamAcademy,
+                Facility::SenUnit,
+            ),
+            (
+                ProvisionKind::MainstreamFreeRp,
+                SettingKind::MainstreamFree,
+                Facility::ResourcedProvision,
+            ),
+            (
+                ProvisionKind::MainstreamFreeUnit,
+                SettingKind::MainstreamFree,
+                Facility::SenUnit,
+            ),
+        ] {
+            let n = (count(k) / 12.0).ceil() as usize;
+            let hosts: Vec<usize> = (0..self.settings.len())
+                .filter(|&j| {
+                    let s = &self.settings[j];
+                    s.place == place && s.kind == kind && s.facility.is_none()
+                })
+                .collect();
+            for j in 0..n {
+                let host = if hosts.is_empty() {
+                    None
+                } else {
+                    Some(self.settings[hosts[self.rng.random_range(0..hosts.len())]].clone())
+                };
+                let (d, phase, ages) = match &host {
+                    Some(h) => (h.district.clone(), h.phase, (h.low, h.high)),
+                    None if j % 2 == 0 => (self.pick(areas), Phase::Primary, (4, 11)),
+                    None => (self.pick(areas), Phase::Secondary, (11, 16)),
+                };
+                let what = match facility {
+                    Facility::ResourcedProvision => "Resourced Provision",
+                    Facility::SenUnit => "SEN Unit",
+                };
+                let need = [
+                    PrimaryNeed::Asd,
+                    PrimaryNeed::Slcn,
+                    PrimaryNeed::Semh,
+                    PrimaryNeed::Hi,
+                ][self.rng.random_range(0..4)];
                 self.add(
                     place,
                     &d,
-                    SettingKind::SpecialistPost16,
-                    None,
-                    Phase::Post16,
-                    (16, 25),
-                    "Specialist College",
-                    vec![],
+                    kind,
+                    Some(facility),
+                    phase,
+                    ages,
+                    what,
+                    vec![need],
                 )?;
             }
         }
-        // Out of county: independent and non-maintained special schools and specialist
-        // colleges in the neighbouring authorities.
+        Ok(())
+    }
+
+    /// Independent mainstream, INMSS in the authority, colleges; what the authority places
+    /// out of county is added to `elsewhere`.
+    fn independent_and_colleges(
+        &mut self,
+        place: Place,
+        areas: &[GssCode],
+        count: &dyn Fn(ProvisionKind) -> f64,
+        elsewhere: &mut OutOfCounty,
+    ) -> Result<(), SeedError> {
+        // Independent mainstream, INMSS in the authority, colleges.
+        for _ in 0..(count(ProvisionKind::MainstreamIndependent) / 8.0).ceil() as usize {
+            let d = self.pick(areas);
+            self.add(
+                place,
+                &d,
+                SettingKind::MainstreamIndependent,
+                None,
+                Phase::AllThrough,
+                (4, 18),
+                "Independent School",
+                vec![],
+            )?;
+        }
+        let inmss = count(ProvisionKind::SpecialIndependent);
+        elsewhere.inmss += inmss * 0.55;
+        for _ in 0..(inmss * 0.45 / 35.0).ceil() as usize {
+            let d = self.pick(areas);
+            self.add(
+                place,
+                &d,
+                SettingKind::SpecialIndependent,
+                None,
+                Phase::AllThrough,
+                (5, 19),
+                "Independent Specialist School",
+                vec![PrimaryNeed::Semh],
+            )?;
+        }
+        let nm = count(ProvisionKind::SpecialNonMaintained);
+        elsewhere.non_maintained += nm * 0.7;
+        for _ in 0..(nm * 0.3 / 40.0).ceil() as usize {
+            let d = self.pick(areas);
+            self.add(
+                place,
+                &d,
+                SettingKind::SpecialNonMaintained,
+                None,
+                Phase::AllThrough,
+                (3, 19),
+                "Non-maintained Special School",
+                vec![PrimaryNeed::Hi],
+            )?;
+        }
+        let fe = count(ProvisionKind::FeCollege) + count(ProvisionKind::UkrlpProvider);
+        for j in 0..((fe / 250.0).ceil() as usize).max(1) {
+            let d = areas[j % areas.len()].clone();
+            self.add(
+                place,
+                &d,
+                SettingKind::FeCollege,
+                None,
+                Phase::Post16,
+                (16, 25),
+                "College",
+                vec![],
+            )?;
+        }
+        let sp16 = count(ProvisionKind::SpecialistPost16);
+        elsewhere.post16 += sp16 * 0.5;
+        for _ in 0..(sp16 * 0.5 / 40.0).ceil() as usize {
+            let d = self.pick(areas);
+            self.add(
+                place,
+                &d,
+                SettingKind::SpecialistPost16,
+                None,
+                Phase::Post16,
+                (16, 25),
+                "Specialist College",
+                vec![],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Out of county: independent and non-maintained special schools and specialist
+    /// colleges in the neighbouring authorities.
+    fn out_of_county(&mut self, elsewhere: &OutOfCounty) -> Result<(), SeedError> {
+        let outside: Vec<GssCode> = self
+            .geography
+            .outside
+            .iter()
+            .map(|(_, g, _)| g.clone())
+            .collect();
         for (n, kind, what, need, ages, phase) in [
             (
-                (inmss_out / 30.0).ceil() as usize,
+                (elsewhere.inmss / 30.0).ceil() as usize,
                 SettingKind::SpecialIndependent,
                 "Independent Specialist School",
                 PrimaryNeed::Semh,
@@ -506,7 +563,7 @@ impl<'a> Builder<'a> {
                 Phase::AllThrough,
             ),
             (
-                (nm_out / 40.0).ceil() as usize,
+                (elsewhere.non_maintained / 40.0).ceil() as usize,
                 SettingKind::SpecialNonMaintained,
                 "Non-maintained Special School",
                 PrimaryNeed::Sld,
@@ -514,7 +571,7 @@ impl<'a> Builder<'a> {
                 Phase::AllThrough,
             ),
             (
-                (post16_out / 40.0).ceil() as usize,
+                (elsewhere.post16 / 40.0).ceil() as usize,
                 SettingKind::SpecialistPost16,
                 "Specialist College",
                 PrimaryNeed::Asd,
@@ -536,8 +593,12 @@ impl<'a> Builder<'a> {
                 )?;
             }
         }
-        // Change over the years: a small Lancashire primary closes in August 2019; a new
-        // SEMH special free school opens in Lancashire in September 2020.
+        Ok(())
+    }
+
+    /// Change over the years: a small Lancashire primary closes in August 2019; a new SEMH
+    /// special free school opens in Lancashire in September 2020.
+    fn changes_over_the_years(&mut self) -> Result<(), SeedError> {
         let closing = (0..self.settings.len())
             .filter(|&j| {
                 let s = &self.settings[j];
@@ -556,7 +617,7 @@ impl<'a> Builder<'a> {
                 self.settings[j].closed = Some(date(2019, 8, 31));
             }
         }
-        let d = geography.areas[0].gss.clone();
+        let d = self.geography.areas[0].gss.clone();
         let j = self.add(
             Place::Partner(0),
             &d,
@@ -568,8 +629,16 @@ impl<'a> Builder<'a> {
             vec![PrimaryNeed::Semh],
         )?;
         self.settings[j].opened = date(2020, 9, 1);
-        Ok(self.settings)
+        Ok(())
     }
+}
+
+/// What the authorities place in settings out of county, by kind.
+#[derive(Debug, Default)]
+struct OutOfCounty {
+    inmss: f64,
+    non_maintained: f64,
+    post16: f64,
 }
 
 /// Picks the setting of `kind` for a child of authority `la` living in `district`, at

@@ -68,43 +68,9 @@ async fn main() -> anyhow::Result<()> {
     let planner = AuthorityCode::parse("888")?;
     let (_, token) = tokens::create(&*backend.access, Role::Planner, Some(planner), "soak").await?;
 
-    let bin = std::env::current_exe()?.with_file_name("placeledger");
-    ensure!(
-        bin.exists(),
-        "{} is missing: build placeledger-cli in release first",
-        bin.display()
-    );
     let db = format!("sqlite:{}", dir.path().join("bench.db").display());
-    let mut server = Command::new(&bin)
-        .args([
-            "--database-url",
-            &db,
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--rate-limit",
-            "1000000",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .with_context(|| format!("starting {}", bin.display()))?;
+    let (mut server, addr) = start_server(&db)?;
     let pid = server.id();
-    let stdout = server.stdout.take().context("the server's output")?;
-    let addr = BufReader::new(stdout)
-        .lines()
-        .map_while(Result::ok)
-        .find_map(|l| {
-            l.strip_prefix("GraphQL:").map(|r| {
-                r.trim()
-                    .trim_start_matches("http://")
-                    .split('/')
-                    .next()
-                    .unwrap_or_default()
-                    .to_owned()
-            })
-        })
-        .context("the server printed no address")?;
     let url = format!("http://{addr}/graphql");
     let client = reqwest::Client::new();
     post(&client, &url, &token, &json!({ "query": "mutation { createScenario(input: { id: \"soak\", name: \"soak\", authority: \"888\" }) { version } }" })).await?;
@@ -124,45 +90,10 @@ async fn main() -> anyhow::Result<()> {
             ready_tx.clone(),
             stop.clone(),
         );
-        let (mut target, done) = (target_rx.clone(), done_tx.clone());
-        subs.push(tokio::spawn(async move {
-            let mut request = ws_url.into_client_request()?;
-            request.headers_mut().insert("sec-websocket-protocol", "graphql-transport-ws".parse()?);
-            let (mut ws, _) = tokio_tungstenite::connect_async(request).await?;
-            ws.send(json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } }).to_string().into()).await?;
-            ws.send(json!({ "id": format!("{i}"), "type": "subscribe", "payload": { "query": format!("subscription {{ sufficiencyChanged(district: \"{PRESTON}\", scenario: \"soak\") {{ position rows {{ capacity }} }} }}") } }).to_string().into()).await?;
-            let mut positions: Vec<u64> = Vec::new();
-            let mut told = false;
-            loop {
-                if !told && positions.last().is_some_and(|p| *p >= *target.borrow()) {
-                    done.send(Instant::now()).await?;
-                    told = true;
-                }
-                tokio::select! {
-                    () = stop.notified() => break,
-                    _ = target.changed(), if !told => {}
-                    msg = ws.next() => {
-                        let Some(msg) = msg else { bail!("subscriber {i}: the socket closed") };
-                        if let Message::Text(t) = msg? {
-                            let v: Value = serde_json::from_str(&t)?;
-                            match v["type"].as_str() {
-                                Some("next") => {
-                                    ensure!(v["payload"]["errors"].is_null(), "subscriber {i}: {v}");
-                                    let p = v["payload"]["data"]["sufficiencyChanged"]["position"].as_u64().context("a position")?;
-                                    if positions.is_empty() {
-                                        ready.send(()).await?;
-                                    }
-                                    positions.push(p);
-                                }
-                                Some("connection_ack" | "ping" | "pong" | "ka") | None => {}
-                                _ => bail!("subscriber {i}: {v}"),
-                            }
-                        }
-                    }
-                }
-            }
-            anyhow::Ok(positions)
-        }));
+        let (target, done) = (target_rx.clone(), done_tx.clone());
+        subs.push(tokio::spawn(subscriber(
+            i, ws_url, token, ready, stop, target, done,
+        )));
     }
     drop(ready_tx);
     drop(done_tx);
@@ -275,6 +206,140 @@ async fn main() -> anyhow::Result<()> {
         "{q} queries, {m} mutations, {} levers watched, {received} messages; RSS {rss_start:.0} -> {rss_end:.0} MiB (max {rss_max:.0})",
         lever_positions.len()
     );
+    let md = report(
+        &args,
+        Figures {
+            queries: q,
+            mutations: m,
+            levers: lever_positions.len(),
+            received,
+            last_lag_ms,
+            rss: (rss_start, rss_end, rss_max),
+        },
+    );
+    let existing = std::fs::read_to_string(&args.output).unwrap_or_default();
+    let out = placeledger_bench::splice_section(&existing, "soak", &md);
+    std::fs::write(&args.output, &out)
+        .with_context(|| format!("writing {}", args.output.display()))?;
+    print!("{md}");
+    Ok(())
+}
+
+/// Starts the release `placeledger serve` next to this binary on `db`, on a free port of
+/// loopback; returns the process and the address it printed.
+fn start_server(db: &str) -> anyhow::Result<(std::process::Child, String)> {
+    let bin = std::env::current_exe()?.with_file_name("placeledger");
+    ensure!(
+        bin.exists(),
+        "{} is missing: build placeledger-cli in release first",
+        bin.display()
+    );
+    let mut server = Command::new(&bin)
+        .args([
+            "--database-url",
+            db,
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--rate-limit",
+            "1000000",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .with_context(|| format!("starting {}", bin.display()))?;
+    let stdout = server.stdout.take().context("the server's output")?;
+    let addr = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|l| {
+            l.strip_prefix("GraphQL:").map(|r| {
+                r.trim()
+                    .trim_start_matches("http://")
+                    .split('/')
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+        })
+        .context("the server printed no address")?;
+    Ok((server, addr))
+}
+
+/// One subscriber: subscribes to Preston's sufficiency under the soak scenario, says when it
+/// has its first message (`ready`) and when it has the last lever's (`done`, once `target`
+/// is known), and returns the positions of every message it got until `stop`.
+#[allow(clippy::too_many_arguments)]
+async fn subscriber(
+    i: usize,
+    ws_url: String,
+    token: String,
+    ready: tokio::sync::mpsc::Sender<()>,
+    stop: Arc<tokio::sync::Notify>,
+    mut target: tokio::sync::watch::Receiver<u64>,
+    done: tokio::sync::mpsc::Sender<Instant>,
+) -> anyhow::Result<Vec<u64>> {
+    let mut request = ws_url.into_client_request()?;
+    request
+        .headers_mut()
+        .insert("sec-websocket-protocol", "graphql-transport-ws".parse()?);
+    let (mut ws, _) = tokio_tungstenite::connect_async(request).await?;
+    ws.send(json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } }).to_string().into()).await?;
+    ws.send(json!({ "id": format!("{i}"), "type": "subscribe", "payload": { "query": format!("subscription {{ sufficiencyChanged(district: \"{PRESTON}\", scenario: \"soak\") {{ position rows {{ capacity }} }} }}") } }).to_string().into()).await?;
+    let mut positions: Vec<u64> = Vec::new();
+    let mut told = false;
+    loop {
+        if !told && positions.last().is_some_and(|p| *p >= *target.borrow()) {
+            done.send(Instant::now()).await?;
+            told = true;
+        }
+        tokio::select! {
+            () = stop.notified() => break,
+            _ = target.changed(), if !told => {}
+            msg = ws.next() => {
+                let Some(msg) = msg else { bail!("subscriber {i}: the socket closed") };
+                if let Message::Text(t) = msg? {
+                    let v: Value = serde_json::from_str(&t)?;
+                    match v["type"].as_str() {
+                        Some("next") => {
+                            ensure!(v["payload"]["errors"].is_null(), "subscriber {i}: {v}");
+                            let p = v["payload"]["data"]["sufficiencyChanged"]["position"].as_u64().context("a position")?;
+                            if positions.is_empty() {
+                                ready.send(()).await?;
+                            }
+                            positions.push(p);
+                        }
+                        Some("connection_ack" | "ping" | "pong" | "ka") | None => {}
+                        _ => bail!("subscriber {i}: {v}"),
+                    }
+                }
+            }
+        }
+    }
+    Ok(positions)
+}
+
+/// What the soak measured.
+struct Figures {
+    queries: u64,
+    mutations: u64,
+    levers: usize,
+    received: u64,
+    last_lag_ms: f64,
+    /// Server resident memory at the start, the end, and the most seen (MiB).
+    rss: (f64, f64, f64),
+}
+
+/// The soak's section of `RELIABILITY.md`.
+fn report(args: &Args, f: Figures) -> String {
+    let Figures {
+        queries: q,
+        mutations: m,
+        levers,
+        received,
+        last_lag_ms,
+        rss: (rss_start, rss_end, rss_max),
+    } = f;
     let mut md = String::from("## Soak\n\n");
     md.push_str(&format!(
         "- when: {}\n- machine: {}\n- command: `make soak` (release build; `placeledger serve` as its own process on loopback, the seeded SQLite store)\n\n",
@@ -290,16 +355,10 @@ async fn main() -> anyhow::Result<()> {
     md.push_str(&format!("| mutations | {m} |\n"));
     md.push_str(&format!(
         "| subscribers / levers each must see / messages received | {} / {} / {received} |\n",
-        args.subscribers,
-        lever_positions.len()
+        args.subscribers, levers
     ));
     md.push_str("| unexpected errors, missed or out-of-order updates | 0 |\n");
     md.push_str(&format!("| the last lever's update at every subscriber, after its answer (while the load ran) | {last_lag_ms:.0} ms |\n"));
     md.push_str(&format!("| server resident memory: start / end / max | {rss_start:.0} / {rss_end:.0} / {rss_max:.0} MiB |\n"));
-    let existing = std::fs::read_to_string(&args.output).unwrap_or_default();
-    let out = placeledger_bench::splice_section(&existing, "soak", &md);
-    std::fs::write(&args.output, &out)
-        .with_context(|| format!("writing {}", args.output.display()))?;
-    print!("{md}");
-    Ok(())
+    md
 }

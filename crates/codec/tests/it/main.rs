@@ -15,6 +15,7 @@ fn d(s: &str) -> NaiveDate {
 }
 
 /// One event of every type.
+#[allow(clippy::too_many_lines)] // one sample of every event type: a list, not logic
 pub fn samples() -> Vec<Event> {
     let la = AuthorityCode::parse("888").unwrap();
     let gss = GssCode::parse("E07000117").unwrap();
