@@ -147,6 +147,8 @@ pub struct Ledger {
     state: State,
     versions: HashMap<String, u64>,
     position: u64,
+    /// How long an append cut off by the database going away is re-sent.
+    append_retry_for: Duration,
 }
 
 impl Ledger {
@@ -157,9 +159,17 @@ impl Ledger {
             state: State::default(),
             versions: HashMap::new(),
             position: 0,
+            append_retry_for: APPEND_RETRY_FOR,
         };
         ledger.catch_up().await?;
         Ok(ledger)
+    }
+
+    /// Re-sends an append cut off by the database going away for `limit` instead of
+    /// [`APPEND_RETRY_FOR`] before its outcome is reported unknown.
+    pub fn with_append_retry_for(mut self, limit: Duration) -> Self {
+        self.append_retry_for = limit;
+        self
     }
 
     /// The domain state as of the last event folded.
@@ -182,12 +192,7 @@ impl Ledger {
         let mut pages = Pages::new(&self.store, self.position, READ_BATCH);
         while let Some(batch) = pages.next().await? {
             for stored in &batch {
-                let event = placeledger_codec::decode_at(
-                    stored.position,
-                    &stored.event_type,
-                    stored.schema_version,
-                    &stored.payload,
-                )?;
+                let event = placeledger_codec::decode_at(stored.stored_form())?;
                 let state = std::mem::take(&mut self.state);
                 self.state = evolve(state, &event);
                 self.versions
@@ -363,17 +368,22 @@ impl Ledger {
         &self,
         appends: Vec<StreamAppend>,
     ) -> Result<Result<Vec<AppendResult>, StoreError>, LedgerError> {
-        let deadline = tokio::time::Instant::now() + APPEND_RETRY_FOR;
+        let deadline = tokio::time::Instant::now() + self.append_retry_for;
         let mut pause = Duration::from_millis(50);
+        // Whether an attempt may have reached the database (and committed) before the
+        // connection went: from then on, only the store's answer to a re-sent append can
+        // say whether the events are stored.
+        let mut maybe_sent = false;
         loop {
             match self.store.append_batch(appends.clone()).await {
                 Err(e) if e.is_unavailable() && tokio::time::Instant::now() < deadline => {
+                    maybe_sent |= !e.nothing_sent();
                     tracing::warn!(error = %e, "the database went away during an append; retrying it");
                     tokio::time::sleep(pause).await;
                     pause = (pause * 2).min(Duration::from_secs(1));
                 }
-                // No connection was ever had: nothing was sent, nothing stored.
-                Err(e) if e.nothing_sent() => return Ok(Err(e)),
+                // No attempt ever had a connection: nothing was sent, nothing stored.
+                Err(e) if e.nothing_sent() && !maybe_sent => return Ok(Err(e)),
                 Err(e) if e.is_unavailable() => return Err(LedgerError::OutcomeUnknown(e)),
                 other => return Ok(other),
             }
