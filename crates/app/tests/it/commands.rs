@@ -46,6 +46,14 @@ fn add_lever(id: &str) -> Command {
     }
 }
 
+/// Records `command` as the operator, which must succeed.
+async fn as_operator(commands: &Commands, command: Command) -> placeledger_app::commands::Recorded {
+    commands
+        .record(&Viewer::operator("test"), "test".into(), command, None)
+        .await
+        .unwrap_or_else(|e| panic!("the operator records anything: {e}"))
+}
+
 fn planner(code: &str) -> Viewer {
     Viewer {
         token_id: "tok_planner".into(),
@@ -57,15 +65,7 @@ fn planner(code: &str) -> Viewer {
 pub async fn a_command_replies_with_the_real_version_and_position(backend: Backend) {
     let commands = Commands::new(backend.events.clone(), None);
     let admin = Viewer::operator("test");
-    let first = commands
-        .record(
-            &admin,
-            "test".into(),
-            register("888", "E10000017", "Lancashire"),
-            None,
-        )
-        .await
-        .unwrap();
+    let first = as_operator(&commands, register("888", "E10000017", "Lancashire")).await;
     assert_eq!(first.stream, "authority-888");
     assert_eq!(first.version, 1);
     assert_eq!(first.event_type, "AuthorityRegistered");
@@ -131,15 +131,7 @@ pub async fn a_command_replies_with_the_real_version_and_position(backend: Backe
 pub async fn a_command_on_a_missing_stream_is_not_found_and_records_nothing(backend: Backend) {
     let commands = Commands::new(backend.events.clone(), None);
     let admin = Viewer::operator("test");
-    commands
-        .record(
-            &admin,
-            "test".into(),
-            register("888", "E10000017", "Lancashire"),
-            None,
-        )
-        .await
-        .unwrap();
+    as_operator(&commands, register("888", "E10000017", "Lancashire")).await;
     let head = backend.events.head_position().await.unwrap();
     // With the version the caller believes the stream is at: not found, never version 0.
     for expected in [Some(1), Some(7), None] {
@@ -161,15 +153,11 @@ pub async fn a_command_on_a_missing_stream_is_not_found_and_records_nothing(back
 
 pub async fn who_may_record_is_checked_before_anything_is_recorded(backend: Backend) {
     let commands = Commands::new(backend.events.clone(), None);
-    let admin = Viewer::operator("test");
     for (code, gss, name) in [
         ("888", "E10000017", "Lancashire"),
         ("890", "E06000009", "Blackpool"),
     ] {
-        commands
-            .record(&admin, "test".into(), register(code, gss, name), None)
-            .await
-            .unwrap();
+        as_operator(&commands, register(code, gss, name)).await;
     }
     let head = backend.events.head_position().await.unwrap();
     let analyst = Viewer {

@@ -8,45 +8,31 @@
 
 mod access_store;
 mod commands;
-mod harness;
 
-/// Instantiates each test of `$module` once per backend: `$suite::sqlite::NAME` and
-/// `$suite::postgres::NAME`.
-macro_rules! on_both_backends {
-    ($module:ident as $suite:ident: $($name:ident),+ $(,)?) => {
-        mod $suite {
-            mod sqlite {
-                $(
-                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                    async fn $name() {
-                        let db = crate::harness::TestDb::sqlite().await;
-                        crate::$module::$name(db.backend.clone()).await;
-                        db.finish().await;
-                    }
-                )+
-            }
-            mod postgres {
-                $(
-                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                    async fn $name() {
-                        let db = crate::harness::TestDb::postgres().await;
-                        crate::$module::$name(db.backend.clone()).await;
-                        db.finish().await;
-                    }
-                )+
-            }
-        }
-    };
+use placeledger_app::Backend;
+use placeledger_testkit::TestDb;
+
+/// The event store and the access tables of a test database.
+async fn backend_of(db: &TestDb) -> Backend {
+    Backend::connect(&db.url)
+        .await
+        .unwrap_or_else(|e| panic!("opening {}: {e}", db.url))
 }
 
-on_both_backends!(access_store as access_store_on:
-    tokens_are_found_by_hash_and_revoked,
-    the_audit_log_keeps_every_entry_in_order,
-    a_token_made_is_the_viewer_it_stands_for,
-);
+mod access_store_on {
+    placeledger_testkit::on_both_backends!(
+        given crate::backend_of; in access_store:
+        tokens_are_found_by_hash_and_revoked,
+        the_audit_log_keeps_every_entry_in_order,
+        a_token_made_is_the_viewer_it_stands_for,
+    );
+}
 
-on_both_backends!(commands as commands_on:
-    a_command_replies_with_the_real_version_and_position,
-    a_command_on_a_missing_stream_is_not_found_and_records_nothing,
-    who_may_record_is_checked_before_anything_is_recorded,
-);
+mod commands_on {
+    placeledger_testkit::on_both_backends!(
+        given crate::backend_of; in commands:
+        a_command_replies_with_the_real_version_and_position,
+        a_command_on_a_missing_stream_is_not_found_and_records_nothing,
+        who_may_record_is_checked_before_anything_is_recorded,
+    );
+}

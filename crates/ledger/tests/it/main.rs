@@ -2,53 +2,23 @@
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
-use std::str::FromStr;
 use std::sync::Arc;
 
-use chrono::NaiveDate;
 use placeledger_domain::*;
 use placeledger_ledger::{Context, EventIds, Ledger, LedgerError};
+use placeledger_testkit::fixtures::{lancashire_and_burnley, moorside_special_school};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 use placeledger_store::{
-    AppendResult, Checkpoint, EventStore, PgStore, SqliteStore, StoreError, StoredEvent,
-    StreamAppend, StreamId,
+    AppendResult, Checkpoint, EventStore, StoreError, StoredEvent, StreamAppend, StreamId,
 };
 use rust_decimal::Decimal;
-use sqlx::Connection;
-
-fn d(s: &str) -> NaiveDate {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
-}
 
 fn lancashire() -> Vec<Command> {
-    vec![
-        Command::RegisterAuthority {
-            authority: AuthorityCode::parse("888").unwrap(),
-            gss: GssCode::parse("E10000017").unwrap(),
-            name: "Lancashire".into(),
-        },
-        Command::RegisterDistrict {
-            district: GssCode::parse("E07000117").unwrap(),
-            authority: AuthorityCode::parse("888").unwrap(),
-            name: "Burnley".into(),
-        },
-        Command::OpenSetting(OpenSetting {
-            urn: Urn::parse("119999").unwrap(),
-            name: "Synthetic Moorside Special School".into(),
-            authority: AuthorityCode::parse("888").unwrap(),
-            district: GssCode::parse("E07000117").unwrap(),
-            planning_area: None,
-            kind: SettingKind::SpecialMaintained,
-            phase: Phase::AllThrough,
-            low_age: 4,
-            high_age: 19,
-            facility: None,
-            designated_needs: vec![PrimaryNeed::Semh],
-            on: d("2010-09-01"),
-        }),
-    ]
+    let mut commands = lancashire_and_burnley();
+    commands.push(Command::OpenSetting(moorside_special_school()));
+    commands
 }
 
 fn births(year: i32, births: i64) -> Command {
@@ -110,13 +80,16 @@ async fn a_refused_command_records_nothing(store: Arc<dyn EventStore>) {
     assert!(ledger.state().authorities.is_empty());
 }
 
-/// A store whose reads of the log fail as if the database had gone away, from the moment
-/// an append commits until `restore`: the outage that begins just after a commit.
+/// A store that fails as if the database had gone away, from the moment an append commits
+/// (once `armed`) until `gone` is cleared: the outage that begins just after a commit. With
+/// `answer_lost`, the committing append's answer is lost too (the connection reset before it
+/// arrived).
 #[derive(Debug)]
 struct GoneAfterCommit {
     inner: Arc<dyn EventStore>,
     armed: AtomicBool,
     gone: AtomicBool,
+    answer_lost: bool,
 }
 
 impl GoneAfterCommit {
@@ -143,6 +116,12 @@ impl EventStore for GoneAfterCommit {
         let results = self.inner.append_batch(appends).await?;
         if self.armed.swap(false, Ordering::SeqCst) {
             self.gone.store(true, Ordering::SeqCst);
+            if self.answer_lost {
+                return Err(StoreError::Database(sqlx::Error::Io(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionReset,
+                    "the server closed the connection",
+                ))));
+            }
         }
         Ok(results)
     }
@@ -181,6 +160,30 @@ impl EventStore for GoneAfterCommit {
     }
 }
 
+/// The append commits but the connection goes before the answer; every re-send then finds no
+/// connection at all (the pool times out) until the retry window ends. The outcome is
+/// unknown — never "unavailable, nothing recorded" (found by the PostgreSQL outage test when
+/// the outage outlasted the window: a write answered unavailable had been stored).
+async fn a_commit_then_no_connection_is_of_unknown_outcome(store: Arc<dyn EventStore>) {
+    let flaky = Arc::new(GoneAfterCommit {
+        inner: store.clone(),
+        armed: AtomicBool::new(false),
+        gone: AtomicBool::new(false),
+        answer_lost: true,
+    });
+    let mut ledger = Ledger::open(flaky.clone())
+        .await
+        .unwrap()
+        .with_append_retry_for(std::time::Duration::from_millis(300));
+    flaky.armed.store(true, Ordering::SeqCst);
+    let err = ledger
+        .execute(&lancashire(), &Context::actor("test"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, LedgerError::OutcomeUnknown(_)), "{err:?}");
+    assert_eq!(store.head_position().await.unwrap(), 3, "it was stored");
+}
+
 /// The database goes away just after an append commits, before the ledger reads the log
 /// back: the command was recorded and is reported as recorded, not as unavailable (found by
 /// the PostgreSQL outage test: a write answered "unavailable" had been stored). Once the
@@ -190,6 +193,7 @@ async fn a_commit_followed_by_an_outage_is_reported_as_recorded(store: Arc<dyn E
         inner: store.clone(),
         armed: AtomicBool::new(false),
         gone: AtomicBool::new(false),
+        answer_lost: false,
     });
     let mut ledger = Ledger::open(flaky.clone()).await.unwrap();
     ledger
@@ -395,69 +399,12 @@ async fn an_expected_version_holds_across_ledgers(store: Arc<dyn EventStore>) {
     assert_eq!(store.stream_version(&id).await.unwrap(), 2);
 }
 
-async fn sqlite() -> (Arc<dyn EventStore>, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite:{}", dir.path().join("ledger.db").display());
-    (Arc::new(SqliteStore::open(&url).await.unwrap()), dir)
-}
-
-async fn postgres() -> (Arc<dyn EventStore>, String) {
-    let url = std::env::var("PLACELEDGER_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
-    let schema = format!("ledger_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = sqlx::PgConnection::connect(&url)
-        .await
-        .unwrap_or_else(|e| panic!("PostgreSQL tests need a server at {url}: {e}"));
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let options = sqlx::postgres::PgConnectOptions::from_str(&url)
-        .unwrap()
-        .options([("search_path", schema.as_str())]);
-    let store = PgStore::connect_with(options, 8, std::time::Duration::from_millis(10))
-        .await
-        .unwrap();
-    (Arc::new(store), schema)
-}
-
-async fn drop_schema(schema: String) {
-    let url = std::env::var("PLACELEDGER_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
-    let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
-    let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
-        .execute(&mut admin)
-        .await;
-}
-
-macro_rules! on_both_backends {
-    ($($name:ident),+ $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let (store, _dir) = crate::sqlite().await;
-                    crate::$name(store).await;
-                }
-            )+
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let (store, schema) = crate::postgres().await;
-                    crate::$name(store).await;
-                    crate::drop_schema(schema).await;
-                }
-            )+
-        }
-    };
-}
-
-on_both_backends!(
+placeledger_testkit::on_both_backends!(
+    given placeledger_testkit::store_of;
     commands_become_events_in_one_transaction,
     a_refused_command_records_nothing,
     a_commit_followed_by_an_outage_is_reported_as_recorded,
+    a_commit_then_no_connection_is_of_unknown_outcome,
     check_reports_every_refusal_and_records_nothing,
     derived_ids_make_recording_the_same_facts_a_retry,
     a_revised_file_records_only_its_new_facts,

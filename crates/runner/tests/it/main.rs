@@ -5,31 +5,12 @@
 
 use std::sync::Arc;
 
-use chrono::NaiveDate;
 use placeledger_caseload::Caseload;
 use placeledger_domain::*;
 use placeledger_ledger::{Context, Ledger};
 use placeledger_projection::Projection;
 use placeledger_store::{Checkpoint, EventStore};
-
-fn d(s: &str) -> NaiveDate {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
-}
-
-fn geography() -> Vec<Command> {
-    vec![
-        Command::RegisterAuthority {
-            authority: AuthorityCode::parse("888").unwrap(),
-            gss: GssCode::parse("E10000017").unwrap(),
-            name: "Lancashire".into(),
-        },
-        Command::RegisterDistrict {
-            district: GssCode::parse("E07000117").unwrap(),
-            authority: AuthorityCode::parse("888").unwrap(),
-            name: "Burnley".into(),
-        },
-    ]
-}
+use placeledger_testkit::fixtures::{d, lancashire_and_burnley};
 
 /// A child with a plan issued in `year`, born in 2012.
 fn child(n: u32, year: i32) -> Vec<Command> {
@@ -87,7 +68,7 @@ async fn fresh(store: &Arc<dyn EventStore>) -> Caseload {
 }
 
 async fn catches_up_resumes_and_rebuilds(store: Arc<dyn EventStore>) {
-    let mut commands = geography();
+    let mut commands = lancashire_and_burnley();
     for n in 0..40 {
         commands.extend(child(n, 2019 + (n % 4) as i32));
     }
@@ -164,39 +145,7 @@ async fn catches_up_resumes_and_rebuilds(store: Arc<dyn EventStore>) {
     assert_eq!(rebuilt.position, run.position);
 }
 
-mod sqlite {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn catches_up_resumes_and_rebuilds() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite:{}", dir.path().join("runner.db").display());
-        let store = placeledger_store::connect(&url).await.unwrap();
-        super::catches_up_resumes_and_rebuilds(store).await;
-    }
-}
-
-mod postgres {
-    use sqlx::Connection;
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn catches_up_resumes_and_rebuilds() {
-        let url = std::env::var("PLACELEDGER_TEST_DATABASE_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
-        let schema = format!("runner_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = sqlx::PgConnection::connect(&url)
-            .await
-            .unwrap_or_else(|e| panic!("PostgreSQL tests need a server at {url}: {e}"));
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-            .execute(&mut admin)
-            .await
-            .unwrap();
-        let sep = if url.contains('?') { '&' } else { '?' };
-        let store =
-            placeledger_store::connect(&format!("{url}{sep}options=-csearch_path%3D{schema}"))
-                .await
-                .unwrap();
-        super::catches_up_resumes_and_rebuilds(store).await;
-        let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
-            .execute(&mut admin)
-            .await;
-    }
-}
+placeledger_testkit::on_both_backends!(
+    given placeledger_testkit::store_of;
+    catches_up_resumes_and_rebuilds,
+);

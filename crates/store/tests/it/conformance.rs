@@ -127,30 +127,20 @@ pub async fn expected_version_is_enforced(store: Store) {
         .await
         .unwrap();
 
-    let err = store
-        .append(&s, ExpectedVersion::NoStream, events(2..3))
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, StoreError::Conflict { actual: 2, .. }),
-        "{err:?}"
-    );
-    let err = store
-        .append(&s, ExpectedVersion::Exact(1), events(2..3))
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, StoreError::Conflict { actual: 2, .. }),
-        "{err:?}"
-    );
-    let err = store
-        .append(&stream("new"), ExpectedVersion::Exact(3), events(2..3))
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, StoreError::Conflict { actual: 0, .. }),
-        "{err:?}"
-    );
+    for (stream, expected, actual) in [
+        (&s, ExpectedVersion::NoStream, 2),
+        (&s, ExpectedVersion::Exact(1), 2),
+        (&stream("new"), ExpectedVersion::Exact(3), 0),
+    ] {
+        let err = store
+            .append(stream, expected, events(2..3))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, StoreError::Conflict { actual: a, .. } if a == actual),
+            "{expected:?} on {stream}: {err:?}"
+        );
+    }
 
     assert_eq!(
         store.stream_version(&s).await.unwrap(),

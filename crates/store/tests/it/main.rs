@@ -7,37 +7,11 @@
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 mod conformance;
-mod harness;
 mod out_of_order;
 mod urls;
 
-/// Instantiates each conformance test once per backend: `sqlite::NAME` and `postgres::NAME`.
-macro_rules! conformance_suite {
-    ($($name:ident),+ $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    let db = crate::harness::TestDb::sqlite().await;
-                    crate::conformance::$name(db.store.clone()).await;
-                    db.finish().await;
-                }
-            )+
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    let db = crate::harness::TestDb::postgres().await;
-                    crate::conformance::$name(db.store.clone()).await;
-                    db.finish().await;
-                }
-            )+
-        }
-    };
-}
-
-conformance_suite!(
+placeledger_testkit::on_both_backends!(
+    given placeledger_testkit::store_of; in conformance:
     append_and_read_back_with_metadata,
     expected_version_is_enforced,
     twenty_concurrent_appends_one_winner,

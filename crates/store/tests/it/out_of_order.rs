@@ -9,13 +9,13 @@ use serde_json::json;
 use sqlx::{Connection, PgConnection, Row};
 use uuid::Uuid;
 
-use crate::harness::TestDb;
+use placeledger_testkit::TestDb;
 
 /// Begins transaction A on its own connection and appends one event through the same
 /// function the store uses, without committing. Returns the open connection and A's position.
 async fn begin_append(db: &TestDb, stream: &str, n: u64) -> (PgConnection, u64) {
     let schema = db.pg_schema().expect("a PostgreSQL test database");
-    let mut conn = PgConnection::connect_with(&crate::harness::pg_options(schema))
+    let mut conn = PgConnection::connect_with(&placeledger_testkit::pg_options(schema))
         .await
         .unwrap();
     sqlx::query("BEGIN").execute(&mut conn).await.unwrap();
@@ -137,7 +137,7 @@ async fn a_rolled_back_position_is_passed_once_its_transaction_ends() {
 async fn an_append_must_be_the_first_write_of_its_transaction() {
     let db = TestDb::postgres().await;
     let schema = db.pg_schema().unwrap();
-    let mut conn = PgConnection::connect_with(&crate::harness::pg_options(schema))
+    let mut conn = PgConnection::connect_with(&placeledger_testkit::pg_options(schema))
         .await
         .unwrap();
     sqlx::query("BEGIN").execute(&mut conn).await.unwrap();
@@ -171,9 +171,10 @@ async fn events_cannot_be_updated_or_deleted() {
         )
         .await
         .unwrap();
-    let mut conn = PgConnection::connect_with(&crate::harness::pg_options(db.pg_schema().unwrap()))
-        .await
-        .unwrap();
+    let mut conn =
+        PgConnection::connect_with(&placeledger_testkit::pg_options(db.pg_schema().unwrap()))
+            .await
+            .unwrap();
     for sql in [
         "UPDATE events SET actor = 'x'",
         "DELETE FROM events",

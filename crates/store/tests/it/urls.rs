@@ -1,9 +1,11 @@
 //! `connect` picks the backend from the database URL's scheme.
 
-use placeledger_store::{ExpectedVersion, NewEvent, StoreError, StreamId, connect};
+use std::sync::Arc;
+
+use placeledger_store::{EventStore, ExpectedVersion, NewEvent, StoreError, StreamId, connect};
 use serde_json::json;
 
-use crate::harness::TestDb;
+use placeledger_testkit::TestDb;
 
 fn one() -> Vec<NewEvent> {
     vec![NewEvent::new("Tested", 1, json!({"type": "Tested"}))]
@@ -18,14 +20,7 @@ async fn sqlite_url_opens_sqlite_creating_its_folder() {
     );
     let store = connect(&url).await.unwrap();
     assert_eq!(store.backend(), "sqlite");
-    store
-        .append(
-            &StreamId::parse("s").unwrap(),
-            ExpectedVersion::NoStream,
-            one(),
-        )
-        .await
-        .unwrap();
+    append_one(&store).await;
     drop(store);
     // Reopening finds the same events: the migrations are not re-applied destructively.
     let again = connect(&url).await.unwrap();
@@ -37,14 +32,7 @@ async fn postgres_url_opens_postgres() {
     let db = TestDb::postgres().await;
     let store = connect(&db.url).await.unwrap();
     assert_eq!(store.backend(), "postgres");
-    store
-        .append(
-            &StreamId::parse("s").unwrap(),
-            ExpectedVersion::NoStream,
-            one(),
-        )
-        .await
-        .unwrap();
+    append_one(&store).await;
     assert_eq!(
         db.store.head_position().await.unwrap(),
         1,
@@ -58,4 +46,16 @@ async fn postgres_url_opens_postgres() {
 async fn other_urls_are_refused() {
     let err = connect("mysql://localhost/db").await.unwrap_err();
     assert!(matches!(err, StoreError::UnsupportedUrl(_)), "{err:?}");
+}
+
+/// Appends one event to a new stream `s`.
+async fn append_one(store: &Arc<dyn EventStore>) {
+    store
+        .append(
+            &StreamId::parse("s").unwrap(),
+            ExpectedVersion::NoStream,
+            one(),
+        )
+        .await
+        .unwrap();
 }

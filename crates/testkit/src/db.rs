@@ -1,3 +1,8 @@
+//! A fresh, empty database for one test: a temporary SQLite file, or a schema of its own on
+//! the test PostgreSQL (`PLACELEDGER_TEST_DATABASE_URL`, default
+//! `postgres://postgres@127.0.0.1:5432/test`). PostgreSQL tests never skip: without a server
+//! they fail, naming the URL they tried.
+
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,6 +18,7 @@ pub fn pg_url() -> String {
 }
 
 /// A fresh, empty store for one test.
+#[derive(Debug)]
 pub struct TestDb {
     pub store: Arc<dyn EventStore>,
     /// The URL that opens this same database (for a second handle, as another process would).
@@ -20,6 +26,7 @@ pub struct TestDb {
     cleanup: Cleanup,
 }
 
+#[derive(Debug)]
 enum Cleanup {
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
     Postgres { schema: String },
@@ -44,15 +51,24 @@ impl TestDb {
     }
 
     pub async fn postgres() -> Self {
+        Self::postgres_with(40).await
+    }
+
+    /// [`TestDb::postgres`] with a pool of `max_connections`.
+    pub async fn postgres_with(max_connections: u32) -> Self {
         let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
         let mut admin = admin().await;
         sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
             .execute(&mut admin)
             .await
             .expect("create test schema");
-        let store = PgStore::connect_with(pg_options(&schema), 40, Duration::from_millis(10))
-            .await
-            .expect("open postgres store");
+        let store = PgStore::connect_with(
+            pg_options(&schema),
+            max_connections,
+            Duration::from_millis(10),
+        )
+        .await
+        .expect("open postgres store");
         let url = format!("{}?options=-csearch_path%3D{schema}", pg_url());
         Self {
             store: Arc::new(store),
