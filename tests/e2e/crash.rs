@@ -240,8 +240,14 @@ async fn killed_mid_import_and_mid_rebuild(url: &str) {
     let vars = json!({ "i": { "format": "SETTINGS", "content": settings_file(rows), "fileName": "big.csv" } });
     let client = Server::client_for(&server.base);
     let (t, v) = (token.clone(), vars.clone());
+    let requests = requests_received(&server.base).await;
     let import = tokio::spawn(async move { client.try_gql(Some(&t), IMPORT, v).await });
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    // Killed once the server has the import (it is then reading, checking or recording the
+    // file; where it is does not matter: the outcome must be all or nothing).
+    until(Duration::from_secs(60), || async {
+        requests_received(&server.base).await > requests
+    })
+    .await;
     server.kill();
     let answered = import.await.unwrap();
     let stored = stored_after(&store, before).await;
@@ -305,15 +311,18 @@ async fn killed_mid_import_and_mid_rebuild(url: &str) {
     drop(Server::start(url));
     every_projection_equals_a_fresh_fold(url).await;
 
-    // A rebuild killed part-way, then resumed.
+    // A rebuild killed part-way (once its first projection is rebuilt, the others not yet),
+    // then resumed.
     let mut rebuild = std::process::Command::new(harness::BIN)
         .args(["projections", "rebuild"])
         .env("PLACELEDGER_DATABASE_URL", url)
-        .stdout(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(400));
+    let first =
+        std::io::BufRead::lines(std::io::BufReader::new(rebuild.stdout.take().unwrap())).next();
+    eprintln!("rebuild killed after: {first:?}");
     let _ = rebuild.kill();
     let _ = rebuild.wait();
     eprintln!(
@@ -352,4 +361,35 @@ async fn postgres_import_and_rebuild_killed_midway_are_all_or_nothing_and_resume
     let pg = PgSchema::new().await;
     killed_mid_import_and_mid_rebuild(&pg.url).await;
     pg.drop_schema().await;
+}
+
+/// GraphQL requests the server has received, from its `/metrics`.
+async fn requests_received(base: &str) -> u64 {
+    let text = reqwest::get(format!("{base}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix("placeledger_http_requests_total "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Waits until `condition` holds (looking every few milliseconds), failing the test if it
+/// does not within `limit`.
+pub(crate) async fn until<F, Fut>(limit: Duration, condition: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    while !condition().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the condition did not hold within {limit:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 }

@@ -58,17 +58,7 @@ fn template() -> PathBuf {
     std::fs::create_dir_all(&building).unwrap();
     let url = format!("sqlite:{}", building.join("seeded.db").display());
     for args in [&["seed", "load"][..], &["projections", "update"][..]] {
-        let out = Command::new(BIN)
-            .args(args)
-            .env("PLACELEDGER_DATABASE_URL", &url)
-            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        cli(&url, args);
     }
     // Every file of the database (WAL included) moves into place; the .db last, atomically.
     for suffix in ["-wal", "-shm"] {

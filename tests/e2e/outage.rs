@@ -200,9 +200,18 @@ async fn postgres_stopped_and_started_under_load_loses_no_acknowledged_write() {
         }
     }
     assert!(saw_down, "/readyz never reported the outage");
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // Writes go on while it is down: once three more have been answered unavailable (or of
+    // unknown outcome), none was acknowledged in between.
+    let refused = |o: &Arc<Mutex<Outcomes>>| {
+        let o = o.lock().unwrap();
+        o.unavailable.len() + o.outcome_unknown.len()
+    };
     let during = acknowledged(&outcomes);
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    let refused_before = refused(&outcomes);
+    crate::crash::until(Duration::from_secs(90), || async {
+        refused(&outcomes) >= refused_before + 3
+    })
+    .await;
     assert_eq!(
         acknowledged(&outcomes),
         during,
