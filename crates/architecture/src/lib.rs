@@ -96,6 +96,11 @@ pub const RULES: &[Rule] = &[
         why: "the forecast engine is pure: projections in, a forecast out; no runtime, no database",
     },
     Rule {
+        package: "placeledger-app",
+        forbidden: &["axum", "async-graphql", "async-graphql-axum", "hyper"],
+        why: "the application's use cases know no transport: GraphQL and HTTP are the API's",
+    },
+    Rule {
         package: "placeledger-store",
         forbidden: &[
             "placeledger-domain",
@@ -111,3 +116,12 @@ pub const RULES: &[Rule] = &[
 /// Only these packages may depend on axum: the HTTP edge, the binary that serves it, and the
 /// benchmark that runs it in-process.
 pub const AXUM_ALLOWED: &[&str] = &["placeledger-cli", "placeledger-api", "placeledger-bench"];
+
+/// Only these packages may depend on the GraphQL API (`placeledger-api`): the binary that
+/// serves it and the benchmark that runs it in-process. Everything else reaches the use cases
+/// through `placeledger-app`.
+pub const API_ALLOWED: &[&str] = &["placeledger-cli", "placeledger-bench"];
+
+/// Words the event store's code never uses (comments aside): tokens, roles and the audit log
+/// are the application's, kept through its own storage trait.
+pub const STORE_KNOWS_NOT: &[&str] = &["token", "audit", "role"];

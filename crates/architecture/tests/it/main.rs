@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 use std::process::Command;
 
-use placeledger_architecture::{AXUM_ALLOWED, RULES};
+use placeledger_architecture::{API_ALLOWED, AXUM_ALLOWED, RULES, STORE_KNOWS_NOT};
 use serde_json::Value;
 
 fn cargo(args: &[&str]) -> String {
@@ -68,24 +68,82 @@ fn every_rule_holds() {
             .collect();
         assert!(
             broken.is_empty(),
-            "{} depends on {broken:?}, but {}",
+            "{} depends on {broken:?}, but {}; the edges:\n{}",
             rule.package,
-            rule.why
+            rule.why,
+            broken
+                .iter()
+                .map(|b| edges(rule.package, b))
+                .collect::<Vec<_>>()
+                .join("\n")
         );
+    }
+}
+
+/// How `package` comes to depend on `dep`: the inverted tree from `dep` up to `package`,
+/// each line an edge.
+fn edges(package: &str, dep: &str) -> String {
+    cargo(&[
+        "tree",
+        "--locked",
+        "-p",
+        package,
+        "-i",
+        dep,
+        "-e",
+        "normal,build",
+    ])
+}
+
+/// Every workspace package but `allowed` is free of `dep` at run time.
+fn only_these_depend_on(dep: &str, allowed: &[&str]) {
+    for p in workspace_packages() {
+        let name = p["name"].as_str().unwrap();
+        if !allowed.contains(&name) && name != dep && run_time_deps(name).contains(dep) {
+            panic!(
+                "{name} must not depend on {dep} (only {allowed:?} may); the edges:\n{}",
+                edges(name, dep)
+            );
+        }
     }
 }
 
 #[test]
 fn only_the_http_edge_uses_axum() {
-    for p in workspace_packages() {
-        let name = p["name"].as_str().unwrap();
-        if !AXUM_ALLOWED.contains(&name) {
-            assert!(
-                !run_time_deps(name).contains("axum"),
-                "{name} must not depend on axum"
-            );
+    only_these_depend_on("axum", AXUM_ALLOWED);
+}
+
+#[test]
+fn only_the_command_and_the_benchmarks_depend_on_the_api() {
+    only_these_depend_on("placeledger-api", API_ALLOWED);
+}
+
+#[test]
+fn the_test_kit_is_only_ever_a_dev_dependency() {
+    only_these_depend_on("placeledger-testkit", &[]);
+}
+
+#[test]
+fn the_store_knows_no_tokens_roles_or_audit() {
+    let src = concat!(env!("CARGO_MANIFEST_DIR"), "/../store/src");
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(src).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or_default().to_lowercase();
+            for word in STORE_KNOWS_NOT {
+                if code.contains(word) {
+                    found.push(format!("{}:{}: {}", path.display(), n + 1, line.trim()));
+                }
+            }
         }
     }
+    assert!(
+        found.is_empty(),
+        "placeledger-store speaks of tokens, roles or audit (they are the application's):\n{}",
+        found.join("\n")
+    );
 }
 
 #[test]
