@@ -114,6 +114,14 @@ impl Live {
         }
     }
 
+    /// `models`, kept up to date from now on: a task follows the log on `store` (see
+    /// [`Live::follow`]) for as long as the runtime runs.
+    pub fn following(models: ReadModels, store: Arc<dyn EventStore>) -> Self {
+        let live = Live::new(models);
+        tokio::spawn(live.clone().follow(store));
+        live
+    }
+
     /// The forecast inputs of `models`, from the cache when no event since the last ones
     /// made could change them.
     pub fn inputs(&self, models: &ReadModels) -> Arc<Inputs> {
@@ -163,12 +171,7 @@ impl Live {
                 let mut failed = false;
                 for item in chunk {
                     match item.map_err(ReadError::from).and_then(|s| {
-                        let e = placeledger_codec::decode_at(
-                            s.position,
-                            &s.event_type,
-                            s.schema_version,
-                            &s.payload,
-                        )?;
+                        let e = placeledger_codec::decode_at(s.stored_form())?;
                         Ok((s.position, e))
                     }) {
                         Ok((position, event)) => next.apply(position, &event),

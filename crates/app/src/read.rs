@@ -162,12 +162,7 @@ impl ReadModels {
             && let Some(batch) = pages.next().await?
         {
             for stored in batch.iter().filter(|e| e.position <= top) {
-                let event = placeledger_codec::decode_at(
-                    stored.position,
-                    &stored.event_type,
-                    stored.schema_version,
-                    &stored.payload,
-                )?;
+                let event = placeledger_codec::decode_at(stored.stored_form())?;
                 self.apply_where(&event, |i| at.get(i).is_some_and(|a| stored.position > *a));
             }
             from = batch.last().map_or(top, |e| e.position);

@@ -153,13 +153,11 @@ pub struct StoredDecodeError {
     pub source: CodecError,
 }
 
-/// Decodes the event stored at `position`: every reader of the log (the ledger, the runner,
-/// the read models, histories) decodes through here, so a bad event is named the same way.
+/// Decodes a stored event from its stored form (`StoredEvent::stored_form`: position, type
+/// name, schema version, payload): every reader of the log (the ledger, the runner, the read
+/// models, histories) decodes through here, so a bad event is named the same way.
 pub fn decode_at(
-    position: u64,
-    event_type: &str,
-    schema_version: u32,
-    payload: &Value,
+    (position, event_type, schema_version, payload): (u64, &str, u32, &Value),
 ) -> Result<Event, StoredDecodeError> {
     decode(event_type, schema_version, payload)
         .map_err(|source| StoredDecodeError { position, source })

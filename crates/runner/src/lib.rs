@@ -99,12 +99,7 @@ async fn fold<P: Projection>(
             break;
         };
         for stored in &batch {
-            let event = placeledger_codec::decode_at(
-                stored.position,
-                &stored.event_type,
-                stored.schema_version,
-                &stored.payload,
-            )?;
+            let event = placeledger_codec::decode_at(stored.stored_form())?;
             projection.apply(&event);
         }
         since_save += batch.len() as u64;

@@ -123,6 +123,19 @@ pub struct StoredEvent {
     pub recorded_at: DateTime<Utc>,
 }
 
+impl StoredEvent {
+    /// What a decoder reads of it: its position (to name it by), its type name, its schema
+    /// version and its payload.
+    pub fn stored_form(&self) -> (u64, &str, u32, &Value) {
+        (
+            self.position,
+            &self.event_type,
+            self.schema_version,
+            &self.payload,
+        )
+    }
+}
+
 /// One stream's part of an append: the stream, the version expected, the events.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StreamAppend {

@@ -60,12 +60,7 @@ async fn read_and_decode(store: &Arc<dyn EventStore>) -> anyhow::Result<(u64, f6
     let mut pages = Pages::new(store, 0, 5_000);
     while let Some(batch) = pages.next().await? {
         for e in &batch {
-            std::hint::black_box(placeledger_codec::decode_at(
-                e.position,
-                &e.event_type,
-                e.schema_version,
-                &e.payload,
-            )?);
+            std::hint::black_box(placeledger_codec::decode_at(e.stored_form())?);
         }
         n += batch.len() as u64;
     }
