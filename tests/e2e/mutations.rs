@@ -412,3 +412,48 @@ async fn hostile_graphql_inputs_get_clear_errors_and_write_nothing() {
         .await;
     assert_eq!(status, 200, "the server is still up");
 }
+
+/// A command on a stream that does not exist is NOT_FOUND, whatever version the caller says
+/// it is at (never version 0, never a conflict), and records nothing.
+#[tokio::test]
+async fn a_command_on_a_missing_stream_is_not_found() {
+    let db = Database::seeded();
+    let planner = db.token("planner", Some("888"));
+    let server = Server::start(&db.url);
+    let before = head(&db);
+    let lever = json!({ "lever": "incidence_multiplier", "multiplier": "1.1" });
+    for expected in [json!(3), json!(1), json!(null)] {
+        let (_, body) = server
+            .gql(
+                Some(&planner),
+                "mutation($i: AddLeverInput!) { addScenarioLever(input: $i) { stream version position } }",
+                json!({ "i": { "scenario": "no-such-scenario", "lever": lever, "expectedVersion": expected } }),
+            )
+            .await;
+        assert_eq!(
+            code(&body),
+            Some("NOT_FOUND"),
+            "expected {expected}: {body}"
+        );
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("no-such-scenario"),
+            "{body}"
+        );
+    }
+    let (_, body) = server
+        .gql(
+            Some(&planner),
+            "mutation($i: CloseSettingInput!) { closeSetting(input: $i) { version } }",
+            json!({ "i": { "urn": "199999", "on": "2026-08-31", "expectedVersion": 2 } }),
+        )
+        .await;
+    assert_eq!(code(&body), Some("NOT_FOUND"), "{body}");
+    assert_eq!(
+        head(&db),
+        before,
+        "a command on a missing stream recorded something"
+    );
+}

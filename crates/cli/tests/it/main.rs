@@ -976,6 +976,13 @@ mod seeds {
             err.contains("lever.district: unknown district E07000999"),
             "{err}"
         );
+        // A lever for a scenario that does not exist: a clear error, nothing recorded.
+        let (ok, _, err) = run(&url, &["scenario", "add-lever", "no-such-scenario", open]);
+        assert!(!ok);
+        assert!(
+            err.contains("error: scenario: unknown scenario no-such-scenario"),
+            "{err}"
+        );
         let (_, out, _) = run(&url, &["scenario", "list"]);
         assert!(
             out.contains("burnley-70: 70 special places in Burnley") && out.contains("1 lever(s)"),
