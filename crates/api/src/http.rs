@@ -211,6 +211,17 @@ fn request_error(
     respond(status, graphql_response, body.to_string())
 }
 
+/// A request that is not a GraphQL request (`BAD_REQUEST`, 400).
+fn bad_request(app: &App, graphql_response: bool, message: String) -> Response {
+    request_error(
+        app,
+        graphql_response,
+        StatusCode::BAD_REQUEST,
+        code::BAD_REQUEST,
+        message,
+    )
+}
+
 fn respond(status: StatusCode, graphql_response: bool, body: String) -> Response {
     let ct = if graphql_response {
         GRAPHQL_RESPONSE
@@ -284,11 +295,9 @@ async fn graphql_post(
     let request: async_graphql::Request = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => {
-            return request_error(
+            return bad_request(
                 &app,
                 gr,
-                StatusCode::BAD_REQUEST,
-                code::BAD_REQUEST,
                 format!("the body is not a GraphQL request in JSON: {e}"),
             );
         }
@@ -315,13 +324,7 @@ async fn graphql_get(
         match serde_json::from_str::<async_graphql::Variables>(vars) {
             Ok(v) => request = request.variables(v),
             Err(e) => {
-                return request_error(
-                    &app,
-                    gr,
-                    StatusCode::BAD_REQUEST,
-                    code::BAD_REQUEST,
-                    format!("variables: not a JSON object: {e}"),
-                );
+                return bad_request(&app, gr, format!("variables: not a JSON object: {e}"));
             }
         }
     }

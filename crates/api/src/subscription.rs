@@ -10,7 +10,7 @@ use placeledger_domain::{GssCode, ScenarioId, SharedData};
 
 use crate::context::{authority_code, services, viewer};
 use crate::error::{AppError, Gql};
-use crate::query::{ForecastRow, PlacementDimension, PlacementSummary, SharedPlaceData};
+use crate::query::{ForecastRow, PlacementDimension, PlacementSummary, SharedPlaceData, grouping};
 
 /// The subscription root.
 #[derive(Debug)]
@@ -51,7 +51,7 @@ impl SubscriptionRoot {
     ) -> Result<impl Stream<Item = PlacementSummary> + use<>, Gql> {
         let v = viewer(ctx)?.clone();
         let a = authority_code("authority", &authority)?;
-        let by: Vec<_> = group_by.into_iter().map(Into::into).collect();
+        let by = grouping(&group_by);
         let s = services(ctx)?.clone();
         s.app
             .may_subscribe(
@@ -63,11 +63,11 @@ impl SubscriptionRoot {
             .await?;
         let live = s.app.live.clone();
         Ok(on_change(live, from_position, move |models| {
-            let (s, v, a, by) = (s.clone(), v.clone(), a.clone(), by.clone());
+            let (s, v, a) = (s.clone(), v.clone(), a.clone());
             async move {
                 // Access is checked again: an agreement may have ended.
                 let summary: PlacementSummary =
-                    s.app.placement_summary_again(&v, &models, &a, &by)?.into();
+                    s.app.placement_summary_again(&v, &models, &a, by)?.into();
                 let key = (
                     summary.cells.clone(),
                     summary.total,

@@ -50,16 +50,6 @@ pub fn group(values: &[i64]) -> (Vec<Published>, Published) {
     (out, total_out)
 }
 
-/// What a placement summary can be broken down by (always within one resident authority).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PlacementDimension {
-    District,
-    Kind,
-    Need,
-    Ncy,
-    Location,
-}
-
 /// An authority's current placements, as the caller may see them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlacementSummary {
@@ -76,22 +66,18 @@ pub struct PlacementSummary {
     pub suppressed: bool,
 }
 
-/// `a`'s current placements (in `year`) grouped by `by`, as `sight` may see them.
+/// `a`'s current placements (in `year`) grouped by `by` (always within `a`, its resident
+/// authority), as `sight` may see them.
 pub fn placement_summary(
     models: &ReadModels,
     a: &AuthorityCode,
-    by: &[PlacementDimension],
+    by: GroupBy,
     sight: Sight,
     year: AcademicYear,
 ) -> PlacementSummary {
-    let has = |d| by.contains(&d);
     let group = GroupBy {
         authority: true,
-        district: has(PlacementDimension::District),
-        kind: has(PlacementDimension::Kind),
-        need: has(PlacementDimension::Need),
-        ncy: has(PlacementDimension::Ncy),
-        location: has(PlacementDimension::Location),
+        ..by
     };
     let summary: Vec<_> = models
         .placements

@@ -4,13 +4,13 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
 use placeledger_domain::{AcademicYear, AuthorityCode, ChildId, Event, SharedData, Urn};
-use placeledger_store::{EventStore, StreamId};
+use placeledger_placements::GroupBy;
+use placeledger_store::{EventStore, StoredEvent, StreamId};
 
 use crate::access::{Role, Sight, Viewer, may_read, may_see_shared};
 use crate::commands::Commands;
-use crate::disclosure::{self, PlacementDimension, PlacementSummary, SharedPlaceData};
+use crate::disclosure::{self, PlacementSummary, SharedPlaceData};
 use crate::error::AppError;
 use crate::live::{Live, ScenarioRunError};
 use crate::read::ReadModels;
@@ -25,17 +25,9 @@ pub struct Service {
     pub commands: Commands,
 }
 
-/// One stored event of a stream, decoded to the current version of its type.
-#[derive(Debug, Clone, PartialEq)]
-pub struct HistoryEntry {
-    pub position: u64,
-    pub version: u64,
-    pub event_type: String,
-    pub recorded_at: DateTime<Utc>,
-    /// Who recorded it (a token id, an importer, the seed).
-    pub actor: Option<String>,
-    pub event: Event,
-}
+/// One stored event of a stream (as stored: position, version, type, when, who) and the
+/// event itself, decoded to the current version of its type.
+pub type HistoryEntry = (StoredEvent, Event);
 
 impl Service {
     /// The use cases of a node on `backend`, answering from `live`.
@@ -73,7 +65,7 @@ impl Service {
         &self,
         v: &Viewer,
         a: &AuthorityCode,
-        by: &[PlacementDimension],
+        by: GroupBy,
         field: &str,
     ) -> Result<PlacementSummary, AppError> {
         let models = self.live.now();
@@ -101,7 +93,7 @@ impl Service {
         v: &Viewer,
         models: &ReadModels,
         a: &AuthorityCode,
-        by: &[PlacementDimension],
+        by: GroupBy,
     ) -> Option<PlacementSummary> {
         let sight = may_see_shared(
             v,
@@ -236,21 +228,9 @@ impl Service {
                 break;
             };
             for e in batch {
-                let event = placeledger_codec::decode_at(
-                    e.position,
-                    &e.event_type,
-                    e.schema_version,
-                    &e.payload,
-                )
-                .map_err(|err| AppError::internal(&err))?;
-                out.push(HistoryEntry {
-                    position: e.position,
-                    version: e.stream_version,
-                    event_type: e.event_type,
-                    recorded_at: e.recorded_at,
-                    actor: e.metadata.actor,
-                    event,
-                });
+                let event = placeledger_codec::decode_at(e.stored_form())
+                    .map_err(|err| AppError::internal(&err))?;
+                out.push((e, event));
             }
             after = last;
         }

@@ -20,8 +20,7 @@ pub async fn serve(
     let store = backend.events.clone();
     let models = crate::projections::read_models(&store).await?;
     let position = models.position;
-    let live = Live::new(models);
-    tokio::spawn(live.clone().follow(store.clone()));
+    let live = Live::following(models, store.clone());
     let app = App::new(
         backend.clone(),
         live,

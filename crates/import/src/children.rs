@@ -15,7 +15,7 @@ use placeledger_domain::{
     PlacedAt, PlacementEndReason, PrimaryNeed, State, TransferIn, Urn, YearMonth,
 };
 
-use crate::table::{Cells, Table, date, list};
+use crate::table::{Cells, Table, date, list, value};
 use crate::{Parsed, Problem};
 
 const REQUIRED: &[&str] = &[
@@ -64,10 +64,6 @@ struct Placement {
     at: PlacedAt,
     start: NaiveDate,
     end: Option<(NaiveDate, PlacementEndReason)>,
-}
-
-fn value<T, E: ToString>(r: Result<T, E>) -> Result<T, String> {
-    r.map_err(|e| e.to_string())
 }
 
 /// Reads a children file against what Placeledger already holds.

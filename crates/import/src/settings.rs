@@ -15,7 +15,7 @@ use placeledger_domain::{
     PlanningAreaCode, PrimaryNeed, SettingKind, State, Urn,
 };
 
-use crate::table::{Cells, Table, date, list, whole};
+use crate::table::{Cells, Table, date, list, value, whole};
 use crate::{Parsed, Problem};
 
 const REQUIRED: &[&str] = &[
@@ -69,10 +69,6 @@ fn places(text: &str) -> Result<Vec<(Option<PrimaryNeed>, i64)>, String> {
             Ok((need, whole(n.trim())?))
         })
         .collect()
-}
-
-fn value<T, E: ToString>(r: Result<T, E>) -> Result<T, String> {
-    r.map_err(|e| e.to_string())
 }
 
 /// Reads a settings file against what Placeledger already holds.

@@ -267,6 +267,11 @@ impl<'a> Cells<'a> {
     }
 }
 
+/// A value type's parse, its error in words (what a cell's problem says).
+pub fn value<T, E: ToString>(r: Result<T, E>) -> Result<T, String> {
+    r.map_err(|e| e.to_string())
+}
+
 /// A calendar date as `YYYY-MM-DD`.
 pub fn date(text: &str) -> Result<chrono::NaiveDate, String> {
     chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")

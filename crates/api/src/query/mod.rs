@@ -36,6 +36,34 @@ fn parse_opt<T>(
         .transpose()
 }
 
+/// A district, phase and need to narrow by (none: all).
+type Narrowing = (Option<GssCode>, Option<Phase>, Option<PrimaryNeed>);
+
+/// The filter fields the forecast and the settings both take, parsed: district, phase, need.
+fn narrowing(
+    district: &Option<String>,
+    phase: &Option<String>,
+    need: &Option<String>,
+) -> Result<Narrowing, AppError> {
+    let district = district
+        .as_deref()
+        .map(|d| GssCode::parse(d).map_err(|e| AppError::bad_input("filter.district", e)))
+        .transpose()?;
+    let phase = parse_opt(
+        "filter.phase",
+        phase.as_ref(),
+        |s| Phase::parse(s).ok(),
+        "phase",
+    )?;
+    let need = parse_opt(
+        "filter.need",
+        need.as_ref(),
+        |s| PrimaryNeed::parse(s).ok(),
+        "primary need",
+    )?;
+    Ok((district, phase, need))
+}
+
 #[Object]
 impl PlanningQuery {
     /// Who the token belongs to.
@@ -129,28 +157,12 @@ impl PlanningQuery {
                 .into());
             }
         }
-        let district = filter
-            .district
-            .as_deref()
-            .map(|d| GssCode::parse(d).map_err(|e| AppError::bad_input("filter.district", e)))
-            .transpose()?;
-        let phase = parse_opt(
-            "filter.phase",
-            filter.phase.as_ref(),
-            |s| Phase::parse(s).ok(),
-            "phase",
-        )?;
+        let (district, phase, need) = narrowing(&filter.district, &filter.phase, &filter.need)?;
         let kind = parse_opt(
             "filter.kind",
             filter.kind.as_ref(),
             PlaceKind::parse,
             "kind of place",
-        )?;
-        let need = parse_opt(
-            "filter.need",
-            filter.need.as_ref(),
-            |s| PrimaryNeed::parse(s).ok(),
-            "primary need",
         )?;
         let scenario = filter
             .scenario
@@ -260,28 +272,12 @@ impl PlanningQuery {
             None if v.role != AppRole::Admin => return Err(AppError::Unauthenticated.into()),
             None => {}
         }
-        let district = filter
-            .district
-            .as_deref()
-            .map(|d| GssCode::parse(d).map_err(|e| AppError::bad_input("filter.district", e)))
-            .transpose()?;
+        let (district, phase, need) = narrowing(&filter.district, &filter.phase, &filter.need)?;
         let kind = parse_opt(
             "filter.kind",
             filter.kind.as_ref(),
             |s| SettingKind::parse(s).ok(),
             "setting kind",
-        )?;
-        let need = parse_opt(
-            "filter.need",
-            filter.need.as_ref(),
-            |s| PrimaryNeed::parse(s).ok(),
-            "primary need",
-        )?;
-        let phase = parse_opt(
-            "filter.phase",
-            filter.phase.as_ref(),
-            |s| Phase::parse(s).ok(),
-            "phase",
         )?;
         let first = usize::try_from(first.unwrap_or(50))
             .ok()
@@ -353,10 +349,7 @@ impl PlanningQuery {
         let id = placeledger_domain::ChildId::parse(&child)
             .map_err(|e| AppError::bad_input("child", e))?;
         let entries = services(ctx)?.app.child_history(v, &id).await?;
-        Ok(entries
-            .into_iter()
-            .map(HistoryEvent::of)
-            .collect::<Result<_, _>>()?)
+        Ok(HistoryEvent::all(entries)?)
     }
 
     /// A setting's events, oldest first (the setting's authority only; admins: any).
@@ -368,10 +361,7 @@ impl PlanningQuery {
         let v = viewer(ctx)?;
         let u = placeledger_domain::Urn::parse(&urn).map_err(|e| AppError::bad_input("urn", e))?;
         let entries = services(ctx)?.app.setting_history(v, u).await?;
-        Ok(entries
-            .into_iter()
-            .map(HistoryEvent::of)
-            .collect::<Result<_, _>>()?)
+        Ok(HistoryEvent::all(entries)?)
     }
 
     /// An authority's current placements by any of district, kind, need, NCY and location
@@ -385,10 +375,10 @@ impl PlanningQuery {
     ) -> Result<PlacementSummary, Gql> {
         let v = viewer(ctx)?;
         let a = authority_code("authority", &authority)?;
-        let by: Vec<_> = group_by.into_iter().map(Into::into).collect();
+        let by = grouping(&group_by);
         let s = services(ctx)?;
         Ok(s.app
-            .placement_summary(v, &a, &by, "placementSummary")
+            .placement_summary(v, &a, by, "placementSummary")
             .await?
             .into())
     }

@@ -5,6 +5,7 @@ use chrono::{NaiveDate, Utc};
 use placeledger_app::ReadModels;
 use placeledger_app::disclosure;
 use placeledger_app::service::HistoryEntry;
+use placeledger_placements::GroupBy;
 use rust_decimal::Decimal;
 
 use crate::error::AppError;
@@ -288,7 +289,6 @@ pub struct HistoryEvent {
 
 /// What a placement summary can be broken down by (always within one resident authority).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-#[graphql(remote = "disclosure::PlacementDimension")]
 pub enum PlacementDimension {
     District,
     Kind,
@@ -393,6 +393,19 @@ pub struct BacktestLine {
     pub coverage: Option<f64>,
 }
 
+/// A summary broken down by `dimensions`.
+pub(crate) fn grouping(dimensions: &[PlacementDimension]) -> GroupBy {
+    let has = |d| dimensions.contains(&d);
+    GroupBy {
+        authority: false,
+        district: has(PlacementDimension::District),
+        kind: has(PlacementDimension::Kind),
+        need: has(PlacementDimension::Need),
+        ncy: has(PlacementDimension::Ncy),
+        location: has(PlacementDimension::Location),
+    }
+}
+
 impl From<disclosure::PlacementSummary> for PlacementSummary {
     fn from(s: disclosure::PlacementSummary) -> Self {
         PlacementSummary {
@@ -453,14 +466,19 @@ impl From<disclosure::SharedPlaceData> for SharedPlaceData {
 }
 
 impl HistoryEvent {
-    pub(crate) fn of(e: HistoryEntry) -> Result<HistoryEvent, AppError> {
+    /// A stream's history as served.
+    pub(crate) fn all(entries: Vec<HistoryEntry>) -> Result<Vec<HistoryEvent>, AppError> {
+        entries.into_iter().map(HistoryEvent::of).collect()
+    }
+
+    pub(crate) fn of((stored, event): HistoryEntry) -> Result<HistoryEvent, AppError> {
         Ok(HistoryEvent {
-            position: e.position,
-            version: e.version,
-            r#type: e.event_type,
-            recorded_at: e.recorded_at,
-            actor: e.actor,
-            event: Json(serde_json::to_value(&e.event).map_err(|err| AppError::internal(&err))?),
+            position: stored.position,
+            version: stored.stream_version,
+            r#type: stored.event_type,
+            recorded_at: stored.recorded_at,
+            actor: stored.metadata.actor,
+            event: Json(serde_json::to_value(&event).map_err(|err| AppError::internal(&err))?),
         })
     }
 }

@@ -76,8 +76,7 @@ async fn main() -> anyhow::Result<()> {
     let store = backend.events.clone();
     eprintln!("seeded in {seed_seconds:.1} s");
     let models = ReadModels::load(&store, &|_, _, _| {}).await?;
-    let live = Live::new(models);
-    tokio::spawn(live.clone().follow(store.clone()));
+    let live = Live::following(models, store.clone());
     // The limiter runs, set above the load: this measures the server, not the limit.
     let app = App::new(
         backend.clone(),

@@ -31,16 +31,21 @@ fn create(base: Option<ScenarioId>) -> Command {
     }
 }
 
-fn with_scenario() -> Vec<Event> {
-    let mut h = geography();
-    h.push(Event::ScenarioCreated {
+/// The scenario `create(None)` records.
+fn created() -> Event {
+    Event::ScenarioCreated {
         scenario: scenario(),
         name: "More special places in Burnley".into(),
         author: "Place planning team".into(),
         authority: la(),
         base: None,
         created_on: d("2025-11-01"),
-    });
+    }
+}
+
+fn with_scenario() -> Vec<Event> {
+    let mut h = geography();
+    h.push(created());
     h
 }
 
@@ -152,16 +157,7 @@ fn only_an_agreement_in_force_can_end() {
 
 #[test]
 fn a_scenario_is_created_once_on_a_base_of_its_own_authority() {
-    given(geography())
-        .when(create(None))
-        .then([Event::ScenarioCreated {
-            scenario: scenario(),
-            name: "More special places in Burnley".into(),
-            author: "Place planning team".into(),
-            authority: la(),
-            base: None,
-            created_on: d("2025-11-01"),
-        }]);
+    given(geography()).when(create(None)).then([created()]);
     given(with_scenario())
         .when(create(None))
         .then_err("scenario", |e| {
