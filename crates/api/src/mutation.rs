@@ -425,7 +425,7 @@ impl Mutation {
             stream: r.stream,
             version: r.version,
             position: r.position,
-            event_type: r.event_type.to_owned(),
+            event_type: r.event_type,
         })
     }
 }

@@ -29,7 +29,7 @@ pub struct Recorded {
     /// The event position of the write.
     pub position: u64,
     /// The event recorded, e.g. `PlanIssued`.
-    pub event_type: &'static str,
+    pub event_type: String,
 }
 
 /// What an import recorded.
@@ -116,7 +116,7 @@ impl Commands {
         drop(guard);
         let (Some((_, result)), Some(event_type)) = (
             recorded.streams.iter().find(|(s, _)| s == &stream),
-            recorded.event_types.last(),
+            recorded.event_types.last().cloned(),
         ) else {
             return Err(AppError::internal(&NothingRecorded { stream }));
         };

@@ -92,12 +92,18 @@ pub fn current_version(event_type: &str) -> Option<u32> {
         .map(|&(_, v)| v)
 }
 
-/// Encodes an event in its current stored form.
+/// Encodes an event in its current stored form. Its type name is its serde tag (`type`),
+/// looked up in [`VERSIONS`]: the one list of event type names.
 pub fn encode(event: &Event) -> Result<Encoded, CodecError> {
-    let event_type = event.event_type();
-    let schema_version = current_version(event_type)
-        .ok_or_else(|| CodecError::UnknownType(event_type.to_owned()))?;
     let payload = serde_json::to_value(event).map_err(CodecError::Encode)?;
+    let tag = payload
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let &(event_type, schema_version) = VERSIONS
+        .iter()
+        .find(|(t, _)| *t == tag)
+        .ok_or_else(|| CodecError::UnknownType(tag.to_owned()))?;
     Ok(Encoded {
         event_type,
         schema_version,

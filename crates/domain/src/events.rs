@@ -407,42 +407,4 @@ impl Event {
             | ScenarioLeverRemoved { scenario, .. } => format!("scenario-{scenario}"),
         }
     }
-
-    /// The event's type name: the `type` tag of its JSON.
-    pub fn event_type(&self) -> &'static str {
-        use Event::*;
-        match self {
-            AuthorityRegistered { .. } => "AuthorityRegistered",
-            DistrictRegistered { .. } => "DistrictRegistered",
-            PlanningAreaRegistered { .. } => "PlanningAreaRegistered",
-            SettingOpened { .. } => "SettingOpened",
-            SettingClosed { .. } => "SettingClosed",
-            SettingConvertedToAcademy { .. } => "SettingConvertedToAcademy",
-            NetCapacitySet { .. } => "NetCapacitySet",
-            PlacesCommissioned { .. } => "PlacesCommissioned",
-            PlacementCostSet { .. } => "PlacementCostSet",
-            ChildRegistered { .. } => "ChildRegistered",
-            ChildMovedHome { .. } => "ChildMovedHome",
-            AssessmentRequested { .. } => "AssessmentRequested",
-            AssessmentDecided { .. } => "AssessmentDecided",
-            PlanIssued { .. } => "PlanIssued",
-            AnnualReviewHeld { .. } => "AnnualReviewHeld",
-            PrimaryNeedChanged { .. } => "PrimaryNeedChanged",
-            PlanCeased { .. } => "PlanCeased",
-            PlacementStarted { .. } => "PlacementStarted",
-            PlacementEnded { .. } => "PlacementEnded",
-            CensusRollRecorded { .. } => "CensusRollRecorded",
-            PopulationRecorded { .. } => "PopulationRecorded",
-            BirthsRecorded { .. } => "BirthsRecorded",
-            HousingCompletionsRecorded { .. } => "HousingCompletionsRecorded",
-            CaseloadRecorded { .. } => "CaseloadRecorded",
-            ActivityRecorded { .. } => "ActivityRecorded",
-            NationalCaseloadRecorded { .. } => "NationalCaseloadRecorded",
-            DataSharingAgreed { .. } => "DataSharingAgreed",
-            DataSharingEnded { .. } => "DataSharingEnded",
-            ScenarioCreated { .. } => "ScenarioCreated",
-            ScenarioLeverAdded { .. } => "ScenarioLeverAdded",
-            ScenarioLeverRemoved { .. } => "ScenarioLeverRemoved",
-        }
-    }
 }

@@ -110,7 +110,7 @@ pub struct Recorded {
     pub streams: Vec<(String, AppendResult)>,
     pub already_stored_skipped: u64,
     /// The type of every event the commands were decided into, in order (e.g. `PlanIssued`).
-    pub event_types: Vec<&'static str>,
+    pub event_types: Vec<String>,
 }
 
 impl Recorded {
@@ -278,11 +278,11 @@ impl Ledger {
                     event_types: Vec::new(),
                 });
             }
-            let event_types: Vec<&'static str> = parts
-                .iter()
-                .flat_map(|(_, events)| events.iter().map(Event::event_type))
-                .collect();
             let mut appends = self.to_appends(&parts, context)?;
+            let event_types: Vec<String> = appends
+                .iter()
+                .flat_map(|a| a.events.iter().map(|e| e.event_type.clone()))
+                .collect();
             let mut skipped = 0;
             let mut appended: Vec<String> = Vec::new();
             appends.retain_mut(|a| {
