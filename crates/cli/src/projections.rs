@@ -6,7 +6,6 @@ use indicatif::{ProgressBar, ProgressStyle};
 use placeledger_app::ReadModels;
 use placeledger_app::read::{Mode, PROJECTIONS, run_projection};
 use placeledger_projection::Projection;
-use placeledger_runner::Run;
 use placeledger_store::EventStore;
 
 fn bar(name: &str) -> ProgressBar {
@@ -46,23 +45,17 @@ pub async fn read_models(store: &Arc<dyn EventStore>) -> anyhow::Result<ReadMode
     Ok(models)
 }
 
-/// Brings `P` up to date (or rebuilds it) with a progress bar on standard error.
-pub async fn drive<P: Projection>(
-    store: &Arc<dyn EventStore>,
-    rebuild: bool,
-) -> anyhow::Result<Run<P>> {
+/// One projection brought up to date from its checkpoint, with a progress bar on standard
+/// error (for a command that needs only that one).
+pub async fn caught_up<P: Projection>(store: &Arc<dyn EventStore>) -> anyhow::Result<P> {
     let progress = bar(P::NAME);
-    let tick = |position: u64, head: u64| {
+    let run = placeledger_runner::catch_up::<P>(store, |position, head| {
         progress.set_length(head);
         progress.set_position(position);
-    };
-    let run = if rebuild {
-        placeledger_runner::rebuild::<P>(store, tick).await?
-    } else {
-        placeledger_runner::catch_up::<P>(store, tick).await?
-    };
+    })
+    .await?;
     progress.finish_and_clear();
-    Ok(run)
+    Ok(run.projection)
 }
 
 /// Rebuilds (from position 0) or brings up to date one projection, or all.

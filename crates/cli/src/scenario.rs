@@ -12,7 +12,7 @@ use placeledger_scenarios::Scenarios;
 use placeledger_sharing::Sharing;
 use placeledger_store::EventStore;
 
-use crate::projections::drive;
+use crate::projections::caught_up;
 
 /// Records one command through the application's command step, as the operator.
 async fn record(store: Arc<dyn EventStore>, command: Command, actor: &str) -> anyhow::Result<()> {
@@ -76,7 +76,7 @@ pub async fn remove_lever(store: Arc<dyn EventStore>, id: &str, index: u32) -> a
 }
 
 pub async fn list(store: Arc<dyn EventStore>) -> anyhow::Result<()> {
-    let scenarios = drive::<Scenarios>(&store, false).await?.projection;
+    let scenarios = caught_up::<Scenarios>(&store).await?;
     for (id, s) in scenarios.all() {
         println!(
             "{id}: {} ({}; created by {} on {}{}) {} lever(s)",
@@ -138,7 +138,7 @@ pub async fn end(
 }
 
 pub async fn agreements(store: Arc<dyn EventStore>) -> anyhow::Result<()> {
-    let sharing = drive::<Sharing>(&store, false).await?.projection;
+    let sharing = caught_up::<Sharing>(&store).await?;
     for a in sharing.agreements() {
         println!(
             "{} shares {} with {} from {}{}",

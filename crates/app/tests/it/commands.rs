@@ -97,7 +97,10 @@ pub async fn a_command_replies_with_the_real_version_and_position(backend: Backe
         )
         .await
         .unwrap();
-    assert_eq!((lever.version, lever.event_type.as_str()), (2, "ScenarioLeverAdded"));
+    assert_eq!(
+        (lever.version, lever.event_type.as_str()),
+        (2, "ScenarioLeverAdded")
+    );
     assert_eq!(
         lever.position,
         backend.events.head_position().await.unwrap()
