@@ -50,6 +50,11 @@ impl Made {
         }
     }
 
+    /// The indices of one district's rows in `forecast.rows`, in order.
+    pub fn indices_in(&self, district: &GssCode) -> &[usize] {
+        self.by_district.get(district).map_or(&[], Vec::as_slice)
+    }
+
     /// The rows of one district, in the forecast's order.
     pub fn rows_in<'a>(&'a self, district: &GssCode) -> impl Iterator<Item = &'a Row> + 'a {
         self.by_district

@@ -4,7 +4,12 @@
 
 use std::sync::Arc;
 
-use placeledger_domain::{AcademicYear, AuthorityCode, ChildId, Event, SharedData, Urn};
+use chrono::NaiveDate;
+use placeledger_domain::{
+    AcademicYear, AuthorityCode, ChildId, Event, GssCode, Phase, PrimaryNeed, ScenarioId,
+    SettingKind, SharedData, Urn,
+};
+use placeledger_forecast::{Flag, PlaceKind, Row, Total};
 use placeledger_placements::GroupBy;
 use placeledger_store::{EventStore, StoredEvent, StreamId};
 
@@ -12,7 +17,7 @@ use crate::access::{Role, Sight, Viewer, may_read, may_see_shared};
 use crate::commands::Commands;
 use crate::disclosure::{self, PlacementSummary, SharedPlaceData};
 use crate::error::AppError;
-use crate::live::{Live, ScenarioRunError};
+use crate::live::{Live, Made, ScenarioRunError};
 use crate::read::ReadModels;
 use crate::storage::{AccessStore, AuditEntry, Backend};
 
@@ -25,9 +30,74 @@ pub struct Service {
     pub commands: Commands,
 }
 
+/// What a caller narrows a list of districts' figures to (`None`: all).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Narrowing {
+    pub authority: Option<AuthorityCode>,
+    pub district: Option<GssCode>,
+    pub phase: Option<Phase>,
+    pub need: Option<PrimaryNeed>,
+}
+
 /// One stored event of a stream (as stored: position, version, type, when, who) and the
 /// event itself, decoded to the current version of its type.
 pub type HistoryEntry = (StoredEvent, Event);
+
+/// The sufficiency forecast a caller asks for: narrowed (the authority required unless the
+/// caller is an administrator), of a kind of place, some years, a scenario (`None`: the
+/// baseline).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ForecastQuery {
+    pub narrowing: Narrowing,
+    pub kind: Option<PlaceKind>,
+    pub years: Option<Vec<i32>>,
+    pub scenario: Option<ScenarioId>,
+}
+
+/// The part of a forecast a caller asked for: its rows (read in place from the cached
+/// forecast), totals and flags, and the read models it is shown with.
+#[derive(Debug)]
+pub struct ForecastAnswer {
+    pub forecast: Arc<Made>,
+    pub models: Arc<ReadModels>,
+    rows: Vec<usize>,
+    pub totals: Vec<Total>,
+    pub flags: Vec<(AuthorityCode, Flag)>,
+}
+
+impl ForecastAnswer {
+    /// The rows asked for, in the forecast's order.
+    pub fn rows(&self) -> impl Iterator<Item = &Row> {
+        self.rows
+            .iter()
+            .filter_map(|i| self.forecast.forecast.rows.get(*i))
+    }
+
+    /// The event position the answer reflects (the forecast may have been made later).
+    pub fn position(&self) -> u64 {
+        self.forecast.position.max(self.models.position)
+    }
+}
+
+/// The settings a caller asks for: narrowed (no authority: the caller's own; administrators:
+/// every authority; the need: settings designated for it), of a kind, as at a date, closed
+/// ones too or not.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SettingsQuery {
+    pub narrowing: Narrowing,
+    pub kind: Option<SettingKind>,
+    pub on: NaiveDate,
+    pub include_closed: bool,
+}
+
+/// A page of settings in URN order, with the read models they are read from.
+#[derive(Debug)]
+pub struct SettingsPage {
+    pub models: Arc<ReadModels>,
+    pub urns: Vec<Urn>,
+    /// Whether more settings match after the page.
+    pub has_next: bool,
+}
 
 impl Service {
     /// The use cases of a node on `backend`, answering from `live`.
@@ -176,6 +246,124 @@ impl Service {
         Ok(sight)
     }
 
+    /// The sufficiency forecast narrowed by `q`: an authority's own readers see it (admins:
+    /// any, or every authority), of the baseline or of a scenario of an authority they read.
+    pub async fn forecast(
+        &self,
+        v: &Viewer,
+        q: &ForecastQuery,
+    ) -> Result<ForecastAnswer, AppError> {
+        let n = &q.narrowing;
+        may_read_forecast(v, n.authority.as_ref())?;
+        let models = self.live.now();
+        if let Some(a) = &n.authority
+            && !models.mainstream.authorities().contains_key(a)
+        {
+            return Err(AppError::NotFound(format!(
+                "there is no authority {a} in the store"
+            )));
+        }
+        if let Some(id) = &q.scenario {
+            let sc = models
+                .scenarios
+                .get(id)
+                .ok_or_else(|| AppError::NotFound(format!("there is no scenario {id}")))?;
+            may_read(v, &sc.authority)?;
+        }
+        let made = self
+            .live
+            .forecast(q.scenario.as_ref())
+            .await
+            .map_err(scenario_error)?;
+        let year = |y: i32| q.years.as_ref().is_none_or(|ys| ys.contains(&y));
+        let authority = |a: &AuthorityCode| n.authority.as_ref().is_none_or(|o| o == a);
+        let candidates: Vec<usize> = match &n.district {
+            Some(d) => made.indices_in(d).to_vec(),
+            None => (0..made.forecast.rows.len()).collect(),
+        };
+        let rows = candidates
+            .into_iter()
+            .filter(|i| {
+                made.forecast.rows.get(*i).is_some_and(|r| {
+                    authority(&r.authority)
+                        && n.district.as_ref().is_none_or(|d| d == &r.district)
+                        && n.phase.is_none_or(|p| p == r.phase)
+                        && q.kind.is_none_or(|k| k == r.kind)
+                        && n.need.is_none_or(|n| Some(n) == r.need)
+                        && year(r.year)
+                })
+            })
+            .collect();
+        let totals = made
+            .forecast
+            .totals
+            .iter()
+            .filter(|t| match (&n.authority, &t.authority) {
+                (Some(o), Some(a)) => o == a,
+                (Some(_), None) => false,
+                (None, _) => true,
+            })
+            .filter(|t| q.kind.is_none_or(|k| k == t.kind) && year(t.year))
+            .cloned()
+            .collect();
+        let flags = made
+            .forecast
+            .flags
+            .iter()
+            .filter(|(a, _)| authority(a))
+            .flat_map(|(a, fl)| fl.iter().map(|f| (a.clone(), *f)))
+            .collect();
+        Ok(ForecastAnswer {
+            forecast: made,
+            models,
+            rows,
+            totals,
+            flags,
+        })
+    }
+
+    /// The settings `q` selects, in URN order, `first` of them after `after`: the caller's
+    /// own authority's (administrators: any).
+    pub fn settings(
+        &self,
+        v: &Viewer,
+        q: &SettingsQuery,
+        after: Option<Urn>,
+        first: usize,
+    ) -> Result<SettingsPage, AppError> {
+        let n = &q.narrowing;
+        let only = match (&n.authority, v.role) {
+            (Some(a), _) => Some(a.clone()),
+            (None, Role::Admin) => None,
+            (None, _) => v.authority.clone(),
+        };
+        match &only {
+            Some(a) => may_read(v, a)?,
+            None if v.role != Role::Admin => return Err(AppError::Unauthenticated),
+            None => {}
+        }
+        let models = self.live.now();
+        let mut matching = models
+            .capacity
+            .settings()
+            .iter()
+            .filter(|(urn, _)| after.is_none_or(|a| **urn > a))
+            .filter(|(_, s)| only.as_ref().is_none_or(|a| a == &s.authority))
+            .filter(|(_, s)| n.district.as_ref().is_none_or(|d| d == &s.district))
+            .filter(|(_, s)| q.kind.is_none_or(|k| k == s.kind))
+            .filter(|(_, s)| n.need.is_none_or(|n| s.designated_needs.contains(&n)))
+            .filter(|(_, s)| n.phase.is_none_or(|p| p == s.phase))
+            .filter(|(_, s)| q.include_closed || s.open_on(q.on))
+            .map(|(urn, _)| *urn);
+        let urns: Vec<Urn> = matching.by_ref().take(first).collect();
+        let has_next = matching.next().is_some();
+        Ok(SettingsPage {
+            models,
+            urns,
+            has_next,
+        })
+    }
+
     /// A child's events, oldest first: the child's current home authority only (admins: any).
     /// Not found and not yours look the same: an id tells nothing.
     pub async fn child_history(
@@ -235,6 +423,18 @@ impl Service {
             after = last;
         }
         Ok(out)
+    }
+}
+
+/// Who may read the forecast of `authority` (`None`: every authority's): its own readers;
+/// every authority's, administrators only.
+pub fn may_read_forecast(v: &Viewer, authority: Option<&AuthorityCode>) -> Result<(), AppError> {
+    match (authority, v.role) {
+        (Some(a), _) => may_read(v, a),
+        (None, Role::Admin) => Ok(()),
+        (None, _) => Err(AppError::Forbidden(
+            "give filter.authority: only admin tokens may read every authority".into(),
+        )),
     }
 }
 

@@ -9,7 +9,9 @@ use async_graphql::{Context, Json, MergedObject, Object};
 use chrono::Utc;
 use placeledger_app::Role as AppRole;
 use placeledger_app::access::may_read;
-use placeledger_app::service::scenario_error;
+use placeledger_app::service::{
+    ForecastQuery, Narrowing, SettingsQuery, may_read_forecast, scenario_error,
+};
 use placeledger_domain::{AuthorityCode, GssCode, Phase, PrimaryNeed, ScenarioId};
 use placeledger_forecast::PlaceKind;
 
@@ -36,32 +38,33 @@ fn parse_opt<T>(
         .transpose()
 }
 
-/// A district, phase and need to narrow by (none: all).
-type Narrowing = (Option<GssCode>, Option<Phase>, Option<PrimaryNeed>);
-
-/// The filter fields the forecast and the settings both take, parsed: district, phase, need.
+/// The filter fields the forecast and the settings both take, parsed (the authority
+/// already is: access to it is checked first).
 fn narrowing(
+    authority: Option<AuthorityCode>,
     district: &Option<String>,
     phase: &Option<String>,
     need: &Option<String>,
 ) -> Result<Narrowing, AppError> {
-    let district = district
-        .as_deref()
-        .map(|d| GssCode::parse(d).map_err(|e| AppError::bad_input("filter.district", e)))
-        .transpose()?;
-    let phase = parse_opt(
-        "filter.phase",
-        phase.as_ref(),
-        |s| Phase::parse(s).ok(),
-        "phase",
-    )?;
-    let need = parse_opt(
-        "filter.need",
-        need.as_ref(),
-        |s| PrimaryNeed::parse(s).ok(),
-        "primary need",
-    )?;
-    Ok((district, phase, need))
+    Ok(Narrowing {
+        authority,
+        district: district
+            .as_deref()
+            .map(|d| GssCode::parse(d).map_err(|e| AppError::bad_input("filter.district", e)))
+            .transpose()?,
+        phase: parse_opt(
+            "filter.phase",
+            phase.as_ref(),
+            |s| Phase::parse(s).ok(),
+            "phase",
+        )?,
+        need: parse_opt(
+            "filter.need",
+            need.as_ref(),
+            |s| PrimaryNeed::parse(s).ok(),
+            "primary need",
+        )?,
+    })
 }
 
 #[Object]
@@ -147,17 +150,8 @@ impl PlanningQuery {
             .as_deref()
             .map(|s| authority_code("filter.authority", s))
             .transpose()?;
-        match (&only, v.role) {
-            (Some(a), _) => may_read(v, a)?,
-            (None, AppRole::Admin) => {}
-            (None, _) => {
-                return Err(AppError::Forbidden(
-                    "give filter.authority: only admin tokens may read every authority".into(),
-                )
-                .into());
-            }
-        }
-        let (district, phase, need) = narrowing(&filter.district, &filter.phase, &filter.need)?;
+        may_read_forecast(v, only.as_ref())?;
+        let narrowing = narrowing(only, &filter.district, &filter.phase, &filter.need)?;
         let kind = parse_opt(
             "filter.kind",
             filter.kind.as_ref(),
@@ -169,84 +163,14 @@ impl PlanningQuery {
             .as_deref()
             .map(|s| ScenarioId::parse(s).map_err(|e| AppError::bad_input("filter.scenario", e)))
             .transpose()?;
-        let s = services(ctx)?;
-        let models = s.app.live.now();
-        if let Some(a) = &only
-            && !models.mainstream.authorities().contains_key(a)
-        {
-            return Err(
-                AppError::NotFound(format!("there is no authority {a} in the store")).into(),
-            );
-        }
-        if let Some(id) = &scenario {
-            let sc = models
-                .scenarios
-                .get(id)
-                .ok_or_else(|| AppError::NotFound(format!("there is no scenario {id}")))?;
-            may_read(v, &sc.authority)?;
-        }
-        let f = s
-            .app
-            .live
-            .forecast(scenario.as_ref())
-            .await
-            .map_err(scenario_error)?;
-        let keep_a = |a: &AuthorityCode| only.as_ref().is_none_or(|o| o == a);
-        let candidates: Box<dyn Iterator<Item = &placeledger_forecast::Row>> = match &district {
-            Some(d) => Box::new(f.rows_in(d)),
-            None => Box::new(f.rows.iter()),
+        let query = ForecastQuery {
+            narrowing,
+            kind,
+            years: filter.years,
+            scenario,
         };
-        let rows = candidates
-            .filter(|r| keep_a(&r.authority))
-            .filter(|r| district.as_ref().is_none_or(|d| d == &r.district))
-            .filter(|r| phase.is_none_or(|p| p == r.phase))
-            .filter(|r| kind.is_none_or(|k| k == r.kind))
-            .filter(|r| need.is_none_or(|n| Some(n) == r.need))
-            .filter(|r| filter.years.as_ref().is_none_or(|y| y.contains(&r.year)))
-            .map(|r| ForecastRow::of(r, &models))
-            .collect();
-        let totals = f
-            .totals
-            .iter()
-            .filter(|t| match (&only, &t.authority) {
-                (Some(o), Some(a)) => o == a,
-                (Some(_), None) => false,
-                (None, _) => true,
-            })
-            .filter(|t| kind.is_none_or(|k| k == t.kind))
-            .filter(|t| filter.years.as_ref().is_none_or(|y| y.contains(&t.year)))
-            .map(|t| ForecastTotal {
-                authority: t.authority.as_ref().map(|a| a.as_str().to_owned()),
-                year: t.year,
-                kind: t.kind.code().to_owned(),
-                demand: t.demand,
-                capacity: t.capacity,
-                out_of_county: t.out_of_county,
-                annual_cost: t.annual_cost,
-            })
-            .collect();
-        let flags = f
-            .flags
-            .iter()
-            .filter(|(a, _)| keep_a(a))
-            .flat_map(|(a, fl)| {
-                fl.iter().map(|x| ForecastFlag {
-                    authority: a.as_str().to_owned(),
-                    flag: x.code().to_owned(),
-                })
-            })
-            .collect();
-        Ok(ForecastResult {
-            scenario: f.scenario.clone(),
-            origin: f.origin,
-            years: f.years.clone(),
-            runs: f.runs,
-            seed: f.seed,
-            position: f.position.max(models.position),
-            rows,
-            totals,
-            flags,
-        })
+        let answer = services(ctx)?.app.forecast(v, &query).await?;
+        Ok(ForecastResult::of(&answer))
     }
 
     /// Settings with their places, occupancy and vacancies as at a date, filtered, in URN
@@ -262,17 +186,12 @@ impl PlanningQuery {
     ) -> Result<Connection<String, SettingInfo>, Gql> {
         use placeledger_domain::{SettingKind, Urn};
         let v = viewer(ctx)?;
-        let only = match (filter.authority.as_deref(), v.role) {
-            (Some(a), _) => Some(authority_code("filter.authority", a)?),
-            (None, AppRole::Admin) => None,
-            (None, _) => v.authority.clone(),
-        };
-        match &only {
-            Some(a) => may_read(v, a)?,
-            None if v.role != AppRole::Admin => return Err(AppError::Unauthenticated.into()),
-            None => {}
-        }
-        let (district, phase, need) = narrowing(&filter.district, &filter.phase, &filter.need)?;
+        let authority = filter
+            .authority
+            .as_deref()
+            .map(|a| authority_code("filter.authority", a))
+            .transpose()?;
+        let narrowing = narrowing(authority, &filter.district, &filter.phase, &filter.need)?;
         let kind = parse_opt(
             "filter.kind",
             filter.kind.as_ref(),
@@ -291,49 +210,21 @@ impl PlanningQuery {
             })
             .transpose()?;
         let on = filter.on.unwrap_or_else(|| Utc::now().date_naive());
-        let year = placeledger_domain::AcademicYear::containing(on);
-        let models = services(ctx)?.app.live.now();
-        let mut matching = models
-            .capacity
-            .settings()
-            .iter()
-            .filter(|(urn, _)| after.is_none_or(|a| **urn > a))
-            .filter(|(_, s)| only.as_ref().is_none_or(|a| a == &s.authority))
-            .filter(|(_, s)| district.as_ref().is_none_or(|d| d == &s.district))
-            .filter(|(_, s)| kind.is_none_or(|k| k == s.kind))
-            .filter(|(_, s)| need.is_none_or(|n| s.designated_needs.contains(&n)))
-            .filter(|(_, s)| phase.is_none_or(|p| p == s.phase))
-            .filter(|(_, s)| filter.include_closed || s.open_on(on));
-        let page: Vec<_> = matching.by_ref().take(first).collect();
-        let has_next = matching.next().is_some();
-        let mut connection = Connection::new(after.is_some(), has_next);
-        for (urn, s) in page {
-            let node = SettingInfo {
-                urn: urn.to_string(),
-                name: s.name.clone(),
-                authority: s.authority.as_str().to_owned(),
-                district: s.district.as_str().to_owned(),
-                planning_area: s.planning_area.as_ref().map(ToString::to_string),
-                kind: s.kind.code().to_owned(),
-                provision: s.provision().code().to_owned(),
-                phase: s.phase.code().to_owned(),
-                low_age: i32::from(s.low_age),
-                high_age: i32::from(s.high_age),
-                designated_needs: s
-                    .designated_needs
-                    .iter()
-                    .map(|n| n.code().to_owned())
-                    .collect(),
-                open: s.open_on(on),
-                net_capacity: s
-                    .net_capacity_on(on)
-                    .map(|c| c.iter().map(|n| i64::from(n.count)).sum()),
-                commissioned_places: s.commissioned_places(year).map(i64::from),
-                places: s.places_on(on).map(i64::from),
-                occupancy: i64::from(s.occupancy_on(on)),
-                vacancies: s.vacancies_on(on),
+        let query = SettingsQuery {
+            narrowing,
+            kind,
+            on,
+            include_closed: filter.include_closed,
+        };
+        let page = services(ctx)?.app.settings(v, &query, after, first)?;
+        let mut connection = Connection::new(after.is_some(), page.has_next);
+        for urn in page.urns {
+            let Some(s) = page.models.capacity.setting(urn) else {
+                continue;
             };
-            connection.edges.push(Edge::new(urn.to_string(), node));
+            connection
+                .edges
+                .push(Edge::new(urn.to_string(), SettingInfo::of(urn, s, on)));
         }
         Ok(connection)
     }

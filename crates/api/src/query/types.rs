@@ -4,7 +4,9 @@ use async_graphql::{ComplexObject, Enum, InputObject, Json, SimpleObject};
 use chrono::{NaiveDate, Utc};
 use placeledger_app::ReadModels;
 use placeledger_app::disclosure;
-use placeledger_app::service::HistoryEntry;
+use placeledger_app::service::{ForecastAnswer, HistoryEntry};
+use placeledger_capacity::Setting;
+use placeledger_domain::{AcademicYear, Urn};
 use placeledger_placements::GroupBy;
 use rust_decimal::Decimal;
 
@@ -459,6 +461,78 @@ impl From<disclosure::SharedPlaceData> for SharedPlaceData {
                     kind: t.kind.code().to_owned(),
                     demand: t.demand,
                     capacity: t.capacity,
+                })
+                .collect(),
+        }
+    }
+}
+
+impl SettingInfo {
+    /// Setting `urn` as at `on`: what it is, its places and who is in them.
+    pub(crate) fn of(urn: Urn, s: &Setting, on: NaiveDate) -> SettingInfo {
+        let year = AcademicYear::containing(on);
+        SettingInfo {
+            urn: urn.to_string(),
+            name: s.name.clone(),
+            authority: s.authority.as_str().to_owned(),
+            district: s.district.as_str().to_owned(),
+            planning_area: s.planning_area.as_ref().map(ToString::to_string),
+            kind: s.kind.code().to_owned(),
+            provision: s.provision().code().to_owned(),
+            phase: s.phase.code().to_owned(),
+            low_age: i32::from(s.low_age),
+            high_age: i32::from(s.high_age),
+            designated_needs: s
+                .designated_needs
+                .iter()
+                .map(|n| n.code().to_owned())
+                .collect(),
+            open: s.open_on(on),
+            net_capacity: s
+                .net_capacity_on(on)
+                .map(|c| c.iter().map(|n| i64::from(n.count)).sum()),
+            commissioned_places: s.commissioned_places(year).map(i64::from),
+            places: s.places_on(on).map(i64::from),
+            occupancy: i64::from(s.occupancy_on(on)),
+            vacancies: s.vacancies_on(on),
+        }
+    }
+}
+
+impl ForecastResult {
+    /// The forecast a caller asked for, as served.
+    pub(crate) fn of(answer: &ForecastAnswer) -> ForecastResult {
+        let f = &answer.forecast;
+        ForecastResult {
+            scenario: f.scenario.clone(),
+            origin: f.origin,
+            years: f.years.clone(),
+            runs: f.runs,
+            seed: f.seed,
+            position: answer.position(),
+            rows: answer
+                .rows()
+                .map(|r| ForecastRow::of(r, &answer.models))
+                .collect(),
+            totals: answer
+                .totals
+                .iter()
+                .map(|t| ForecastTotal {
+                    authority: t.authority.as_ref().map(|a| a.as_str().to_owned()),
+                    year: t.year,
+                    kind: t.kind.code().to_owned(),
+                    demand: t.demand,
+                    capacity: t.capacity,
+                    out_of_county: t.out_of_county,
+                    annual_cost: t.annual_cost,
+                })
+                .collect(),
+            flags: answer
+                .flags
+                .iter()
+                .map(|(a, flag)| ForecastFlag {
+                    authority: a.as_str().to_owned(),
+                    flag: flag.code().to_owned(),
                 })
                 .collect(),
         }
