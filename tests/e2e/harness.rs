@@ -348,6 +348,11 @@ impl Ws {
         }
     }
 
+    /// The next message that is not a keep-alive, if one comes within `wait`.
+    pub async fn next_within(&mut self, wait: Duration) -> Option<Value> {
+        tokio::time::timeout(wait, self.next()).await.ok()
+    }
+
     /// The data of the next `next` (or legacy `data`) message for a subscription.
     pub async fn data(&mut self) -> Value {
         let v = self.next().await;

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 mod crash;
+mod disclosure;
 mod harness;
 mod measures;
 mod mutations;
@@ -150,7 +151,7 @@ async fn a_partner_sees_only_suppressed_aggregates_and_is_audited() {
     let (_, body) = server
         .gql(
             Some(&partner),
-            "{ placementSummary(authority: \"888\", groupBy: [DISTRICT, KIND, NCY]) {
+            "{ placementSummary(authority: \"888\", groupBy: [DISTRICT, KIND]) {
                  suppressed total imports exports cells { district kind ncy count } } }",
             json!({}),
         )
@@ -458,7 +459,8 @@ fn preston_special(data: &Value) -> Value {
 async fn a_partner_subscribes_and_resumes_from_the_last_position_over_both_protocols() {
     let db = Database::seeded();
     let partner = db.token("partner", Some("890"));
-    let server = Server::start(&db.url);
+    // A partner is sent publications, made every two seconds here (daily by default).
+    let server = Server::start_with(&db.url, &["--publish-every", "2"]);
     let auth = json!({ "Authorization": format!("Bearer {partner}") });
     let vars = |from: Option<u64>| json!({ "a": "888", "from": from });
     let position = |d: &Value| d["sharedPlaceData"]["position"].as_u64().unwrap();

@@ -536,7 +536,7 @@ async fn subscription_fields(url: &str) {
         ),
         (
             "placementsChanged",
-            "subscription { placementsChanged(authority: \"888\", groupBy: [KIND, NEED, LOCATION]) { position total imports exports suppressed cells { count } } }".into(),
+            "subscription { placementsChanged(authority: \"888\", groupBy: [KIND, NEED]) { position total imports exports suppressed cells { count } } }".into(),
             &["admin", "planner 888", "analyst 888", "partner 890"],
         ),
         (

@@ -21,15 +21,7 @@ pub mod code {
 
 /// The stable code of an application error.
 pub fn code_of(e: &AppError) -> &'static str {
-    match e {
-        AppError::BadInput { .. } | AppError::BadFile { .. } => code::BAD_USER_INPUT,
-        AppError::NotFound(_) => code::NOT_FOUND,
-        AppError::Conflict { .. } => code::CONFLICT,
-        AppError::Unauthenticated => code::UNAUTHENTICATED,
-        AppError::Forbidden(_) => code::FORBIDDEN,
-        AppError::Internal => code::INTERNAL,
-        AppError::Unavailable | AppError::OutcomeUnknown => code::UNAVAILABLE,
-    }
+    e.code()
 }
 
 /// An application error as a GraphQL error: its message, `extensions.code`, and what a

@@ -78,9 +78,20 @@ pub struct Caches {
 }
 
 impl App {
-    /// The service on `backend`, answering from `live`, each token limited to `rate`.
+    /// The service on `backend`, answering from `live`, each token limited to `rate`,
+    /// republishing partners' figures daily.
     pub fn new(backend: Backend, live: Live, rate: Rate) -> App {
-        let service = Service::new(backend.clone(), live.clone());
+        App::publishing_every(
+            backend,
+            live,
+            rate,
+            placeledger_app::service::Publisher::DAILY,
+        )
+    }
+
+    /// The same, republishing partners' figures every `every`.
+    pub fn publishing_every(backend: Backend, live: Live, rate: Rate, every: Duration) -> App {
+        let service = Service::new(backend.clone(), live.clone()).publishing_every(every);
         App {
             schema: crate::context::build(Some(Services::new(service))),
             backend,

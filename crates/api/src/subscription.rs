@@ -3,12 +3,15 @@
 use std::sync::Arc;
 
 use async_graphql::{ComplexObject, Context, SimpleObject, Subscription};
-use futures::Stream;
-use placeledger_app::access::may_read;
-use placeledger_app::{Live, ReadModels};
+use futures::stream::BoxStream;
+use futures::{Stream, StreamExt};
+use placeledger_app::access::{Sight, may_read};
+use placeledger_app::disclosure::Publication;
+use placeledger_app::{Live, ReadModels, Viewer};
+use placeledger_domain::AuthorityCode;
 use placeledger_domain::{GssCode, ScenarioId, SharedData};
 
-use crate::context::{authority_code, services, viewer};
+use crate::context::{Services, authority_code, services, viewer};
 use crate::error::{AppError, Gql};
 use crate::query::{ForecastRow, PlacementDimension, PlacementSummary, SharedPlaceData, grouping};
 
@@ -41,26 +44,37 @@ impl SufficiencyUpdate {
 impl SubscriptionRoot {
     /// An authority's placement summary (as the query `placementSummary` gives it), now and
     /// again whenever placements change; each message carries its position; reconnect
-    /// with `fromPosition` to get only what changed since.
+    /// with `fromPosition` to get only what changed since. A partner receives the
+    /// authority's publications instead: one message per publication period at most (a day
+    /// by default), only when the published table changed, never one per placement.
     async fn placements_changed(
         &self,
         ctx: &Context<'_>,
         authority: String,
         group_by: Vec<PlacementDimension>,
         from_position: Option<u64>,
-    ) -> Result<impl Stream<Item = PlacementSummary> + use<>, Gql> {
+    ) -> Result<BoxStream<'static, PlacementSummary>, Gql> {
         let v = viewer(ctx)?.clone();
         let a = authority_code("authority", &authority)?;
         let by = grouping(&group_by);
         let s = services(ctx)?.clone();
-        s.app
-            .may_subscribe(
-                &v,
-                &a,
-                SharedData::Placements,
-                "placementsChanged (subscription)",
-            )
+        let field = "placementsChanged (subscription)";
+        let sight = s
+            .app
+            .may_subscribe(&v, &a, SharedData::Placements, field)
             .await?;
+        if sight == Sight::Partner {
+            // Refused now, not at the first message, if the cube does not publish it.
+            s.app.placement_summary(&v, &a, by, field).await?;
+            let what = SharedData::Placements;
+            return Ok(
+                on_publication(s, v, a, what, field, from_position, move |p| {
+                    let summary: PlacementSummary = p.placement_summary(by)?.into();
+                    Some(((summary.cells.clone(), summary.total), summary))
+                })
+                .boxed(),
+            );
+        }
         let live = s.app.live.clone();
         Ok(on_change(live, from_position, move |models| {
             let (s, v, a) = (s.clone(), v.clone(), a.clone());
@@ -76,7 +90,8 @@ impl SubscriptionRoot {
                 );
                 Some((key, summary))
             }
-        }))
+        })
+        .boxed())
     }
 
     /// A district's sufficiency forecast under a scenario (none: the baseline), now and
@@ -141,18 +156,19 @@ impl SubscriptionRoot {
         ctx: &Context<'_>,
         authority: String,
         from_position: Option<u64>,
-    ) -> Result<impl Stream<Item = SharedPlaceData> + use<>, Gql> {
+    ) -> Result<BoxStream<'static, SharedPlaceData>, Gql> {
         let v = viewer(ctx)?.clone();
         let a = authority_code("authority", &authority)?;
         let s = services(ctx)?.clone();
-        s.app
-            .may_subscribe(
-                &v,
-                &a,
-                SharedData::Sufficiency,
-                "sharedPlaceData (subscription)",
-            )
-            .await?;
+        let field = "sharedPlaceData (subscription)";
+        let what = SharedData::Sufficiency;
+        if s.app.may_subscribe(&v, &a, what, field).await? == Sight::Partner {
+            return Ok(on_publication(s, v, a, what, field, from_position, |p| {
+                let message: SharedPlaceData = p.shared.clone()?.into();
+                Some(((message.cells.clone(), message.totals.clone()), message))
+            })
+            .boxed());
+        }
         let live = s.app.live.clone();
         Ok(on_change(live, from_position, move |models| {
             let (s, v, a) = (s.clone(), v.clone(), a.clone());
@@ -161,8 +177,57 @@ impl SubscriptionRoot {
                     s.app.shared_place_data_again(&v, &models, &a).await?.into();
                 Some(((message.cells.clone(), message.totals.clone()), message))
             }
-        }))
+        })
+        .boxed())
     }
+}
+
+/// A partner's subscription: the current publication's answer now (unless the client's
+/// `from` position is already as recent), then again when a new publication period starts
+/// and its answer differs. Access is checked again before each
+/// message (an agreement ended, a token revoked: the stream ends, the refusal audited); each
+/// message sent is audited.
+fn on_publication<K, M, F>(
+    s: Services,
+    v: Viewer,
+    a: AuthorityCode,
+    what: SharedData,
+    field: &'static str,
+    from: Option<u64>,
+    answer: F,
+) -> impl Stream<Item = M> + Send + 'static
+where
+    K: PartialEq + Send + 'static,
+    M: Send + 'static,
+    F: Fn(&Publication) -> Option<(K, M)> + Send + Sync + 'static,
+{
+    let last: Option<K> = None;
+    let seen = from.unwrap_or(0);
+    futures::stream::unfold(
+        (s, v, a, answer, last, true),
+        move |(s, v, a, answer, mut last, mut first)| async move {
+            loop {
+                if !first {
+                    // Just after the period starts, so the new publication is made.
+                    let wait = s.app.publisher.until_next() + std::time::Duration::from_millis(20);
+                    tokio::time::sleep(wait).await;
+                }
+                first = false;
+                let p = s.app.published_again(&v, &a, what, field).await.ok()?;
+                let (key, message) = answer(&p)?;
+                if p.position <= seen {
+                    // The client saw this position before it reconnected.
+                    last = Some(key);
+                    continue;
+                }
+                if last.as_ref() != Some(&key) {
+                    last = Some(key);
+                    s.app.audit(&v, field, &a, "message").await.ok()?;
+                    return Some((message, (s, v, a, answer, last, first)));
+                }
+            }
+        },
+    )
 }
 
 /// The stream every subscription is: the answer now (unless the client's `from` position is

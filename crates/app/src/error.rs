@@ -39,6 +39,19 @@ pub enum AppError {
 }
 
 impl AppError {
+    /// The stable code a caller can branch on (GraphQL `extensions.code`, the audit log).
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::BadInput { .. } | AppError::BadFile { .. } => "BAD_USER_INPUT",
+            AppError::NotFound(_) => "NOT_FOUND",
+            AppError::Conflict { .. } => "CONFLICT",
+            AppError::Unauthenticated => "UNAUTHENTICATED",
+            AppError::Forbidden(_) => "FORBIDDEN",
+            AppError::Internal => "INTERNAL",
+            AppError::Unavailable | AppError::OutcomeUnknown => "UNAVAILABLE",
+        }
+    }
+
     pub fn bad_input(field: impl Into<String>, reason: impl std::fmt::Display) -> Self {
         AppError::BadInput {
             field: field.into(),

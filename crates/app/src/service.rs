@@ -2,7 +2,9 @@
 //! these. Each checks who is asking first, reads one snapshot, and audits what a partner
 //! reads or is refused.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use chrono::NaiveDate;
 use placeledger_domain::{
@@ -15,11 +17,11 @@ use placeledger_store::{EventStore, StoredEvent, StreamId};
 
 use crate::access::{Role, Sight, Viewer, may_read, may_see_shared};
 use crate::commands::Commands;
-use crate::disclosure::{self, PlacementSummary, SharedPlaceData};
+use crate::disclosure::{self, PlacementSummary, Publication, SharedPlaceData};
 use crate::error::AppError;
 use crate::live::{Live, Made, ScenarioRunError};
 use crate::read::ReadModels;
-use crate::storage::{AccessStore, AuditEntry, Backend};
+use crate::storage::{AccessStore, AuditEntry, Backend, StoredPublication};
 
 /// Everything a node's use cases share.
 #[derive(Debug, Clone)]
@@ -28,6 +30,62 @@ pub struct Service {
     pub access: Arc<dyn AccessStore>,
     pub live: Live,
     pub commands: Commands,
+    pub publisher: Arc<Publisher>,
+}
+
+/// How often authorities' figures are republished to partners, and this node's copy of the
+/// current publications (the stored ones are the truth; see [`disclosure`]).
+#[derive(Debug)]
+pub struct Publisher {
+    every: Duration,
+    current: Mutex<HashMap<AuthorityCode, Arc<Publication>>>,
+    making: tokio::sync::Mutex<()>,
+}
+
+impl Publisher {
+    /// The default period: a day (publications start at midnight UTC).
+    pub const DAILY: Duration = Duration::from_secs(86_400);
+
+    pub fn new(every: Duration) -> Self {
+        Publisher {
+            every: every.max(Duration::from_secs(1)),
+            current: Mutex::new(HashMap::new()),
+            making: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    fn seconds(&self) -> i64 {
+        i64::try_from(self.every.as_secs()).unwrap_or(i64::MAX)
+    }
+
+    /// The publication period now: whole periods since 1970-01-01T00:00Z.
+    pub fn period_now(&self) -> i64 {
+        chrono::Utc::now().timestamp().div_euclid(self.seconds())
+    }
+
+    /// How long until the next period starts.
+    pub fn until_next(&self) -> Duration {
+        let now = chrono::Utc::now();
+        let next = (now.timestamp().div_euclid(self.seconds()) + 1) * self.seconds();
+        let ms = (next * 1000 - now.timestamp_millis()).max(1);
+        Duration::from_millis(u64::try_from(ms).unwrap_or(1))
+    }
+
+    fn cached(&self, a: &AuthorityCode, period: i64) -> Option<Arc<Publication>> {
+        let current = self
+            .current
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        current.get(a).filter(|p| p.period == period).cloned()
+    }
+
+    fn keep(&self, p: Arc<Publication>) {
+        let mut current = self
+            .current
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        current.insert(p.authority.clone(), p);
+    }
 }
 
 /// What a caller narrows a list of districts' figures to (`None`: all).
@@ -107,12 +165,116 @@ impl Service {
             store: backend.events,
             access: backend.access,
             live,
+            publisher: Arc::new(Publisher::new(Publisher::DAILY)),
         }
     }
 
+    /// The same, republishing partners' figures every `every` instead of daily.
+    #[must_use]
+    pub fn publishing_every(mut self, every: Duration) -> Self {
+        self.publisher = Arc::new(Publisher::new(every));
+        self
+    }
+
+    /// `a`'s publication for the current period: this node's copy, or the stored one, or
+    /// (the first node to ask in the period) made now from the read models and stored.
+    pub async fn publication(&self, a: &AuthorityCode) -> Result<Arc<Publication>, AppError> {
+        let period = self.publisher.period_now();
+        if let Some(p) = self.publisher.cached(a, period) {
+            return Ok(p);
+        }
+        let _making = self.publisher.making.lock().await;
+        if let Some(p) = self.publisher.cached(a, period) {
+            return Ok(p);
+        }
+        let stored = match self.access.publication(a, Some(period)).await {
+            Ok(Some(s)) => s,
+            Ok(None) => {
+                let previous = self
+                    .access
+                    .publication(a, None)
+                    .await
+                    .map_err(|e| AppError::internal(&e))?
+                    .map(|s| decode(&s))
+                    .transpose()?;
+                let models = self.live.now();
+                let f = self.live.forecast(None).await.ok();
+                let p = disclosure::publish(
+                    &models,
+                    f.as_deref().map(|m| &m.forecast),
+                    a,
+                    period,
+                    previous.as_ref(),
+                    this_year(),
+                );
+                let body = serde_json::to_string(&p).map_err(|e| AppError::internal(&e))?;
+                self.access
+                    .insert_publication(&StoredPublication {
+                        authority: a.clone(),
+                        period,
+                        position: p.position,
+                        body,
+                    })
+                    .await
+                    .map_err(|e| AppError::internal(&e))?;
+                tracing::info!(
+                    authority = %a, period, position = p.position, withheld = p.withheld,
+                    secondary = p.secondary, "published figures to partners"
+                );
+                // Another node may have stored the period first: serve what is stored.
+                self.access
+                    .publication(a, Some(period))
+                    .await
+                    .map_err(|e| AppError::internal(&e))?
+                    .ok_or(AppError::Internal)?
+            }
+            Err(e) => return Err(AppError::internal(&e)),
+        };
+        let p = Arc::new(decode(&stored)?);
+        self.publisher.keep(p.clone());
+        Ok(p)
+    }
+
     /// Writes a partner's read of `a`'s shared data to the audit log (other roles read their
-    /// own).
-    pub async fn audit(&self, v: &Viewer, field: &str, a: &AuthorityCode) -> Result<(), AppError> {
+    /// own), with what was asked (`arguments`).
+    pub async fn audit(
+        &self,
+        v: &Viewer,
+        field: &str,
+        a: &AuthorityCode,
+        arguments: &str,
+    ) -> Result<(), AppError> {
+        self.audit_outcome(v, field, a.as_str(), arguments, "read")
+            .await
+    }
+
+    /// Writes a partner's refused request to the audit log, then gives back the refusal.
+    pub async fn refused(
+        &self,
+        v: &Viewer,
+        field: &str,
+        subject: &str,
+        arguments: &str,
+        e: AppError,
+    ) -> AppError {
+        let outcome = format!("refused: {}", e.code());
+        match self
+            .audit_outcome(v, field, subject, arguments, &outcome)
+            .await
+        {
+            Ok(()) => e,
+            Err(audit) => audit,
+        }
+    }
+
+    async fn audit_outcome(
+        &self,
+        v: &Viewer,
+        field: &str,
+        subject: &str,
+        arguments: &str,
+        outcome: &str,
+    ) -> Result<(), AppError> {
         if v.role != Role::Partner {
             return Ok(());
         }
@@ -122,15 +284,17 @@ impl Service {
                 role: v.role.code().to_owned(),
                 authority: v.authority.as_ref().map(|x| x.as_str().to_owned()),
                 field: field.to_owned(),
-                subjects: a.as_str().to_owned(),
+                subjects: subject.to_owned(),
+                arguments: arguments.to_owned(),
+                outcome: outcome.to_owned(),
             })
             .await
             .map_err(|e| AppError::internal(&e))
     }
 
-    /// `a`'s current placements grouped `by`: its own readers see every count; a partner its
-    /// agreement shares placements with sees them with small numbers withheld (audited as
-    /// `field`).
+    /// `a`'s current placements grouped `by`: its own readers see every count, live; a
+    /// partner its agreement shares placements with sees the current publication's table of
+    /// that grouping (audited as `field`, refusals too).
     pub async fn placement_summary(
         &self,
         v: &Viewer,
@@ -138,26 +302,36 @@ impl Service {
         by: GroupBy,
         field: &str,
     ) -> Result<PlacementSummary, AppError> {
-        let models = self.live.now();
-        let sight = may_see_shared(
-            v,
-            &models.sharing,
-            a,
-            SharedData::Placements,
-            disclosure::today(),
-        )?;
-        self.audit(v, field, a).await?;
-        Ok(disclosure::placement_summary(
-            &models,
-            a,
-            by,
-            sight,
-            this_year(),
-        ))
+        let args = format!("groupBy={}", disclosure::cube::name(by));
+        match self.placement_summary_of(v, a, by).await {
+            Ok(s) => {
+                self.audit(v, field, a, &args).await?;
+                Ok(s)
+            }
+            Err(e) => Err(self.refused(v, field, a.as_str(), &args, e).await),
+        }
     }
 
-    /// [`Service::placement_summary`] again on later read models, for a subscription's next
-    /// message: access is checked again (an agreement may have ended: `None`), not audited.
+    async fn placement_summary_of(
+        &self,
+        v: &Viewer,
+        a: &AuthorityCode,
+        by: GroupBy,
+    ) -> Result<PlacementSummary, AppError> {
+        let models = self.live.now();
+        let what = SharedData::Placements;
+        match may_see_shared(v, &models.sharing, a, what, disclosure::today())? {
+            Sight::Own => Ok(disclosure::placement_summary(&models, a, by, this_year())),
+            Sight::Partner => self
+                .publication(a)
+                .await?
+                .placement_summary(by)
+                .ok_or_else(unpublished),
+        }
+    }
+
+    /// [`Service::placement_summary`] again for an authority's own reader's subscription, on
+    /// later read models: access is checked again (`None`: it has ended), not audited.
     pub fn placement_summary_again(
         &self,
         v: &Viewer,
@@ -165,71 +339,88 @@ impl Service {
         a: &AuthorityCode,
         by: GroupBy,
     ) -> Option<PlacementSummary> {
-        let sight = may_see_shared(
-            v,
-            &models.sharing,
-            a,
-            SharedData::Placements,
-            disclosure::today(),
-        )
-        .ok()?;
-        Some(disclosure::placement_summary(
-            models,
-            a,
-            by,
-            sight,
-            this_year(),
-        ))
+        let what = SharedData::Placements;
+        match may_see_shared(v, &models.sharing, a, what, disclosure::today()).ok()? {
+            Sight::Own => Some(disclosure::placement_summary(models, a, by, this_year())),
+            Sight::Partner => None,
+        }
+    }
+
+    /// A partner's next message of a subscription to `a`'s published `what`: access checked
+    /// again (`Err`: refused, audited as `field`), then the current publication.
+    pub async fn published_again(
+        &self,
+        v: &Viewer,
+        a: &AuthorityCode,
+        what: SharedData,
+        field: &str,
+    ) -> Result<Arc<Publication>, AppError> {
+        let models = self.live.now();
+        if let Err(e) = may_see_shared(v, &models.sharing, a, what, disclosure::today()) {
+            return Err(self.refused(v, field, a.as_str(), "", e).await);
+        }
+        self.publication(a).await
     }
 
     /// What `a` shares with the caller's authority under their agreement: its sufficiency
-    /// forecast by district, phase, kind and year (medians), small numbers withheld. Every
-    /// partner read is audited as `field`.
+    /// forecast by district, phase, kind and year (medians), protected: for a partner, the
+    /// current publication's. Every partner read and refusal is audited as `field`.
     pub async fn shared_place_data(
         &self,
         v: &Viewer,
         a: &AuthorityCode,
         field: &str,
     ) -> Result<SharedPlaceData, AppError> {
-        let models = self.live.now();
-        may_see_shared(
-            v,
-            &models.sharing,
-            a,
-            SharedData::Sufficiency,
-            disclosure::today(),
-        )?;
-        let f = self.live.forecast(None).await.map_err(scenario_error)?;
-        self.audit(v, field, a).await?;
-        Ok(disclosure::shared_place_data(
-            &f,
-            &models,
-            a,
-            models.position,
-        ))
+        match self.shared_place_data_of(v, a).await {
+            Ok(s) => {
+                self.audit(v, field, a, "").await?;
+                Ok(s)
+            }
+            Err(e) => Err(self.refused(v, field, a.as_str(), "", e).await),
+        }
     }
 
-    /// [`Service::shared_place_data`] again on later read models, for a subscription's next
-    /// message: access checked again, not audited; `None` when access has ended or the
-    /// forecast failed.
+    async fn shared_place_data_of(
+        &self,
+        v: &Viewer,
+        a: &AuthorityCode,
+    ) -> Result<SharedPlaceData, AppError> {
+        let models = self.live.now();
+        let what = SharedData::Sufficiency;
+        match may_see_shared(v, &models.sharing, a, what, disclosure::today())? {
+            Sight::Partner => self
+                .publication(a)
+                .await?
+                .shared
+                .clone()
+                .ok_or(AppError::Unavailable),
+            Sight::Own => {
+                let f = self.live.forecast(None).await.map_err(scenario_error)?;
+                let position = models.position.max(f.position);
+                let none = std::collections::BTreeMap::new();
+                Ok(disclosure::shared_place_data(&f, &models, a, position, &none).0)
+            }
+        }
+    }
+
+    /// [`Service::shared_place_data`] again for an authority's own reader's subscription:
+    /// access checked again, not audited; `None` when access has ended or the forecast failed.
     pub async fn shared_place_data_again(
         &self,
         v: &Viewer,
         models: &ReadModels,
         a: &AuthorityCode,
     ) -> Option<SharedPlaceData> {
-        may_see_shared(
-            v,
-            &models.sharing,
-            a,
-            SharedData::Sufficiency,
-            disclosure::today(),
-        )
-        .ok()?;
-        let f = self.live.forecast(None).await.ok()?;
-        // What it shows: the forecast may have been made at a later position.
-        let position = models.position.max(f.position);
-        Some(disclosure::shared_place_data(&f, models, a, position))
+        let what = SharedData::Sufficiency;
+        match may_see_shared(v, &models.sharing, a, what, disclosure::today()).ok()? {
+            Sight::Own => {
+                let f = self.live.forecast(None).await.ok()?;
+                let position = models.position.max(f.position);
+                let none = std::collections::BTreeMap::new();
+                Some(disclosure::shared_place_data(&f, models, a, position, &none).0)
+            }
+            Sight::Partner => None,
+        }
     }
 
     /// A partner may subscribe to `a`'s shared data if it could read it now; the start of a
@@ -241,9 +432,13 @@ impl Service {
         what: SharedData,
         field: &str,
     ) -> Result<Sight, AppError> {
-        let sight = may_see_shared(v, &self.live.now().sharing, a, what, disclosure::today())?;
-        self.audit(v, field, a).await?;
-        Ok(sight)
+        match may_see_shared(v, &self.live.now().sharing, a, what, disclosure::today()) {
+            Ok(sight) => {
+                self.audit(v, field, a, "subscribe").await?;
+                Ok(sight)
+            }
+            Err(e) => Err(self.refused(v, field, a.as_str(), "subscribe", e).await),
+        }
     }
 
     /// The sufficiency forecast narrowed by `q`: an authority's own readers see it (admins:
@@ -436,6 +631,26 @@ pub fn may_read_forecast(v: &Viewer, authority: Option<&AuthorityCode>) -> Resul
             "give filter.authority: only admin tokens may read every authority".into(),
         )),
     }
+}
+
+/// A partner asked for a grouping the cube does not publish.
+fn unpublished() -> AppError {
+    let names: Vec<String> = disclosure::cube::TABLES
+        .iter()
+        .map(|t| disclosure::cube::name(*t))
+        .collect();
+    AppError::bad_input(
+        "groupBy",
+        format!(
+            "partners are published placements grouped by {} only",
+            names.join(", ")
+        ),
+    )
+}
+
+/// A stored publication, decoded.
+fn decode(s: &StoredPublication) -> Result<Publication, AppError> {
+    serde_json::from_str(&s.body).map_err(|e| AppError::internal(&e))
 }
 
 /// The academic year of today: placements are counted as they stand now.

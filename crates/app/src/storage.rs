@@ -49,7 +49,8 @@ impl StoredToken {
     }
 }
 
-/// One read a partner made of shared data: who, which root field, whose data.
+/// One read a partner made of shared data, or was refused: who, which root field with which
+/// arguments, whose data, and what came of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEntry {
     pub token_id: String,
@@ -57,8 +58,24 @@ pub struct AuditEntry {
     pub authority: Option<String>,
     /// The root field read, e.g. `sharedPlaceData`.
     pub field: String,
-    /// The authorities whose data the answer held, comma-separated.
+    /// The authorities whose data the answer held (or was asked for), comma-separated.
     pub subjects: String,
+    /// What was asked beyond the authority, e.g. `groupBy=district+need`.
+    pub arguments: String,
+    /// `read`, or `refused: CODE` (the error code the caller was given).
+    pub outcome: String,
+}
+
+/// A publication of an authority's protected tables, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredPublication {
+    pub authority: AuthorityCode,
+    /// The publication period it belongs to (e.g. days since 1970-01-01).
+    pub period: i64,
+    /// The event position its figures reflect.
+    pub position: u64,
+    /// The tables (JSON).
+    pub body: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -91,6 +108,15 @@ pub trait AccessStore: Send + Sync + std::fmt::Debug + 'static {
     async fn record_audit(&self, entry: &AuditEntry) -> Result<(), AccessStoreError>;
     /// The audit log, oldest first.
     async fn audit_entries(&self) -> Result<Vec<AuditEntry>, AccessStoreError>;
+    /// Stores a publication unless its (authority, period) already has one; either way the
+    /// one stored is what every node serves.
+    async fn insert_publication(&self, p: &StoredPublication) -> Result<(), AccessStoreError>;
+    /// `a`'s publication of `period` (`None`: the latest of any period).
+    async fn publication(
+        &self,
+        a: &AuthorityCode,
+        period: Option<i64>,
+    ) -> Result<Option<StoredPublication>, AccessStoreError>;
 }
 
 /// The access tables in the event store's own database.
@@ -161,8 +187,10 @@ fn token_of(
 
 const TOKEN_BY_HASH: &str = "SELECT id, hash, role, authority, label, revoked_at IS NOT NULL AS revoked \
      FROM api_tokens WHERE hash = $1";
-const AUDIT_ENTRIES: &str =
-    "SELECT token_id, role, authority, field, subjects FROM api_audit ORDER BY id";
+const AUDIT_ENTRIES: &str = "SELECT token_id, role, authority, field, subjects, arguments, outcome \
+     FROM api_audit ORDER BY id";
+const PUBLICATION: &str = "SELECT authority, period, position, body FROM shared_publications \
+     WHERE authority = $1 AND ($2 OR period = $3) ORDER BY period DESC LIMIT 1";
 
 #[async_trait]
 impl AccessStore for SqlAccessStore {
@@ -228,8 +256,8 @@ impl AccessStore for SqlAccessStore {
 
     async fn record_audit(&self, entry: &AuditEntry) -> Result<(), AccessStoreError> {
         on_pool!(self, true, |pool| sqlx::query(
-            "INSERT INTO api_audit (at, token_id, role, authority, field, subjects) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO api_audit (at, token_id, role, authority, field, subjects, arguments, \
+             outcome) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(Utc::now())
         .bind(&entry.token_id)
@@ -237,6 +265,8 @@ impl AccessStore for SqlAccessStore {
         .bind(&entry.authority)
         .bind(&entry.field)
         .bind(&entry.subjects)
+        .bind(&entry.arguments)
+        .bind(&entry.outcome)
         .execute(pool)
         .await
         .map(|_| ()))?;
@@ -254,10 +284,63 @@ impl AccessStore for SqlAccessStore {
                         authority: r.try_get("authority")?,
                         field: r.try_get("field")?,
                         subjects: r.try_get("subjects")?,
+                        arguments: r.try_get("arguments")?,
+                        outcome: r.try_get("outcome")?,
                     })
                 })
                 .collect::<Result<Vec<_>, _>>()?
         }))
+    }
+
+    async fn insert_publication(&self, p: &StoredPublication) -> Result<(), AccessStoreError> {
+        let position = i64::try_from(p.position)
+            .map_err(|_| AccessStoreError::Damaged(format!("position {}", p.position)))?;
+        on_pool!(self, true, |pool| sqlx::query(
+            "INSERT INTO shared_publications (authority, period, position, published_at, body) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (authority, period) DO NOTHING",
+        )
+        .bind(p.authority.as_str())
+        .bind(p.period)
+        .bind(position)
+        .bind(Utc::now())
+        .bind(&p.body)
+        .execute(pool)
+        .await
+        .map(|_| ()))?;
+        Ok(())
+    }
+
+    async fn publication(
+        &self,
+        a: &AuthorityCode,
+        period: Option<i64>,
+    ) -> Result<Option<StoredPublication>, AccessStoreError> {
+        let row = on_pool!(self, false, |pool| {
+            let row = sqlx::query(PUBLICATION)
+                .bind(a.as_str())
+                .bind(period.is_none())
+                .bind(period.unwrap_or(0))
+                .fetch_optional(pool)
+                .await?;
+            row.map(|r| {
+                Ok::<_, sqlx::Error>((
+                    r.try_get::<i64, _>("period")?,
+                    r.try_get::<i64, _>("position")?,
+                    r.try_get::<String, _>("body")?,
+                ))
+            })
+            .transpose()?
+        });
+        row.map(|(period, position, body)| {
+            Ok(StoredPublication {
+                authority: a.clone(),
+                period,
+                position: u64::try_from(position)
+                    .map_err(|_| AccessStoreError::Damaged(format!("position {position}")))?,
+                body,
+            })
+        })
+        .transpose()
     }
 }
 

@@ -82,6 +82,11 @@ enum Command {
         /// HTTP 429 with `RATE_LIMITED`.
         #[arg(long, env = "PLACELEDGER_RATE_LIMIT", default_value_t = 100.0)]
         rate_limit: f64,
+        /// Seconds between publications of each authority's protected figures to its
+        /// partners (periods start at multiples of it since 1970-01-01 UTC: a day by default).
+        #[arg(long, env = "PLACELEDGER_PUBLISH_EVERY", default_value_t = 86_400,
+              value_parser = clap::value_parser!(u64).range(1..))]
+        publish_every: u64,
     },
     /// API bearer tokens.
     #[command(subcommand)]
@@ -426,7 +431,11 @@ async fn run() -> anyhow::Result<()> {
             listen,
             dev_tokens,
             rate_limit,
-        } => serve::serve(backend, listen, dev_tokens, rate_limit).await?,
+            publish_every,
+        } => {
+            let every = std::time::Duration::from_secs(publish_every);
+            serve::serve(backend, listen, dev_tokens, rate_limit, every).await?;
+        }
         Command::Token(TokenCommand::Create {
             role,
             authority,

@@ -16,18 +16,20 @@ pub async fn serve(
     listen: SocketAddr,
     dev_tokens: bool,
     rate_limit: f64,
+    publish_every: std::time::Duration,
 ) -> anyhow::Result<()> {
     let store = backend.events.clone();
     let models = crate::projections::read_models(&store).await?;
     let position = models.position;
     let live = Live::following(models, store.clone());
-    let app = App::new(
+    let app = App::publishing_every(
         backend.clone(),
         live,
         Rate {
             per_second: rate_limit,
             burst: rate_limit * 2.0,
         },
+        publish_every,
     );
     let listener = tokio::net::TcpListener::bind(listen)
         .await

@@ -79,7 +79,7 @@ impl Placement<'_> {
 }
 
 /// A cell of a placement summary. Dimensions a summary does not group by are `None`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Group {
     pub authority: Option<AuthorityCode>,
     pub district: Option<GssCode>,
@@ -90,7 +90,9 @@ pub struct Group {
 }
 
 /// What to group a summary by.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub struct GroupBy {
     pub authority: bool,
     pub district: bool,

@@ -1,7 +1,7 @@
 //! Tokens and the audit log, kept by the access store of either backend.
 
 use placeledger_app::access::Role;
-use placeledger_app::storage::{AccessStoreError, AuditEntry, StoredToken};
+use placeledger_app::storage::{AccessStoreError, AuditEntry, StoredPublication, StoredToken};
 use placeledger_app::{Backend, tokens};
 use placeledger_domain::AuthorityCode;
 
@@ -60,6 +60,8 @@ pub async fn the_audit_log_keeps_every_entry_in_order(backend: Backend) {
             authority: Some("889".into()),
             field: "sharedPlaceData".into(),
             subjects: "888,890".into(),
+            arguments: format!("groupBy=district+need ({i})"),
+            outcome: if i == 2 { "refused: FORBIDDEN" } else { "read" }.into(),
         })
         .collect();
     for e in &entries {
@@ -101,4 +103,40 @@ pub async fn a_token_made_is_the_viewer_it_stands_for(backend: Backend) {
         tokens::authenticate(store, &made_up).await,
         Err(tokens::AuthError::Unknown)
     ));
+}
+
+/// A period's publication is written once: the first stored is what every node serves; the
+/// latest of any period is found for the next period's comparison.
+pub async fn a_publication_is_stored_once_per_period(backend: Backend) {
+    let store = &*backend.access;
+    let la = AuthorityCode::parse("888").unwrap();
+    assert_eq!(store.publication(&la, None).await.unwrap(), None);
+    let first = StoredPublication {
+        authority: la.clone(),
+        period: 20_426,
+        position: 41,
+        body: "{\"made\":\"first\"}".into(),
+    };
+    store.insert_publication(&first).await.unwrap();
+    // Another node made the same period a moment later: the first stays.
+    let second = StoredPublication {
+        position: 42,
+        body: "{\"made\":\"second\"}".into(),
+        ..first.clone()
+    };
+    store.insert_publication(&second).await.unwrap();
+    assert_eq!(
+        store.publication(&la, Some(20_426)).await.unwrap(),
+        Some(first.clone())
+    );
+    let next = StoredPublication {
+        period: 20_427,
+        position: 50,
+        ..first.clone()
+    };
+    store.insert_publication(&next).await.unwrap();
+    assert_eq!(store.publication(&la, None).await.unwrap(), Some(next));
+    assert_eq!(store.publication(&la, Some(20_425)).await.unwrap(), None);
+    let other = AuthorityCode::parse("890").unwrap();
+    assert_eq!(store.publication(&other, None).await.unwrap(), None);
 }

@@ -25,6 +25,7 @@ mod access_store_on {
         tokens_are_found_by_hash_and_revoked,
         the_audit_log_keeps_every_entry_in_order,
         a_token_made_is_the_viewer_it_stands_for,
+        a_publication_is_stored_once_per_period,
     );
 }
 
