@@ -491,3 +491,66 @@ async fn a_partner_subscription_does_not_show_a_child_arriving() {
         ws.close().await;
     }
 }
+
+/// Shared sufficiency figures: each (year, phase, kind) is a line of districts with its
+/// total; differencing the lines and bounding the withheld figures recovers none of them.
+#[tokio::test]
+async fn shared_place_data_keeps_its_withheld_figures() {
+    let db = Database::seeded();
+    let server = Server::start(&db.url);
+    let partner = db.token("partner", Some("890"));
+    let (_, body) = server
+        .gql(
+            Some(&partner),
+            "{ sharedPlaceData(authority: \"888\") {
+                 cells { district year phase kind demand capacity }
+                 totals { year phase kind demand capacity } } }",
+            json!({}),
+        )
+        .await;
+    let data = &body["data"]["sharedPlaceData"];
+    for figure in ["demand", "capacity"] {
+        // One unknown per withheld figure; one equation per line.
+        let mut unknowns = 0;
+        let mut equations = Vec::new();
+        let mut withheld = 0;
+        for t in data["totals"].as_array().unwrap() {
+            let line = |c: &&Value| {
+                c["year"] == t["year"] && c["phase"] == t["phase"] && c["kind"] == t["kind"]
+            };
+            let mut terms = BTreeMap::new();
+            let mut constant = 0;
+            match t[figure].as_i64() {
+                Some(v) => constant += v,
+                None => {
+                    terms.insert(unknowns, -1);
+                    unknowns += 1;
+                }
+            }
+            for c in data["cells"].as_array().unwrap().iter().filter(line) {
+                match c[figure].as_i64() {
+                    Some(v) => constant -= v,
+                    None => {
+                        terms.insert(unknowns, 1);
+                        unknowns += 1;
+                    }
+                }
+            }
+            withheld += terms.len();
+            if !terms.is_empty() {
+                equations.push((terms, constant));
+            }
+        }
+        assert!(withheld > 0, "{figure}: the seeds have small figures");
+        let found: Vec<(usize, i64)> = peel(&equations)
+            .into_iter()
+            .chain(solve(&equations, unknowns))
+            .chain(bounds(&equations, unknowns))
+            .collect();
+        assert!(
+            found.is_empty(),
+            "{figure}: {} of {withheld} withheld figures recovered",
+            found.len()
+        );
+    }
+}

@@ -168,6 +168,22 @@ impl Server {
         }
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The most memory the server has held so far (VmHWM), in bytes.
+    pub fn peak_rss(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .unwrap()
+            * 1024
+    }
+
     /// Kills the server at once (SIGKILL: no shutdown, no flush) and waits for it to go.
     pub fn kill(&mut self) {
         let _ = self.child.kill();
@@ -344,6 +360,21 @@ impl Ws {
                 }
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return Value::Null,
                 Some(Ok(_)) => continue,
+            }
+        }
+    }
+
+    /// The socket's close code, if the server closes it within `wait`.
+    pub async fn close_code(&mut self, wait: Duration) -> Option<u16> {
+        use futures::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        let deadline = Instant::now() + wait;
+        loop {
+            let left = deadline.checked_duration_since(Instant::now())?;
+            match tokio::time::timeout(left, self.socket.next()).await.ok()? {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+                Some(Ok(_)) => {}
+                _ => return None,
             }
         }
     }

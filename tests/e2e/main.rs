@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
+mod abuse;
 mod crash;
 mod disclosure;
 mod harness;
@@ -180,7 +181,11 @@ async fn a_partner_sees_only_suppressed_aggregates_and_is_audited() {
     // The read is in the audit log.
     let backend = placeledger_app::Backend::connect(&db.url).await.unwrap();
     let audit = backend.access.audit_entries().await.unwrap();
-    assert_eq!(audit.len(), 2, "{audit:?}");
+    assert_eq!(audit.len(), 3, "{audit:?}");
+    assert_eq!(
+        (audit[2].field.as_str(), audit[2].outcome.as_str()),
+        ("caseloadHistory", "refused: FORBIDDEN")
+    );
     assert_eq!(audit[0].field, "sharedPlaceData");
     assert_eq!(audit[1].field, "placementSummary");
     assert_eq!(audit[0].subjects, "888");
@@ -313,13 +318,14 @@ async fn bad_requests_get_clear_errors() {
     assert!(body.contains("GRAPHQL_PARSE_FAILED"), "{body}");
     let (status, _, body) = server.raw(Method::POST, "/graphql", &[json_ct], bad).await;
     assert_eq!(status, 200, "{body}");
-    // Too deep.
-    let deep = "{ __schema { types { fields { type { ofType { ofType { ofType { ofType { ofType { ofType { ofType { name } } } } } } } } } } } }";
+    // Too deep (introspection alone is not limited, for signed-in callers: this asks for
+    // more).
+    let deep = "{ viewer { role } __schema { types { fields { type { ofType { ofType { ofType { ofType { ofType { ofType { ofType { name } } } } } } } } } } } }";
     let (status, _, body) = server
         .raw(
             Method::POST,
             "/graphql",
-            &[json_ct, gr],
+            &[json_ct, gr, ("authorization", &auth)],
             json!({ "query": deep }).to_string().into_bytes(),
         )
         .await;
@@ -651,6 +657,41 @@ async fn two_nodes_on_postgres_a_mutation_on_one_reaches_a_subscriber_on_the_oth
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert!(!first.is_null(), "node B never saw the scenario");
+
+    // A partner's open subscription on node B ends within a second of the token being
+    // revoked (by the CLI, as an administrator would), with 4403, and the ending is audited;
+    // node A refuses the token on its next request.
+    let (id, secret) = abuse::token_with_id(&pg.url, "partner", "890");
+    let auth = json!({ "Authorization": format!("Bearer {secret}") });
+    let (mut ws, ack) = Ws::connect(&b, "graphql-transport-ws", auth).await;
+    assert_eq!(ack["type"], "connection_ack", "{ack}");
+    ws.subscribe(
+        "p",
+        "subscription { placementsChanged(authority: \"888\", groupBy: [DISTRICT]) { total } }",
+        json!({}),
+    )
+    .await;
+    let message = ws.next().await;
+    assert_eq!(message["type"], "next", "{message}");
+    harness::cli(&pg.url, &["token", "revoke", &id]);
+    let revoked = std::time::Instant::now();
+    let closed = ws.close_code(std::time::Duration::from_secs(5)).await;
+    let took = revoked.elapsed();
+    assert_eq!(closed, Some(4403));
+    assert!(
+        took < std::time::Duration::from_secs(1),
+        "closed after {took:?}"
+    );
+    let (status, _) = a.gql(Some(&secret), "{ viewer { role } }", json!({})).await;
+    assert_eq!(status, 401);
+    let backend = placeledger_app::Backend::connect(&pg.url).await.unwrap();
+    let audit = backend.access.audit_entries().await.unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.token_id == id && e.outcome == "refused: UNAUTHENTICATED"),
+        "{audit:?}"
+    );
     drop((a, b));
     pg.drop_schema().await;
 }

@@ -17,9 +17,11 @@ const EVERYONE: &[&str] = &[
 ];
 const LANCASHIRE_READERS: &[&str] = &["admin", "planner 888", "analyst 888"];
 const LANCASHIRE_WRITERS: &[&str] = &["admin", "planner 888"];
-/// Mutations about an existing child: another authority's planner is told the child is not
-/// there, as for an unknown id (analysts and partners may not record at all: FORBIDDEN).
+/// Mutations about an existing child or scenario: another authority's planner is told it is
+/// not there, as for an unknown id (analysts and partners may not record at all: FORBIDDEN).
 const CHILD_MUTATIONS: &[&str] = &[
+    "addScenarioLever",
+    "removeScenarioLever",
     "requestAssessment",
     "decideAssessment",
     "issuePlan",
@@ -455,10 +457,11 @@ async fn root_fields(url: &str) {
                     partner_safe(&body["data"], &format!("{field} as {who}"));
                 }
             } else {
-                // Another authority's child is not there (an id tells nothing).
+                // Another authority's child or scenario is not there (an id tells nothing).
                 let expected = if token.is_none() {
                     "UNAUTHENTICATED"
                 } else if field == "childHistory"
+                    || field == "compareScenarios"
                     || (CHILD_MUTATIONS.contains(&field) && *who == "planner 889")
                 {
                     "NOT_FOUND"

@@ -91,6 +91,7 @@ impl Services {
 /// schema still prints its SDL.
 pub fn build(services: Option<Services>) -> PlaceledgerSchema {
     let mut builder = Schema::build(Query::default(), Mutation, SubscriptionRoot)
+        .extension(crate::audit::PartnerRefusals)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY);
     if let Some(s) = services {
@@ -99,9 +100,20 @@ pub fn build(services: Option<Services>) -> PlaceledgerSchema {
     builder.finish()
 }
 
+/// The same schema without the depth and complexity limits, for introspection alone (what
+/// GraphiQL and code generators ask is deeper than any query; it is served to signed-in
+/// callers only).
+pub fn build_for_introspection(services: Option<Services>) -> PlaceledgerSchema {
+    let mut builder = Schema::build(Query::default(), Mutation, SubscriptionRoot);
+    if let Some(s) = services {
+        builder = builder.data(s);
+    }
+    builder.finish()
+}
+
 /// The schema as SDL: what `schema/graphql/schema.graphql` holds.
 pub fn sdl() -> String {
-    build(None).sdl()
+    build(None).sdl_with_options(async_graphql::SDLExportOptions::new().include_specified_by())
 }
 
 pub(crate) fn viewer<'a>(ctx: &'a Context<'_>) -> Result<&'a Viewer, AppError> {

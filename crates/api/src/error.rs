@@ -53,7 +53,10 @@ fn extend(error: &AppError) -> async_graphql::Error {
                     .collect();
                 e.set("problems", async_graphql::Value::List(list));
             }
-            AppError::Conflict { actual, .. } => e.set("actualVersion", *actual),
+            AppError::Conflict {
+                actual: Some(actual),
+                ..
+            } => e.set("actualVersion", *actual),
             _ => {}
         }
     })

@@ -8,12 +8,14 @@
 //! - [`error`]: application errors as GraphQL errors; [`limit`]: per-token rate limits.
 //! - [`http`]: the axum router (GraphQL over HTTP, WebSocket, GraphiQL, health, metrics).
 
+pub mod audit;
 pub mod context;
 pub mod error;
 pub mod http;
 pub mod limit;
 pub mod mutation;
 pub mod query;
+pub mod shape;
 pub mod subscription;
 
 pub use context::{PlaceledgerSchema, Services, build, sdl};

@@ -120,13 +120,19 @@ impl SubscriptionRoot {
             .find(|(_, a)| a.districts.contains_key(&d))
             .map(|(code, _)| code.clone())
             .ok_or_else(|| AppError::NotFound(format!("there is no district {d} in the store")))?;
-        may_read(&v, &owner)?;
+        if let Err(e) = may_read(&v, &owner) {
+            let field = "sufficiencyChanged (subscription)";
+            return Err(s
+                .app
+                .refused(&v, field, owner.as_str(), &district, e)
+                .await
+                .into());
+        }
         if let Some(id) = &scenario {
-            let sc = models
-                .scenarios
-                .get(id)
-                .ok_or_else(|| AppError::NotFound(format!("there is no scenario {id}")))?;
-            may_read(&v, &sc.authority)?;
+            // Another authority's scenario is reported exactly as one that does not exist.
+            let unknown = || AppError::NotFound(format!("there is no scenario {id}"));
+            let sc = models.scenarios.get(id).ok_or_else(unknown)?;
+            may_read(&v, &sc.authority).map_err(|_| unknown())?;
         }
         let live = s.app.live.clone();
         Ok(on_change(live, from_position, move |models| {

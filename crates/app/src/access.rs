@@ -135,6 +135,18 @@ pub fn may_record(
                     }
                     .to_string(),
                 ))
+            } else if let Command::AddScenarioLever { scenario, .. }
+            | Command::RemoveScenarioLever { scenario, .. } = command
+            {
+                // Another authority's scenario is reported exactly as an unknown one.
+                Err(AppError::NotFound(
+                    DomainError::Unknown {
+                        field: "scenario",
+                        what: "scenario",
+                        id: scenario.to_string(),
+                    }
+                    .to_string(),
+                ))
             } else {
                 Err(AppError::Forbidden(format!(
                     "a {} token for {} may not record for {a}",

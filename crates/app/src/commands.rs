@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use placeledger_domain::Command;
+use placeledger_domain::{AuthorityCode, Command};
 use placeledger_import::table::Table;
 use placeledger_import::{Format, Problem};
 use placeledger_ledger::{Context, EventIds, Ledger};
@@ -110,9 +110,27 @@ impl Commands {
             }
             context = context.expecting(stream.clone(), expected);
         }
-        let recorded = ledger
+        // Whether the caller may see the stream as it stands (another authority's child or
+        // scenario under an id the caller chose: its version and history are not told).
+        let hidden = owner_of_stream(ledger.state(), &command).is_some_and(|o| !viewer.writes(o));
+        let recorded = match ledger
             .execute(std::slice::from_ref(&command), &context)
-            .await?;
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => {
+                return Err(match AppError::from(e) {
+                    AppError::Conflict {
+                        stream, expected, ..
+                    } if hidden => AppError::Conflict {
+                        stream,
+                        expected,
+                        actual: None,
+                    },
+                    other => other,
+                });
+            }
+        };
         drop(guard);
         let (Some((_, result)), Some(event_type)) = (
             recorded.streams.iter().find(|(s, _)| s == &stream),
@@ -244,4 +262,22 @@ async fn open<'a>(
 #[error("the command was decided into no event on {stream}")]
 struct NothingRecorded {
     stream: String,
+}
+
+/// The authority whose child or scenario the command's stream is, if it exists.
+fn owner_of_stream<'a>(
+    state: &'a placeledger_domain::State,
+    command: &Command,
+) -> Option<&'a AuthorityCode> {
+    if let Some(child) = command.child() {
+        return state.children.get(child).map(|c| &c.authority);
+    }
+    match command {
+        Command::CreateScenario { scenario, .. }
+        | Command::AddScenarioLever { scenario, .. }
+        | Command::RemoveScenarioLever { scenario, .. } => {
+            state.scenarios.get(scenario).map(|(a, _)| a)
+        }
+        _ => None,
+    }
 }

@@ -14,11 +14,13 @@ pub enum AppError {
     BadFile { problems: Vec<Problem> },
     #[error("{0}")]
     NotFound(String),
-    #[error("{stream} is at version {actual}, not the expected {expected}")]
+    /// `actual`: the stream's version, when the caller may see it (`None`: a stream of
+    /// another authority's, whose version is not told).
+    #[error("{}", conflict_message(stream, *expected, *actual))]
     Conflict {
         stream: String,
         expected: u64,
-        actual: u64,
+        actual: Option<u64>,
     },
     #[error("a bearer token is needed: send `Authorization: Bearer <token>`")]
     Unauthenticated,
@@ -36,6 +38,14 @@ pub enum AppError {
         "the database went away while recording the change: it may or may not be stored; read it back before trying again"
     )]
     OutcomeUnknown,
+}
+
+fn conflict_message(stream: &str, expected: u64, actual: Option<u64>) -> String {
+    match actual {
+        Some(actual) => format!("{stream} is at version {actual}, not the expected {expected}"),
+        None if expected == 0 => format!("{stream} is already taken: choose another id"),
+        None => format!("{stream} is not at the expected version {expected}"),
+    }
 }
 
 impl AppError {
@@ -93,7 +103,7 @@ impl From<LedgerError> for AppError {
                     ExpectedVersion::Exact(v) => v,
                     _ => 0,
                 },
-                actual,
+                actual: Some(actual),
             },
             LedgerError::Store(e) if e.is_unavailable() => {
                 tracing::warn!(error = %e, "a command met the database unavailable");

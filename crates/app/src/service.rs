@@ -267,6 +267,20 @@ impl Service {
         }
     }
 
+    /// Writes a partner's refused request to the audit log, by the code it was given.
+    pub async fn audit_refusal(
+        &self,
+        v: &Viewer,
+        field: &str,
+        subject: &str,
+        arguments: &str,
+        code: &str,
+    ) -> Result<(), AppError> {
+        let outcome = format!("refused: {code}");
+        self.audit_outcome(v, field, subject, arguments, &outcome)
+            .await
+    }
+
     async fn audit_outcome(
         &self,
         v: &Viewer,
@@ -459,11 +473,10 @@ impl Service {
             )));
         }
         if let Some(id) = &q.scenario {
-            let sc = models
-                .scenarios
-                .get(id)
-                .ok_or_else(|| AppError::NotFound(format!("there is no scenario {id}")))?;
-            may_read(v, &sc.authority)?;
+            // Another authority's scenario is reported exactly as one that does not exist.
+            let unknown = || AppError::NotFound(format!("there is no scenario {id}"));
+            let sc = models.scenarios.get(id).ok_or_else(unknown)?;
+            may_read(v, &sc.authority).map_err(|_| unknown())?;
         }
         let made = self
             .live

@@ -104,6 +104,9 @@ pub trait AccessStore: Send + Sync + std::fmt::Debug + 'static {
     async fn token_by_hash(&self, hash: &str) -> Result<Option<StoredToken>, AccessStoreError>;
     /// Revokes a token by id; `false` if there is no such token.
     async fn revoke_token(&self, id: &str) -> Result<bool, AccessStoreError>;
+    /// The ids of every revoked token (each node polls it to close what a revoked token
+    /// holds open).
+    async fn revoked_ids(&self) -> Result<Vec<String>, AccessStoreError>;
     /// Appends one entry to the partner audit log.
     async fn record_audit(&self, entry: &AuditEntry) -> Result<(), AccessStoreError>;
     /// The audit log, oldest first.
@@ -252,6 +255,17 @@ impl AccessStore for SqlAccessStore {
                 .is_some()
         });
         Ok(found)
+    }
+
+    async fn revoked_ids(&self) -> Result<Vec<String>, AccessStoreError> {
+        Ok(on_pool!(self, false, |pool| {
+            let rows = sqlx::query("SELECT id FROM api_tokens WHERE revoked_at IS NOT NULL")
+                .fetch_all(pool)
+                .await?;
+            rows.iter()
+                .map(|r| r.try_get::<String, _>("id"))
+                .collect::<Result<Vec<_>, _>>()?
+        }))
     }
 
     async fn record_audit(&self, entry: &AuditEntry) -> Result<(), AccessStoreError> {

@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use anyhow::Context as _;
-use placeledger_api::http::{App, router};
+use placeledger_api::http::App;
 use placeledger_api::limit::Rate;
 use placeledger_app::storage::AccessStore;
 use placeledger_app::{Backend, Live, Role, tokens};
@@ -45,7 +45,7 @@ pub async fn serve(
         print_dev_tokens(&*backend.access).await?;
     }
     tracing::info!(%local, "serving");
-    axum::serve(listener, router(app))
+    axum::serve(listener, app.into_service())
         .with_graceful_shutdown(shutdown())
         .await?;
     Ok(())

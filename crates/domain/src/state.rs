@@ -175,7 +175,25 @@ fn name(field: &'static str, name: &str) -> Result<String, DomainError> {
     if n.is_empty() || n.chars().count() > 200 {
         return Err(DomainError::invalid(field, "must be 1-200 characters"));
     }
+    if let Some(c) = n.chars().find(|c| c.is_control() || is_bidi_control(*c)) {
+        return Err(DomainError::invalid(
+            field,
+            format!(
+                "may not hold control or text-direction characters (found U+{:04X})",
+                u32::from(c)
+            ),
+        ));
+    }
     Ok(n.to_owned())
+}
+
+/// Unicode's explicit text-direction formatting characters (marks, embeddings, overrides,
+/// isolates): they can make a name read differently from what it holds.
+fn is_bidi_control(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+    )
 }
 
 fn count(field: impl FnOnce() -> String, value: i64) -> Result<u32, DomainError> {

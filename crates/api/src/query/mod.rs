@@ -337,11 +337,10 @@ impl PlanningQuery {
                 continue;
             };
             let id = ScenarioId::parse(name).map_err(|e| AppError::bad_input(field, e))?;
-            let sc = models
-                .scenarios
-                .get(&id)
-                .ok_or_else(|| AppError::NotFound(format!("there is no scenario {id}")))?;
-            may_read(v, &sc.authority)?;
+            // Another authority's scenario is reported exactly as one that does not exist.
+            let unknown = || AppError::NotFound(format!("there is no scenario {id}"));
+            let sc = models.scenarios.get(&id).ok_or_else(unknown)?;
+            may_read(v, &sc.authority).map_err(|_| unknown())?;
             ids.push(Some(id));
         }
         let other = s

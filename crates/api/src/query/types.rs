@@ -276,6 +276,32 @@ pub struct SettingsFilter {
     pub include_closed: bool,
 }
 
+/// A moment: an RFC 3339 date and time with its offset, e.g. `2026-01-15T09:30:00+00:00`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DateTime(pub chrono::DateTime<Utc>);
+
+/// A moment: an RFC 3339 date and time with its offset, e.g. `2026-01-15T09:30:00+00:00`.
+#[async_graphql::Scalar(
+    name = "DateTime",
+    specified_by_url = "https://datatracker.ietf.org/doc/html/rfc3339"
+)]
+impl async_graphql::ScalarType for DateTime {
+    fn parse(value: async_graphql::Value) -> async_graphql::InputValueResult<Self> {
+        match &value {
+            async_graphql::Value::String(s) => chrono::DateTime::parse_from_rfc3339(s)
+                .map(|t| DateTime(t.with_timezone(&Utc)))
+                .map_err(|_| {
+                    async_graphql::InputValueError::custom("not an RFC 3339 date and time")
+                }),
+            _ => Err(async_graphql::InputValueError::expected_type(value)),
+        }
+    }
+
+    fn to_value(&self) -> async_graphql::Value {
+        async_graphql::Value::String(self.0.to_rfc3339())
+    }
+}
+
 /// One stored event, as it is now read (older schema versions upcast).
 #[derive(Debug, SimpleObject)]
 pub struct HistoryEvent {
@@ -283,7 +309,7 @@ pub struct HistoryEvent {
     pub version: u64,
     /// The event type, e.g. PlanIssued.
     pub r#type: String,
-    pub recorded_at: chrono::DateTime<Utc>,
+    pub recorded_at: DateTime,
     /// Who recorded it (a token id, an importer, the seed).
     pub actor: Option<String>,
     pub event: Json<serde_json::Value>,
@@ -550,7 +576,7 @@ impl HistoryEvent {
             position: stored.position,
             version: stored.stream_version,
             r#type: stored.event_type,
-            recorded_at: stored.recorded_at,
+            recorded_at: DateTime(stored.recorded_at),
             actor: stored.metadata.actor,
             event: Json(serde_json::to_value(&event).map_err(|err| AppError::internal(&err))?),
         })

@@ -44,8 +44,13 @@ pub async fn tokens_are_found_by_hash_and_revoked(backend: Backend) {
     assert_invalid(store.insert_token(&bad_hash).await, "hash");
     assert_eq!(store.token_by_hash(&"c".repeat(64)).await.unwrap(), None);
 
+    assert_eq!(store.revoked_ids().await.unwrap(), Vec::<String>::new());
     assert!(store.revoke_token("tok_0001").await.unwrap());
     assert!(!store.revoke_token("tok_9999").await.unwrap());
+    assert_eq!(
+        store.revoked_ids().await.unwrap(),
+        vec!["tok_0001".to_owned()]
+    );
     let revoked = store.token_by_hash(&token.hash).await.unwrap().unwrap();
     assert!(revoked.revoked);
 }

@@ -119,7 +119,7 @@ pub async fn a_command_replies_with_the_real_version_and_position(backend: Backe
             stale,
             Err(AppError::Conflict {
                 expected: 1,
-                actual: 2,
+                actual: Some(2),
                 ..
             })
         ),

@@ -11,7 +11,7 @@ use anyhow::{Context as _, bail};
 use clap::Parser;
 use futures::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
-use placeledger_api::http::{App, router};
+use placeledger_api::http::App;
 use placeledger_api::limit::Rate;
 use placeledger_app::{Live, ReadModels};
 use placeledger_app::{Role, tokens};
@@ -88,7 +88,7 @@ async fn main() -> anyhow::Result<()> {
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    tokio::spawn(async move { axum::serve(listener, router(app)).await });
+    tokio::spawn(async move { axum::serve(listener, app.into_service()).await });
     let url = format!("http://{addr}/graphql");
     let la = AuthorityCode::parse("888")?;
     let (_, token) = tokens::create(&*backend.access, Role::Planner, Some(la), "bench").await?;
