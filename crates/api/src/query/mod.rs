@@ -113,6 +113,7 @@ impl PlanningQuery {
     }
 
     /// January plans per census year of one authority (its own data).
+    #[graphql(complexity = "10 * child_complexity")]
     async fn caseload_history(
         &self,
         ctx: &Context<'_>,
@@ -139,6 +140,7 @@ impl PlanningQuery {
 
     /// The place sufficiency forecast: rows district x year x phase x kind (x need for
     /// specialist places), with P10 / P50 / P90, capacity, surplus or deficit and cost.
+    #[graphql(complexity = "20 * child_complexity")]
     async fn forecast(
         &self,
         ctx: &Context<'_>,
@@ -177,6 +179,7 @@ impl PlanningQuery {
     /// order, a page at a time (Relay cursor connection; at most 100 a page). Own authority
     /// (admins: any); geography and places are read from one snapshot, so a page of 100 is
     /// no more work than one.
+    #[graphql(complexity = "(first.unwrap_or(50).clamp(1, 200) as usize) * child_complexity")]
     async fn settings(
         &self,
         ctx: &Context<'_>,
@@ -231,6 +234,7 @@ impl PlanningQuery {
 
     /// A child's events, oldest first (the child's current home authority only; admins:
     /// any).
+    #[graphql(complexity = "10 * child_complexity")]
     async fn child_history(
         &self,
         ctx: &Context<'_>,
@@ -244,6 +248,7 @@ impl PlanningQuery {
     }
 
     /// A setting's events, oldest first (the setting's authority only; admins: any).
+    #[graphql(complexity = "10 * child_complexity")]
     async fn setting_history(
         &self,
         ctx: &Context<'_>,
@@ -258,6 +263,7 @@ impl PlanningQuery {
     /// An authority's current placements by any of district, kind, need, NCY and location
     /// class, with imports and exports. Its own readers see every count; a partner its
     /// agreement shares placements with sees them with small numbers withheld (audited).
+    #[graphql(complexity = "(1 + 4 * group_by.len()) * child_complexity")]
     async fn placement_summary(
         &self,
         ctx: &Context<'_>,
@@ -321,6 +327,7 @@ impl PlanningQuery {
 
     /// Runs `scenario` and `against` (none: the baseline) and gives every cell that differs
     /// and the difference in cost per year and over the horizon.
+    #[graphql(complexity = "20 * child_complexity")]
     async fn compare_scenarios(
         &self,
         ctx: &Context<'_>,
@@ -394,6 +401,7 @@ impl PlanningQuery {
     /// forecast vs actual January caseload, MAPE and bias per horizon, beside the
     /// last-value and compound-growth baselines, and how often the actual fell inside
     /// P10-P90. Own authority (admins: any).
+    #[graphql(complexity = "10 * child_complexity")]
     async fn backtest(
         &self,
         ctx: &Context<'_>,
@@ -429,6 +437,7 @@ impl PlanningQuery {
     /// agreement: its sufficiency forecast by district, phase, kind and year (medians), small
     /// numbers withheld. Partner tokens only see authorities whose agreement names them;
     /// every read is audited.
+    #[graphql(complexity = "20 * child_complexity")]
     async fn shared_place_data(
         &self,
         ctx: &Context<'_>,
