@@ -350,6 +350,11 @@ async fn a_partner_recovers_no_withheld_count_by_differencing() {
             assert!(t.values().flatten().all(|v| !(1..=4).contains(v)), "{a}");
         }
         let found = attack(&seen);
+        eprintln!(
+            "{a}: {withheld} withheld counts in {} cells of 10 tables; recovered by differencing: {}",
+            seen.values().map(BTreeMap::len).sum::<usize>(),
+            found.len()
+        );
         assert!(
             found.is_empty(),
             "{a}: {} of {withheld} withheld counts recovered, e.g. {:?}",
@@ -364,6 +369,14 @@ async fn a_partner_recovers_no_withheld_count_by_differencing() {
     full.retain(|g, _| cube.contains(g));
     let naive = suppress_each_table(&full);
     let found = attack(&naive);
+    eprintln!(
+        "888 suppressed table by table: {} of {} withheld counts recovered",
+        found.len(),
+        naive
+            .values()
+            .map(|t| t.values().filter(|v| v.is_none()).count())
+            .sum::<usize>()
+    );
     assert!(found.len() >= 20, "the attack found only {}", found.len());
     for ((g, k), v) in &found {
         assert_eq!(full[g][k], Some(*v), "{g:05b} {k:?}");

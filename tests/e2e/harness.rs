@@ -108,8 +108,13 @@ pub fn token(url: &str, role: &str, authority: Option<&str>) -> String {
     cli(url, &args).trim().to_owned()
 }
 
-/// Runs the CLI from the repository root (where `seeds/` is) on `url`.
+/// Runs the CLI from the repository root (where `seeds/` is) on `url`: what it printed.
 pub fn cli(url: &str, args: &[&str]) -> String {
+    cli_said(url, args).0
+}
+
+/// Runs the CLI as [`cli`] does: what it printed on stdout and on stderr.
+pub fn cli_said(url: &str, args: &[&str]) -> (String, String) {
     let out = Command::new(BIN)
         .args(args)
         .env("PLACELEDGER_DATABASE_URL", url)
@@ -121,7 +126,10 @@ pub fn cli(url: &str, args: &[&str]) -> String {
         "{args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8(out.stdout).unwrap()
+    (
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 /// A running `placeledger serve`; killed when dropped.
