@@ -50,6 +50,14 @@ async fn a_revoked_token_is_refused_at_once() {
         (401, Some("UNAUTHENTICATED")),
         "{body}"
     );
+    // The refusal is audited (a partner's token).
+    let entries = audit(&db.url).await;
+    assert!(
+        entries.iter().any(|e| e.token_id == id
+            && e.arguments == "token revoked"
+            && e.outcome == "refused: UNAUTHENTICATED"),
+        "{entries:?}"
+    );
 }
 
 /// 4. A revoked partner's open WebSocket on another node sharing PostgreSQL is closed within

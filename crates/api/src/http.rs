@@ -454,6 +454,9 @@ async fn execute(
             );
         }
         Err(e) => {
+            if let AuthError::Revoked(v) = &e {
+                audit_revoked(&app, v).await;
+            }
             if let Some(r) = rate_limited(&app, gr, &address_key(client)) {
                 return r;
             }
@@ -645,6 +648,21 @@ async fn refused_request(app: &App, viewer: Option<&Viewer>, shape: &Shape, code
     }
 }
 
+/// A revoked partner token's request, refused, in the audit log.
+async fn audit_revoked(app: &App, v: &Viewer) {
+    if v.role != Role::Partner {
+        return;
+    }
+    if let Some(s) = app.schema.data::<Services>()
+        && let Err(e) = s
+            .app
+            .audit_refusal(v, "(request)", "", "token revoked", code::UNAUTHENTICATED)
+            .await
+    {
+        tracing::error!(error = %e, "auditing a revoked token's request");
+    }
+}
+
 /// A message cut to [`MAX_MESSAGE_CHARS`].
 fn cut(message: &str) -> String {
     if message.chars().count() <= MAX_MESSAGE_CHARS {
@@ -727,10 +745,15 @@ async fn viewer_of_payload(
     match token {
         None => Ok(None),
         Some(Err(e)) => Err(e.to_string()),
-        Some(Ok(t)) => auth::authenticate(&*app.backend.access, &t)
-            .await
-            .map(Some)
-            .map_err(|e| e.to_string()),
+        Some(Ok(t)) => match auth::authenticate(&*app.backend.access, &t).await {
+            Ok(v) => Ok(Some(v)),
+            Err(e) => {
+                if let AuthError::Revoked(v) = &e {
+                    audit_revoked(app, v).await;
+                }
+                Err(e.to_string())
+            }
+        },
     }
 }
 

@@ -66,6 +66,10 @@ pub enum AuthError {
     Malformed,
     #[error("the token is not known, or has been revoked")]
     Unknown,
+    /// A revoked token: whom it stood for, for the audit log. Told to the caller in the same
+    /// words as an unknown one.
+    #[error("the token is not known, or has been revoked")]
+    Revoked(Viewer),
     #[error(transparent)]
     Store(#[from] AccessStoreError),
 }
@@ -78,14 +82,15 @@ pub async fn authenticate(store: &dyn AccessStore, secret: &str) -> Result<Viewe
     let Some(token) = store.token_by_hash(&hash(secret)).await? else {
         return Err(AuthError::Unknown);
     };
-    if token.revoked {
-        return Err(AuthError::Unknown);
-    }
-    Ok(Viewer {
+    let viewer = Viewer {
         token_id: token.id,
         role: token.role,
         authority: token.authority,
-    })
+    };
+    if token.revoked {
+        return Err(AuthError::Revoked(viewer));
+    }
+    Ok(viewer)
 }
 
 /// The token of an `Authorization: Bearer ...` header value.

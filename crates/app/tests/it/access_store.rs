@@ -101,7 +101,7 @@ pub async fn a_token_made_is_the_viewer_it_stands_for(backend: Backend) {
     assert!(store.revoke_token(&token.id).await.unwrap());
     assert!(matches!(
         tokens::authenticate(store, &secret).await,
-        Err(tokens::AuthError::Unknown)
+        Err(tokens::AuthError::Revoked(v)) if v.token_id == token.id
     ));
     let made_up = format!("plg_{}", "0".repeat(64));
     assert!(matches!(
