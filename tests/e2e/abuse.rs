@@ -457,3 +457,30 @@ async fn introspection_for_the_signed_in_and_clean_names() {
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("FORBIDDEN"), "{body}");
 }
+
+/// Open sockets that have said hello and wait cost the server nothing: a socket's loop must
+/// not spin (one did, once its `connection_init` callback had gone: `make bench-api` found
+/// it as a 16 s fan-out).
+#[tokio::test]
+async fn idle_sockets_cost_no_cpu() {
+    let db = Database::seeded();
+    let server = Server::start(&db.url);
+    let token = db.token("analyst", Some("888"));
+    let auth = json!({ "Authorization": format!("Bearer {token}") });
+    let mut sockets = Vec::new();
+    for _ in 0..20 {
+        let (ws, ack) = Ws::connect(&server, "graphql-transport-ws", auth.clone()).await;
+        assert_eq!(ack["type"], "connection_ack", "{ack}");
+        sockets.push(ws);
+    }
+    let before = server.cpu_seconds();
+    let started = Instant::now();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let used = server.cpu_seconds() - before;
+    let share = used / started.elapsed().as_secs_f64();
+    // A spinning loop takes a whole core (1.0); waiting takes next to nothing.
+    assert!(share < 0.3, "20 idle sockets used {share:.2} of a core");
+    for ws in sockets {
+        ws.close().await;
+    }
+}

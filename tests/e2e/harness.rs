@@ -192,6 +192,18 @@ impl Server {
             * 1024
     }
 
+    /// CPU time the server has used so far (user and system), in seconds (USER_HZ is 100 on
+    /// Linux).
+    pub fn cpu_seconds(&self) -> f64 {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap();
+        // Fields after the command name (which is in parentheses): utime is the 12th, stime
+        // the 13th.
+        let rest = stat.rsplit_once(')').unwrap().1;
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+        ticks as f64 / 100.0
+    }
+
     /// Kills the server at once (SIGKILL: no shutdown, no flush) and waits for it to go.
     pub fn kill(&mut self) {
         let _ = self.child.kill();

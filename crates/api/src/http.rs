@@ -808,6 +808,10 @@ async fn serve_socket(app: App, protocol: WebSocketProtocols, socket: WebSocket)
             reason: reason.to_owned().into(),
         }))
     };
+    // A watch whose sender has gone answers `changed()` at once, for ever: each is listened
+    // to only while its sender lives (the `connection_init` callback is dropped once it has
+    // run; the revocation poller lives as long as the node).
+    let (mut who_open, mut revoked_open) = (true, true);
     loop {
         let initialised = who.borrow().is_some();
         tokio::select! {
@@ -827,8 +831,9 @@ async fn serve_socket(app: App, protocol: WebSocketProtocols, socket: WebSocket)
                 let _ = sink.send(close(close::INIT_TIMEOUT, "Connection initialisation timeout")).await;
                 return;
             }
-            changed = revoked.changed() => {
+            changed = revoked.changed(), if revoked_open => {
                 if changed.is_err() {
+                    revoked_open = false;
                     continue;
                 }
                 let gone = who.borrow().clone().flatten().filter(|v| revoked.borrow().contains(&v.token_id));
@@ -842,7 +847,9 @@ async fn serve_socket(app: App, protocol: WebSocketProtocols, socket: WebSocket)
                     return;
                 }
             }
-            _ = who.changed() => {}
+            changed = who.changed(), if who_open => {
+                who_open = changed.is_ok();
+            }
         }
     }
 }
