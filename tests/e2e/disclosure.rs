@@ -522,6 +522,116 @@ async fn shared_place_data_keeps_its_withheld_figures() {
         )
         .await;
     let data = &body["data"]["sharedPlaceData"];
+    // The true figures, to tell a right guess from a wrong one: Lancashire's own forecast
+    // (its all-needs rows are the shared cells).
+    let planner = db.token("planner", Some("888"));
+    let (_, own) = server
+        .gql(
+            Some(&planner),
+            "{ forecast(filter: { authority: \"888\" }) {
+                 rows { district year phase kind need demand { p50 } capacity } } }",
+            json!({}),
+        )
+        .await;
+    let mut truth: BTreeMap<(String, i64, String, String, &str), i64> = BTreeMap::new();
+    for r in own["data"]["forecast"]["rows"].as_array().unwrap() {
+        if !r["need"].is_null() {
+            continue;
+        }
+        let key = |f| {
+            (
+                r["district"].as_str().unwrap().to_owned(),
+                r["year"].as_i64().unwrap(),
+                r["phase"].as_str().unwrap().to_owned(),
+                r["kind"].as_str().unwrap().to_owned(),
+                f,
+            )
+        };
+        *truth.entry(key("demand")).or_default() += r["demand"]["p50"].as_i64().unwrap();
+        *truth.entry(key("capacity")).or_default() += r["capacity"].as_i64().unwrap_or(0);
+    }
+    let mut right_guesses = 0;
+    for figure in ["demand", "capacity"] {
+        // An attacker who knows how the old method chose its second cell (the smallest other
+        // non-zero cell of the line): every withheld cell is either 1-4, or the one second
+        // cell, at least 5 and at most the smallest published cell. Every assignment of the
+        // line's withheld cells that adds up is tried; a cell with one value in all of them
+        // is a guess, counted when it is right.
+        for t in data["totals"].as_array().unwrap() {
+            let Some(total) = t[figure].as_i64() else {
+                continue;
+            };
+            let cells: Vec<&Value> = data["cells"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|c| {
+                    c["year"] == t["year"] && c["phase"] == t["phase"] && c["kind"] == t["kind"]
+                })
+                .collect();
+            let hidden: Vec<&&Value> = cells.iter().filter(|c| c[figure].is_null()).collect();
+            let shown: Vec<i64> = cells.iter().filter_map(|c| c[figure].as_i64()).collect();
+            let rest = total - shown.iter().sum::<i64>();
+            if hidden.is_empty() || hidden.len() > 3 || rest > 200 {
+                continue;
+            }
+            let smallest = shown
+                .iter()
+                .copied()
+                .filter(|v| *v > 0)
+                .min()
+                .unwrap_or(i64::MAX);
+            let fits = |vs: &[i64]| {
+                let seconds = vs.iter().filter(|v| **v >= 5).count();
+                vs.iter().all(|v| *v >= 1)
+                    && seconds <= 1
+                    && vs.iter().all(|v| *v <= 4 || *v <= smallest)
+            };
+            let mut seen: Vec<BTreeSet<i64>> = vec![BTreeSet::new(); hidden.len()];
+            let mut tuple = vec![1i64; hidden.len()];
+            loop {
+                let last = rest - tuple[..hidden.len() - 1].iter().sum::<i64>();
+                let n = hidden.len();
+                tuple[n - 1] = last;
+                if fits(&tuple) {
+                    for (i, v) in tuple.iter().enumerate() {
+                        seen[i].insert(*v);
+                    }
+                }
+                // Next tuple of the first n-1 values (odometer over 1..=rest).
+                let mut i = 0;
+                while i + 1 < n {
+                    tuple[i] += 1;
+                    if tuple[i] <= rest {
+                        break;
+                    }
+                    tuple[i] = 1;
+                    i += 1;
+                }
+                if i + 1 >= n {
+                    break;
+                }
+            }
+            for (c, values) in hidden.iter().zip(&seen) {
+                if values.len() == 1 {
+                    let key = (
+                        c["district"].as_str().unwrap().to_owned(),
+                        c["year"].as_i64().unwrap(),
+                        c["phase"].as_str().unwrap().to_owned(),
+                        c["kind"].as_str().unwrap().to_owned(),
+                        figure,
+                    );
+                    if truth.get(&key) == values.first() {
+                        right_guesses += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(
+        right_guesses, 0,
+        "withheld figures worked out from the way second cells are chosen"
+    );
     for figure in ["demand", "capacity"] {
         // One unknown per withheld figure; one equation per line.
         let mut unknowns = 0;
