@@ -533,7 +533,7 @@ async fn shared_place_data_keeps_its_withheld_figures() {
             json!({}),
         )
         .await;
-    let mut truth: BTreeMap<(String, i64, String, String, &str), i64> = BTreeMap::new();
+    let mut truth = Truth::new();
     for r in own["data"]["forecast"]["rows"].as_array().unwrap() {
         if !r["need"].is_null() {
             continue;
@@ -550,6 +550,68 @@ async fn shared_place_data_keeps_its_withheld_figures() {
         *truth.entry(key("demand")).or_default() += r["demand"]["p50"].as_i64().unwrap();
         *truth.entry(key("capacity")).or_default() += r["capacity"].as_i64().unwrap_or(0);
     }
+    assert_eq!(
+        guesses_knowing_the_method(data, &truth),
+        0,
+        "withheld figures worked out from the way second cells are chosen"
+    );
+    assert_eq!(
+        guesses_from_other_years(data, &truth),
+        0,
+        "small withheld figures worked out from other years' figures"
+    );
+
+    for figure in ["demand", "capacity"] {
+        // One unknown per withheld figure; one equation per line.
+        let mut unknowns = 0;
+        let mut equations = Vec::new();
+        let mut withheld = 0;
+        for t in data["totals"].as_array().unwrap() {
+            let line = |c: &&Value| {
+                c["year"] == t["year"] && c["phase"] == t["phase"] && c["kind"] == t["kind"]
+            };
+            let mut terms = BTreeMap::new();
+            let mut constant = 0;
+            match t[figure].as_i64() {
+                Some(v) => constant += v,
+                None => {
+                    terms.insert(unknowns, -1);
+                    unknowns += 1;
+                }
+            }
+            for c in data["cells"].as_array().unwrap().iter().filter(line) {
+                match c[figure].as_i64() {
+                    Some(v) => constant -= v,
+                    None => {
+                        terms.insert(unknowns, 1);
+                        unknowns += 1;
+                    }
+                }
+            }
+            withheld += terms.len();
+            if !terms.is_empty() {
+                equations.push((terms, constant));
+            }
+        }
+        assert!(withheld > 0, "{figure}: the seeds have small figures");
+        let found: Vec<(usize, i64)> = peel(&equations)
+            .into_iter()
+            .chain(solve(&equations, unknowns))
+            .chain(bounds(&equations, unknowns))
+            .collect();
+        assert!(
+            found.is_empty(),
+            "{figure}: {} of {withheld} withheld figures recovered",
+            found.len()
+        );
+    }
+}
+
+/// The true shared figures: (district, year, phase, kind, figure) -> value.
+type Truth = BTreeMap<(String, i64, String, String, &'static str), i64>;
+
+/// Right guesses of an attacker who knows how the old method chose its second cell.
+fn guesses_knowing_the_method(data: &Value, truth: &Truth) -> usize {
     let mut right_guesses = 0;
     for figure in ["demand", "capacity"] {
         // An attacker who knows how the old method chose its second cell (the smallest other
@@ -628,52 +690,83 @@ async fn shared_place_data_keeps_its_withheld_figures() {
             }
         }
     }
-    assert_eq!(
-        right_guesses, 0,
-        "withheld figures worked out from the way second cells are chosen"
-    );
+    right_guesses
+}
+
+/// Right guesses of small withheld figures taken from other years' published ones.
+fn guesses_from_other_years(data: &Value, truth: &Truth) -> usize {
+    let mut right_guesses = 0;
+    // Years alike: a district's figure is often the same next year (places are, until some
+    // open or close). A withheld cell taken to be its value published in another year leaves
+    // one unknown in its line, which the total gives; guesses are counted when right.
+    let cells = data["cells"].as_array().unwrap();
     for figure in ["demand", "capacity"] {
-        // One unknown per withheld figure; one equation per line.
-        let mut unknowns = 0;
-        let mut equations = Vec::new();
-        let mut withheld = 0;
+        let published: BTreeMap<(&str, &str, &str, i64), i64> = cells
+            .iter()
+            .filter_map(|c| {
+                Some((
+                    (
+                        c["district"].as_str()?,
+                        c["phase"].as_str()?,
+                        c["kind"].as_str()?,
+                        c["year"].as_i64()?,
+                    ),
+                    c[figure].as_i64()?,
+                ))
+            })
+            .collect();
         for t in data["totals"].as_array().unwrap() {
-            let line = |c: &&Value| {
-                c["year"] == t["year"] && c["phase"] == t["phase"] && c["kind"] == t["kind"]
+            let Some(total) = t[figure].as_i64() else {
+                continue;
             };
-            let mut terms = BTreeMap::new();
-            let mut constant = 0;
-            match t[figure].as_i64() {
-                Some(v) => constant += v,
-                None => {
-                    terms.insert(unknowns, -1);
-                    unknowns += 1;
-                }
+            let line: Vec<&Value> = cells
+                .iter()
+                .filter(|c| {
+                    c["year"] == t["year"] && c["phase"] == t["phase"] && c["kind"] == t["kind"]
+                })
+                .collect();
+            let hidden: Vec<&&Value> = line.iter().filter(|c| c[figure].is_null()).collect();
+            if hidden.len() < 2 {
+                continue;
             }
-            for c in data["cells"].as_array().unwrap().iter().filter(line) {
-                match c[figure].as_i64() {
-                    Some(v) => constant -= v,
-                    None => {
-                        terms.insert(unknowns, 1);
-                        unknowns += 1;
-                    }
+            let year = t["year"].as_i64().unwrap();
+            let elsewhere = |c: &Value| {
+                let at = |y| {
+                    published
+                        .get(&(
+                            c["district"].as_str().unwrap(),
+                            c["phase"].as_str().unwrap(),
+                            c["kind"].as_str().unwrap(),
+                            y,
+                        ))
+                        .copied()
+                };
+                at(year - 1).or_else(|| at(year + 1))
+            };
+            let known: i64 = line.iter().filter_map(|c| c[figure].as_i64()).sum();
+            for (i, target) in hidden.iter().enumerate() {
+                let others: Option<i64> = hidden
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, _)| *j != i)
+                    .map(|(_, c)| elsewhere(c))
+                    .sum();
+                let Some(others) = others else {
+                    continue;
+                };
+                let guess = total - known - others;
+                let key = (
+                    target["district"].as_str().unwrap().to_owned(),
+                    year,
+                    target["phase"].as_str().unwrap().to_owned(),
+                    target["kind"].as_str().unwrap().to_owned(),
+                    figure,
+                );
+                if (1..=4).contains(&guess) && truth.get(&key) == Some(&guess) {
+                    right_guesses += 1;
                 }
-            }
-            withheld += terms.len();
-            if !terms.is_empty() {
-                equations.push((terms, constant));
             }
         }
-        assert!(withheld > 0, "{figure}: the seeds have small figures");
-        let found: Vec<(usize, i64)> = peel(&equations)
-            .into_iter()
-            .chain(solve(&equations, unknowns))
-            .chain(bounds(&equations, unknowns))
-            .collect();
-        assert!(
-            found.is_empty(),
-            "{figure}: {} of {withheld} withheld figures recovered",
-            found.len()
-        );
     }
+    right_guesses
 }

@@ -156,25 +156,29 @@ pub fn shared_place_data(
         cell.0 += r.demand.p50;
         cell.1 += i64::from(r.capacity.unwrap_or(0));
     }
-    let mut demand = Lines::default();
-    let mut capacity = Lines::default();
-    for ((year, phase, kind), districts) in &groups {
-        let line = format!("{year}|{}|{}", phase.code(), kind.code());
-        demand.line(
-            a,
-            &format!("demand|{line}"),
-            districts.iter().map(|(d, c)| (d.as_str(), c.0)),
-            last,
-        );
-        capacity.line(
-            a,
-            &format!("capacity|{line}"),
-            districts.iter().map(|(d, c)| (d.as_str(), c.1)),
-            last,
-        );
-    }
-    let demand_out = protect::protect(&demand.cells);
-    let capacity_out = protect::protect(&capacity.cells);
+    // Each figure protected over all its years at once: a cell withheld in one year is
+    // withheld in every year (a district's figure is often the same next year, so publishing
+    // it in one year would give it away in another), until the pattern holds.
+    let build = |figure: &str, forced: &std::collections::BTreeSet<String>| {
+        let mut lines = Lines::default();
+        for ((year, phase, kind), districts) in &groups {
+            let across = format!("{figure}|{}|{}", phase.code(), kind.code());
+            lines.line(
+                a,
+                &format!("{figure}|{year}|{}|{}", phase.code(), kind.code()),
+                &across,
+                districts.iter().map(|(d, c)| {
+                    let v = if figure == "demand" { c.0 } else { c.1 };
+                    (d.as_str(), v)
+                }),
+                last,
+                forced,
+            );
+        }
+        lines
+    };
+    let (demand, demand_out) = protect_across_years(|f| build("demand", f));
+    let (capacity, capacity_out) = protect_across_years(|f| build("capacity", f));
     let mut published = last.clone();
     let mut shown = |lines: &Lines, withheld: &[bool], i: usize| -> Published {
         let v = (!withheld[i]).then_some(lines.cells.values[i]);
@@ -224,32 +228,67 @@ pub fn shared_place_data(
 struct Lines {
     cells: Cells,
     names: Vec<String>,
+    /// Each cell's name without its year: the same cell in every year.
+    across: Vec<String>,
 }
 
 impl Lines {
+    /// Adds a line: its cells by district and its total. `forced`: cells (by `across` name)
+    /// withheld whatever their value, because they are withheld in another year.
     fn line<'a>(
         &mut self,
         a: &AuthorityCode,
         line: &str,
+        across: &str,
         values: impl Iterator<Item = (&'a str, i64)>,
         last: &BTreeMap<String, i64>,
+        forced: &std::collections::BTreeSet<String>,
     ) {
         let mut parts = Vec::new();
         let mut sum = 0;
-        let add = |me: &mut Self, name: String, v: i64, level| {
+        let add = |me: &mut Self, name: String, across: String, v: i64, level| {
             let moved = last.get(&name).is_some_and(|l| is_small((v - l).abs()));
-            let i = me
-                .cells
-                .push(v, is_small(v) || moved, level, cube::key(a, &name));
+            let sensitive = is_small(v) || moved || forced.contains(&across);
+            // Keyed by the year-free name: the same second cells are chosen every year.
+            let i = me.cells.push(v, sensitive, level, cube::key(a, &across));
             me.names.push(name);
+            me.across.push(across);
             i
         };
         for (district, v) in values {
             sum += v;
-            parts.push(add(self, format!("shared|{line}|{district}"), v, 1));
+            let name = format!("shared|{line}|{district}");
+            parts.push(add(self, name, format!("{across}|{district}"), v, 1));
         }
-        let total = add(self, format!("shared|{line}|total"), sum, 0);
+        let total = add(
+            self,
+            format!("shared|{line}|total"),
+            format!("{across}|total"),
+            sum,
+            0,
+        );
         self.cells.relations.push(Relation { total, parts });
+    }
+}
+
+/// Protects lines made by `build` so that a cell withheld in any year is withheld in all:
+/// builds, protects, forces what was withheld, and again until nothing new is withheld.
+fn protect_across_years(
+    build: impl Fn(&std::collections::BTreeSet<String>) -> Lines,
+) -> (Lines, Vec<bool>) {
+    let mut forced = std::collections::BTreeSet::new();
+    loop {
+        let lines = build(&forced);
+        let withheld = protect::protect(&lines.cells);
+        let before = forced.len();
+        for (i, w) in withheld.iter().enumerate() {
+            if *w {
+                forced.insert(lines.across[i].clone());
+            }
+        }
+        if forced.len() == before {
+            return (lines, withheld);
+        }
     }
 }
 
