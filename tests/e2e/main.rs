@@ -12,7 +12,7 @@ mod mutations;
 mod outage;
 mod roles;
 
-use harness::{Database, Server, Ws, code};
+use harness::{Database, Server, Ws, cli, code};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -25,7 +25,7 @@ fn head(db: &Database) -> u64 {
 
 /// The store's head position, as `placeledger db status` prints it.
 fn head_at(url: &str) -> u64 {
-    let out = harness::cli(url, &["db", "status"]);
+    let out = cli(url, &["db", "status"]);
     out.lines()
         .find_map(|l| l.strip_prefix("head position: "))
         .unwrap()
@@ -540,8 +540,8 @@ async fn a_partner_subscribes_and_resumes_from_the_last_position_over_both_proto
 /// A PostgreSQL schema of its own holding the seeded history, its projections up to date.
 async fn seeded_postgres() -> PgSchema {
     let pg = PgSchema::new().await;
-    harness::cli(&pg.url, &["seed", "load"]);
-    harness::cli(&pg.url, &["projections", "update"]);
+    cli(&pg.url, &["seed", "load"]);
+    cli(&pg.url, &["projections", "update"]);
     pg
 }
 
@@ -588,7 +588,7 @@ impl PgSchema {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_on_postgres_a_mutation_on_one_reaches_a_subscriber_on_the_other() {
     let pg = seeded_postgres().await;
-    let planner = harness::cli(
+    let planner = cli(
         &pg.url,
         &["token", "create", "--role", "planner", "--authority", "888"],
     );
@@ -744,6 +744,65 @@ async fn a_planner_opens_70_places_in_a_scenario_and_compares_it_with_the_baseli
         );
         assert!(x["year"].as_i64().unwrap() >= 2027, "{x}");
     }
+    // A scenario is its authority's: with demand levers for "every authority" and more
+    // places in Preston, Blackburn with Darwen's and Blackpool's forecasts are the same to
+    // the byte, over GraphQL and from the CLI; Lancashire's are not.
+    for (version, lever) in [
+        (
+            2,
+            json!({ "lever": "incidence_multiplier", "multiplier": "1.3" }),
+        ),
+        (
+            3,
+            json!({ "lever": "shift_new_plans", "need": "ASD", "ages": { "from": 4, "to": 15 },
+                    "to": "mainstream_academy_resourced_provision", "percent": "50" }),
+        ),
+    ] {
+        let (_, body) = server
+            .gql(
+                Some(&planner),
+                "mutation($i: AddLeverInput!) { addScenarioLever(input: $i) { version } }",
+                json!({ "i": { "scenario": "preston-70", "lever": lever, "expectedVersion": version } }),
+            )
+            .await;
+        assert!(body["errors"].is_null(), "{body}");
+    }
+    let admin = db.token("admin", None);
+    let rows = |authority: &'static str, scenario: Option<&'static str>| {
+        let (server, admin) = (&server, &admin);
+        async move {
+            let (_, body) = server
+                .gql(
+                    Some(admin),
+                    "query($f: ForecastFilter!) { forecast(filter: $f) { rows { district year phase
+                       kind need demand { p10 p50 p90 } capacity surplus { p10 p50 p90 }
+                       metInAuthority { p50 } metByPartner { p50 } outOfCounty { p10 p50 p90 }
+                       annualCost } } }",
+                    json!({ "f": { "authority": authority, "scenario": scenario } }),
+                )
+                .await;
+            assert!(body["errors"].is_null(), "{body}");
+            body["data"]["forecast"]["rows"].to_string()
+        }
+    };
+    for authority in ["889", "890"] {
+        assert_eq!(
+            rows(authority, None).await,
+            rows(authority, Some("preston-70")).await,
+            "{authority}'s forecast moved with Lancashire's scenario"
+        );
+    }
+    assert_ne!(
+        rows("888", None).await,
+        rows("888", Some("preston-70")).await
+    );
+    let csv = |scenario: Option<&str>| {
+        let mut args = vec!["forecast", "run", "--authority", "889", "--format", "csv"];
+        args.extend(scenario.map(|s| ["--scenario", s]).into_iter().flatten());
+        cli(&db.url, &args)
+    };
+    assert_eq!(csv(None), csv(Some("preston-70")));
+
     // The back-test, beside its baselines, for horizons 1 to 3.
     let (_, body) = server
         .gql(

@@ -220,6 +220,12 @@ impl Live {
         if let Some(f) = cached(&self.now())? {
             return Ok(f);
         }
+        // A scenario's other authorities are the baseline's: made (or found) first, before
+        // this forecast takes its turn.
+        let baseline = match scenario {
+            Some(_) => Some(Box::pin(self.forecast(None)).await?),
+            None => None,
+        };
         // One forecast made at a time: concurrent requests for it wait, then find it made.
         let _making = self.making.lock().await;
         let models = self.now();
@@ -231,12 +237,17 @@ impl Live {
         let (live, scenario) = (self.clone(), scenario.cloned());
         let made = tokio::task::spawn_blocking(move || {
             let inputs = (*live.inputs(&models)).clone();
-            let (inputs, options) =
-                models.scenario_on(inputs, scenario.as_ref(), &Options::default())?;
-            Ok::<_, ScenarioRunError>(Made::new(
-                placeledger_forecast::forecast(&inputs, &options)?,
-                position,
-            ))
+            let f = models.forecast_on(
+                inputs,
+                scenario.as_ref(),
+                &Options::default(),
+                // Made from these very read models, or made again here.
+                baseline
+                    .as_ref()
+                    .filter(|b| b.position == models.position)
+                    .map(|b| &b.forecast),
+            )?;
+            Ok::<_, ScenarioRunError>(Made::new(f, position))
         })
         .await
         .map_err(|e| ScenarioRunError::Internal(e.to_string()))??;

@@ -10,7 +10,7 @@ use placeledger_caseload::{Caseload, census_day};
 use placeledger_costs::Costs;
 use placeledger_domain::{AuthorityCode, Event, GssCode, ScenarioId};
 use placeledger_forecast::from_projections::{Projections, apply_scenario, inputs};
-use placeledger_forecast::{Inputs, Options};
+use placeledger_forecast::{Forecast, Inputs, Options};
 use placeledger_mainstream::Mainstream;
 use placeledger_placements::Placements;
 use placeledger_projection::Projection;
@@ -239,6 +239,36 @@ impl ReadModels {
         self.scenario_on(self.inputs(), scenario, options)
     }
 
+    /// The forecast of `scenario` (`None`: the baseline) on `inputs` made from these read
+    /// models. A scenario is its authority's: every other authority's cells are the
+    /// baseline's ([`Forecast::scoped_to`]), taken from `baseline` when it is given (made with
+    /// the same options) and made here when not.
+    pub fn forecast_on(
+        &self,
+        inputs: Inputs,
+        scenario: Option<&ScenarioId>,
+        options: &Options,
+        baseline: Option<&Forecast>,
+    ) -> Result<Forecast, ScenarioRunError> {
+        let Some(id) = scenario else {
+            return Ok(placeledger_forecast::forecast(&inputs, options)?);
+        };
+        let made;
+        let baseline = match baseline {
+            Some(b) => b,
+            None => {
+                made = placeledger_forecast::forecast(&inputs, options)?;
+                &made
+            }
+        };
+        let (inputs, options) = self.scenario_on(inputs, Some(id), options)?;
+        let f = placeledger_forecast::forecast(&inputs, &options)?;
+        Ok(match &options.levers.owner {
+            Some(owner) => f.scoped_to(owner, baseline),
+            None => f,
+        })
+    }
+
     /// [`ReadModels::scenario`] on inputs already made from these read models.
     pub fn scenario_on(
         &self,
@@ -249,11 +279,13 @@ impl ReadModels {
         let Some(id) = scenario else {
             return Ok((inputs, options.clone()));
         };
-        let levers = self
-            .scenarios
-            .levers(id)
-            .ok_or_else(|| ScenarioRunError::NotFound(id.to_string()))?;
-        let levers = apply_scenario(&mut inputs, &self.capacity, &levers)?;
+        let (Some(owner), Some(levers)) = (
+            self.scenarios.get(id).map(|s| s.authority.clone()),
+            self.scenarios.levers(id),
+        ) else {
+            return Err(ScenarioRunError::NotFound(id.to_string()));
+        };
+        let levers = apply_scenario(&mut inputs, &self.capacity, &owner, &levers)?;
         Ok((
             inputs,
             Options {

@@ -40,19 +40,24 @@ pub async fn load_inputs(store: &Arc<dyn EventStore>) -> anyhow::Result<Loaded> 
     Ok(Loaded { models, inputs })
 }
 
-/// Inputs and options for `scenario` (`None`: the baseline): its levers applied.
-fn with_scenario(
+/// The forecast of `scenario` (`None`: the baseline): its levers applied, every other
+/// authority's cells the baseline's (`baseline` when given, made with the same options).
+fn forecast_of(
     loaded: &Loaded,
     scenario: Option<&str>,
     options: &Options,
-) -> anyhow::Result<(Inputs, Options)> {
-    let Some(name) = scenario else {
-        return Ok((loaded.inputs.clone(), options.clone()));
-    };
-    let id = ScenarioId::parse(name).with_context(|| format!("--scenario {name:?}"))?;
-    match loaded.models.scenario(Some(&id), options) {
+    baseline: Option<&Forecast>,
+) -> anyhow::Result<Forecast> {
+    let id = scenario
+        .map(|name| ScenarioId::parse(name).with_context(|| format!("--scenario {name:?}")))
+        .transpose()?;
+    match loaded
+        .models
+        .forecast_on(loaded.inputs.clone(), id.as_ref(), options, baseline)
+    {
         Err(ScenarioRunError::NotFound(_)) => bail!(
-            "there is no scenario {name:?}; the scenarios are: {}",
+            "there is no scenario {:?}; the scenarios are: {}",
+            scenario.unwrap_or_default(),
             loaded
                 .models
                 .scenarios
@@ -96,8 +101,7 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let loaded = load_inputs(&store).await?;
     let only = authority_filter(&loaded.inputs, authority)?;
-    let (inputs, options) = with_scenario(&loaded, scenario, &options)?;
-    let mut forecast = placeledger_forecast::forecast(&inputs, &options)?;
+    let mut forecast = forecast_of(&loaded, scenario, &options, None)?;
     if let Some(a) = &only {
         forecast.rows.retain(|r| &r.authority == a);
         forecast.mainstream.retain(|r| &r.authority == a);
@@ -115,8 +119,8 @@ pub async fn run(
             serde_json::to_writer_pretty(&mut out, &forecast)?;
             writeln!(out)?;
         }
-        Format::Csv => write_csv(&mut out, &forecast, &inputs)?,
-        Format::Table => write_table(&mut out, &forecast, &inputs)?,
+        Format::Csv => write_csv(&mut out, &forecast, &loaded.inputs)?,
+        Format::Table => write_table(&mut out, &forecast, &loaded.inputs)?,
     }
     Ok(())
 }
@@ -548,10 +552,12 @@ pub async fn compare(
     format: Format,
 ) -> anyhow::Result<()> {
     let loaded = load_inputs(&store).await?;
-    let (base_inputs, base_options) = with_scenario(&loaded, against, &options)?;
-    let (inputs, options) = with_scenario(&loaded, Some(scenario), &options)?;
-    let base = placeledger_forecast::forecast(&base_inputs, &base_options)?;
-    let other = placeledger_forecast::forecast(&inputs, &options)?;
+    let baseline = forecast_of(&loaded, None, &options, None)?;
+    let base = match against {
+        Some(_) => forecast_of(&loaded, against, &options, Some(&baseline))?,
+        None => baseline.clone(),
+    };
+    let other = forecast_of(&loaded, Some(scenario), &options, Some(&baseline))?;
     let diff = placeledger_forecast::compare(&base, &other);
     let mut out = std::io::stdout().lock();
     match format {

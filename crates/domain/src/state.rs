@@ -1243,10 +1243,11 @@ fn decide_agreements_and_scenarios(
             }
         }
         AddScenarioLever { scenario, lever } => {
-            if !state.scenarios.contains_key(scenario) {
+            let Some((owner, _)) = state.scenarios.get(scenario) else {
                 return Err(DomainError::unknown("scenario", "scenario", scenario));
-            }
+            };
             check_lever(state, lever)?;
+            check_lever_owner(state, owner, lever)?;
             Event::ScenarioLeverAdded {
                 scenario: scenario.clone(),
                 lever: lever.clone(),
@@ -1344,6 +1345,39 @@ fn check_lever(state: &State, lever: &Lever) -> Result<(), DomainError> {
         Lever::ChangeCost { authority, .. } => state.authority("lever.authority", authority)?,
     }
     Ok(())
+}
+
+/// A scenario is its authority's plan: its levers change that authority's places, plans and
+/// costs only, never another authority's forecast.
+fn check_lever_owner(
+    state: &State,
+    owner: &AuthorityCode,
+    lever: &Lever,
+) -> Result<(), DomainError> {
+    let (field, of) = match lever {
+        Lever::OpenPlaces { district, .. } => (
+            "lever.district",
+            state.districts.get(district).map(|d| &d.authority),
+        ),
+        Lever::ChangePlaces { urn, .. } | Lever::CloseSetting { urn, .. } => {
+            ("lever.urn", state.settings.get(urn).map(|s| &s.authority))
+        }
+        Lever::ShiftNewPlans { .. } => return Ok(()),
+        Lever::IncidenceMultiplier { authority, .. }
+        | Lever::ReduceOutOfCountyAtTransfer { authority, .. } => {
+            ("lever.authority", authority.as_ref())
+        }
+        Lever::ChangeCost { authority, .. } => ("lever.authority", Some(authority)),
+    };
+    match of {
+        Some(a) if a != owner => Err(DomainError::invalid(
+            field,
+            format!(
+                "belongs to authority {a}: a scenario of authority {owner} changes only its own places, plans and costs"
+            ),
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn activity_cell(i: usize, c: &ActivityInput) -> Result<ActivityCell, DomainError> {

@@ -454,17 +454,41 @@ fn add_places(inputs: &mut Inputs, key: &CapacityKey, from: i32, amount: impl Fn
     }
 }
 
-/// Applies a scenario's `levers` (its base's first, as `Scenarios::levers` lists them):
-/// capacity levers change `inputs`' places now; the others come back as engine [`Levers`].
-/// A lever naming a setting the capacity projection does not know is an error.
+/// Applies the `levers` of a scenario of authority `owner` (its base's first, as
+/// `Scenarios::levers` lists them): capacity levers change `inputs`' places now; the others
+/// come back as engine [`Levers`], scoped to `owner`. A lever naming a setting the capacity
+/// projection does not know is an error. A capacity lever in another authority (the domain
+/// refuses them now; a scenario recorded before it did may hold one) changes nothing.
 pub fn apply_scenario(
     inputs: &mut Inputs,
     capacity: &Capacity,
+    owner: &AuthorityCode,
     levers: &[Lever],
 ) -> Result<Levers, ScenarioError> {
-    let mut out = Levers::default();
+    let mut out = Levers {
+        owner: Some(owner.clone()),
+        ..Levers::default()
+    };
+    let own: BTreeSet<placeledger_domain::GssCode> = inputs
+        .authorities
+        .get(owner)
+        .map(|a| a.districts.keys().cloned().collect())
+        .unwrap_or_default();
     let pct = |p: Decimal| -> f64 { (p / Decimal::ONE_HUNDRED).try_into().unwrap_or(0.0) };
     for lever in levers {
+        let district = match lever {
+            Lever::OpenPlaces { district, .. } => Some(district),
+            Lever::ChangePlaces { urn, .. } | Lever::CloseSetting { urn, .. } => Some(
+                &capacity
+                    .setting(*urn)
+                    .ok_or(ScenarioError::UnknownSetting(*urn))?
+                    .district,
+            ),
+            _ => None,
+        };
+        if district.is_some_and(|d| !own.contains(d)) {
+            continue;
+        }
         match lever {
             Lever::OpenPlaces {
                 district,

@@ -28,6 +28,10 @@ pub struct Shift {
 /// The levers that change the engine's arithmetic (not its inputs).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Levers {
+    /// The authority whose scenario these are: the levers move only its cells (a lever for
+    /// "all" authorities means all of its own; see [`Forecast::scoped_to`]). `None`: levers
+    /// made by hand for every authority (tests).
+    pub owner: Option<AuthorityCode>,
     /// Multipliers on new plans, for one authority or (`None`) all.
     pub incidence: Vec<(Option<AuthorityCode>, f64)>,
     pub shifts: Vec<Shift>,
@@ -39,10 +43,16 @@ pub struct Levers {
 }
 
 impl Levers {
+    /// Whether a lever for `x` (`None`: every authority the levers may touch) moves
+    /// authority `a`.
+    fn touches(&self, x: Option<&AuthorityCode>, a: &AuthorityCode) -> bool {
+        x.or(self.owner.as_ref()).is_none_or(|x| x == a)
+    }
+
     pub(crate) fn incidence_for(&self, a: &AuthorityCode) -> f64 {
         self.incidence
             .iter()
-            .filter(|(x, _)| x.as_ref().is_none_or(|x| x == a))
+            .filter(|(x, _)| self.touches(x.as_ref(), a))
             .map(|(_, m)| *m)
             .product()
     }
@@ -52,7 +62,7 @@ impl Levers {
         1.0 - self
             .transfer
             .iter()
-            .filter(|(x, _)| x.as_ref().is_none_or(|x| x == a))
+            .filter(|(x, _)| self.touches(x.as_ref(), a))
             .map(|(_, s)| 1.0 - s.clamp(0.0, 1.0))
             .product::<f64>()
     }
@@ -113,7 +123,11 @@ pub(crate) fn step_mix(
         }
     }
     let mut new = old.clone();
-    for s in &levers.shifts {
+    for s in levers
+        .shifts
+        .iter()
+        .filter(|_| levers.touches(None, authority))
+    {
         let n = need_index(s.need);
         for a in usize::from(s.from_age)..=usize::from(s.to_age).min(AGES - 1) {
             shift_row(
@@ -162,7 +176,11 @@ pub(crate) fn step_shares(
                         r * passed / in_phase,
                     );
                 }
-                for s in levers.shifts.iter().filter(|s| need_index(s.need) == n) {
+                for s in levers
+                    .shifts
+                    .iter()
+                    .filter(|s| need_index(s.need) == n && levers.touches(None, authority))
+                {
                     let covered = ages_of(p)
                         .filter(|a| (usize::from(s.from_age)..=usize::from(s.to_age)).contains(a))
                         .count() as f64;
@@ -284,5 +302,49 @@ pub fn compare(base: &Forecast, other: &Forecast) -> Comparison {
         changes,
         cost_by_year,
         total_cost,
+    }
+}
+
+impl Forecast {
+    /// The forecast of a scenario owned by `owner`, with every other authority's cells taken
+    /// from `baseline`: a scenario is one authority's plan, and cannot change another
+    /// authority's forecast. (In the scenario's own run the authorities still share spare
+    /// places under their agreements, so the owner's use of partners' places is worked out
+    /// with the owner's new demand; what that would do to a partner's own children is not
+    /// the owner's to decide and is left at the baseline.) Rows keep the engine's order:
+    /// year, then authority, then district.
+    pub fn scoped_to(mut self, owner: &AuthorityCode, baseline: &Forecast) -> Forecast {
+        let mut rows: Vec<Row> = std::mem::take(&mut self.rows)
+            .into_iter()
+            .filter(|r| &r.authority == owner)
+            .chain(
+                baseline
+                    .rows
+                    .iter()
+                    .filter(|r| &r.authority != owner)
+                    .cloned(),
+            )
+            .collect();
+        // Stable: within a year and authority the rows keep their own order.
+        rows.sort_by(|a, b| (a.year, &a.authority).cmp(&(b.year, &b.authority)));
+        self.rows = rows;
+        self.totals = crate::engine::totals(&self.rows);
+        for (a, years) in &baseline.caseload {
+            if a != owner {
+                self.caseload.insert(a.clone(), years.clone());
+            }
+        }
+        for (a, flags) in &baseline.flags {
+            if a != owner {
+                self.flags.insert(a.clone(), flags.clone());
+            }
+        }
+        for (a, rates) in &baseline.rates {
+            if a != owner {
+                self.rates.insert(a.clone(), rates.clone());
+            }
+        }
+        // Mainstream places move with no lever: every authority's are the baseline's already.
+        self
     }
 }

@@ -253,6 +253,36 @@ fn levers_are_checked_and_can_be_taken_off_again() {
             lever: open_70(),
         })
         .then_err("scenario", DomainError::is_not_found);
+    // A scenario is its own authority's: Lancashire's cannot touch Blackpool's places,
+    // plans or costs.
+    refused(
+        Lever::OpenPlaces {
+            district: blackpool_district(),
+            kind: ProvisionKind::SpecialMaintained,
+            low_age: 4,
+            high_age: 11,
+            from: d("2026-09-01"),
+            places: vec![NeedPlaces {
+                need: None,
+                places: 10,
+            }],
+        },
+        "lever.district",
+    );
+    refused(
+        Lever::IncidenceMultiplier {
+            authority: Some(blackpool()),
+            multiplier: Decimal::TWO,
+        },
+        "lever.authority",
+    );
+    refused(
+        Lever::ReduceOutOfCountyAtTransfer {
+            authority: Some(blackpool()),
+            percent: Decimal::TEN,
+        },
+        "lever.authority",
+    );
 
     let mut h = with_scenario();
     h.push(Event::ScenarioLeverAdded {

@@ -455,7 +455,7 @@ mod scenarios {
 
     fn with(inputs: &Inputs, levers: &[Lever], name: &str) -> Forecast {
         let mut inputs = inputs.clone();
-        let levers = apply_scenario(&mut inputs, &Capacity::default(), levers).unwrap();
+        let levers = apply_scenario(&mut inputs, &Capacity::default(), &la("888"), levers).unwrap();
         forecast(
             &inputs,
             &Options {
