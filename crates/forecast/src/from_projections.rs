@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use placeledger_capacity::Capacity;
 use placeledger_caseload::{Caseload, census_day};
 use placeledger_costs::Costs;
-use placeledger_domain::{AcademicYear, AuthorityCode, Lever, Urn};
+use placeledger_domain::{AcademicYear, AuthorityCode, Lever, ProvisionKind, Urn};
 use placeledger_mainstream::Mainstream;
 use rust_decimal::Decimal;
 
@@ -50,7 +50,7 @@ pub fn inputs(p: Projections<'_>, sharing: BTreeSet<(AuthorityCode, AuthorityCod
     let last_january = known().max().unwrap_or(2015);
     let first_january = known().min().unwrap_or(last_january);
     let capacity = capacity_of(p, first_january, last_january);
-    let costs = costs_of(p);
+    let costs = costs_of(p.costs.on(NaiveDate::MAX), &placement_mix(p, &januaries));
     let (mainstream, housing) = mainstream_inputs(p, &authorities);
     Inputs {
         authorities,
@@ -287,21 +287,78 @@ fn capacity_of(
     capacity
 }
 
-/// The annual cost of a place of each kind for each authority: the mean of the costs of the
-/// placement types the kind covers.
-fn costs_of(p: Projections<'_>) -> BTreeMap<(AuthorityCode, PlaceKind), Decimal> {
-    let mut costs: BTreeMap<(AuthorityCode, PlaceKind), (Decimal, u32)> = BTreeMap::new();
-    for ((authority, kind), cost) in p.costs.on(NaiveDate::MAX) {
-        let e = costs
-            .entry((authority, PlaceKind::of(kind)))
-            .or_insert((Decimal::ZERO, 0));
-        e.0 += cost;
-        e.1 += 1;
+/// The annual cost of a place of each kind for each authority: the costs of the placement
+/// types the kind covers, weighted by how many of the authority's children each type holds
+/// (`mix`, the latest January): post-16 is mostly further education at about GBP 10k, with
+/// a few specialist post-16 places at about GBP 56k, not the plain average of the two. Where
+/// the authority has no child in any costed type of the kind, the types count alike. The
+/// weighted rate is kept unrounded so that the kind's cost of today's children is exactly
+/// the sum over the types (rows round to the penny).
+pub fn costs_of(
+    on_record: BTreeMap<(AuthorityCode, ProvisionKind), Decimal>,
+    mix: &BTreeMap<(AuthorityCode, ProvisionKind), u32>,
+) -> BTreeMap<(AuthorityCode, PlaceKind), Decimal> {
+    // Per authority and kind: the children-weighted sum and its children, and the plain
+    // sum and its types.
+    let mut sums: BTreeMap<(AuthorityCode, PlaceKind), (Decimal, u32, Decimal, u32)> =
+        BTreeMap::new();
+    for ((authority, kind), cost) in on_record {
+        let n = mix.get(&(authority.clone(), kind)).copied().unwrap_or(0);
+        let e = sums.entry((authority, PlaceKind::of(kind))).or_insert((
+            Decimal::ZERO,
+            0,
+            Decimal::ZERO,
+            0,
+        ));
+        e.0 += cost * Decimal::from(n);
+        e.1 += n;
+        e.2 += cost;
+        e.3 += 1;
     }
-    costs
-        .into_iter()
-        .map(|(k, (sum, n))| (k, (sum / Decimal::from(n)).round_dp(2)))
+    sums.into_iter()
+        .map(|(k, (weighted, children, plain, types))| {
+            let rate = if children > 0 {
+                weighted / Decimal::from(children)
+            } else {
+                plain / Decimal::from(types)
+            };
+            (k, rate.normalize())
+        })
         .collect()
+}
+
+/// How many of each authority's children each placement type holds on the latest January:
+/// counted from children where the authority records them, else its published table.
+fn placement_mix(
+    p: Projections<'_>,
+    januaries: &[i32],
+) -> BTreeMap<(AuthorityCode, ProvisionKind), u32> {
+    let mut mix: BTreeMap<(AuthorityCode, ProvisionKind), u32> = BTreeMap::new();
+    if let Some(last) = januaries.iter().max() {
+        for (cell, n) in p.caseload.january(*last) {
+            *mix.entry((cell.authority, cell.kind)).or_insert(0) += n;
+        }
+    }
+    let counted: BTreeSet<AuthorityCode> = mix.keys().map(|(a, _)| a.clone()).collect();
+    for authority in p
+        .caseload
+        .published_authorities()
+        .filter(|a| !counted.contains(*a))
+    {
+        let Some((_, cells)) = p
+            .caseload
+            .published(authority)
+            .and_then(|t| t.iter().next_back())
+        else {
+            continue;
+        };
+        for c in cells {
+            if let (None, None, Some(kind), Some(n)) = (c.age, c.need, c.kind, c.plans) {
+                *mix.entry((authority.clone(), kind)).or_insert(0) += n;
+            }
+        }
+    }
+    mix
 }
 
 /// Planning areas with their January rolls and net capacity by NCY, and housing by district.

@@ -413,6 +413,11 @@ impl Caseload {
     }
 
     /// England's plans in force on each January census, by calendar year of the January.
+    /// The authorities with published tables.
+    pub fn published_authorities(&self) -> impl Iterator<Item = &AuthorityCode> {
+        self.published.keys()
+    }
+
     pub fn national(&self) -> BTreeMap<i32, u32> {
         self.national
             .iter()

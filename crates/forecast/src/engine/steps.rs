@@ -772,8 +772,12 @@ impl Setup<'_> {
         }
     }
 
-    /// The costing: what the median demand for a kind costs a year. Demand of a commissioned
-    /// kind that overflowed (`over`) is placed independently, at that kind's cost.
+    /// The costing: what the median demand for a kind costs a year, to the penny. Demand of
+    /// a commissioned kind that found no place in the authority or a partner (`over`) is
+    /// placed elsewhere: a special-school place in an independent or non-maintained special
+    /// school, at that rate (the usual way out); a resourced-provision or AP place in
+    /// another authority's, at its own kind's rate (a shift into resourced provision is a
+    /// resourced-provision cost, never an independent school's).
     fn annual_cost(
         &self,
         a: &AuthorityCode,
@@ -783,18 +787,19 @@ impl Setup<'_> {
         over: Option<Range>,
     ) -> Option<Decimal> {
         let cost = |k| self.cost(a, k, year);
+        let whole = |c: Decimal| Some((c * Decimal::from(demand.p50)).round_dp(2));
         match (kind, over) {
-            (PlaceKind::Independent, _) => cost(kind).map(|c| c * Decimal::from(demand.p50)),
-            (_, Some(over)) => {
+            (PlaceKind::Special, Some(over)) => {
                 let over = over.p50;
                 match (cost(kind), cost(PlaceKind::Independent)) {
-                    (Some(c), Some(i)) => {
-                        Some(c * Decimal::from(demand.p50 - over) + i * Decimal::from(over))
-                    }
+                    (Some(c), Some(i)) => Some(
+                        (c * Decimal::from(demand.p50 - over) + i * Decimal::from(over))
+                            .round_dp(2),
+                    ),
                     _ => None,
                 }
             }
-            _ => cost(kind).map(|c| c * Decimal::from(demand.p50)),
+            _ => cost(kind).and_then(whole),
         }
     }
 
@@ -852,7 +857,7 @@ impl Setup<'_> {
                     },
                     annual_cost: self
                         .cost(&m.authority, *kind, year)
-                        .map(|c| c * Decimal::from(demand.p50)),
+                        .map(|c| (c * Decimal::from(demand.p50)).round_dp(2)),
                 });
             }
         }

@@ -559,6 +559,20 @@ mod scenarios {
         // at the origin stay where they are.
         assert_eq!(row(&f, PlaceKind::ResourcedProvision, 2025), 10);
         assert_eq!(row(&f, PlaceKind::Special, 2025), 10 + 18 + 90);
+        // There are no resourced-provision places here, so the ten are placed in another
+        // area's: still at the resourced-provision rate, never an independent school's.
+        let rp = f
+            .rows
+            .iter()
+            .find(|r| {
+                r.kind == PlaceKind::ResourcedProvision
+                    && r.year == 2025
+                    && r.phase == Phase::Primary
+                    && r.need.is_none()
+            })
+            .unwrap();
+        assert_eq!(rp.out_of_county.p50, 10);
+        assert_eq!(rp.annual_cost, Some(Decimal::from(10 * 8_000)));
 
         // A tenth more new plans: 22 new five-year-olds instead of 20.
         let more = Lever::IncidenceMultiplier {
@@ -720,6 +734,139 @@ mod replay {
             }
         }
         e
+    }
+
+    /// Three young people at a further education college and one at a specialist post-16
+    /// institution, with the authority's rates for those and for UKRLP providers (which
+    /// nobody attends).
+    fn post_16_history() -> Vec<Event> {
+        let la = la("888");
+        let mut e = vec![
+            Event::AuthorityRegistered {
+                authority: la.clone(),
+                gss: gss("E10000017"),
+                name: "Lancashire".into(),
+            },
+            Event::DistrictRegistered {
+                district: gss(D1),
+                authority: la.clone(),
+                name: "District".into(),
+            },
+        ];
+        for (urn, kind) in [
+            ("130001", SettingKind::FeCollege),
+            ("130002", SettingKind::SpecialistPost16),
+        ] {
+            e.push(Event::SettingOpened {
+                urn: Urn::parse(urn).unwrap(),
+                name: format!("Post-16 setting {urn}"),
+                authority: la.clone(),
+                district: gss(D1),
+                planning_area: None,
+                kind,
+                phase: Phase::Post16,
+                low_age: 16,
+                high_age: 25,
+                facility: None,
+                designated_needs: vec![],
+                opened_on: d(2010, 9, 1),
+            });
+        }
+        for (kind, cost) in [
+            (ProvisionKind::FeCollege, 10_079),
+            (ProvisionKind::SpecialistPost16, 55_907),
+            (ProvisionKind::UkrlpProvider, 20_000),
+        ] {
+            e.push(Event::PlacementCostSet {
+                authority: la.clone(),
+                kind,
+                from: d(2015, 4, 1),
+                annual_cost: Money::new(Decimal::from(cost)).unwrap(),
+            });
+        }
+        for i in 0..4 {
+            let child = ChildId::parse(&format!("P16-{i:05}")).unwrap();
+            e.push(Event::ChildRegistered {
+                child: child.clone(),
+                authority: la.clone(),
+                born: YearMonth::new(2008, 3).unwrap(),
+                district: gss(D1),
+                registered_on: d(2023, 3, 1),
+            });
+            e.push(Event::PlanIssued {
+                child: child.clone(),
+                issued_on: d(2023, 3, 1),
+                primary_need: PrimaryNeed::Asd,
+                secondary_needs: vec![],
+                transfer_in: None,
+            });
+            e.push(Event::PlacementStarted {
+                child: child.clone(),
+                started_on: d(2023, 9, 1),
+                placed_at: PlacedAt::Setting {
+                    urn: Urn::parse(if i < 3 { "130001" } else { "130002" }).unwrap(),
+                    facility: None,
+                },
+            });
+            // A move within the district in March 2025: the log runs past January 2025.
+            e.push(Event::ChildMovedHome {
+                child,
+                moved_on: d(2025, 3, 1),
+                home: NewHome::District { district: gss(D1) },
+            });
+        }
+        e
+    }
+
+    /// Post-16 is costed by where the young people actually are: 3 x GBP 10,079 + 1 x
+    /// GBP 55,907 = GBP 86,144 for today's four, not four times the plain average of the
+    /// three rates on record.
+    #[test]
+    fn post_16_is_costed_by_the_real_mix() {
+        let events = post_16_history();
+        let (caseload, capacity, mainstream, costs): (Caseload, Capacity, Mainstream, Costs) = (
+            at_once(&events),
+            at_once(&events),
+            at_once(&events),
+            at_once(&events),
+        );
+        let inputs = inputs(
+            Projections {
+                caseload: &caseload,
+                capacity: &capacity,
+                mainstream: &mainstream,
+                costs: &costs,
+            },
+            Default::default(),
+        );
+        let rate = inputs.costs[&(la("888"), PlaceKind::Post16)];
+        assert_eq!((rate * Decimal::from(4)).round_dp(2), Decimal::from(86_144));
+        let plain = Decimal::from(10_079 + 55_907 + 20_000) / Decimal::from(3);
+        assert!(rate < plain, "{rate} vs the plain average {plain}");
+        // A forecast row prices its demand at that rate, to the penny.
+        let f = forecast(
+            &inputs,
+            &Options {
+                runs: 1,
+                noise: false,
+                horizon: 2,
+                ..Options::default()
+            },
+        )
+        .unwrap();
+        let rows: Vec<&Row> = f
+            .rows
+            .iter()
+            .filter(|r| r.kind == PlaceKind::Post16 && r.need.is_none() && r.demand.p50 > 0)
+            .collect();
+        assert!(!rows.is_empty(), "{:#?}", f.rows);
+        for r in rows {
+            assert_eq!(
+                r.annual_cost,
+                Some((rate * Decimal::from(r.demand.p50)).round_dp(2)),
+                "{r:?}"
+            );
+        }
     }
 
     fn forecast_from(
