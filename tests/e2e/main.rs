@@ -10,6 +10,7 @@ mod harness;
 mod measures;
 mod mutations;
 mod outage;
+mod refresh;
 mod roles;
 
 use harness::{Database, Server, Ws, cli, code};

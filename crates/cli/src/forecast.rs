@@ -12,7 +12,7 @@ use placeledger_domain::ScenarioId;
 use placeledger_domain::{AuthorityCode, GssCode, Phase};
 use placeledger_forecast::Comparison;
 use placeledger_forecast::backtest::{Backtest, Method};
-use placeledger_forecast::{Forecast, Inputs, Options, PlaceKind, Row};
+use placeledger_forecast::{Flag, Forecast, Inputs, Options, PlaceKind, Row};
 use placeledger_store::EventStore;
 
 use crate::projections::read_models;
@@ -265,15 +265,26 @@ fn write_table(out: &mut impl Write, f: &Forecast, inputs: &Inputs) -> anyhow::R
                 .map(|a| a.name.clone())
                 .unwrap_or_default();
             writeln!(out, "\n{name} ({authority})")?;
-            if let Some(flags) = f.flags.get(authority).filter(|x| !x.is_empty()) {
+            let flags = f.flags.get(authority);
+            let thin: Vec<&str> = flags
+                .into_iter()
+                .flatten()
+                .filter(|x| **x != Flag::PublishedStart)
+                .map(|x| x.code())
+                .collect();
+            if !thin.is_empty() {
+                writeln!(out, "  inputs missing or thin: {}", thin.join(", "))?;
+            }
+            if flags.is_some_and(|x| x.contains(&Flag::PublishedStart)) {
                 writeln!(
                     out,
-                    "  inputs missing or thin: {}",
-                    flags
-                        .iter()
-                        .map(|x| x.code())
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    "  starts from DfE's published January {} ({} plans): the children on record end earlier and were aged on and scaled to it (published_start)",
+                    f.origin,
+                    inputs
+                        .send
+                        .get(authority)
+                        .and_then(|h| h.totals().get(&f.origin).copied())
+                        .map_or_else(|| "?".into(), |n| n.to_string()),
                 )?;
             }
             if let Some(r) = f.rates.get(authority)

@@ -644,6 +644,10 @@ code_list!(
         OtherSchoolsAndEstablishments => "other_schools_and_establishments",
         NonMaintainedEarlyYears => "nm_early_years",
         NotRecorded => "placement_unknown",
+        /// Awaiting provision (SEN2 to January 2022; not collected since).
+        AwaitingProvision => "awaiting_provision",
+        /// Permanently excluded (SEN2 to January 2022; not collected since).
+        PermanentlyExcluded => "permanently_excluded",
     }
 );
 

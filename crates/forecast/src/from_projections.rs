@@ -34,6 +34,7 @@ pub fn inputs(p: Projections<'_>, sharing: BTreeSet<(AuthorityCode, AuthorityCod
     let januaries = januaries_of(p);
     let mut children = child_histories(p, &januaries);
     start_where_the_log_is_whole(p, &mut children, &januaries);
+    published_after_the_log(p, &mut children);
     let mut send = BTreeMap::new();
     for code in authorities.keys() {
         if let Some(h) = children.remove(code) {
@@ -215,6 +216,30 @@ fn start_where_the_log_is_whole(
         for y in januaries.iter().filter(|y| first.is_none_or(|f| **y >= f)) {
             h.new_plans.entry(*y).or_default();
             h.january.entry(*y).or_default();
+        }
+    }
+}
+
+/// DfE's Januaries after the last one each authority's child-level log holds.
+fn published_after_the_log(
+    p: Projections<'_>,
+    children: &mut BTreeMap<AuthorityCode, ChildHistory>,
+) {
+    for (authority, h) in children.iter_mut() {
+        let Some(last) = h.january.keys().next_back().copied() else {
+            continue;
+        };
+        let Some(tables) = p.caseload.published(authority).map(tables_of) else {
+            continue;
+        };
+        for (y, total) in tables.totals.range(last + 1..) {
+            h.published.insert(
+                *y,
+                crate::inputs::PublishedJanuary {
+                    total: *total,
+                    ages: tables.ages.get(y).cloned().unwrap_or_default(),
+                },
+            );
         }
     }
 }

@@ -33,6 +33,18 @@ pub struct ChildHistory {
     pub ceased: BTreeMap<i32, BTreeMap<u8, u32>>,
     /// Where the plans in force each January were placed, by phase, need and kind of place.
     pub placements: BTreeMap<i32, BTreeMap<(Phase, PrimaryNeed, PlaceKind), u32>>,
+    /// DfE's published Januaries after the last one the child-level log holds (the yearly
+    /// release comes before the authority's children are brought up to date): the forecast
+    /// starts from the latest, its children aged on a year and scaled to it.
+    pub published: BTreeMap<i32, PublishedJanuary>,
+}
+
+/// A January as DfE published it: the total, and plans by age band `(from, to)` inclusive
+/// where the release breaks them down.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PublishedJanuary {
+    pub total: u32,
+    pub ages: BTreeMap<(u8, u8), u32>,
 }
 
 /// An authority known only by its SEN2 tables: totals per January, and whatever breakdowns
@@ -60,6 +72,7 @@ impl SendHistory {
                 .january
                 .iter()
                 .map(|(y, cells)| (*y, cells.values().sum()))
+                .chain(c.published.iter().map(|(y, p)| (*y, p.total)))
                 .collect(),
             SendHistory::Tables(t) => t.totals.clone(),
         }
@@ -76,6 +89,7 @@ impl SendHistory {
                 new_plans: cut(&c.new_plans, last),
                 ceased: cut(&c.ceased, last),
                 placements: cut(&c.placements, last),
+                published: cut(&c.published, last),
             }),
             SendHistory::Tables(t) => SendHistory::Tables(TableHistory {
                 totals: cut(&t.totals, last),

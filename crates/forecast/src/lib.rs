@@ -20,7 +20,9 @@ pub use backtest::{Backtest, BacktestRow, Method, backtest};
 pub use engine::{
     Forecast, ForecastError, MainstreamTotal, Options, Range, Row, Total, forecast, latest_january,
 };
-pub use inputs::{Authority, ChildHistory, Inputs, Population, SendHistory, TableHistory};
+pub use inputs::{
+    Authority, ChildHistory, Inputs, Population, PublishedJanuary, SendHistory, TableHistory,
+};
 pub use kind::{PHASES, PlaceKind, phase_of};
 pub use mainstream::{Headroom, Housing, MainstreamArea, MainstreamRow, forecast_mainstream};
 pub use model::{Flag, Rates};

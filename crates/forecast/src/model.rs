@@ -6,7 +6,9 @@ use std::collections::BTreeSet;
 use placeledger_domain::{AuthorityCode, GssCode, PrimaryNeed};
 use serde::Serialize;
 
-use crate::inputs::{ChildHistory, Inputs, Population, SendHistory, TableHistory};
+use crate::inputs::{
+    ChildHistory, Inputs, Population, PublishedJanuary, SendHistory, TableHistory,
+};
 use crate::kind::{AGES, MAX_AGE, PHASES, PlaceKind, phase_index, phase_of};
 
 pub(crate) const KINDS: usize = PlaceKind::ALL.len();
@@ -38,6 +40,10 @@ pub enum Flag {
     NoPlacementBreakdown,
     /// No January history at all: nothing to forecast from.
     NoHistory,
+    /// The forecast starts from DfE's published January: the child-level log ends earlier,
+    /// and its children were aged on with the model's own flows and scaled to the published
+    /// total (and ages, where published).
+    PublishedStart,
 }
 
 impl Flag {
@@ -50,6 +56,7 @@ impl Flag {
             Flag::NoNeedBreakdown => "no_need_breakdown",
             Flag::NoPlacementBreakdown => "no_placement_breakdown",
             Flag::NoHistory => "no_history",
+            Flag::PublishedStart => "published_start",
         }
     }
 }
@@ -530,18 +537,28 @@ fn flow(
     };
     let (nd, nn) = (districts.len(), grid.nn);
     let dense = |m| grid.dense(m);
-    let stock = dense(c.january.get(&origin)?);
+    // The flows are estimated up to the last January the log holds (`known`); a January
+    // after it is DfE's published figure, which the stock is brought up to below.
+    let (known, stock) = c
+        .january
+        .range(..=origin)
+        .next_back()
+        .map(|(y, cells)| (*y, dense(cells)))?;
+    let published = c.published.get(&origin).filter(|_| known < origin);
+    if known < origin && published.is_none() {
+        return None;
+    }
     // Every January with the one before it and its new plans: a year of flows.
     let pairs: Vec<i32> = c
         .january
         .keys()
         .copied()
-        .filter(|t| *t <= origin && c.january.contains_key(&(t - 1)) && c.new_plans.contains_key(t))
+        .filter(|t| *t <= known && c.january.contains_key(&(t - 1)) && c.new_plans.contains_key(t))
         .collect();
     let in_window: Vec<i32> = pairs
         .iter()
         .copied()
-        .filter(|t| *t > origin - i32::from(window))
+        .filter(|t| *t > known - i32::from(window))
         .collect();
     if in_window.is_empty() {
         return None;
@@ -597,7 +614,20 @@ fn flow(
     let all_logs: Vec<f64> = pairs.iter().filter_map(|t| rate(*t)).collect();
     let sigma = change_sd(&all_logs).unwrap_or(DEFAULT_SIGMA).max(MIN_SIGMA);
     let cont_sigma = continuation_spread(&grid, c, &pairs);
-    let mix = child_mix(c, origin);
+    let mix = child_mix(c, known);
+    let stock = match published {
+        Some(p) => {
+            flags.insert(Flag::PublishedStart);
+            let mut held = stock;
+            for y in known + 1..=origin {
+                let persons = pop_of(population, districts, y - 1).filter(|_| has_pop);
+                let trend = (growth * f64::from(y - origin)).exp();
+                held = aged_on(&grid, &held, &cont, &inc, persons.as_deref(), trend);
+            }
+            scaled_to(&grid, held, p)
+        }
+        None => stock,
+    };
     let cessation = (sums.stock_before > 0.0).then(|| sums.ceased / sums.stock_before);
     let k_total: f64 = sums.k_num.iter().sum::<f64>() / sums.k_den.iter().sum::<f64>().max(1.0);
     let rates = Rates {
@@ -623,6 +653,69 @@ fn flow(
         sigma,
         rates,
     ))
+}
+
+/// The plans `held` a January on: each continues from age a to a+1 at its rate, and new
+/// plans enter at the incidence (per person where `persons` is known) times `trend`.
+fn aged_on(
+    grid: &Grid<'_>,
+    held: &[f64],
+    cont: &[f64],
+    inc: &[f64],
+    persons: Option<&[f64]>,
+    trend: f64,
+) -> Vec<f64> {
+    let nn = grid.nn;
+    let mut out = vec![0.0; held.len()];
+    for d in 0..grid.districts.len() {
+        for a in 0..AGES {
+            let people = persons.map_or(1.0, |p| p[d * AGES + a]);
+            for n in 0..nn {
+                let i = grid.cell(d, a, n);
+                let carried = if a > 0 {
+                    held[grid.cell(d, a - 1, n)] * cont[(a - 1) * nn + n]
+                } else {
+                    0.0
+                };
+                out[i] = carried + inc[i] * people * trend;
+            }
+        }
+    }
+    out
+}
+
+/// `stock` scaled to a published January: each published age band to its count (single
+/// ages before bands, so a band over them only corrects what is left), then the whole to
+/// the published total (plans of unknown age, or ages not published).
+fn scaled_to(grid: &Grid<'_>, mut stock: Vec<f64>, published: &PublishedJanuary) -> Vec<f64> {
+    let nn = grid.nn;
+    let mut bands: Vec<(&(u8, u8), &u32)> = published.ages.iter().collect();
+    bands.sort_by_key(|((from, to), _)| to - from);
+    for ((from, to), n) in bands {
+        let ages = usize::from(*from)..=usize::from(*to).min(AGES - 1);
+        let cells = |d: usize| {
+            ages.clone()
+                .flat_map(move |a| (0..nn).map(move |x| grid.cell(d, a, x)))
+        };
+        let ours: f64 = (0..grid.districts.len())
+            .flat_map(cells)
+            .map(|i| stock[i])
+            .sum();
+        if ours > 0.0 {
+            let f = f64::from(*n) / ours;
+            for i in (0..grid.districts.len()).flat_map(cells) {
+                stock[i] *= f;
+            }
+        }
+    }
+    let ours: f64 = stock.iter().sum();
+    if ours > 0.0 {
+        let f = f64::from(published.total) / ours;
+        for x in &mut stock {
+            *x *= f;
+        }
+    }
+    stock
 }
 
 /// The share of each kind of place `[p][n][k]` among the plans of each phase and need on the

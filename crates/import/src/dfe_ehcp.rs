@@ -2,9 +2,13 @@
 //! explore-education-statistics columns (`time_period, time_identifier, geographic_level, ...,
 //! old_la_code, la_name`), then `breakdown_topic, breakdown` and the indicators.
 //!
-//! Seven files of the release are read, each recognised by its columns:
+//! Eight files of the release are read, each recognised by its columns:
 //! - the caseload (`sen_needs_all_plans`: plans in force in January by need, age and placement)
 //!   becomes one `RecordCaseload` per authority and census;
+//! - the caseload time series (`caseload.csv`, DfE's layout since the 2026 release: one row
+//!   per census and breakdown, a column per type of placement) likewise, its cells by age at
+//!   the start of the academic year and by placement; its censuses' other tables (by need,
+//!   from the older files) stay as recorded (see the caseload projection);
 //! - new plans, requests, assessments, 20-week timeliness, ceased plans and annual reviews (flows
 //!   over a calendar year) become one `RecordActivity` per authority and year.
 //!
@@ -167,6 +171,8 @@ const NOT_HELD: &[&str] = &[
 /// Breakdown topics by age: at the census, when the plan started, when it ceased.
 const AGE_TOPICS: &[&str] = &[
     "Child or young persons age",
+    // The caseload time series: academic age, as SEN2's census counts it.
+    "Age at start of academic year",
     "Age when plan started",
     "Age plan ceased",
 ];
@@ -175,6 +181,8 @@ const AGE_TOPICS: &[&str] = &[
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Layout {
     Caseload,
+    /// The caseload as one time series, a column per type of placement (2026 release on).
+    CaseloadSeries,
     NewPlans,
     Requests,
     Assessments,
@@ -191,6 +199,8 @@ struct Indicator {
     measure: Option<ActivityMeasure>,
     need: Option<PrimaryNeed>,
     reason: Option<CeaseReason>,
+    /// The type of placement the column counts (the time series' columns).
+    kind: Option<ProvisionKind>,
 }
 
 const fn counts_of(column: &'static str, measure: ActivityMeasure) -> Indicator {
@@ -199,6 +209,7 @@ const fn counts_of(column: &'static str, measure: ActivityMeasure) -> Indicator 
         measure: Some(measure),
         need: None,
         reason: None,
+        kind: None,
     }
 }
 
@@ -208,14 +219,103 @@ const fn ceased(column: &'static str, reason: Option<CeaseReason>) -> Indicator 
         measure: Some(ActivityMeasure::PlansCeased),
         need: None,
         reason,
+        kind: None,
     }
 }
+
+/// The time series' placement columns and the type each counts. Two columns count special
+/// academies and special free schools apart, which Placeledger (as SEN2 did) holds as one
+/// type: their cells are added. Totals (`mainstream_total`, `ed_elsewhere`) and percentages
+/// are sums and shares of these, and are not read.
+const PLACEMENT_COLUMNS: &[(&str, ProvisionKind)] = &[
+    (
+        "mainstream_la_maintained",
+        ProvisionKind::MainstreamMaintained,
+    ),
+    (
+        "mainstream_la_maintained_resourced_provision",
+        ProvisionKind::MainstreamMaintainedRp,
+    ),
+    (
+        "mainstream_la_maintained_senunit",
+        ProvisionKind::MainstreamMaintainedUnit,
+    ),
+    ("mainstream_academy", ProvisionKind::MainstreamAcademy),
+    (
+        "mainstream_academy_resourced_provision",
+        ProvisionKind::MainstreamAcademyRp,
+    ),
+    (
+        "mainstream_academy_senunit",
+        ProvisionKind::MainstreamAcademyUnit,
+    ),
+    ("mainstream_free_school", ProvisionKind::MainstreamFree),
+    (
+        "mainstream_free_school_resourced_provision",
+        ProvisionKind::MainstreamFreeRp,
+    ),
+    (
+        "mainstream_free_school_senunit",
+        ProvisionKind::MainstreamFreeUnit,
+    ),
+    (
+        "mainstream_independent",
+        ProvisionKind::MainstreamIndependent,
+    ),
+    ("special_la_maintained", ProvisionKind::SpecialMaintained),
+    ("special_academy", ProvisionKind::SpecialAcademyFree),
+    ("special_free_school", ProvisionKind::SpecialAcademyFree),
+    ("special_independent", ProvisionKind::SpecialIndependent),
+    (
+        "special_non_maintained",
+        ProvisionKind::SpecialNonMaintained,
+    ),
+    ("ap_pru_academy", ProvisionKind::ApAcademy),
+    ("ap_pru_free_school", ProvisionKind::ApFree),
+    ("ap_pru_la_maintained", ProvisionKind::ApMaintained),
+    ("general_fe_tertiary_colleges", ProvisionKind::FeCollege),
+    (
+        "specialist_post_16_institutions",
+        ProvisionKind::SpecialistPost16,
+    ),
+    ("ukrlp_provider", ProvisionKind::UkrlpProvider),
+    (
+        "elective_home_education",
+        ProvisionKind::ElectiveHomeEducation,
+    ),
+    ("other_arrangements_la", ProvisionKind::OtherArrangementsLa),
+    (
+        "other_arrangements_parents",
+        ProvisionKind::OtherArrangementsParents,
+    ),
+    ("online_provider", ProvisionKind::OnlineProvider),
+    ("w_settings", ProvisionKind::WelshEstablishment),
+    (
+        "other_schools",
+        ProvisionKind::OtherSchoolsAndEstablishments,
+    ),
+    (
+        "other_placement_settings",
+        ProvisionKind::OtherPlacementSettings,
+    ),
+    ("neet", ProvisionKind::NotInEducation),
+    ("neet_ntci", ProvisionKind::NotInEducationNoticeToCease),
+    ("neet_other", ProvisionKind::NotInEducationOther),
+    ("neet_other_csa", ProvisionKind::NotInEducationCompulsoryAge),
+    ("nm_early_years", ProvisionKind::NonMaintainedEarlyYears),
+    ("placement_unknown", ProvisionKind::NotRecorded),
+    ("await_prov_2022", ProvisionKind::AwaitingProvision),
+    ("perm_ex_2022", ProvisionKind::PermanentlyExcluded),
+];
 
 impl Layout {
     /// What the file is called in messages.
     pub fn name(self) -> &'static str {
         match self {
             Layout::Caseload => "caseload (plans in force in January)",
+            Layout::CaseloadSeries => {
+                "caseload time series (plans in force each January, by placement)"
+            }
             Layout::NewPlans => "new plans",
             Layout::Requests => "requests for assessment",
             Layout::Assessments => "assessments",
@@ -238,11 +338,14 @@ impl Layout {
         if let Some(&(_, layout)) = SIGNATURES.iter().find(|(c, _)| table.find(c).is_some()) {
             return Ok(layout);
         }
+        if table.find("ehcplans").is_some() {
+            return Ok(Layout::CaseloadSeries);
+        }
         if table.find("ehc_plans").is_none() {
             return Err(
                 "not a DfE EHC plans file Placeledger knows: none of the columns ehc_plans, \
-                 requests_received_in_year, assess_issued, plans_issued_within_20_weeks, \
-                 total_ceased, review_expected"
+                 ehcplans, requests_received_in_year, assess_issued, \
+                 plans_issued_within_20_weeks, total_ceased, review_expected"
                     .into(),
             );
         }
@@ -271,9 +374,20 @@ impl Layout {
                         measure,
                         need,
                         reason: None,
+                        kind: None,
                     })
                     .collect()
             }
+            Layout::CaseloadSeries => std::iter::once(("ehcplans", None))
+                .chain(PLACEMENT_COLUMNS.iter().map(|(c, k)| (*c, Some(*k))))
+                .map(|(column, kind)| Indicator {
+                    column,
+                    measure: None,
+                    need: None,
+                    reason: None,
+                    kind,
+                })
+                .collect(),
             Layout::Requests => vec![
                 counts_of("requests_received_in_year", M::RequestsReceived),
                 counts_of("requests_decided_to_assess", M::RequestsAgreed),
@@ -346,7 +460,7 @@ enum Period {
 
 impl Period {
     fn parse(layout: Layout, text: &str) -> Result<Period, String> {
-        if layout == Layout::Caseload {
+        if matches!(layout, Layout::Caseload | Layout::CaseloadSeries) {
             return AcademicYear::parse(text)
                 .map(Period::Census)
                 .map_err(|e| e.to_string());
@@ -410,10 +524,10 @@ pub fn parse_table(table: &Table, state: &State) -> Result<Parsed, Vec<Problem>>
     let mut national: BTreeMap<AcademicYear, (u64, i64)> = BTreeMap::new();
     for row in &table.rows {
         let field = |i: usize| row.fields.get(i).unwrap_or_default();
-        if layout == Layout::Caseload
+        if matches!(layout, Layout::Caseload | Layout::CaseloadSeries)
             && field(level).eq_ignore_ascii_case("National")
             && matches!(
-                dimension(field(topic), field(breakdown)),
+                dimension(layout, field(topic), field(breakdown)),
                 Ok(Breakdown::Cell(Dimension {
                     age: None,
                     kind: None
@@ -423,7 +537,9 @@ pub fn parse_table(table: &Table, state: &State) -> Result<Parsed, Vec<Problem>>
             let when = Period::parse(layout, field(period));
             let plans = counts(table, row, &indicators).map(|v| {
                 v.into_iter()
-                    .find(|(ind, _)| ind.measure.is_none() && ind.need.is_none())
+                    .find(|(ind, _)| {
+                        ind.measure.is_none() && ind.need.is_none() && ind.kind.is_none()
+                    })
                     .and_then(|(_, n)| n)
             });
             match (when, plans) {
@@ -477,7 +593,7 @@ pub fn parse_table(table: &Table, state: &State) -> Result<Parsed, Vec<Problem>>
                 continue;
             }
         };
-        let dim = match dimension(field(topic), field(breakdown)) {
+        let dim = match dimension(layout, field(topic), field(breakdown)) {
             Ok(Breakdown::Cell(dim)) => dim,
             Ok(Breakdown::Total) => continue,
             Ok(Breakdown::NotHeld(what)) => {
@@ -565,15 +681,7 @@ fn parsed(
             Period::Census(census) => Command::RecordCaseload {
                 authority,
                 census,
-                cells: cells
-                    .into_iter()
-                    .map(|(dim, ind, plans)| CaseloadInput {
-                        age: dim.age,
-                        need: ind.need,
-                        kind: dim.kind,
-                        plans,
-                    })
-                    .collect(),
+                cells: caseload_cells(cells),
             },
             Period::Year(year) => Command::RecordActivity {
                 authority,
@@ -620,6 +728,43 @@ fn parsed(
     parsed
 }
 
+/// A caseload cell's age band, need and type of placement.
+type CellKey = (
+    Option<(i64, i64)>,
+    Option<PrimaryNeed>,
+    Option<ProvisionKind>,
+);
+
+/// A census's cells, one per age, need and type of placement: two columns counting the same
+/// type (special academies and special free schools in the time series) are added, a
+/// suppressed value counting as unknown only when every part of the cell is.
+fn caseload_cells(cells: Vec<(Dimension, Indicator, Option<i64>)>) -> Vec<CaseloadInput> {
+    let mut out: Vec<CaseloadInput> = Vec::with_capacity(cells.len());
+    let mut at: HashMap<CellKey, usize> = HashMap::new();
+    for (dim, ind, plans) in cells {
+        let key = (dim.age, ind.need, dim.kind.or(ind.kind));
+        match at.get(&key) {
+            Some(i) => {
+                let cell = &mut out[*i];
+                cell.plans = match (cell.plans, plans) {
+                    (Some(a), Some(b)) => Some(a + b),
+                    (a, b) => a.or(b),
+                };
+            }
+            None => {
+                at.insert(key, out.len());
+                out.push(CaseloadInput {
+                    age: key.0,
+                    need: key.1,
+                    kind: key.2,
+                    plans,
+                });
+            }
+        }
+    }
+    out
+}
+
 /// What a row's cells are broken down by (neither: all plans).
 #[derive(Debug, Clone, Copy)]
 struct Dimension {
@@ -635,10 +780,19 @@ enum Breakdown {
     NotHeld(String),
 }
 
-fn dimension(topic: &str, breakdown: &str) -> Result<Breakdown, (&'static str, String)> {
+fn dimension(
+    layout: Layout,
+    topic: &str,
+    breakdown: &str,
+) -> Result<Breakdown, (&'static str, String)> {
     let cell = |age, kind| Ok(Breakdown::Cell(Dimension { age, kind }));
     if topic.starts_with("All ") {
         return cell(None, None);
+    }
+    // In the caseload time series a plan's starting age is not the age it is held at in
+    // January (the "Age at start of academic year" rows are).
+    if layout == Layout::CaseloadSeries && topic.eq_ignore_ascii_case("Age when plan started") {
+        return Ok(Breakdown::NotHeld(topic.to_owned()));
     }
     if AGE_TOPICS.iter().any(|t| t.eq_ignore_ascii_case(topic)) {
         return match age_band(breakdown) {

@@ -306,10 +306,21 @@ impl Projection for Caseload {
                 census,
                 cells,
             } => {
-                self.published
+                // Each breakdown is a table of its own (by age, by need, by placement, by age
+                // and placement...): a census recorded again replaces the tables it brings
+                // and keeps the others, so DfE's caseload time series (by age and placement)
+                // updates a census without losing its need table from the older files.
+                let shape =
+                    |c: &CaseloadCell| (c.age.is_some(), c.need.is_some(), c.kind.is_some());
+                let brought: Vec<_> = cells.iter().map(shape).collect();
+                let table = self
+                    .published
                     .entry(authority.clone())
                     .or_default()
-                    .insert(*census, cells.clone());
+                    .entry(*census)
+                    .or_default();
+                table.retain(|c| !brought.contains(&shape(c)));
+                table.extend(cells.iter().cloned());
             }
             Event::NationalCaseloadRecorded { census, plans } => {
                 self.national.insert(*census, *plans);

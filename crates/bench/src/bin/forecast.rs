@@ -126,6 +126,7 @@ fn national(base: &Inputs, copies: usize) -> anyhow::Result<Inputs> {
                     new_plans: map(&c.new_plans),
                     ceased: c.ceased.clone(),
                     placements: c.placements.clone(),
+                    published: c.published.clone(),
                 })
             }
             other => other.clone(),

@@ -327,6 +327,120 @@ mod dfe {
         );
     }
 
+    /// DfE's caseload time series (2026 release on): every census of every authority, its
+    /// cells by placement and by age at the start of the academic year, as published.
+    #[test]
+    fn the_2026_time_series_gives_every_census_by_placement_and_age() {
+        let bytes = std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../seeds/reference/dfe-2026/caseload.csv"),
+        )
+        .unwrap();
+        let parsed = dfe_ehcp::parse("caseload.csv", &bytes, &pan_lancashire()).unwrap();
+        assert!(
+            parsed.notes[0].contains("time series"),
+            "{:?}",
+            parsed.notes
+        );
+        let census = |la: &str, january: i32| -> Vec<CaseloadInput> {
+            parsed
+                .commands
+                .iter()
+                .find_map(|c| match c {
+                    Command::RecordCaseload {
+                        authority,
+                        census,
+                        cells,
+                    } if authority.as_str() == la && census.start_year() + 1 == january => {
+                        Some(cells.clone())
+                    }
+                    _ => None,
+                })
+                .unwrap_or_else(|| panic!("no census {january} for {la}"))
+        };
+        let national: Vec<(i32, i64)> = parsed
+            .commands
+            .iter()
+            .filter_map(|c| match c {
+                Command::RecordNationalCaseload { census, plans } => {
+                    Some((census.start_year() + 1, *plans))
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(national.len(), 8, "England, January 2019-2026");
+        assert_eq!(national.last(), Some(&(2026, 718_838)));
+        // 8 Januaries for each of the three authorities.
+        let caseloads = parsed
+            .commands
+            .iter()
+            .filter(|c| matches!(c, Command::RecordCaseload { .. }))
+            .count();
+        assert_eq!(caseloads, 24);
+        let plans = |cells: &[CaseloadInput], age: Option<(i64, i64)>, kind| {
+            cells
+                .iter()
+                .find(|c| c.age == age && c.kind == kind && c.need.is_none())
+                .and_then(|c| c.plans)
+        };
+        let lancs = census("888", 2026);
+        assert_eq!(plans(&lancs, None, None), Some(14_728));
+        // INMSS: 916 independent and 28 non-maintained special (the real 944).
+        assert_eq!(
+            plans(&lancs, None, Some(ProvisionKind::SpecialIndependent)),
+            Some(916)
+        );
+        assert_eq!(
+            plans(&lancs, None, Some(ProvisionKind::SpecialNonMaintained)),
+            Some(28)
+        );
+        // Special academies (506) and special free schools (29): one type, added.
+        assert_eq!(
+            plans(&lancs, None, Some(ProvisionKind::SpecialAcademyFree)),
+            Some(535)
+        );
+        // The placement cells add up to the total; so do the ages.
+        let by_kind: i64 = lancs
+            .iter()
+            .filter(|c| c.age.is_none() && c.kind.is_some())
+            .filter_map(|c| c.plans)
+            .sum();
+        assert_eq!(by_kind, 14_728);
+        let by_age: i64 = lancs
+            .iter()
+            .filter(|c| c.age.is_some() && c.kind.is_none())
+            .filter_map(|c| c.plans)
+            .sum();
+        assert_eq!(by_age, 14_728);
+        assert_eq!(plans(&lancs, Some((10, 10)), None), Some(962));
+        assert_eq!(
+            plans(
+                &lancs,
+                Some((10, 10)),
+                Some(ProvisionKind::MainstreamMaintained)
+            ),
+            Some(476)
+        );
+        // Before 2024 the series has the "All EHC plans" row only; markers stay unknown.
+        let early = census("889", 2019);
+        assert_eq!(plans(&early, None, None), Some(821));
+        assert!(early.iter().all(|c| c.age.is_none()));
+        assert_eq!(
+            plans(&early, None, Some(ProvisionKind::OnlineProvider)),
+            None,
+            "x: not collected in 2019"
+        );
+        // The age a plan started at is not an age in January: passed over, and said so.
+        assert!(
+            parsed
+                .notes
+                .iter()
+                .any(|n| n.contains("Age when plan started")),
+            "{:?}",
+            parsed.notes
+        );
+    }
+
     #[test]
     fn suppression_markers_are_unknown_never_zero() {
         let file =

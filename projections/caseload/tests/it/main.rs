@@ -406,3 +406,48 @@ fn england_s_january_plans_are_kept_by_january_and_a_later_figure_replaces_an_ea
     let loaded: Caseload = serde_json::from_str(&saved).unwrap();
     assert_eq!(loaded.national(), caseload.national());
 }
+
+/// A census recorded again replaces the tables it brings (here the total and the placement
+/// table) and keeps the others (the need table from the older file).
+#[test]
+fn a_census_recorded_again_replaces_only_the_tables_it_brings() {
+    let la = AuthorityCode::parse("888").unwrap();
+    let census = AcademicYear::new(2024).unwrap();
+    let cell = |need, kind, plans| CaseloadCell {
+        age: None,
+        need,
+        kind,
+        plans: Some(plans),
+    };
+    let first = Event::CaseloadRecorded {
+        authority: la.clone(),
+        census,
+        cells: vec![
+            cell(None, None, 12_317),
+            cell(Some(PrimaryNeed::Asd), None, 4_000),
+            cell(None, Some(ProvisionKind::SpecialIndependent), 725),
+        ],
+    };
+    let revised = Event::CaseloadRecorded {
+        authority: la.clone(),
+        census,
+        cells: vec![
+            cell(None, None, 12_320),
+            cell(None, Some(ProvisionKind::SpecialIndependent), 726),
+            cell(None, Some(ProvisionKind::SpecialNonMaintained), 30),
+        ],
+    };
+    let mut p = Caseload::default();
+    p.apply_all(&[first, revised]);
+    let mut cells = p.published(&la).unwrap()[&census].clone();
+    cells.sort_by_key(|c| (c.need, c.kind));
+    assert_eq!(
+        cells,
+        vec![
+            cell(None, None, 12_320),
+            cell(None, Some(ProvisionKind::SpecialIndependent), 726),
+            cell(None, Some(ProvisionKind::SpecialNonMaintained), 30),
+            cell(Some(PrimaryNeed::Asd), None, 4_000),
+        ]
+    );
+}
