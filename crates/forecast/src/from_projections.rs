@@ -50,7 +50,8 @@ pub fn inputs(p: Projections<'_>, sharing: BTreeSet<(AuthorityCode, AuthorityCod
     let known = || januaries.iter().chain(&table_years).copied();
     let last_january = known().max().unwrap_or(2015);
     let first_january = known().min().unwrap_or(last_january);
-    let capacity = capacity_of(p, first_january, last_january);
+    let age_profile = age_profile_of(p, &januaries);
+    let capacity = capacity_of(p, &authorities, &age_profile, first_january, last_january);
     let costs = costs_of(p.costs.on(NaiveDate::MAX), &placement_mix(p, &januaries));
     let (mainstream, housing) = mainstream_inputs(p, &authorities);
     Inputs {
@@ -63,6 +64,7 @@ pub fn inputs(p: Projections<'_>, sharing: BTreeSet<(AuthorityCode, AuthorityCod
         mainstream,
         housing,
         england: p.caseload.national(),
+        age_profile,
     }
 }
 
@@ -267,9 +269,12 @@ fn population_of(
 }
 
 /// Commissioned places by district, kind and phase, each January from `first` to `AHEAD`
-/// years after `last`: a setting's places shared over the phases of the ages it takes.
+/// years after `last`: a setting's places shared over the phases of the ages it takes, in
+/// proportion to the authority's children of those ages in that kind of place.
 fn capacity_of(
     p: Projections<'_>,
+    authorities: &BTreeMap<AuthorityCode, Authority>,
+    profile: &BTreeMap<(AuthorityCode, PlaceKind), [f64; AGES]>,
     first_january: i32,
     last_january: i32,
 ) -> BTreeMap<
@@ -286,7 +291,15 @@ fn capacity_of(
         if !PlaceKind::COMMISSIONED.contains(&kind) {
             continue;
         }
-        let shares = phase_shares(setting.low_age, setting.high_age);
+        let authority = authorities
+            .iter()
+            .find(|(_, a)| a.districts.contains_key(&setting.district))
+            .map(|(code, _)| code.clone());
+        let shares = phase_shares(
+            setting.low_age,
+            setting.high_age,
+            authority.and_then(|a| profile.get(&(a, kind))),
+        );
         for y in first_january..=last_january + AHEAD {
             let Ok(year) = AcademicYear::new(y - 1) else {
                 continue;
@@ -461,9 +474,12 @@ fn mainstream_inputs(
     (areas, housing)
 }
 
-/// The share of a setting's places in each reported phase, by how many of its ages fall in
-/// each.
-fn phase_shares(low: u8, high: u8) -> [f64; PHASES.len()] {
+/// The share of a setting's places in each reported phase: its ages (`low..=high`) weighted
+/// by `profile`, the authority's children of each age in that kind of place (where there are
+/// any at those ages; else the ages count alike). No phase gets places for ages the setting
+/// does not take, and an all-through special school's places go mostly where its pupils are,
+/// not a sixth of them to a nursery phase no child with a plan is in.
+fn phase_shares(low: u8, high: u8, profile: Option<&[f64; AGES]>) -> [f64; PHASES.len()] {
     let mut shares = [0.0; PHASES.len()];
     let high = usize::from(high).min(MAX_AGE);
     let low = usize::from(low);
@@ -471,15 +487,61 @@ fn phase_shares(low: u8, high: u8) -> [f64; PHASES.len()] {
         shares[1] = 1.0;
         return shares;
     }
-    let width = (high - low + 1) as f64;
+    let weighted = profile.filter(|p| p[low..=high].iter().sum::<f64>() > 0.0);
+    let weight = |a: usize| weighted.map_or(1.0, |p| p[a]);
+    let whole: f64 = (low..=high).map(weight).sum();
     for a in low..=high {
         let p = PHASES
             .iter()
             .position(|p| *p == phase_of(a))
             .unwrap_or(PHASES.len() - 1);
-        shares[p] += 1.0 / width;
+        shares[p] += weight(a) / whole;
     }
     shares
+}
+
+/// Each authority's children in each kind of place by academic age on the latest January:
+/// counted from children where it records them, else its published table by age and
+/// placement (DfE's time series has one).
+fn age_profile_of(
+    p: Projections<'_>,
+    januaries: &[i32],
+) -> BTreeMap<(AuthorityCode, PlaceKind), [f64; AGES]> {
+    let mut out: BTreeMap<(AuthorityCode, PlaceKind), [f64; AGES]> = BTreeMap::new();
+    if let Some(last) = januaries.iter().max() {
+        for (cell, n) in p.caseload.january(*last) {
+            if let Ok(a) = usize::try_from(cell.age)
+                && a < AGES
+            {
+                out.entry((cell.authority, PlaceKind::of(cell.kind)))
+                    .or_insert([0.0; AGES])[a] += f64::from(n);
+            }
+        }
+    }
+    let counted: BTreeSet<AuthorityCode> = out.keys().map(|(a, _)| a.clone()).collect();
+    for authority in p
+        .caseload
+        .published_authorities()
+        .filter(|a| !counted.contains(*a))
+    {
+        let Some((_, cells)) = p
+            .caseload
+            .published(authority)
+            .and_then(|t| t.iter().next_back())
+        else {
+            continue;
+        };
+        for c in cells {
+            if let (Some(band), None, Some(kind), Some(n)) = (c.age, c.need, c.kind, c.plans)
+                && band.from() == band.to()
+                && usize::from(band.from()) < AGES
+            {
+                out.entry((authority.clone(), PlaceKind::of(kind)))
+                    .or_insert([0.0; AGES])[usize::from(band.from())] += f64::from(n);
+            }
+        }
+    }
+    out
 }
 
 fn tables_of(
@@ -582,7 +644,12 @@ pub fn apply_scenario(
             } => {
                 let total: u32 = places.iter().map(|p| p.places).sum();
                 let kind = PlaceKind::of(*kind);
-                for (phase, share) in PHASES.iter().zip(phase_shares(*low_age, *high_age)) {
+                let profile = inputs.age_profile.get(&(owner.clone(), kind)).copied();
+                for (phase, share) in
+                    PHASES
+                        .iter()
+                        .zip(phase_shares(*low_age, *high_age, profile.as_ref()))
+                {
                     if share > 0.0 {
                         add_places(
                             inputs,
@@ -598,7 +665,12 @@ pub fn apply_scenario(
                     .setting(*urn)
                     .ok_or(ScenarioError::UnknownSetting(*urn))?;
                 let kind = PlaceKind::of(s.provision());
-                for (phase, share) in PHASES.iter().zip(phase_shares(s.low_age, s.high_age)) {
+                let profile = inputs.age_profile.get(&(owner.clone(), kind)).copied();
+                for (phase, share) in
+                    PHASES
+                        .iter()
+                        .zip(phase_shares(s.low_age, s.high_age, profile.as_ref()))
+                {
                     if share > 0.0 {
                         add_places(
                             inputs,
@@ -621,7 +693,12 @@ pub fn apply_scenario(
                         .and_then(|ay| s.commissioned_places(ay))
                         .map_or(0.0, f64::from)
                 };
-                for (phase, share) in PHASES.iter().zip(phase_shares(s.low_age, s.high_age)) {
+                let profile = inputs.age_profile.get(&(owner.clone(), kind)).copied();
+                for (phase, share) in
+                    PHASES
+                        .iter()
+                        .zip(phase_shares(s.low_age, s.high_age, profile.as_ref()))
+                {
                     if share > 0.0 {
                         add_places(
                             inputs,

@@ -178,6 +178,10 @@ pub struct Inputs {
     /// England's plans each January (DfE's national figure): the trend every authority's
     /// forecast total follows where it is known (see [`crate::model`]).
     pub england: BTreeMap<i32, u32>,
+    /// An authority's children in each kind of place by academic age on the latest January:
+    /// how a setting's places are shared over the phases of the ages it takes (an all-through
+    /// special school's places go where its children are, not evenly over its ages).
+    pub age_profile: BTreeMap<(AuthorityCode, PlaceKind), [f64; AGES]>,
 }
 
 impl Inputs {
@@ -219,6 +223,7 @@ impl Inputs {
                 .range(..origin)
                 .map(|(y, n)| (*y, *n))
                 .collect(),
+            age_profile: self.age_profile.clone(),
         }
     }
 

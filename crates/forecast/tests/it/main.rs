@@ -818,6 +818,97 @@ mod replay {
         e
     }
 
+    /// An all-through special school for ages 2-19 with 90 places, whose 30 pupils are 20
+    /// seven-year-olds and 10 thirteen-year-olds: its places go where its pupils are (60
+    /// primary, 30 secondary), none to the nursery or post-16 phases no child is in.
+    #[test]
+    fn a_settings_places_go_to_the_phases_of_its_pupils() {
+        let la = la("888");
+        let urn = Urn::parse("119100").unwrap();
+        let mut e = vec![
+            Event::AuthorityRegistered {
+                authority: la.clone(),
+                gss: gss("E10000017"),
+                name: "Lancashire".into(),
+            },
+            Event::DistrictRegistered {
+                district: gss(D1),
+                authority: la.clone(),
+                name: "District".into(),
+            },
+            Event::SettingOpened {
+                urn,
+                name: "All-through special school".into(),
+                authority: la.clone(),
+                district: gss(D1),
+                planning_area: None,
+                kind: SettingKind::SpecialMaintained,
+                phase: Phase::AllThrough,
+                low_age: 2,
+                high_age: 19,
+                facility: None,
+                designated_needs: vec![],
+                opened_on: d(2010, 9, 1),
+            },
+            Event::PlacesCommissioned {
+                urn,
+                year: AcademicYear::new(2024).unwrap(),
+                places: vec![NeedPlaces {
+                    need: None,
+                    places: 90,
+                }],
+            },
+        ];
+        for i in 0..30 {
+            let child = ChildId::parse(&format!("ATS-{i:05}")).unwrap();
+            // Academic age in 2024/25: 7 (born 2017), or 13 (born 2011).
+            let born = if i < 20 { 2017 } else { 2011 };
+            e.push(Event::ChildRegistered {
+                child: child.clone(),
+                authority: la.clone(),
+                born: YearMonth::new(born, 3).unwrap(),
+                district: gss(D1),
+                registered_on: d(2023, 3, 1),
+            });
+            e.push(Event::PlanIssued {
+                child: child.clone(),
+                issued_on: d(2023, 3, 1),
+                primary_need: PrimaryNeed::Sld,
+                secondary_needs: vec![],
+                transfer_in: None,
+            });
+            e.push(Event::PlacementStarted {
+                child: child.clone(),
+                started_on: d(2023, 9, 1),
+                placed_at: PlacedAt::Setting {
+                    urn,
+                    facility: None,
+                },
+            });
+            e.push(Event::ChildMovedHome {
+                child,
+                moved_on: d(2025, 3, 1),
+                home: NewHome::District { district: gss(D1) },
+            });
+        }
+        let (caseload, capacity, mainstream, costs): (Caseload, Capacity, Mainstream, Costs) =
+            (at_once(&e), at_once(&e), at_once(&e), at_once(&e));
+        let inputs = inputs(
+            Projections {
+                caseload: &caseload,
+                capacity: &capacity,
+                mainstream: &mainstream,
+                costs: &costs,
+            },
+            Default::default(),
+        );
+        let places = |phase| inputs.places(&(gss(D1), PlaceKind::Special, phase), 2025);
+        assert_eq!(places(Phase::Primary), Some(60));
+        assert_eq!(places(Phase::Secondary), Some(30));
+        assert_eq!(places(Phase::Nursery).unwrap_or(0), 0);
+        assert_eq!(places(Phase::Post16).unwrap_or(0), 0);
+    }
+
     /// Post-16 is costed by where the young people actually are: 3 x GBP 10,079 + 1 x
     /// GBP 55,907 = GBP 86,144 for today's four, not four times the plain average of the
     /// three rates on record.
