@@ -50,9 +50,10 @@ pub fn inputs(p: Projections<'_>, sharing: BTreeSet<(AuthorityCode, AuthorityCod
     let known = || januaries.iter().chain(&table_years).copied();
     let last_january = known().max().unwrap_or(2015);
     let first_january = known().min().unwrap_or(last_january);
-    let age_profile = age_profile_of(p, &januaries);
+    let placed = placed_today(p, &januaries);
+    let age_profile = age_profile_of(&placed);
     let capacity = capacity_of(p, &authorities, &age_profile, first_january, last_january);
-    let costs = costs_of(p.costs.on(NaiveDate::MAX), &placement_mix(p, &januaries));
+    let costs = costs_of(p.costs.on(NaiveDate::MAX), &placement_mix(&placed));
     let (mainstream, housing) = mainstream_inputs(p, &authorities);
     Inputs {
         authorities,
@@ -365,19 +366,34 @@ pub fn costs_of(
         .collect()
 }
 
-/// How many of each authority's children each placement type holds on the latest January:
-/// counted from children where the authority records them, else its published table.
-fn placement_mix(
+/// Each authority's children in one type of placement on the latest January: in all, and by
+/// academic age where known.
+#[derive(Default)]
+struct Placed {
+    all: u32,
+    by_age: [f64; AGES],
+}
+
+/// Each authority's children by type of placement on the latest January: counted from
+/// children where the authority records them, else from its latest published tables (the
+/// placement table, and DfE's age x placement table where the release has one).
+fn placed_today(
     p: Projections<'_>,
     januaries: &[i32],
-) -> BTreeMap<(AuthorityCode, ProvisionKind), u32> {
-    let mut mix: BTreeMap<(AuthorityCode, ProvisionKind), u32> = BTreeMap::new();
+) -> BTreeMap<(AuthorityCode, ProvisionKind), Placed> {
+    let mut out: BTreeMap<(AuthorityCode, ProvisionKind), Placed> = BTreeMap::new();
     if let Some(last) = januaries.iter().max() {
         for (cell, n) in p.caseload.january(*last) {
-            *mix.entry((cell.authority, cell.kind)).or_insert(0) += n;
+            let placed = out.entry((cell.authority, cell.kind)).or_default();
+            placed.all += n;
+            if let Ok(a) = usize::try_from(cell.age)
+                && a < AGES
+            {
+                placed.by_age[a] += f64::from(n);
+            }
         }
     }
-    let counted: BTreeSet<AuthorityCode> = mix.keys().map(|(a, _)| a.clone()).collect();
+    let counted: BTreeSet<AuthorityCode> = out.keys().map(|(a, _)| a.clone()).collect();
     for authority in p
         .caseload
         .published_authorities()
@@ -391,12 +407,27 @@ fn placement_mix(
             continue;
         };
         for c in cells {
-            if let (None, None, Some(kind), Some(n)) = (c.age, c.need, c.kind, c.plans) {
-                *mix.entry((authority.clone(), kind)).or_insert(0) += n;
+            let (None, Some(kind), Some(n)) = (c.need, c.kind, c.plans) else {
+                continue;
+            };
+            let placed = out.entry((authority.clone(), kind)).or_default();
+            match c.age {
+                None => placed.all += n,
+                Some(band) if band.from() == band.to() && usize::from(band.from()) < AGES => {
+                    placed.by_age[usize::from(band.from())] += f64::from(n);
+                }
+                Some(_) => {}
             }
         }
     }
-    mix
+    out
+}
+
+/// How many of each authority's children each placement type holds on the latest January.
+fn placement_mix(
+    placed: &BTreeMap<(AuthorityCode, ProvisionKind), Placed>,
+) -> BTreeMap<(AuthorityCode, ProvisionKind), u32> {
+    placed.iter().map(|(k, p)| (k.clone(), p.all)).collect()
 }
 
 /// Planning areas with their January rolls and net capacity by NCY, and housing by district.
@@ -500,45 +531,17 @@ fn phase_shares(low: u8, high: u8, profile: Option<&[f64; AGES]>) -> [f64; PHASE
     shares
 }
 
-/// Each authority's children in each kind of place by academic age on the latest January:
-/// counted from children where it records them, else its published table by age and
-/// placement (DfE's time series has one).
+/// Each authority's children in each kind of place by academic age on the latest January.
 fn age_profile_of(
-    p: Projections<'_>,
-    januaries: &[i32],
+    placed: &BTreeMap<(AuthorityCode, ProvisionKind), Placed>,
 ) -> BTreeMap<(AuthorityCode, PlaceKind), [f64; AGES]> {
     let mut out: BTreeMap<(AuthorityCode, PlaceKind), [f64; AGES]> = BTreeMap::new();
-    if let Some(last) = januaries.iter().max() {
-        for (cell, n) in p.caseload.january(*last) {
-            if let Ok(a) = usize::try_from(cell.age)
-                && a < AGES
-            {
-                out.entry((cell.authority, PlaceKind::of(cell.kind)))
-                    .or_insert([0.0; AGES])[a] += f64::from(n);
-            }
-        }
-    }
-    let counted: BTreeSet<AuthorityCode> = out.keys().map(|(a, _)| a.clone()).collect();
-    for authority in p
-        .caseload
-        .published_authorities()
-        .filter(|a| !counted.contains(*a))
-    {
-        let Some((_, cells)) = p
-            .caseload
-            .published(authority)
-            .and_then(|t| t.iter().next_back())
-        else {
-            continue;
-        };
-        for c in cells {
-            if let (Some(band), None, Some(kind), Some(n)) = (c.age, c.need, c.kind, c.plans)
-                && band.from() == band.to()
-                && usize::from(band.from()) < AGES
-            {
-                out.entry((authority.clone(), PlaceKind::of(kind)))
-                    .or_insert([0.0; AGES])[usize::from(band.from())] += f64::from(n);
-            }
+    for ((authority, kind), p) in placed {
+        let profile = out
+            .entry((authority.clone(), PlaceKind::of(*kind)))
+            .or_insert([0.0; AGES]);
+        for (x, n) in profile.iter_mut().zip(p.by_age) {
+            *x += n;
         }
     }
     out

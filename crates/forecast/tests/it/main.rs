@@ -736,6 +736,42 @@ mod replay {
         e
     }
 
+    /// A child of Lancashire born in March `born`, living in `D1`, with a plan from March 2023,
+    /// placed at `urn` from September 2023; a move within the district in March 2025 makes the
+    /// log run past January 2025.
+    fn placed_child(id: &str, born: i32, need: PrimaryNeed, urn: Urn) -> Vec<Event> {
+        let child = ChildId::parse(id).unwrap();
+        vec![
+            Event::ChildRegistered {
+                child: child.clone(),
+                authority: la("888"),
+                born: YearMonth::new(born, 3).unwrap(),
+                district: gss(D1),
+                registered_on: d(2023, 3, 1),
+            },
+            Event::PlanIssued {
+                child: child.clone(),
+                issued_on: d(2023, 3, 1),
+                primary_need: need,
+                secondary_needs: vec![],
+                transfer_in: None,
+            },
+            Event::PlacementStarted {
+                child: child.clone(),
+                started_on: d(2023, 9, 1),
+                placed_at: PlacedAt::Setting {
+                    urn,
+                    facility: None,
+                },
+            },
+            Event::ChildMovedHome {
+                child,
+                moved_on: d(2025, 3, 1),
+                home: NewHome::District { district: gss(D1) },
+            },
+        ]
+    }
+
     /// Three young people at a further education college and one at a specialist post-16
     /// institution, with the authority's rates for those and for UKRLP providers (which
     /// nobody attends).
@@ -785,35 +821,13 @@ mod replay {
             });
         }
         for i in 0..4 {
-            let child = ChildId::parse(&format!("P16-{i:05}")).unwrap();
-            e.push(Event::ChildRegistered {
-                child: child.clone(),
-                authority: la.clone(),
-                born: YearMonth::new(2008, 3).unwrap(),
-                district: gss(D1),
-                registered_on: d(2023, 3, 1),
-            });
-            e.push(Event::PlanIssued {
-                child: child.clone(),
-                issued_on: d(2023, 3, 1),
-                primary_need: PrimaryNeed::Asd,
-                secondary_needs: vec![],
-                transfer_in: None,
-            });
-            e.push(Event::PlacementStarted {
-                child: child.clone(),
-                started_on: d(2023, 9, 1),
-                placed_at: PlacedAt::Setting {
-                    urn: Urn::parse(if i < 3 { "130001" } else { "130002" }).unwrap(),
-                    facility: None,
-                },
-            });
-            // A move within the district in March 2025: the log runs past January 2025.
-            e.push(Event::ChildMovedHome {
-                child,
-                moved_on: d(2025, 3, 1),
-                home: NewHome::District { district: gss(D1) },
-            });
+            let urn = Urn::parse(if i < 3 { "130001" } else { "130002" }).unwrap();
+            e.extend(placed_child(
+                &format!("P16-{i:05}"),
+                2008,
+                PrimaryNeed::Asd,
+                urn,
+            ));
         }
         e
     }
@@ -860,36 +874,14 @@ mod replay {
             },
         ];
         for i in 0..30 {
-            let child = ChildId::parse(&format!("ATS-{i:05}")).unwrap();
             // Academic age in 2024/25: 7 (born 2017), or 13 (born 2011).
             let born = if i < 20 { 2017 } else { 2011 };
-            e.push(Event::ChildRegistered {
-                child: child.clone(),
-                authority: la.clone(),
-                born: YearMonth::new(born, 3).unwrap(),
-                district: gss(D1),
-                registered_on: d(2023, 3, 1),
-            });
-            e.push(Event::PlanIssued {
-                child: child.clone(),
-                issued_on: d(2023, 3, 1),
-                primary_need: PrimaryNeed::Sld,
-                secondary_needs: vec![],
-                transfer_in: None,
-            });
-            e.push(Event::PlacementStarted {
-                child: child.clone(),
-                started_on: d(2023, 9, 1),
-                placed_at: PlacedAt::Setting {
-                    urn,
-                    facility: None,
-                },
-            });
-            e.push(Event::ChildMovedHome {
-                child,
-                moved_on: d(2025, 3, 1),
-                home: NewHome::District { district: gss(D1) },
-            });
+            e.extend(placed_child(
+                &format!("ATS-{i:05}"),
+                born,
+                PrimaryNeed::Sld,
+                urn,
+            ));
         }
         let (caseload, capacity, mainstream, costs): (Caseload, Capacity, Mainstream, Costs) =
             (at_once(&e), at_once(&e), at_once(&e), at_once(&e));
