@@ -122,12 +122,15 @@ pub struct Row {
     pub surplus: Option<Range>,
     /// Surplus as a percentage of capacity, at the median.
     pub surplus_pct: Option<Decimal>,
-    /// Demand met elsewhere in the resident authority.
+    /// Demand met elsewhere in the resident authority (children keeping a place there, and
+    /// new demand in other districts' spare places).
     pub met_in_authority: Option<Range>,
-    /// Demand met in partner authorities' spare places.
+    /// Demand met in partner authorities: children keeping a place there, and new demand in
+    /// their spare places.
     pub met_by_partner: Option<Range>,
-    /// Children in independent or out-of-county places: overflow beyond local and partner
-    /// places, and (for the independent kind) everyone placed there.
+    /// Children placed outside the authority: those who are today and stay, and new demand
+    /// that found no place in the authority or a partner; for independent and non-maintained
+    /// special schools, those outside the authority (as today's children are).
     pub out_of_county: Range,
     /// Annual cost at the median, where the authority has recorded the costs.
     pub annual_cost: Option<Decimal>,
@@ -407,7 +410,13 @@ pub fn forecast(inputs: &Inputs, options: &Options) -> Result<Forecast, Forecast
     forecast_with(inputs, &inputs.population, options)
 }
 
-/// Meets one run's demand for commissioned kinds: the district's own places, then spare
+/// Meets one run's demand for commissioned kinds. Children keeping today's placement come
+/// first (`kept`: the share of each cell's demand that is children still in the phase they
+/// were in at the origin, in the authority, in another authority, elsewhere): those in the
+/// authority are met there (from the district's places, then spare places elsewhere in the
+/// authority, and where those run out they stay all the same, over the places), those in
+/// another authority stay with the partner, and those elsewhere stay out of county. The
+/// rest (new plans, phase transfers) is met from the district's places left, then spare
 /// places elsewhere in the authority (shared in proportion to what is unmet), then partner
 /// authorities' spare places (likewise), and the rest overflows. `demand` and the outputs
 /// are `[gd][p][c]` for one run.
@@ -418,6 +427,7 @@ fn allocate(
     first_district: &[usize],
     partners_of: &[Vec<usize>],
     capacity: &[Option<u32>],
+    kept: &[[f32; 3]],
     demand: &[f32],
     auth: &mut [f32],
     partner: &mut [f32],
@@ -427,6 +437,8 @@ fn allocate(
     let nd = capacity.len() / (PH * nc);
     let mut unmet = vec![0.0_f64; nd];
     let mut spare = vec![0.0_f64; nd];
+    // Children keeping a place in the authority that their district's places do not hold.
+    let mut kept_beyond = vec![0.0_f64; nd];
     let mut auth_spare = vec![0.0; models.len()];
     let span = |ai: usize| first_district[ai]..first_district[ai] + models[ai].districts.len();
     for p in 0..PH {
@@ -434,24 +446,34 @@ fn allocate(
             let cell = |gd: usize| (gd * PH + p) * nc + c;
             for gd in 0..nd {
                 let want = f64::from(demand[cell(gd)]);
-                let have = f64::from(capacity[cell(gd)].unwrap_or(0));
-                let met = want.min(have);
-                unmet[gd] = want - met;
+                let [k_in, k_partner, k_out] = kept[cell(gd)].map(|x| want * f64::from(x));
+                let mut have = f64::from(capacity[cell(gd)].unwrap_or(0));
+                let held = k_in.min(have);
+                have -= held;
+                kept_beyond[gd] = k_in - held;
+                let rest = (want - k_in - k_partner - k_out).max(0.0);
+                let met = rest.min(have);
+                unmet[gd] = rest - met;
                 spare[gd] = have - met;
                 auth[cell(gd)] = 0.0;
-                partner[cell(gd)] = 0.0;
+                partner[cell(gd)] = k_partner as f32;
+                over[cell(gd)] = k_out as f32;
             }
-            // Elsewhere in the authority.
+            // Elsewhere in the authority: the children already placed there first.
             for ai in 0..models.len() {
+                let mut have: f64 = span(ai).map(|d| spare[d]).sum();
+                let beyond: f64 = span(ai).map(|d| kept_beyond[d]).sum();
+                have = (have - beyond).max(0.0);
                 let want: f64 = span(ai).map(|d| unmet[d]).sum();
-                let have: f64 = span(ai).map(|d| spare[d]).sum();
                 let take = want.min(have);
-                if take > 0.0 {
-                    for d in span(ai) {
-                        let got = unmet[d] * take / want;
-                        unmet[d] -= got;
-                        auth[cell(d)] = got as f32;
-                    }
+                for d in span(ai) {
+                    let got = if take > 0.0 {
+                        unmet[d] * take / want
+                    } else {
+                        0.0
+                    };
+                    unmet[d] -= got;
+                    auth[cell(d)] = (kept_beyond[d] + got) as f32;
                 }
                 auth_spare[ai] = have - take;
             }
@@ -479,7 +501,7 @@ fn allocate(
                 }
             }
             for gd in 0..nd {
-                over[cell(gd)] = unmet[gd] as f32;
+                over[cell(gd)] += unmet[gd] as f32;
             }
         }
     }

@@ -32,7 +32,7 @@ const AHEAD: i32 = 25;
 pub fn inputs(p: Projections<'_>, sharing: BTreeSet<(AuthorityCode, AuthorityCode)>) -> Inputs {
     let authorities = authorities_of(p);
     let januaries = januaries_of(p);
-    let mut children = child_histories(p, &januaries);
+    let mut children = child_histories(p, &januaries, &authorities);
     start_where_the_log_is_whole(p, &mut children, &januaries);
     published_after_the_log(p, &mut children);
     let mut send = BTreeMap::new();
@@ -119,7 +119,11 @@ fn januaries_of(p: Projections<'_>) -> Vec<i32> {
 
 /// Each authority's child-level history per January: plans in force by district, age and
 /// need, the new plans since the January before, ceased plans, placements.
-fn child_histories(p: Projections<'_>, januaries: &[i32]) -> BTreeMap<AuthorityCode, ChildHistory> {
+fn child_histories(
+    p: Projections<'_>,
+    januaries: &[i32],
+    registered: &BTreeMap<AuthorityCode, Authority>,
+) -> BTreeMap<AuthorityCode, ChildHistory> {
     let mut children: BTreeMap<AuthorityCode, ChildHistory> = BTreeMap::new();
     for line in p.caseload.children().values() {
         let Some(born) = line.born else { continue };
@@ -136,7 +140,7 @@ fn child_histories(p: Projections<'_>, januaries: &[i32]) -> BTreeMap<AuthorityC
                 && let (Some((authority, district)), Some(need), Some(a)) =
                     (line.home_on(on), line.need_on(on), age(*y))
             {
-                let h = children.entry(authority).or_default();
+                let h = children.entry(authority.clone()).or_default();
                 let key = (district, a, need);
                 *h.january
                     .entry(*y)
@@ -145,14 +149,33 @@ fn child_histories(p: Projections<'_>, januaries: &[i32]) -> BTreeMap<AuthorityC
                     .or_insert(0) += 1;
                 let before = census_day(y - 1);
                 if !line.transferred_in && line.issued.is_some_and(|d| d > before) {
-                    *h.new_plans.entry(*y).or_default().entry(key).or_insert(0) += 1;
+                    *h.new_plans
+                        .entry(*y)
+                        .or_default()
+                        .entry(key.clone())
+                        .or_insert(0) += 1;
                 }
                 let phase = phase_of(usize::from(a));
+                let (kind, setting_authority) = line
+                    .placement_on(on)
+                    .unwrap_or((ProvisionKind::NotRecorded, None));
+                let kind = PlaceKind::of(kind);
                 *h.placements
                     .entry(*y)
                     .or_default()
-                    .entry((phase, need, PlaceKind::of(line.kind_on(on))))
+                    .entry((phase, need, kind))
                     .or_insert(0) += 1;
+                let location = match setting_authority {
+                    None => 0,
+                    Some(s) if *s == authority => 0,
+                    Some(s) if registered.contains_key(s) => 1,
+                    Some(_) => 2,
+                };
+                h.located
+                    .entry(*y)
+                    .or_default()
+                    .entry((key.0.clone(), phase, kind))
+                    .or_insert([0; 3])[location] += 1;
             }
             // Ceased since last January, counted where and at the age it was then.
             let before = census_day(y - 1);
@@ -213,6 +236,7 @@ fn start_where_the_log_is_whole(
             h.january.retain(|y, _| *y >= first);
             h.new_plans.retain(|y, _| *y >= first);
             h.placements.retain(|y, _| *y >= first);
+            h.located.retain(|y, _| *y >= first);
             h.ceased.retain(|y, _| *y > first);
         }
         // Every January has an entry, even an empty one, so a year of no new plans is a zero.

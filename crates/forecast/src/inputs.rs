@@ -20,6 +20,9 @@ pub struct Authority {
     pub districts: BTreeMap<GssCode, String>,
 }
 
+/// Children's placements counted by resident district, phase and kind of place.
+pub type PlaceCell = (GssCode, Phase, PlaceKind);
+
 /// January plans of an authority that records children: stocks and the flows between them.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ChildHistory {
@@ -33,6 +36,12 @@ pub struct ChildHistory {
     pub ceased: BTreeMap<i32, BTreeMap<u8, u32>>,
     /// Where the plans in force each January were placed, by phase, need and kind of place.
     pub placements: BTreeMap<i32, BTreeMap<(Phase, PrimaryNeed, PlaceKind), u32>>,
+    /// Where the children of each January are placed, by resident district, phase and kind
+    /// of place: `[in the authority, in another registered authority, elsewhere]` (the
+    /// setting's location; a child not at a setting counts as in the authority). Children
+    /// keep their placement until they leave their phase: the forecast meets them where they
+    /// are.
+    pub located: BTreeMap<i32, BTreeMap<PlaceCell, [u32; 3]>>,
     /// DfE's published Januaries after the last one the child-level log holds (the yearly
     /// release comes before the authority's children are brought up to date): the forecast
     /// starts from the latest, its children aged on a year and scaled to it.
@@ -89,6 +98,7 @@ impl SendHistory {
                 new_plans: cut(&c.new_plans, last),
                 ceased: cut(&c.ceased, last),
                 placements: cut(&c.placements, last),
+                located: cut(&c.located, last),
                 published: cut(&c.published, last),
             }),
             SendHistory::Tables(t) => SendHistory::Tables(TableHistory {

@@ -110,6 +110,10 @@ pub(crate) struct Model {
     pub start: Start,
     /// Placement mix `[p][n][k]` (stock-flow only).
     pub mix: Vec<f64>,
+    /// Where today's children of each district, phase and kind are placed `[d][p][k]`:
+    /// shares in the authority, in another registered authority, and elsewhere (see
+    /// [`located_shares`]).
+    pub located: Vec<[f64; 3]>,
     pub growth: f64,
     pub sigma: f64,
     pub sigma_slope: f64,
@@ -203,6 +207,7 @@ impl Model {
                     share: vec![0.0; 1],
                 },
                 mix: Vec::new(),
+                located: Vec::new(),
                 growth: 0.0,
                 sigma: 0.0,
                 sigma_slope: 0.0,
@@ -241,11 +246,16 @@ impl Model {
                 rates.volatility = drift;
             }
         }
+        let located = match inputs.send.get(authority) {
+            Some(SendHistory::Children(c)) => located_shares(c, &districts, origin),
+            _ => located_shares(&ChildHistory::default(), &districts, origin),
+        };
         Some(Model {
             authority: authority.clone(),
             districts,
             start,
             mix,
+            located,
             growth,
             sigma,
             sigma_slope,
@@ -760,6 +770,40 @@ fn child_mix(c: &ChildHistory, origin: i32) -> Vec<f64> {
 
 /// Each cell's share `[d][p][n][k]` of the January `origin` (or latest) caseload, for a
 /// trend forecast of an authority whose children are known but whose flows are not.
+/// Where the children of each district, phase and kind are placed on the latest January up
+/// to `origin` `[d][p][k]`: shares in the authority, in another registered authority, and
+/// elsewhere. A cell with no children counts as in the authority, except independent and
+/// non-maintained special schools, whose places count as elsewhere (as before locations were
+/// recorded): an authority known only from its tables has them all there.
+pub(crate) fn located_shares(
+    c: &ChildHistory,
+    districts: &[GssCode],
+    origin: i32,
+) -> Vec<[f64; 3]> {
+    let mut out: Vec<[f64; 3]> = (0..districts.len() * PH * KINDS)
+        .map(|i| {
+            if i % KINDS == PlaceKind::Independent.index() {
+                [0.0, 0.0, 1.0]
+            } else {
+                [1.0, 0.0, 0.0]
+            }
+        })
+        .collect();
+    let Some((_, cells)) = c.located.range(..=origin).next_back() else {
+        return out;
+    };
+    for ((district, phase, kind), n) in cells {
+        let (Some(d), Some(p)) = (dist_index(districts, district), phase_index(*phase)) else {
+            continue;
+        };
+        let all: u32 = n.iter().sum();
+        if all > 0 {
+            out[(d * PH + p) * KINDS + kind.index()] = n.map(|x| f64::from(x) / f64::from(all));
+        }
+    }
+    out
+}
+
 fn child_shares(c: &ChildHistory, districts: &[GssCode], origin: i32) -> Vec<f64> {
     let nn = needs();
     let mix = child_mix(c, origin);

@@ -26,6 +26,10 @@ pub(crate) struct Prep {
     /// by need `[d][p][n][s]`.
     pub kind_central: Vec<Vec<f64>>,
     pub need_central: Vec<Vec<f64>>,
+    /// Per year: the central path's demand `[d][p][k]` of the plans held at the origin that
+    /// are still in the phase they were in then (they keep their placement). Empty for a
+    /// trend forecast, which knows no children.
+    pub stayers_central: Vec<Vec<f64>>,
 }
 
 fn age_on(stock: &[f64], cont: &[f64], districts: usize) -> Vec<f64> {
@@ -91,6 +95,7 @@ pub(crate) fn prepare(
         plan_terms: Vec::with_capacity(horizon),
         kind_central: Vec::with_capacity(horizon),
         need_central: Vec::with_capacity(horizon),
+        stayers_central: Vec::with_capacity(horizon),
     };
     match &m.start {
         Start::Flow {
@@ -139,10 +144,30 @@ pub(crate) fn prepare(
                         *c += x;
                     }
                 }
+                // Held since the origin and not yet past a phase transfer.
+                let mut stayers = held.clone();
+                for d in 0..nd {
+                    for a in 0..AGES {
+                        let stayed = a > step && phase_of(a - step - 1) == phase_of(a);
+                        if !stayed {
+                            let i = (d * AGES + a) * nn;
+                            stayers[i..i + nn].iter_mut().for_each(|x| *x = 0.0);
+                        }
+                    }
+                }
+                let mut stayers_kind = vec![0.0; len];
+                place(
+                    &stayers,
+                    &mix_old,
+                    nd,
+                    &mut stayers_kind,
+                    &mut vec![0.0; need_len],
+                );
                 prep.kind_terms.push(terms);
                 prep.plan_terms.push(plans);
                 prep.kind_central.push(central);
                 prep.need_central.push(need);
+                prep.stayers_central.push(stayers_kind);
             }
         }
         Start::Trend { total, share } => {

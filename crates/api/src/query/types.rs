@@ -100,8 +100,15 @@ pub struct ForecastRow {
     pub surplus: Option<Range>,
     /// Surplus as a percentage of capacity, at the median.
     pub surplus_pct: Option<Decimal>,
+    /// Demand met in the authority beyond the district's places: children keeping a place
+    /// there (over the places if need be) and new demand in other districts' spare places.
     pub met_in_authority: Option<Range>,
+    /// Demand met in partner authorities: children keeping a place there, and new demand in
+    /// their spare places under a data-sharing agreement.
     pub met_by_partner: Option<Range>,
+    /// Children placed outside the authority: those who are today and stay in their phase,
+    /// and new demand that found no place in the authority or a partner. For independent and
+    /// non-maintained special schools: those outside the authority, as today's children are.
     pub out_of_county: Range,
     /// Annual cost at the median, in pounds.
     pub annual_cost: Option<Decimal>,

@@ -127,6 +127,19 @@ fn national(base: &Inputs, copies: usize) -> anyhow::Result<Inputs> {
                     ceased: c.ceased.clone(),
                     placements: c.placements.clone(),
                     published: c.published.clone(),
+                    located: c
+                        .located
+                        .iter()
+                        .map(|(y, cells)| {
+                            (
+                                *y,
+                                cells
+                                    .iter()
+                                    .map(|((d, p, k), v)| ((rename[d].clone(), *p, *k), *v))
+                                    .collect(),
+                            )
+                        })
+                        .collect(),
                 })
             }
             other => other.clone(),

@@ -78,6 +78,9 @@ struct Setup<'a> {
     partners_of: Vec<Vec<usize>>,
     /// Places `[gd][p][c]` each year.
     capacity: Vec<Vec<Option<u32>>>,
+    /// The share of each commissioned cell's demand `[gd][p][c]` each year that is children
+    /// keeping today's placement: in the authority, in another authority, elsewhere.
+    kept: Vec<Vec<[f32; 3]>>,
     incidence: Vec<f64>,
     preps: Vec<Prep>,
     /// Each authority's central path: the weight of each year's new plans.
@@ -153,6 +156,7 @@ impl<'a> Setup<'a> {
             .zip(&preps)
             .map(|(m, prep)| central_path(m, prep, options, years.len()))
             .collect();
+        let kept = kept(&models, &preps, years.len());
         Ok(Setup {
             inputs,
             options,
@@ -166,6 +170,7 @@ impl<'a> Setup<'a> {
             first_district,
             partners_of,
             capacity,
+            kept,
             incidence,
             preps,
             paths,
@@ -271,6 +276,45 @@ fn partners_of(inputs: &Inputs, models: &[Model]) -> Vec<Vec<usize>> {
             (0..models.len())
                 .filter(|a| provider_of[*a].contains(&provider))
                 .collect()
+        })
+        .collect()
+}
+
+/// Per year, the share of each commissioned cell's demand `[gd][p][c]` that is children
+/// keeping today's placement (`[in the authority, in another authority, elsewhere]`): the
+/// central path's demand of plans held since the origin and still in the phase they were
+/// in then, over the cell's whole demand, split as today's children of the cell are placed.
+/// Empty for a caseload-only forecast.
+fn kept(models: &[Model], preps: &[Prep], years: usize) -> Vec<Vec<[f32; 3]>> {
+    (0..years)
+        .map(|step| {
+            let mut v = Vec::new();
+            for (m, prep) in models.iter().zip(preps) {
+                let (Some(stay), Some(all)) =
+                    (prep.stayers_central.get(step), prep.kind_central.get(step))
+                else {
+                    v.extend(std::iter::repeat_n(
+                        [0.0; 3],
+                        m.districts.len() * PH * PlaceKind::COMMISSIONED.len(),
+                    ));
+                    continue;
+                };
+                for d in 0..m.districts.len() {
+                    for p in 0..PH {
+                        for kind in PlaceKind::COMMISSIONED {
+                            let i = (d * PH + p) * KINDS + kind.index();
+                            let share = if all[i] > 0.0 {
+                                (stay[i] / all[i]).min(1.0)
+                            } else {
+                                0.0
+                            };
+                            let at = m.located.get(i).copied().unwrap_or([1.0, 0.0, 0.0]);
+                            v.push(at.map(|x| (x * share) as f32));
+                        }
+                    }
+                }
+            }
+            v
         })
         .collect()
 }
@@ -557,6 +601,7 @@ impl Samples {
         let nd = s.nd();
         let alloc_cells = nd * PH * nc;
         let cap = &s.capacity[step];
+        let kept = &s.kept[step];
         let kind_s = &self.kind_s;
         let (models, first_district, partners_of) = (&s.models, &s.first_district, &s.partners_of);
         std::thread::scope(|scope| {
@@ -591,6 +636,7 @@ impl Samples {
                             first_district,
                             partners_of,
                             cap,
+                            kept,
                             &buf.kind[at.clone()],
                             &mut buf.auth[at.clone()],
                             &mut buf.partner[at.clone()],
@@ -730,7 +776,7 @@ impl Setup<'_> {
                 });
                 let cap = alloc.and_then(|a| a.0);
                 let out_of_county = match (kind, alloc) {
-                    (PlaceKind::Independent, _) => demand,
+                    (PlaceKind::Independent, _) => self.outside(gd, p, demand),
                     (_, Some(a)) => a.3,
                     _ => Range::default(),
                 };
@@ -769,6 +815,25 @@ impl Setup<'_> {
                 });
             }
             self.need_rows(step, gd, p, &by_kind, rows);
+        }
+    }
+
+    /// The part of district `gd`'s demand for independent and non-maintained special school
+    /// places in phase `p` that is outside the authority: as today's children of the cell
+    /// are placed (an independent special school inside the authority is not out of county).
+    fn outside(&self, gd: usize, p: usize, demand: Range) -> Range {
+        let (ai, _) = &self.district_of[gd];
+        let local = gd - self.first_district[*ai];
+        let [_, other, elsewhere] = self.models[*ai]
+            .located
+            .get((local * PH + p) * KINDS + PlaceKind::Independent.index())
+            .copied()
+            .unwrap_or([0.0, 0.0, 1.0]);
+        let of = |v: i64| (v as f64 * (other + elsewhere)).round() as i64;
+        Range {
+            p10: of(demand.p10),
+            p50: of(demand.p50),
+            p90: of(demand.p90),
         }
     }
 
@@ -851,7 +916,7 @@ impl Setup<'_> {
                     met_in_authority: None,
                     met_by_partner: None,
                     out_of_county: if *kind == PlaceKind::Independent {
-                        demand
+                        self.outside(gd, p, demand)
                     } else {
                         Range::default()
                     },

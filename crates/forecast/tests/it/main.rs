@@ -106,6 +106,54 @@ fn cohorts_age_on_by_hand_computed_rates() {
     );
 }
 
+/// Children keep their placement until they leave their phase. Hand-worked: January 2024's
+/// 110 special primary children (100 in the authority, 10 outside it) are 108 in January 2025
+/// (90 at seven, 18 at six), still primary, and 20 new five-year-olds join them; the district
+/// has 60 special primary places. The 98 of the 108 in the authority stay there (60 in the
+/// places, 38 over them), the 10 outside stay outside, and only the 20 new children, for whom
+/// there is no place, go out of county: 30 in all (the old allocation sent 68).
+#[test]
+fn children_already_placed_keep_their_placement() {
+    let mut inputs = hand_inputs();
+    let SendHistory::Children(h) = inputs.send.get_mut(&la("888")).unwrap() else {
+        unreachable!()
+    };
+    h.located.insert(
+        2024,
+        BTreeMap::from([((gss(D1), Phase::Primary, PlaceKind::Special), [100, 0, 10])]),
+    );
+    let with_places = |n: u32| {
+        let mut inputs = inputs.clone();
+        inputs.capacity.insert(
+            (gss(D1), PlaceKind::Special, Phase::Primary),
+            BTreeMap::from([(2020, n)]),
+        );
+        forecast(&inputs, &quiet()).unwrap()
+    };
+    let f = with_places(60);
+    let row = special_row(&f, D1, 2025);
+    assert_eq!(row.demand, Range::exact(128));
+    let outside_today = 108.0 * 10.0 / 110.0;
+    assert_eq!(
+        row.out_of_county,
+        Range::exact((outside_today + 20.0_f64).round() as i64)
+    );
+    assert_eq!(
+        row.met_in_authority,
+        Some(Range::exact(
+            (108.0 * 100.0 / 110.0 - 60.0_f64).round() as i64
+        ))
+    );
+    assert_eq!(row.surplus, Some(Range::exact(60 - 128)));
+    // With places for everyone, only the children outside today are out of county.
+    let f = with_places(200);
+    let row = special_row(&f, D1, 2025);
+    assert_eq!(
+        row.out_of_county,
+        Range::exact(outside_today.round() as i64)
+    );
+}
+
 /// An authority known only by its January totals (no breakdown), with its districts'
 /// population, giving `per_district` special primary plans a year in each, flat.
 fn table_authority(total: u32, with_breakdown: bool) -> SendHistory {
