@@ -39,7 +39,14 @@ pub fn census_day(year: i32) -> NaiveDate {
 
 /// Population by area, mid-year and single year of age: ONS's 2022-based projection, and
 /// for the years before 2022 the same cohorts read back (a child aged 5 in 2020 is the
-/// projection's 7-year-old of 2022).
+/// projection's 7-year-old of 2022) while they are of school age in 2022 (17 at most). An
+/// older cohort of 2022 holds the students and young workers who moved in at 18 or later
+/// (Lancaster's and Preston's universities double their 18-21s): read back, they would be
+/// taken for children who were never there, so an earlier year takes 2022's figure for the
+/// same age.
+/// The oldest age in 2022 a cohort is read back from (see [`Population`]).
+const LAST_READ_BACK_AGE: i32 = 17;
+
 #[derive(Debug, Clone, Default)]
 pub struct Population {
     persons: HashMap<(GssCode, i32, i32), f64>,
@@ -65,10 +72,10 @@ impl Population {
     }
 
     pub fn get(&self, area: &GssCode, year: i32, age: i32) -> f64 {
-        let (year, age) = if year < 2022 {
-            (2022, age + 2022 - year)
-        } else {
-            (year, age)
+        let (year, age) = match year {
+            y if y < 2022 && age + 2022 - y <= LAST_READ_BACK_AGE => (2022, age + 2022 - y),
+            y if y < 2022 => (2022, age),
+            y => (y, age),
         };
         self.persons
             .get(&(area.clone(), year, age))
@@ -175,7 +182,7 @@ pub fn generate(
     }
     for area in &geography.areas {
         for year in 2015..2022 {
-            for age in 0..=(25 - (2022 - year)) {
+            for age in 0..=25 {
                 let persons = population.get(&area.gss, year, age);
                 timeline.push(
                     date(year + 1, 6, 25),
