@@ -7,6 +7,7 @@ mod abuse;
 mod crash;
 mod disclosure;
 mod harness;
+mod mainstream;
 mod measures;
 mod mutations;
 mod outage;

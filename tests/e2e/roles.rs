@@ -190,6 +190,12 @@ async fn root_fields(url: &str) {
             LANCASHIRE_READERS,
         ),
         field(
+            "mainstreamForecast",
+            "{ mainstreamForecast(filter: { authority: \"888\", years: [2027] }) { rows { pupils { p50 } } } }",
+            |_| json!({}),
+            LANCASHIRE_READERS,
+        ),
+        field(
             "sharedPlaceData",
             "{ sharedPlaceData(authority: \"888\") { cells { demand } } }",
             |_| json!({}),

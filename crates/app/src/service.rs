@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use chrono::NaiveDate;
 use placeledger_domain::{
-    AcademicYear, AuthorityCode, ChildId, Event, GssCode, Phase, PrimaryNeed, ScenarioId,
-    SettingKind, SharedData, Urn,
+    AcademicYear, AuthorityCode, ChildId, Event, GssCode, Phase, PlanningAreaCode, PrimaryNeed,
+    ScenarioId, SettingKind, SharedData, Urn,
 };
-use placeledger_forecast::{Flag, PlaceKind, Row, Total};
+use placeledger_forecast::{Flag, MainstreamRow, PlaceKind, Row, Total};
 use placeledger_placements::GroupBy;
 use placeledger_store::{EventStore, StoredEvent, StreamId};
 
@@ -110,6 +110,22 @@ pub struct ForecastQuery {
     pub kind: Option<PlaceKind>,
     pub years: Option<Vec<i32>>,
     pub scenario: Option<ScenarioId>,
+}
+
+/// The mainstream forecast narrowed to an authority, district, phase and years.
+#[derive(Debug, Clone, Default)]
+pub struct MainstreamQuery {
+    pub narrowing: Narrowing,
+    pub planning_area: Option<PlanningAreaCode>,
+    pub years: Option<Vec<i32>>,
+}
+
+/// The mainstream rows a caller asked for, and the read models they are named from.
+#[derive(Debug)]
+pub struct MainstreamAnswer {
+    pub origin: i32,
+    pub rows: Vec<MainstreamRow>,
+    pub models: Arc<ReadModels>,
 }
 
 /// The part of a forecast a caller asked for: its rows (read in place from the cached
@@ -527,6 +543,50 @@ impl Service {
             rows,
             totals,
             flags,
+        })
+    }
+
+    /// The mainstream pupil forecast per planning area narrowed by `q` (the baseline's):
+    /// an authority's own readers see it (admins: any, or every authority).
+    pub async fn mainstream_forecast(
+        &self,
+        v: &Viewer,
+        q: &MainstreamQuery,
+    ) -> Result<MainstreamAnswer, AppError> {
+        let n = &q.narrowing;
+        may_read_forecast(v, n.authority.as_ref())?;
+        let models = self.live.now();
+        if let Some(a) = &n.authority
+            && !models.mainstream.authorities().contains_key(a)
+        {
+            return Err(AppError::NotFound(format!(
+                "there is no authority {a} in the store"
+            )));
+        }
+        let made = self.live.forecast(None).await.map_err(scenario_error)?;
+        let mainstream = &made.forecast.mainstream;
+        let origin = mainstream
+            .iter()
+            .map(|r| r.year - 1)
+            .min()
+            .unwrap_or(made.forecast.origin);
+        let rows = mainstream
+            .iter()
+            .filter(|r| {
+                n.authority.as_ref().is_none_or(|a| a == &r.authority)
+                    && n.district.as_ref().is_none_or(|d| d == &r.district)
+                    && n.phase.is_none_or(|p| p == r.phase)
+                    && q.planning_area
+                        .as_ref()
+                        .is_none_or(|p| p == &r.planning_area)
+                    && q.years.as_ref().is_none_or(|ys| ys.contains(&r.year))
+            })
+            .cloned()
+            .collect();
+        Ok(MainstreamAnswer {
+            origin,
+            rows,
+            models,
         })
     }
 

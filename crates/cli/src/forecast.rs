@@ -162,6 +162,7 @@ fn write_csv(out: &mut impl Write, f: &Forecast, inputs: &Inputs) -> anyhow::Res
         "out_of_county_p50",
         "out_of_county_p90",
         "annual_cost",
+        "warnings",
     ])?;
     for row in &f.rows {
         w.write_record([
@@ -186,6 +187,7 @@ fn write_csv(out: &mut impl Write, f: &Forecast, inputs: &Inputs) -> anyhow::Res
             row.out_of_county.p50.to_string(),
             row.out_of_county.p90.to_string(),
             row.annual_cost.map(|c| c.to_string()).unwrap_or_default(),
+            String::new(),
         ])?;
     }
     for m in &f.mainstream {
@@ -211,6 +213,11 @@ fn write_csv(out: &mut impl Write, f: &Forecast, inputs: &Inputs) -> anyhow::Res
             String::new(),
             String::new(),
             String::new(),
+            m.warnings
+                .iter()
+                .map(|w| w.code)
+                .collect::<Vec<_>>()
+                .join(";"),
         ])?;
     }
     w.flush()?;
@@ -338,16 +345,40 @@ fn write_table(out: &mut impl Write, f: &Forecast, inputs: &Inputs) -> anyhow::R
             writeln!(out, "{line}")?;
         }
     }
+    write_mainstream_table(out, f, inputs)?;
+    writeln!(out, "\nJanuary plans (P10 / P50 / P90)")?;
+    for (authority, years) in &f.caseload {
+        let mut line = format!("{:<8}", authority.as_str());
+        for (y, range) in years {
+            line.push_str(&format!(
+                "  {y}: {} / {} / {}",
+                range.p10, range.p50, range.p90
+            ));
+        }
+        writeln!(out, "{line}")?;
+    }
+    Ok(())
+}
+
+/// The mainstream part of the table: each planning area's pupils, intake and surplus a
+/// January at a time, with its warnings below it.
+fn write_mainstream_table(
+    out: &mut impl Write,
+    f: &Forecast,
+    inputs: &Inputs,
+) -> anyhow::Result<()> {
     if !f.mainstream.is_empty() {
         writeln!(
             out,
-            "\nMainstream pupils by planning area (all pupils, medians) and net capacity minus \
-             pupils: ! a deficit, ~ under {}% headroom, + a surplus over {}%",
+            "\nMainstream pupils by planning area as the SCAP return counts them (Reception-Y6, \
+             Y7-Y11, and sixth forms apart; medians), the intake year group (Reception or Y7), \
+             and net capacity minus pupils: ! a deficit, ~ under {}% headroom, + a surplus over \
+             {}%; warnings below each area",
             placeledger_forecast::mainstream::HEADROOM_PCT,
             placeledger_forecast::mainstream::LARGE_SURPLUS_PCT
         )?;
         let mut by_area: BTreeMap<
-            (AuthorityCode, String),
+            (AuthorityCode, String, Phase),
             Vec<&placeledger_forecast::MainstreamRow>,
         > = BTreeMap::new();
         for m in &f.mainstream {
@@ -358,6 +389,7 @@ fn write_table(out: &mut impl Write, f: &Forecast, inputs: &Inputs) -> anyhow::R
                         .mainstream
                         .get(&m.planning_area)
                         .map_or_else(|| m.planning_area.to_string(), |a| a.name.clone()),
+                    m.phase,
                 ))
                 .or_default()
                 .push(m);
@@ -369,18 +401,29 @@ fn write_table(out: &mut impl Write, f: &Forecast, inputs: &Inputs) -> anyhow::R
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        let mut header = format!("{:<32} {:<8}", "planning area", "");
+        let mut header = format!("{:<32} {:<10} {:<8}", "planning area", "years", "");
         for y in &years {
             header.push_str(&format!(" {:>8}", format!("Jan {y}")));
         }
         writeln!(out, "{header}")?;
-        for ((_, area), cells) in &by_area {
-            let mut pupils = format!("{area:<32} {:<8}", "pupils");
-            let mut surplus = format!("{:<32} {:<8}", "", "surplus");
+        for ((_, area, phase), cells) in &by_area {
+            let band = match phase {
+                Phase::Primary => "R-Y6",
+                Phase::Secondary => "Y7-Y11",
+                Phase::Post16 => "sixth form",
+                _ => "",
+            };
+            let mut pupils = format!("{area:<32} {band:<10} {:<8}", "pupils");
+            let mut intake = format!("{:<32} {:<10} {:<8}", "", "", "intake");
+            let mut surplus = format!("{:<32} {:<10} {:<8}", "", "", "surplus");
             for y in &years {
                 match cells.iter().find(|m| m.year == *y) {
                     Some(m) => {
                         pupils.push_str(&format!(" {:>8}", m.pupils.p50));
+                        intake.push_str(&format!(
+                            " {:>8}",
+                            m.intake.map(|i| i.p50.to_string()).unwrap_or_default()
+                        ));
                         let mark = match m.headroom {
                             Some(placeledger_forecast::Headroom::Deficit) => "!",
                             Some(placeledger_forecast::Headroom::BelowHeadroom) => "~",
@@ -394,24 +437,39 @@ fn write_table(out: &mut impl Write, f: &Forecast, inputs: &Inputs) -> anyhow::R
                         surplus.push_str(&format!(" {text:>8}"));
                     }
                     None => {
-                        pupils.push_str(&format!(" {:>8}", ""));
-                        surplus.push_str(&format!(" {:>8}", ""));
+                        for line in [&mut pupils, &mut intake, &mut surplus] {
+                            line.push_str(&format!(" {:>8}", ""));
+                        }
                     }
                 }
             }
-            writeln!(out, "{pupils}\n{surplus}")?;
+            writeln!(out, "{pupils}")?;
+            if cells.iter().any(|m| m.intake.is_some()) {
+                writeln!(out, "{intake}")?;
+            }
+            writeln!(out, "{surplus}")?;
+            // Each warning once, with the years it holds in.
+            let mut warnings: BTreeMap<&str, (Vec<i32>, &str)> = BTreeMap::new();
+            for m in cells {
+                for w in &m.warnings {
+                    let e = warnings.entry(w.code).or_insert((Vec::new(), &w.message));
+                    e.0.push(m.year);
+                }
+            }
+            for (code, (years, message)) in warnings {
+                let (first, last) = (years[0], years[years.len() - 1]);
+                let when = if first == last {
+                    String::new()
+                } else {
+                    format!(" (Jan {first}-{last})")
+                };
+                writeln!(
+                    out,
+                    "{:<32}   warning {code}{when}: Jan {first}, {message}",
+                    ""
+                )?;
+            }
         }
-    }
-    writeln!(out, "\nJanuary plans (P10 / P50 / P90)")?;
-    for (authority, years) in &f.caseload {
-        let mut line = format!("{:<8}", authority.as_str());
-        for (y, range) in years {
-            line.push_str(&format!(
-                "  {y}: {} / {} / {}",
-                range.p10, range.p50, range.p90
-            ));
-        }
-        writeln!(out, "{line}")?;
     }
     Ok(())
 }

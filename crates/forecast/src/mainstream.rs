@@ -57,22 +57,53 @@ pub struct MainstreamRow {
     pub authority: AuthorityCode,
     pub district: GssCode,
     pub planning_area: PlanningAreaCode,
+    /// `primary` (Reception to Year 6), `secondary` (Years 7 to 11) or `post_16` (a
+    /// secondary area's sixth forms, Years 12 and 13), as the DfE SCAP return counts them.
     pub phase: Phase,
     pub year: i32,
     pub pupils: Range,
+    /// The intake year group: Reception (primary) or Year 7 (secondary); none for sixth
+    /// forms.
+    pub intake: Option<Range>,
+    /// Net capacity of the same year groups.
     pub net_capacity: Option<u32>,
     pub surplus: Option<Range>,
     pub surplus_pct: Option<Decimal>,
     pub headroom: Option<Headroom>,
     /// Pupils from housing completed after the origin, included in `pupils` (median path).
     pub from_housing: i64,
+    /// What makes the figure doubtful or worth a look (codes in [`Warning`]).
+    pub warnings: Vec<Warning>,
 }
 
-/// NCY offsets of each phase's year groups.
+/// A data-quality warning on a figure: a stable code and what it means here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Warning {
+    pub code: &'static str,
+    pub message: String,
+}
+
+/// Surplus above this share of capacity is worth a warning (a quarter of places empty).
+pub const SURPLUS_WARNING_PCT: i64 = 25;
+/// A roll moving more than this share in a year is worth a warning.
+pub const ROLL_MOVE_WARNING_PCT: f64 = 10.0;
+/// Cohort survival outside this band is worth a warning.
+pub const SURVIVAL_BAND: (f64, f64) = (0.9, 1.1);
+
+/// NCY offsets of each phase's year groups (a secondary area's sixth forms included: they
+/// are reported apart, see [`bands`]).
 fn grades(phase: Phase) -> std::ops::RangeInclusive<i8> {
     match phase {
         Phase::Secondary => 7..=13,
         _ => 0..=6,
+    }
+}
+
+/// The year groups reported apart: Reception-Y6, or Y7-Y11 and the sixth form Y12-Y13.
+fn bands(phase: Phase) -> Vec<(Phase, std::ops::RangeInclusive<i8>)> {
+    match phase {
+        Phase::Secondary => vec![(Phase::Secondary, 7..=11), (Phase::Post16, 12..=13)],
+        _ => vec![(Phase::Primary, 0..=6)],
     }
 }
 
@@ -139,7 +170,10 @@ pub fn forecast_mainstream(
         let model = Model::estimate(inputs, area, &g, origin, w, &district_y6);
         let (per_year_dwellings, per_dwelling) = housing_yield(inputs, area, origin);
         let h_max = horizon(area.phase);
-        let mut samples = vec![vec![0.0_f32; runs as usize]; h_max];
+        let bands = bands(area.phase);
+        // Per band, year and run: pupils; and the intake year group's.
+        let mut samples = vec![vec![vec![0.0_f32; runs as usize]; h_max]; bands.len()];
+        let mut intake = vec![vec![0.0_f32; runs as usize]; h_max];
         let mut y6_paths = vec![vec![0.0_f64; h_max]; runs as usize];
         for r in 0..runs as usize {
             let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x6d61_696e_7374_7265);
@@ -181,8 +215,19 @@ pub fn forecast_mainstream(
                 if !secondary {
                     y6_paths[r][h] = cohort[6];
                 }
+                // Housing's pupils are of compulsory school age: the first band's.
                 let housing_pupils = per_year_dwellings * per_dwelling * (h + 1) as f64;
-                samples[h][r] = (cohort.iter().sum::<f64>() + housing_pupils) as f32;
+                for (b, (_, grades)) in bands.iter().enumerate() {
+                    let in_band: f64 = g
+                        .iter()
+                        .zip(&cohort)
+                        .filter(|(x, _)| grades.contains(x))
+                        .map(|(_, v)| v)
+                        .sum();
+                    let extra = if b == 0 { housing_pupils } else { 0.0 };
+                    samples[b][h][r] = (in_band + extra) as f32;
+                }
+                intake[h][r] = cohort[0] as f32;
             }
         }
         if !secondary {
@@ -195,14 +240,31 @@ pub fn forecast_mainstream(
                 }
             }
         }
-        rows.extend(area_rows(
-            code,
-            area,
-            &g,
-            origin,
-            samples,
-            per_year_dwellings * per_dwelling,
-        ));
+        let intake: Vec<Range> = intake
+            .into_iter()
+            .map(|mut s| crate::engine::percentiles_of(&mut s))
+            .collect();
+        for (b, ((phase, grades), samples)) in bands.into_iter().zip(samples).enumerate() {
+            let band: Vec<i8> = grades.collect();
+            let warnings = band_warnings(area, &band, &g, &model, origin);
+            rows.extend(area_rows(
+                code,
+                area,
+                Band {
+                    phase,
+                    grades: &band,
+                    intake: (b == 0).then_some(&intake[..]),
+                    warnings,
+                },
+                origin,
+                samples,
+                if b == 0 {
+                    per_year_dwellings * per_dwelling
+                } else {
+                    0.0
+                },
+            ));
+        }
     }
     rows.sort_by(|a, b| {
         (&a.authority, &a.district, a.phase, a.year).cmp(&(
@@ -311,17 +373,93 @@ fn housing_yield(inputs: &Inputs, area: &MainstreamArea, origin: i32) -> (f64, f
     (per_year_dwellings, per_dwelling)
 }
 
-/// An area's rows, a year at a time: pupils (P10-P50-P90 over the runs' `samples`, with
-/// `housing_per_year` pupils from new housing added each year), net capacity, surplus and
-/// headroom.
+/// One band of an area's year groups, as reported.
+struct Band<'a> {
+    phase: Phase,
+    grades: &'a [i8],
+    /// The intake year group's range each year (the first band only).
+    intake: Option<&'a [Range]>,
+    /// What holds for every year of the band (the rolls and ratios it was made from).
+    warnings: Vec<Warning>,
+}
+
+/// The warnings that hold for a band whatever the year: capacity missing, a roll that moved
+/// more than [`ROLL_MOVE_WARNING_PCT`] in the last year, cohort survival inside the band
+/// outside [`SURVIVAL_BAND`].
+fn band_warnings(
+    area: &MainstreamArea,
+    band: &[i8],
+    g: &[i8],
+    model: &Model,
+    origin: i32,
+) -> Vec<Warning> {
+    let mut out = Vec::new();
+    let sum = |by: &BTreeMap<i8, u32>| -> u32 {
+        band.iter().map(|x| by.get(x).copied().unwrap_or(0)).sum()
+    };
+    let capacity = area
+        .capacity
+        .range(..=origin)
+        .next_back()
+        .map(|(_, c)| sum(c));
+    if capacity.unwrap_or(0) == 0 {
+        out.push(Warning {
+            code: "capacity_missing",
+            message: "no net capacity is recorded for these year groups".into(),
+        });
+    }
+    if let (Some(now), Some(before)) = (area.rolls.get(&origin), area.rolls.get(&(origin - 1))) {
+        let (now, before) = (f64::from(sum(now)), f64::from(sum(before)));
+        if before > 0.0 {
+            let moved = (now - before) / before * 100.0;
+            if moved.abs() > ROLL_MOVE_WARNING_PCT {
+                out.push(Warning {
+                    code: "roll_moved_over_10_percent",
+                    message: format!(
+                        "the roll moved {moved:+.1}% from January {} to January {origin}",
+                        origin - 1
+                    ),
+                });
+            }
+        }
+    }
+    let outside: Vec<String> = g
+        .windows(2)
+        .zip(&model.survival)
+        .filter(|(pair, _)| band.contains(&pair[0]) && band.contains(&pair[1]))
+        .filter(|(_, s)| !(SURVIVAL_BAND.0..=SURVIVAL_BAND.1).contains(*s))
+        .map(|(pair, s)| format!("{} to {}: {s:.2}", ncy_name(pair[0]), ncy_name(pair[1])))
+        .collect();
+    if !outside.is_empty() {
+        out.push(Warning {
+            code: "survival_outside_0_9_1_1",
+            message: format!("cohort survival outside 0.9-1.1 ({})", outside.join(", ")),
+        });
+    }
+    out
+}
+
+/// A year group's name: R, Y1 ... Y13.
+fn ncy_name(offset: i8) -> String {
+    if offset == 0 {
+        "R".into()
+    } else {
+        format!("Y{offset}")
+    }
+}
+
+/// A band's rows, a year at a time: pupils (P10-P50-P90 over the runs' `samples`, with
+/// `housing_per_year` pupils from new housing added each year), the intake, net capacity,
+/// surplus, headroom and warnings.
 fn area_rows(
     code: &PlanningAreaCode,
     area: &MainstreamArea,
-    g: &[i8],
+    band: Band<'_>,
     origin: i32,
     samples: Vec<Vec<f32>>,
     housing_per_year: f64,
 ) -> Vec<MainstreamRow> {
+    let g = band.grades;
     let mut rows = Vec::new();
     let capacity = area.capacity.range(..=origin).next_back().map(|(_, c)| {
         g.iter()
@@ -340,7 +478,8 @@ fn area_rows(
                     .map(|x| c.get(x).copied().unwrap_or(0))
                     .sum::<u32>()
             })
-            .or(capacity);
+            .or(capacity)
+            .filter(|c| *c > 0);
         let surplus = capacity.map(|c| {
             let c = i64::from(c);
             Range {
@@ -349,7 +488,7 @@ fn area_rows(
                 p90: c - pupils.p10,
             }
         });
-        let pct = capacity.filter(|c| *c > 0).map(|c| {
+        let pct = capacity.map(|c| {
             (Decimal::from(i64::from(c) - pupils.p50) * Decimal::ONE_HUNDRED / Decimal::from(c))
                 .round_dp(1)
         });
@@ -364,18 +503,33 @@ fn area_rows(
                 Headroom::Sufficient
             }
         });
+        let mut warnings = band.warnings.clone();
+        if let Some(p) = pct.filter(|p| *p > Decimal::from(SURPLUS_WARNING_PCT)) {
+            warnings.push(Warning {
+                code: "surplus_over_25_percent",
+                message: format!("{p}% of places are spare: more than a quarter"),
+            });
+        }
+        if let Some(s) = surplus.filter(|s| s.p50 < 0) {
+            warnings.push(Warning {
+                code: "deficit",
+                message: format!("{} more pupils than places (median)", -s.p50),
+            });
+        }
         rows.push(MainstreamRow {
             authority: area.authority.clone(),
             district: area.district.clone(),
             planning_area: code.clone(),
-            phase: area.phase,
+            phase: band.phase,
             year,
             pupils,
+            intake: band.intake.and_then(|i| i.get(h).copied()),
             net_capacity: capacity,
             surplus,
             surplus_pct: pct,
             headroom,
             from_housing: (housing_per_year * (h + 1) as f64).round() as i64,
+            warnings,
         });
     }
     rows

@@ -10,9 +10,11 @@ use chrono::Utc;
 use placeledger_app::Role as AppRole;
 use placeledger_app::access::may_read;
 use placeledger_app::service::{
-    ForecastQuery, Narrowing, SettingsQuery, may_read_forecast, scenario_error,
+    ForecastQuery, MainstreamQuery, Narrowing, SettingsQuery, may_read_forecast, scenario_error,
 };
-use placeledger_domain::{AuthorityCode, GssCode, Phase, PrimaryNeed, ScenarioId};
+use placeledger_domain::{
+    AuthorityCode, GssCode, Phase, PlanningAreaCode, PrimaryNeed, ScenarioId,
+};
 use placeledger_forecast::PlaceKind;
 
 pub use measures::MeasuresQuery;
@@ -173,6 +175,42 @@ impl PlanningQuery {
         };
         let answer = services(ctx)?.app.forecast(v, &query).await?;
         Ok(ForecastResult::of(&answer))
+    }
+
+    /// The mainstream pupil forecast per planning area, as the DfE SCAP return counts it:
+    /// Reception-Y6, Y7-Y11 and sixth forms apart, the Reception and Year 7 intakes, net
+    /// capacity on the same base, surplus and headroom, and a `warnings` list where a figure
+    /// is doubtful (a quarter of places spare, a deficit, capacity missing, a roll that moved
+    /// over 10% in a year, cohort survival outside 0.9-1.1).
+    #[graphql(complexity = "10 * child_complexity")]
+    async fn mainstream_forecast(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default)] filter: MainstreamFilter,
+    ) -> Result<MainstreamForecast, Gql> {
+        let v = viewer(ctx)?;
+        let only = filter
+            .authority
+            .as_deref()
+            .map(|s| authority_code("filter.authority", s))
+            .transpose()?;
+        may_read_forecast(v, only.as_ref())?;
+        let narrowing = narrowing(only, &filter.district, &filter.phase, &None)?;
+        let planning_area = filter
+            .planning_area
+            .as_deref()
+            .map(|p| {
+                PlanningAreaCode::parse(p)
+                    .map_err(|e| AppError::bad_input("filter.planningArea", e))
+            })
+            .transpose()?;
+        let query = MainstreamQuery {
+            narrowing,
+            planning_area,
+            years: filter.years,
+        };
+        let answer = services(ctx)?.app.mainstream_forecast(v, &query).await?;
+        Ok(MainstreamForecast::of(&answer))
     }
 
     /// Settings with their places, occupancy and vacancies as at a date, filtered, in URN

@@ -194,6 +194,111 @@ pub struct ForecastFilter {
     pub scenario: Option<String>,
 }
 
+/// Narrows the mainstream forecast.
+#[derive(Debug, InputObject, Default)]
+pub struct MainstreamFilter {
+    /// DfE LA code; required unless the token is admin.
+    pub authority: Option<String>,
+    /// GSS code of the district.
+    pub district: Option<String>,
+    /// Planning area code (such as `E07000121-secondary`).
+    pub planning_area: Option<String>,
+    /// `primary` (Reception-Y6), `secondary` (Y7-Y11) or `post_16` (sixth forms).
+    pub phase: Option<String>,
+    pub years: Option<Vec<i32>>,
+}
+
+/// A data-quality warning on a figure: a stable code (`surplus_over_25_percent`, `deficit`,
+/// `capacity_missing`, `roll_moved_over_10_percent`, `survival_outside_0_9_1_1`) and what it
+/// means here.
+#[derive(Debug, SimpleObject, Clone)]
+pub struct Warning {
+    pub code: String,
+    pub message: String,
+}
+
+/// One planning area's pupils against its places in one January, as the DfE SCAP return
+/// counts them: Reception-Y6, Y7-Y11, and a secondary area's sixth forms apart.
+#[derive(Debug, SimpleObject)]
+pub struct MainstreamForecastRow {
+    pub authority: String,
+    pub district: String,
+    pub district_name: String,
+    pub planning_area: String,
+    pub planning_area_name: String,
+    /// `primary`, `secondary` (Y7-Y11) or `post_16` (sixth forms).
+    pub phase: String,
+    /// The January the figures are for.
+    pub year: i32,
+    pub pupils: Range,
+    /// The intake year group: Reception (primary) or Year 7 (secondary); none for sixth
+    /// forms.
+    pub intake: Option<Range>,
+    /// Net capacity of the same year groups.
+    pub net_capacity: Option<u32>,
+    /// Net capacity minus pupils; negative is a deficit.
+    pub surplus: Option<Range>,
+    pub surplus_pct: Option<Decimal>,
+    /// `deficit`, `below_headroom` (under 2% spare), `sufficient`, `large_surplus` (over 10%).
+    pub headroom: Option<String>,
+    /// Pupils from housing completed after the origin, included in `pupils`.
+    pub from_housing: i64,
+    pub warnings: Vec<Warning>,
+}
+
+/// The mainstream pupil forecast per planning area.
+#[derive(Debug, SimpleObject)]
+pub struct MainstreamForecast {
+    /// The last January of census rolls the forecast starts from.
+    pub origin: i32,
+    pub rows: Vec<MainstreamForecastRow>,
+}
+
+impl MainstreamForecast {
+    pub fn of(answer: &placeledger_app::service::MainstreamAnswer) -> MainstreamForecast {
+        let models = &answer.models;
+        let areas = models.mainstream.planning_areas();
+        MainstreamForecast {
+            origin: answer.origin,
+            rows: answer
+                .rows
+                .iter()
+                .map(|r| MainstreamForecastRow {
+                    authority: r.authority.to_string(),
+                    district: r.district.to_string(),
+                    district_name: models.district_name(&r.authority, &r.district),
+                    planning_area: r.planning_area.to_string(),
+                    planning_area_name: areas
+                        .get(&r.planning_area)
+                        .map_or_else(|| r.planning_area.to_string(), |a| a.2.clone()),
+                    phase: r.phase.code().to_owned(),
+                    year: r.year,
+                    pupils: r.pupils.into(),
+                    intake: r.intake.map(Into::into),
+                    net_capacity: r.net_capacity,
+                    surplus: r.surplus.map(Into::into),
+                    surplus_pct: r.surplus_pct,
+                    headroom: r.headroom.map(|h| {
+                        serde_json::to_value(h)
+                            .ok()
+                            .and_then(|v| v.as_str().map(str::to_owned))
+                            .unwrap_or_default()
+                    }),
+                    from_housing: r.from_housing,
+                    warnings: r
+                        .warnings
+                        .iter()
+                        .map(|w| Warning {
+                            code: w.code.to_owned(),
+                            message: w.message.clone(),
+                        })
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
+}
+
 #[derive(Debug, SimpleObject)]
 pub struct CaseloadYear {
     /// The January census year.

@@ -1133,6 +1133,95 @@ mod mainstream {
             assert!(r.pupils.p10 <= r.pupils.p50 && r.pupils.p50 <= r.pupils.p90);
         }
     }
+
+    /// Burnley's primary area (above) and a secondary one: Y7-Y11 95 each and sixth forms of
+    /// 40 and 38 every January, 200 places a year group to Y11 and 60 in Y12 and Y13. As
+    /// the SCAP return counts them: Y7-Y11 apart from the sixth form, capacity on the same
+    /// base, the Year 7 intake, and a warning where a quarter of the places are spare.
+    #[test]
+    fn a_secondary_area_reports_years_7_to_11_and_its_sixth_form_apart() {
+        let secondary = |y2023: u32, y8: u32| {
+            let mut inputs = inputs(0);
+            let rolls: BTreeMap<i32, BTreeMap<i8, u32>> = (2020..=2024)
+                .map(|y| {
+                    let main = if y == 2023 { y2023 } else { 95 };
+                    (
+                        y,
+                        (7..=13)
+                            .map(|g| {
+                                (
+                                    g,
+                                    match g {
+                                        8 => y8,
+                                        12 => 40,
+                                        13 => 38,
+                                        _ => main,
+                                    },
+                                )
+                            })
+                            .collect(),
+                    )
+                })
+                .collect();
+            let capacity = BTreeMap::from([(
+                2020,
+                (7..=13)
+                    .map(|g| (g, if g >= 12 { 60 } else { 200 }))
+                    .collect(),
+            )]);
+            inputs.mainstream.insert(
+                PlanningAreaCode::parse("E07000117-secondary").unwrap(),
+                MainstreamArea {
+                    authority: la("888"),
+                    district: gss(D1),
+                    phase: Phase::Secondary,
+                    name: "Burnley secondary".into(),
+                    rolls,
+                    capacity,
+                },
+            );
+            forecast_mainstream(&inputs, 2024, 3, 5, 1, false)
+        };
+        let rows = secondary(95, 95);
+        let first = |phase| {
+            rows.iter()
+                .find(|r| r.phase == phase && r.year == 2025)
+                .unwrap_or_else(|| panic!("{phase:?}: {rows:#?}"))
+        };
+        let main = first(Phase::Secondary);
+        assert_eq!(main.net_capacity, Some(1_000));
+        assert_eq!(main.pupils, Range::exact(5 * 95));
+        assert_eq!(main.intake, Some(Range::exact(95)), "Year 7");
+        let codes = |r: &MainstreamRow| r.warnings.iter().map(|w| w.code).collect::<Vec<_>>();
+        assert_eq!(codes(main), ["surplus_over_25_percent"]);
+        let sixth = first(Phase::Post16);
+        assert_eq!(sixth.net_capacity, Some(120));
+        assert_eq!(sixth.pupils, Range::exact(40 + 38));
+        assert_eq!(sixth.intake, None);
+        assert_eq!(codes(sixth), ["surplus_over_25_percent"]);
+        let primary = first(Phase::Primary);
+        assert_eq!(primary.intake, Some(Range::exact(120)), "Reception");
+        assert!(primary.warnings.is_empty(), "{:?}", primary.warnings);
+        // A roll that moved more than a tenth in the last year is flagged; so is a cohort
+        // that shrinks or grows by more than a tenth from one year group to the next.
+        let main_2025 = |rows: Vec<MainstreamRow>| {
+            rows.into_iter()
+                .find(|r| r.phase == Phase::Secondary && r.year == 2025)
+                .unwrap()
+        };
+        let moved = main_2025(secondary(80, 95));
+        assert!(
+            codes(&moved).contains(&"roll_moved_over_10_percent"),
+            "{moved:?}"
+        );
+        let thin = main_2025(secondary(95, 80));
+        let survival = thin
+            .warnings
+            .iter()
+            .find(|w| w.code == "survival_outside_0_9_1_1")
+            .unwrap_or_else(|| panic!("{thin:?}"));
+        assert!(survival.message.contains("Y7 to Y8: 0.84"), "{survival:?}");
+    }
 }
 
 /// England's plans grow 10% a year to January 2024.
