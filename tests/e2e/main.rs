@@ -46,7 +46,9 @@ async fn a_planner_gets_a_sufficiency_forecast_for_preston() {
             Some(&token),
             "query($f: ForecastFilter!) { forecast(filter: $f) { origin position years
                rows { district districtName year phase kind need demand { p10 p50 p90 }
-                      capacity surplus { p50 } deficit outOfCounty { p50 } annualCost } } }",
+                      capacity surplus { p50 } surplusPct deficit outOfCounty { p50 } annualCost
+                      warnings { code message } }
+               warnings { authority code message } } }",
             json!({ "f": { "authority": "888", "district": PRESTON } }),
         )
         .await;
@@ -71,6 +73,26 @@ async fn a_planner_gets_a_sufficiency_forecast_for_preston() {
     );
     assert!(f["position"].as_u64().unwrap() > 0);
     assert_eq!(f["years"].as_array().unwrap().len(), 10);
+    // A deficit, or more than a quarter of the places spare, says so; nothing else does.
+    for r in rows {
+        let codes: Vec<&str> = r["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w["code"].as_str().unwrap())
+            .collect();
+        assert_eq!(r["deficit"] == true, codes.contains(&"deficit"), "{r}");
+        let spare = r["surplusPct"]
+            .as_str()
+            .is_some_and(|p| p.parse::<f64>().unwrap() > 25.0);
+        assert_eq!(spare, codes.contains(&"surplus_over_25_percent"), "{r}");
+    }
+    assert!(
+        rows.iter().any(|r| r["deficit"] == true),
+        "the seed has deficits in Preston"
+    );
+    // Lancashire's children are on record: no authority-wide warning.
+    assert_eq!(f["warnings"], json!([]), "{}", f["warnings"]);
 
     // The geography the planner navigates: Preston and its primary and secondary planning
     // areas.

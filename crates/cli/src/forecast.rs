@@ -187,7 +187,11 @@ fn write_csv(out: &mut impl Write, f: &Forecast, inputs: &Inputs) -> anyhow::Res
             row.out_of_county.p50.to_string(),
             row.out_of_county.p90.to_string(),
             row.annual_cost.map(|c| c.to_string()).unwrap_or_default(),
-            String::new(),
+            row.warnings()
+                .iter()
+                .map(|w| w.code)
+                .collect::<Vec<_>>()
+                .join(";"),
         ])?;
     }
     for m in &f.mainstream {

@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::inputs::Inputs;
 use crate::kind::PlaceKind;
-use crate::mainstream::MainstreamRow;
+use crate::mainstream::{MainstreamRow, Warning};
 use crate::model::{Flag, Model, PH, Rates, Start};
 use crate::scenario::Levers;
 use crate::sim::{Prep, prepare};
@@ -139,6 +139,73 @@ pub struct Row {
 impl Row {
     pub fn is_deficit(&self) -> bool {
         self.surplus.is_some_and(|s| s.p50 < 0)
+    }
+
+    /// What makes the row worth a look: a deficit, or more than a quarter of the places
+    /// spare (commissioned kinds, all needs).
+    pub fn warnings(&self) -> Vec<Warning> {
+        let mut out = Vec::new();
+        if let Some(s) = self.surplus.filter(|s| s.p50 < 0) {
+            out.push(Warning {
+                code: "deficit",
+                message: format!("{} more children than places (median)", -s.p50),
+            });
+        }
+        if let Some(p) = self
+            .surplus_pct
+            .filter(|p| *p > Decimal::from(crate::mainstream::SURPLUS_WARNING_PCT))
+        {
+            out.push(Warning {
+                code: "surplus_over_25_percent",
+                message: format!("{p}% of places are spare: more than a quarter"),
+            });
+        }
+        out
+    }
+}
+
+impl Forecast {
+    /// What makes an authority's whole forecast doubtful, from how it was made.
+    pub fn authority_warnings(&self, authority: &AuthorityCode) -> Vec<Warning> {
+        let flags = self.flags.get(authority);
+        let has = |f: Flag| flags.is_some_and(|x| x.contains(&f));
+        let mut out = Vec::new();
+        let follows_england = self
+            .rates
+            .get(authority)
+            .is_some_and(|r| r.england_growth.is_some());
+        if has(Flag::NoChildLevelHistory) && follows_england {
+            out.push(Warning {
+                code: "england_growth_only",
+                message: "known only from DfE's tables: its total grows at England's rate, \
+                          not from its own children's flows"
+                    .into(),
+            });
+        }
+        if has(Flag::ShortHistory) {
+            out.push(Warning {
+                code: "short_history",
+                message: "fewer Januaries of flows than the estimation window asks for".into(),
+            });
+        }
+        if has(Flag::NoPopulation) {
+            out.push(Warning {
+                code: "no_population",
+                message: "no population for some districts: new plans are a count, not a rate"
+                    .into(),
+            });
+        }
+        if has(Flag::PublishedStart) {
+            out.push(Warning {
+                code: "published_start",
+                message: format!(
+                    "starts from DfE's published January {}: the children on record end \
+                     earlier and were aged on and scaled to it",
+                    self.origin
+                ),
+            });
+        }
+        out
     }
 }
 

@@ -24,6 +24,8 @@ pub use inputs::{
     Authority, ChildHistory, Inputs, Population, PublishedJanuary, SendHistory, TableHistory,
 };
 pub use kind::{PHASES, PlaceKind, phase_of};
-pub use mainstream::{Headroom, Housing, MainstreamArea, MainstreamRow, forecast_mainstream};
+pub use mainstream::{
+    Headroom, Housing, MainstreamArea, MainstreamRow, Warning, forecast_mainstream,
+};
 pub use model::{Flag, Rates};
 pub use scenario::{CellChange, Comparison, Levers, Shift, compare};

@@ -112,6 +112,8 @@ pub struct ForecastRow {
     pub out_of_county: Range,
     /// Annual cost at the median, in pounds.
     pub annual_cost: Option<Decimal>,
+    /// `deficit`, or `surplus_over_25_percent` (more than a quarter of places spare).
+    pub warnings: Vec<Warning>,
 }
 
 impl ForecastRow {
@@ -132,6 +134,7 @@ impl ForecastRow {
             met_by_partner: r.met_by_partner.map(Into::into),
             out_of_county: r.out_of_county.into(),
             annual_cost: r.annual_cost,
+            warnings: Warning::all(&r.warnings()),
         }
     }
 }
@@ -177,6 +180,9 @@ pub struct ForecastResult {
     pub rows: Vec<ForecastRow>,
     pub totals: Vec<ForecastTotal>,
     pub flags: Vec<ForecastFlag>,
+    /// What makes an authority's whole forecast doubtful (England's growth alone, a short
+    /// history, no population, a start from DfE's published January).
+    pub warnings: Vec<AuthorityWarning>,
 }
 
 /// Narrows the sufficiency forecast. Codes as in the forecast rows.
@@ -209,10 +215,31 @@ pub struct MainstreamFilter {
 }
 
 /// A data-quality warning on a figure: a stable code (`surplus_over_25_percent`, `deficit`,
-/// `capacity_missing`, `roll_moved_over_10_percent`, `survival_outside_0_9_1_1`) and what it
-/// means here.
-#[derive(Debug, SimpleObject, Clone)]
+/// `capacity_missing`, `roll_moved_over_10_percent`, `survival_outside_0_9_1_1`;
+/// for a whole authority `england_growth_only`, `short_history`, `no_population`,
+/// `published_start`) and what it means here.
+#[derive(Debug, SimpleObject, Clone, PartialEq, Eq)]
 pub struct Warning {
+    pub code: String,
+    pub message: String,
+}
+
+impl Warning {
+    pub(crate) fn all(warnings: &[placeledger_forecast::Warning]) -> Vec<Warning> {
+        warnings
+            .iter()
+            .map(|w| Warning {
+                code: w.code.to_owned(),
+                message: w.message.clone(),
+            })
+            .collect()
+    }
+}
+
+/// What makes an authority's whole forecast doubtful.
+#[derive(Debug, SimpleObject)]
+pub struct AuthorityWarning {
+    pub authority: String,
     pub code: String,
     pub message: String,
 }
@@ -285,14 +312,7 @@ impl MainstreamForecast {
                             .unwrap_or_default()
                     }),
                     from_housing: r.from_housing,
-                    warnings: r
-                        .warnings
-                        .iter()
-                        .map(|w| Warning {
-                            code: w.code.to_owned(),
-                            message: w.message.clone(),
-                        })
-                        .collect(),
+                    warnings: Warning::all(&r.warnings),
                 })
                 .collect(),
         }
@@ -671,6 +691,23 @@ impl ForecastResult {
                 .map(|(a, flag)| ForecastFlag {
                     authority: a.as_str().to_owned(),
                     flag: flag.code().to_owned(),
+                })
+                .collect(),
+            warnings: answer
+                .flags
+                .iter()
+                .map(|(a, _)| a)
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .flat_map(|a| {
+                    f.forecast
+                        .authority_warnings(a)
+                        .into_iter()
+                        .map(|w| AuthorityWarning {
+                            authority: a.as_str().to_owned(),
+                            code: w.code.to_owned(),
+                            message: w.message,
+                        })
                 })
                 .collect(),
         }

@@ -240,6 +240,26 @@ fn demand_is_met_in_district_then_authority_then_partner_then_out_of_county() {
     assert_eq!(d1.out_of_county, Range::exact(20));
 }
 
+/// An authority known only from DfE's tables, whose total follows England's growth, is
+/// told so; one with its own children is not.
+#[test]
+fn a_forecast_from_england_s_growth_alone_is_warned_of() {
+    let f = forecast(&with_england(allocation_inputs(false), 2024), &quiet()).unwrap();
+    let codes: Vec<&str> = f
+        .authority_warnings(&la("888"))
+        .iter()
+        .map(|w| w.code)
+        .collect();
+    assert!(codes.contains(&"england_growth_only"), "{codes:?}");
+    let f = forecast(&with_england(hand_inputs(), 2024), &quiet()).unwrap();
+    let codes: Vec<&str> = f
+        .authority_warnings(&la("888"))
+        .iter()
+        .map(|w| w.code)
+        .collect();
+    assert!(!codes.contains(&"england_growth_only"), "{codes:?}");
+}
+
 #[test]
 fn totals_are_exactly_the_sums_of_their_cells() {
     let f = forecast(&hand_inputs(), &Options::default()).unwrap();
