@@ -94,6 +94,69 @@ async fn a_planner_gets_a_sufficiency_forecast_for_preston() {
     // Lancashire's children are on record: no authority-wide warning.
     assert_eq!(f["warnings"], json!([]), "{}", f["warnings"]);
 
+    // Any cell says how it was made: its steps add up to its demand, its cost rate is its
+    // placement types' rates weighted by the children in each, and it names its sources.
+    let (_, body) = server
+        .gql(
+            Some(&token),
+            "{ explainForecastCell(cell: { authority: \"888\", district: \"E07000123\", year: 2027,
+                                         phase: \"primary\", kind: \"special\" }) {
+                 row { demand { p50 } annualCost } origin plansAtOrigin residents method
+                 incidencePer1000 keepingInAuthority keepingWithPartner keepingOutside
+                 newOrTransferring allocation { step children } costPerPlace
+                 costTypes { provision annualCost children } sources warnings { code } } }",
+            json!({}),
+        )
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    let e = &body["data"]["explainForecastCell"];
+    let demand = e["row"]["demand"]["p50"].as_i64().unwrap();
+    let steps: i64 = e["allocation"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["children"].as_i64().unwrap())
+        .sum();
+    assert_eq!(steps, demand, "{e}");
+    let kept_and_new: f64 = [
+        "keepingInAuthority",
+        "keepingWithPartner",
+        "keepingOutside",
+        "newOrTransferring",
+    ]
+    .iter()
+    .map(|k| e[k].as_f64().unwrap())
+    .sum();
+    assert!((kept_and_new - demand as f64).abs() < 0.5, "{e}");
+    assert!(e["residents"].as_f64().unwrap() > 0.0, "{e}");
+    assert_eq!(e["method"], "stock_flow");
+    let (weighted, children) =
+        e["costTypes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .fold((0.0, 0.0), |(w, n), t| {
+                let c = t["children"].as_f64().unwrap();
+                let cost: f64 = t["annualCost"].as_str().unwrap().parse().unwrap();
+                (w + cost * c, n + c)
+            });
+    let rate: f64 = e["costPerPlace"].as_str().unwrap().parse().unwrap();
+    assert!((weighted / children - rate).abs() < 0.01, "{e}");
+    assert!(e["sources"].as_array().unwrap().len() >= 3, "{e}");
+    // A cell the forecast does not have is not found, in words.
+    let (_, body) = server
+        .gql(
+            Some(&token),
+            "{ explainForecastCell(cell: { authority: \"888\", district: \"E07000123\", year: 1990,
+                                         phase: \"primary\", kind: \"special\" }) { origin } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "NOT_FOUND",
+        "{body}"
+    );
+
     // The geography the planner navigates: Preston and its primary and secondary planning
     // areas.
     let (_, body) = server

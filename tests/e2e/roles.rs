@@ -190,6 +190,12 @@ async fn root_fields(url: &str) {
             LANCASHIRE_READERS,
         ),
         field(
+            "explainForecastCell",
+            "{ explainForecastCell(cell: { authority: \"888\", district: \"E07000123\", year: 2027, phase: \"primary\", kind: \"special\" }) { origin } }",
+            |_| json!({}),
+            LANCASHIRE_READERS,
+        ),
+        field(
             "mainstreamForecast",
             "{ mainstreamForecast(filter: { authority: \"888\", years: [2027] }) { rows { pupils { p50 } } } }",
             |_| json!({}),

@@ -11,7 +11,7 @@ use placeledger_domain::{
     AcademicYear, AuthorityCode, ChildId, Event, GssCode, Phase, PlanningAreaCode, PrimaryNeed,
     ScenarioId, SettingKind, SharedData, Urn,
 };
-use placeledger_forecast::{Flag, MainstreamRow, PlaceKind, Row, Total};
+use placeledger_forecast::{CellKey, Explanation, Flag, MainstreamRow, PlaceKind, Row, Total};
 use placeledger_placements::GroupBy;
 use placeledger_store::{EventStore, StoredEvent, StreamId};
 
@@ -544,6 +544,41 @@ impl Service {
             totals,
             flags,
         })
+    }
+
+    /// How one cell of the sufficiency forecast (of the baseline, or of `scenario`) was made:
+    /// an authority's own readers may ask (admins: any).
+    pub async fn explain_forecast_cell(
+        &self,
+        v: &Viewer,
+        key: &CellKey,
+        scenario: Option<&ScenarioId>,
+    ) -> Result<(Explanation, Arc<ReadModels>), AppError> {
+        may_read_forecast(v, Some(&key.authority))?;
+        let models = self.live.now();
+        if let Some(id) = scenario {
+            // Another authority's scenario is reported exactly as one that does not exist.
+            let unknown = || AppError::NotFound(format!("there is no scenario {id}"));
+            let sc = models.scenarios.get(id).ok_or_else(unknown)?;
+            may_read(v, &sc.authority).map_err(|_| unknown())?;
+        }
+        let made = self.live.forecast(scenario).await.map_err(scenario_error)?;
+        let inputs = (*self.live.inputs(&models)).clone();
+        let (inputs, options) = models
+            .scenario_on(inputs, scenario, &placeledger_forecast::Options::default())
+            .map_err(scenario_error)?;
+        let explanation = placeledger_forecast::explain(&made.forecast, &inputs, &options, key)
+            .ok_or_else(|| {
+                AppError::NotFound(format!(
+                    "the forecast has no cell for {} in {} in January {}, {} {} places",
+                    key.authority,
+                    key.district,
+                    key.year,
+                    key.phase.code(),
+                    key.kind
+                ))
+            })?;
+        Ok((explanation, models))
     }
 
     /// The mainstream pupil forecast per planning area narrowed by `q` (the baseline's):

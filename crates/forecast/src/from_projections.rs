@@ -53,7 +53,10 @@ pub fn inputs(p: Projections<'_>, sharing: BTreeSet<(AuthorityCode, AuthorityCod
     let placed = placed_today(p, &januaries);
     let age_profile = age_profile_of(&placed);
     let capacity = capacity_of(p, &authorities, &age_profile, first_january, last_january);
-    let costs = costs_of(p.costs.on(NaiveDate::MAX), &placement_mix(&placed));
+    let mix = placement_mix(&placed);
+    let on_record = p.costs.on(NaiveDate::MAX);
+    let cost_basis = cost_basis_of(&on_record, &mix);
+    let costs = costs_of(on_record, &mix);
     let (mainstream, housing) = mainstream_inputs(p, &authorities);
     Inputs {
         authorities,
@@ -61,6 +64,7 @@ pub fn inputs(p: Projections<'_>, sharing: BTreeSet<(AuthorityCode, AuthorityCod
         population,
         capacity,
         costs,
+        cost_basis,
         sharing,
         mainstream,
         housing,
@@ -388,6 +392,22 @@ pub fn costs_of(
             (k, rate.normalize())
         })
         .collect()
+}
+
+/// What each kind's cost is made from: its placement types' costs on record and the children
+/// in each (see [`costs_of`]).
+fn cost_basis_of(
+    on_record: &BTreeMap<(AuthorityCode, ProvisionKind), Decimal>,
+    mix: &BTreeMap<(AuthorityCode, ProvisionKind), u32>,
+) -> BTreeMap<(AuthorityCode, PlaceKind), Vec<(ProvisionKind, Decimal, u32)>> {
+    let mut out: BTreeMap<_, Vec<_>> = BTreeMap::new();
+    for ((authority, kind), cost) in on_record {
+        let n = mix.get(&(authority.clone(), *kind)).copied().unwrap_or(0);
+        out.entry((authority.clone(), PlaceKind::of(*kind)))
+            .or_default()
+            .push((*kind, *cost, n));
+    }
+    out
 }
 
 /// Each authority's children in one type of placement on the latest January: in all, and by

@@ -4,7 +4,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use placeledger_domain::{AuthorityCode, GssCode, Phase, PlanningAreaCode, PrimaryNeed};
+use placeledger_domain::{
+    AuthorityCode, GssCode, Phase, PlanningAreaCode, PrimaryNeed, ProvisionKind,
+};
 use rust_decimal::Decimal;
 
 use crate::kind::{AGES, PlaceKind};
@@ -178,6 +180,9 @@ pub struct Inputs {
     pub capacity: BTreeMap<CapacityKey, BTreeMap<i32, u32>>,
     /// Annual cost of a place of each kind, per authority.
     pub costs: BTreeMap<(AuthorityCode, PlaceKind), Decimal>,
+    /// What each kind's cost is made from: the placement types' annual costs on record and
+    /// the authority's children in each on the latest January (the weights).
+    pub cost_basis: BTreeMap<(AuthorityCode, PlaceKind), Vec<(ProvisionKind, Decimal, u32)>>,
     /// `(provider, partner)`: `provider` lets `partner` place children in its spare
     /// commissioned places (the sharing agreement).
     pub sharing: BTreeSet<(AuthorityCode, AuthorityCode)>,
@@ -209,6 +214,7 @@ impl Inputs {
             population: self.population.up_to(origin - 1),
             capacity: self.capacity.clone(),
             costs: self.costs.clone(),
+            cost_basis: self.cost_basis.clone(),
             sharing: self.sharing.clone(),
             mainstream: self
                 .mainstream

@@ -8,6 +8,7 @@
 
 pub mod backtest;
 pub mod engine;
+pub mod explain;
 pub mod from_projections;
 pub mod inputs;
 pub mod kind;
@@ -20,6 +21,7 @@ pub use backtest::{Backtest, BacktestRow, Method, backtest};
 pub use engine::{
     Forecast, ForecastError, MainstreamTotal, Options, Range, Row, Total, forecast, latest_january,
 };
+pub use explain::{CellKey, Explanation, explain};
 pub use inputs::{
     Authority, ChildHistory, Inputs, Population, PublishedJanuary, SendHistory, TableHistory,
 };

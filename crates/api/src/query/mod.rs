@@ -177,6 +177,44 @@ impl PlanningQuery {
         Ok(ForecastResult::of(&answer))
     }
 
+    /// How one cell of the sufficiency forecast was made: the plans and rates it came from,
+    /// the residents, the children keeping today's placement and the new ones, the steps
+    /// that placed its demand, the cost rate and the placement types behind it, the sources
+    /// and the warnings. Of the baseline, or of `scenario`.
+    #[graphql(complexity = 50)]
+    async fn explain_forecast_cell(
+        &self,
+        ctx: &Context<'_>,
+        cell: ForecastCellInput,
+        scenario: Option<String>,
+    ) -> Result<ForecastExplanation, Gql> {
+        let v = viewer(ctx)?;
+        let authority = authority_code("cell.authority", &cell.authority)?;
+        may_read_forecast(v, Some(&authority))?;
+        let key = placeledger_forecast::CellKey {
+            authority,
+            district: GssCode::parse(&cell.district)
+                .map_err(|e| AppError::bad_input("cell.district", e))?,
+            year: cell.year,
+            phase: Phase::parse(&cell.phase).map_err(|e| AppError::bad_input("cell.phase", e))?,
+            kind: PlaceKind::parse(&cell.kind).ok_or_else(|| {
+                AppError::bad_input(
+                    "cell.kind",
+                    format!("{:?} is not a kind of place", cell.kind),
+                )
+            })?,
+        };
+        let scenario = scenario
+            .as_deref()
+            .map(|s| ScenarioId::parse(s).map_err(|e| AppError::bad_input("scenario", e)))
+            .transpose()?;
+        let (e, models) = services(ctx)?
+            .app
+            .explain_forecast_cell(v, &key, scenario.as_ref())
+            .await?;
+        Ok(ForecastExplanation::of(&e, &models))
+    }
+
     /// The mainstream pupil forecast per planning area, as the DfE SCAP return counts it:
     /// Reception-Y6, Y7-Y11 and sixth forms apart, the Reception and Year 7 intakes, net
     /// capacity on the same base, surplus and headroom, and a `warnings` list where a figure

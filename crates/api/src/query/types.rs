@@ -200,6 +200,119 @@ pub struct ForecastFilter {
     pub scenario: Option<String>,
 }
 
+/// One cell of the sufficiency forecast (all needs).
+#[derive(Debug, InputObject)]
+pub struct ForecastCellInput {
+    /// DfE LA code.
+    pub authority: String,
+    /// GSS code of the district.
+    pub district: String,
+    /// The January.
+    pub year: i32,
+    pub phase: String,
+    /// mainstream, resourced_provision, special, independent, alternative_provision,
+    /// post_16 or elsewhere.
+    pub kind: String,
+}
+
+/// One step of the allocation and the children (median) it placed.
+#[derive(Debug, SimpleObject)]
+pub struct AllocationStep {
+    pub step: String,
+    pub children: i64,
+}
+
+/// A placement type behind a kind's cost: its annual cost on record and how many of the
+/// authority's children it held on the latest January (the weight).
+#[derive(Debug, SimpleObject)]
+pub struct CostType {
+    /// SEN2 placement type code.
+    pub provision: String,
+    pub annual_cost: Decimal,
+    pub children: u32,
+}
+
+/// How one forecast cell was made.
+#[derive(Debug, SimpleObject)]
+pub struct ForecastExplanation {
+    pub row: ForecastRow,
+    /// The January the forecast starts from, and the authority's plans then.
+    pub origin: i32,
+    pub plans_at_origin: Option<u32>,
+    /// The authority's plans in the cell's January (P10 / P50 / P90).
+    pub plans_that_year: Option<Range>,
+    /// Residents of the phase's ages in the district in the mid-year before the January.
+    pub residents: Option<f64>,
+    /// `stock_flow` (from the authority's children) or `trend` (from its totals).
+    pub method: Option<String>,
+    pub incidence_per_1000: Option<f64>,
+    pub cessation: Option<f64>,
+    pub net_transfers: Option<f64>,
+    /// Growth a year carried forward (log scale), and England's where followed.
+    pub growth: Option<f64>,
+    pub england_growth: Option<f64>,
+    pub rates_from_januaries: Vec<i32>,
+    /// Of the cell's median demand: children keeping today's placement in the authority,
+    /// with a partner, and outside; and new plans and phase transfers.
+    pub keeping_in_authority: Option<f64>,
+    pub keeping_with_partner: Option<f64>,
+    pub keeping_outside: Option<f64>,
+    pub new_or_transferring: Option<f64>,
+    /// How the demand was met, in order (commissioned kinds).
+    pub allocation: Vec<AllocationStep>,
+    pub cost_per_place: Option<Decimal>,
+    /// The cost of a special-school place found out of county (the independent rate).
+    pub overflow_cost_per_place: Option<Decimal>,
+    pub cost_types: Vec<CostType>,
+    pub sources: Vec<String>,
+    pub warnings: Vec<Warning>,
+}
+
+impl ForecastExplanation {
+    pub(crate) fn of(e: &placeledger_forecast::Explanation, models: &ReadModels) -> Self {
+        let rates = e.rates.as_ref();
+        ForecastExplanation {
+            row: ForecastRow::of(&e.row, models),
+            origin: e.origin,
+            plans_at_origin: e.plans_at_origin,
+            plans_that_year: e.plans_that_year.map(Into::into),
+            residents: e.residents,
+            method: rates.map(|r| r.method.to_owned()),
+            incidence_per_1000: rates.and_then(|r| r.incidence_per_1000),
+            cessation: rates.and_then(|r| r.cessation),
+            net_transfers: rates.and_then(|r| r.net_transfers),
+            growth: rates.map(|r| r.growth),
+            england_growth: rates.and_then(|r| r.england_growth),
+            rates_from_januaries: rates.map(|r| r.from_januaries.clone()).unwrap_or_default(),
+            keeping_in_authority: e.keeping_in_authority,
+            keeping_with_partner: e.keeping_with_partner,
+            keeping_outside: e.keeping_outside,
+            new_or_transferring: e.new_or_transferring,
+            allocation: e
+                .allocation
+                .iter()
+                .map(|s| AllocationStep {
+                    step: s.step.to_owned(),
+                    children: s.children,
+                })
+                .collect(),
+            cost_per_place: e.cost_per_place.map(|c| c.round_dp(2)),
+            overflow_cost_per_place: e.overflow_cost_per_place.map(|c| c.round_dp(2)),
+            cost_types: e
+                .cost_types
+                .iter()
+                .map(|c| CostType {
+                    provision: c.provision.code().to_owned(),
+                    annual_cost: c.annual_cost,
+                    children: c.children,
+                })
+                .collect(),
+            sources: e.sources.clone(),
+            warnings: Warning::all(&e.warnings),
+        }
+    }
+}
+
 /// Narrows the mainstream forecast.
 #[derive(Debug, InputObject, Default)]
 pub struct MainstreamFilter {
