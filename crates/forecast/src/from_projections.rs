@@ -399,7 +399,7 @@ pub fn costs_of(
 fn cost_basis_of(
     on_record: &BTreeMap<(AuthorityCode, ProvisionKind), Decimal>,
     mix: &BTreeMap<(AuthorityCode, ProvisionKind), u32>,
-) -> BTreeMap<(AuthorityCode, PlaceKind), Vec<(ProvisionKind, Decimal, u32)>> {
+) -> BTreeMap<(AuthorityCode, PlaceKind), Vec<crate::inputs::CostBasis>> {
     let mut out: BTreeMap<_, Vec<_>> = BTreeMap::new();
     for ((authority, kind), cost) in on_record {
         let n = mix.get(&(authority.clone(), *kind)).copied().unwrap_or(0);

@@ -22,6 +22,10 @@ pub struct Authority {
     pub districts: BTreeMap<GssCode, String>,
 }
 
+/// A placement type's annual cost on record, and the authority's children in it on the
+/// latest January.
+pub type CostBasis = (ProvisionKind, Decimal, u32);
+
 /// Children's placements counted by resident district, phase and kind of place.
 pub type PlaceCell = (GssCode, Phase, PlaceKind);
 
@@ -182,7 +186,7 @@ pub struct Inputs {
     pub costs: BTreeMap<(AuthorityCode, PlaceKind), Decimal>,
     /// What each kind's cost is made from: the placement types' annual costs on record and
     /// the authority's children in each on the latest January (the weights).
-    pub cost_basis: BTreeMap<(AuthorityCode, PlaceKind), Vec<(ProvisionKind, Decimal, u32)>>,
+    pub cost_basis: BTreeMap<(AuthorityCode, PlaceKind), Vec<CostBasis>>,
     /// `(provider, partner)`: `provider` lets `partner` place children in its spare
     /// commissioned places (the sharing agreement).
     pub sharing: BTreeSet<(AuthorityCode, AuthorityCode)>,
