@@ -17,20 +17,24 @@ pub enum PlaceKind {
     Independent,
     /// Pupil referral units and AP academies.
     AlternativeProvision,
-    /// FE colleges, specialist post-16 institutions and other post-16 providers.
-    Post16,
+    /// General FE and tertiary colleges, sixth form colleges and other post-16 providers
+    /// (UKRLP).
+    FeCollege,
+    /// Specialist post-16 institutions.
+    SpecialistPost16,
     /// Educated elsewhere, not in education, or not recorded.
     Elsewhere,
 }
 
 impl PlaceKind {
-    pub const ALL: [PlaceKind; 7] = [
+    pub const ALL: [PlaceKind; 8] = [
         PlaceKind::Mainstream,
         PlaceKind::ResourcedProvision,
         PlaceKind::Special,
         PlaceKind::Independent,
         PlaceKind::AlternativeProvision,
-        PlaceKind::Post16,
+        PlaceKind::FeCollege,
+        PlaceKind::SpecialistPost16,
         PlaceKind::Elsewhere,
     ];
     /// The kinds whose places are commissioned locally and so can run out: demand beyond them
@@ -58,7 +62,8 @@ impl PlaceKind {
             PlaceKind::Special => "special",
             PlaceKind::Independent => "independent",
             PlaceKind::AlternativeProvision => "alternative_provision",
-            PlaceKind::Post16 => "post_16",
+            PlaceKind::FeCollege => "fe_college",
+            PlaceKind::SpecialistPost16 => "specialist_post_16",
             PlaceKind::Elsewhere => "elsewhere",
         }
     }
@@ -84,7 +89,8 @@ impl PlaceKind {
             P::SpecialMaintained | P::SpecialAcademyFree => PlaceKind::Special,
             P::SpecialIndependent | P::SpecialNonMaintained => PlaceKind::Independent,
             P::ApAcademy | P::ApFree | P::ApMaintained => PlaceKind::AlternativeProvision,
-            P::FeCollege | P::SpecialistPost16 | P::UkrlpProvider => PlaceKind::Post16,
+            P::FeCollege | P::UkrlpProvider => PlaceKind::FeCollege,
+            P::SpecialistPost16 => PlaceKind::SpecialistPost16,
             _ => PlaceKind::Elsewhere,
         }
     }

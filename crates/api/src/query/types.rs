@@ -89,7 +89,8 @@ pub struct ForecastRow {
     pub year: i32,
     pub phase: String,
     /// mainstream, resourced_provision, special, independent, alternative_provision,
-    /// post_16 or elsewhere.
+    /// fe_college (FE, sixth form colleges, other post-16 providers), specialist_post_16 or
+    /// elsewhere.
     pub kind: String,
     /// SEN2 primary need code; none: all needs.
     pub need: Option<String>,
@@ -211,7 +212,8 @@ pub struct ForecastCellInput {
     pub year: i32,
     pub phase: String,
     /// mainstream, resourced_provision, special, independent, alternative_provision,
-    /// post_16 or elsewhere.
+    /// fe_college (FE, sixth form colleges, other post-16 providers), specialist_post_16 or
+    /// elsewhere.
     pub kind: String,
 }
 

@@ -971,7 +971,7 @@ mod replay {
 
     /// Post-16 is costed by where the young people actually are: 3 x GBP 10,079 + 1 x
     /// GBP 55,907 = GBP 86,144 for today's four, not four times the plain average of the
-    /// three rates on record.
+    /// three rates on record; the rate of UKRLP providers, where nobody is, weighs nothing.
     #[test]
     fn post_16_is_costed_by_the_real_mix() {
         let events = post_16_history();
@@ -990,11 +990,18 @@ mod replay {
             },
             Default::default(),
         );
-        let rate = inputs.costs[&(la("888"), PlaceKind::Post16)];
-        assert_eq!((rate * Decimal::from(4)).round_dp(2), Decimal::from(86_144));
-        let plain = Decimal::from(10_079 + 55_907 + 20_000) / Decimal::from(3);
-        assert!(rate < plain, "{rate} vs the plain average {plain}");
-        // A forecast row prices its demand at that rate, to the penny.
+        // Further education (and UKRLP providers, where nobody is) and specialist post-16
+        // are sectors of their own, each at its rate.
+        let fe = inputs.costs[&(la("888"), PlaceKind::FeCollege)];
+        let specialist = inputs.costs[&(la("888"), PlaceKind::SpecialistPost16)];
+        assert_eq!(fe, Decimal::from(10_079));
+        assert_eq!(specialist, Decimal::from(55_907));
+        assert_eq!(
+            fe * Decimal::from(3) + specialist,
+            Decimal::from(86_144),
+            "today's four"
+        );
+        // A forecast row prices its demand at its sector's rate, to the penny.
         let f = forecast(
             &inputs,
             &Options {
@@ -1008,10 +1015,26 @@ mod replay {
         let rows: Vec<&Row> = f
             .rows
             .iter()
-            .filter(|r| r.kind == PlaceKind::Post16 && r.need.is_none() && r.demand.p50 > 0)
+            .filter(|r| {
+                matches!(r.kind, PlaceKind::FeCollege | PlaceKind::SpecialistPost16)
+                    && r.need.is_none()
+                    && r.demand.p50 > 0
+            })
             .collect();
-        assert!(!rows.is_empty(), "{:#?}", f.rows);
+        assert!(
+            rows.iter().any(|r| r.kind == PlaceKind::FeCollege),
+            "{rows:#?}"
+        );
+        assert!(
+            rows.iter().any(|r| r.kind == PlaceKind::SpecialistPost16),
+            "{rows:#?}"
+        );
         for r in rows {
+            let rate = if r.kind == PlaceKind::FeCollege {
+                fe
+            } else {
+                specialist
+            };
             assert_eq!(
                 r.annual_cost,
                 Some((rate * Decimal::from(r.demand.p50)).round_dp(2)),
