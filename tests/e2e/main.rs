@@ -806,6 +806,7 @@ async fn a_planner_opens_70_places_in_a_scenario_and_compares_it_with_the_baseli
         .gql(
             Some(&planner),
             "{ compareScenarios(scenario: \"preston-70\") { against totalCost costByYear { year annualCost }
+                 capitalCost capitalItems { kind places perPlace cost priceYear source }
                  changes { district year phase kind need capacity surplus deficitBefore deficitAfter } } }",
             json!({}),
         )
@@ -813,6 +814,23 @@ async fn a_planner_opens_70_places_in_a_scenario_and_compares_it_with_the_baseli
     assert!(body["errors"].is_null(), "{body}");
     let c = &body["data"]["compareScenarios"];
     assert!(c["against"].is_null());
+    // 70 special places cost what one cost in Lancashire's 2025 expansion, with its source.
+    let item = &c["capitalItems"][0];
+    assert_eq!(
+        (&item["kind"], &item["places"]),
+        (&json!("special"), &json!(70)),
+        "{c}"
+    );
+    let per_place: f64 = item["perPlace"].as_str().unwrap().parse().unwrap();
+    let capital: f64 = c["capitalCost"].as_str().unwrap().parse().unwrap();
+    assert!((capital - 70.0 * per_place).abs() < 0.01, "{c}");
+    assert!(
+        item["source"]
+            .as_str()
+            .unwrap()
+            .contains("cabinet decision"),
+        "{c}"
+    );
     let changes = c["changes"].as_array().unwrap();
     // Exactly Preston's primary special places change, by 70, from the first January after
     // they open.

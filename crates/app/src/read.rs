@@ -239,6 +239,27 @@ impl ReadModels {
         self.scenario_on(self.inputs(), scenario, options)
     }
 
+    /// The capital cost of the places `scenario` adds, less that of the places `against`
+    /// adds (its base, or another scenario), at the rates in `seeds/reference`.
+    pub fn capital_cost(
+        &self,
+        scenario: &ScenarioId,
+        against: Option<&ScenarioId>,
+    ) -> placeledger_forecast::CapitalCost {
+        let rates = placeledger_forecast::capital_rates();
+        let of = |id: &ScenarioId| {
+            self.scenarios
+                .levers(id)
+                .map(|l| placeledger_forecast::capital_cost(&l, &self.capacity, &rates))
+                .unwrap_or_default()
+        };
+        let mut cost = of(scenario);
+        if let Some(base) = against {
+            cost.total -= of(base).total;
+        }
+        cost
+    }
+
     /// The forecast of `scenario` (`None`: the baseline) on `inputs` made from these read
     /// models. A scenario is its authority's: every other authority's cells are the
     /// baseline's ([`Forecast::scoped_to`]), taken from `baseline` when it is given (made with

@@ -674,7 +674,38 @@ pub async fn compare(
             }
             w.flush()?;
         }
-        Format::Table => write_comparison(&mut out, &diff, &loaded.inputs)?,
+        Format::Table => {
+            write_comparison(&mut out, &diff, &loaded.inputs)?;
+            // Parsed above by forecast_of: a name that is no scenario id has been refused.
+            let id = ScenarioId::parse(scenario)?;
+            let against = against.map(ScenarioId::parse).transpose()?;
+            let capital = loaded.models.capital_cost(&id, against.as_ref());
+            writeln!(
+                out,
+                "capital cost of the places it adds: GBP {}",
+                capital.total.round_dp(0)
+            )?;
+            for item in &capital.items {
+                match (&item.rate, item.cost) {
+                    (Some(rate), Some(cost)) => writeln!(
+                        out,
+                        "  {}: {} {} places x GBP {} ({} prices; {}) = GBP {}",
+                        item.lever,
+                        item.places,
+                        item.kind,
+                        rate.per_place,
+                        rate.price_year,
+                        rate.source,
+                        cost.round_dp(0)
+                    )?,
+                    _ => writeln!(
+                        out,
+                        "  {}: {} {} places, no capital cost per place on record",
+                        item.lever, item.places, item.kind
+                    )?,
+                }
+            }
+        }
     }
     Ok(())
 }

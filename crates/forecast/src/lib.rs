@@ -7,6 +7,7 @@
 //! - [`backtest`]: forecasts from past origins against what happened, beside naive baselines.
 
 pub mod backtest;
+pub mod capital;
 pub mod engine;
 pub mod explain;
 pub mod from_projections;
@@ -18,6 +19,7 @@ pub mod scenario;
 mod sim;
 
 pub use backtest::{Backtest, BacktestRow, Method, backtest};
+pub use capital::{CapitalCost, CapitalItem, CapitalRate, capital_cost, capital_rates};
 pub use engine::{
     Forecast, ForecastError, MainstreamTotal, Options, Range, Row, Total, forecast, latest_january,
 };

@@ -439,6 +439,10 @@ impl PlanningQuery {
             .await
             .map_err(scenario_error)?;
         let c = placeledger_forecast::compare(&base, &other);
+        let capital = match &ids[0] {
+            Some(id) => models.capital_cost(id, ids[1].as_ref()),
+            None => placeledger_forecast::CapitalCost::default(),
+        };
         Ok(ScenarioComparison {
             scenario,
             against,
@@ -470,6 +474,20 @@ impl PlanningQuery {
                 })
                 .collect(),
             total_cost: c.total_cost,
+            capital_cost: capital.total,
+            capital_items: capital
+                .items
+                .iter()
+                .map(|i| CapitalItem {
+                    lever: i.lever.clone(),
+                    kind: i.kind.code().to_owned(),
+                    places: i.places,
+                    per_place: i.rate.as_ref().map(|r| r.per_place),
+                    cost: i.cost,
+                    price_year: i.rate.as_ref().map(|r| r.price_year.clone()),
+                    source: i.rate.as_ref().map(|r| r.source.clone()),
+                })
+                .collect(),
         })
     }
 

@@ -649,6 +649,23 @@ pub struct ScenarioComparison {
     pub cost_by_year: Vec<YearCost>,
     /// The difference in cost over the whole horizon.
     pub total_cost: Decimal,
+    /// The capital cost of the places the scenario opens or adds (less those of the
+    /// scenario it is compared against), at the cost per place on record.
+    pub capital_cost: Decimal,
+    pub capital_items: Vec<CapitalItem>,
+}
+
+/// New places a lever adds and what they cost to build.
+#[derive(Debug, SimpleObject)]
+pub struct CapitalItem {
+    pub lever: String,
+    pub kind: String,
+    pub places: u32,
+    /// None: no capital cost per place on record for this kind.
+    pub per_place: Option<Decimal>,
+    pub cost: Option<Decimal>,
+    pub price_year: Option<String>,
+    pub source: Option<String>,
 }
 
 /// The forecast's track record for one authority and horizon, beside the naive baselines.

@@ -585,6 +585,41 @@ mod scenarios {
         );
     }
 
+    /// The places a scenario adds cost what the reference file says a place cost Lancashire
+    /// in its 2025 expansion (GBP 8.2m for 169 special places), with the source; a kind with
+    /// no cost on record is listed, unpriced.
+    #[test]
+    fn the_places_a_scenario_adds_are_costed_at_the_capital_rate_on_record() {
+        use placeledger_forecast::{capital_cost, capital_rates};
+        let rates = capital_rates();
+        let special = rates.iter().find(|r| r.kind == PlaceKind::Special).unwrap();
+        assert_eq!(special.per_place, Decimal::new(4_852_071, 2));
+        assert!(special.source.contains("ID=26897"), "{special:?}");
+        let open = |kind, places| Lever::OpenPlaces {
+            district: gss(D1),
+            kind,
+            low_age: 4,
+            high_age: 10,
+            from: d("2026-09-01"),
+            places: vec![NeedPlaces { need: None, places }],
+        };
+        let c = capital_cost(
+            &[
+                open(ProvisionKind::SpecialMaintained, 70),
+                open(ProvisionKind::ApMaintained, 10),
+            ],
+            &Capacity::default(),
+            &rates,
+        );
+        assert_eq!(c.items.len(), 2);
+        assert_eq!(
+            c.items[0].cost,
+            Some(Decimal::new(4_852_071, 2) * Decimal::from(70))
+        );
+        assert_eq!(c.items[1].cost, None, "no AP capital cost on record");
+        assert_eq!(c.total, Decimal::new(4_852_071, 2) * Decimal::from(70));
+    }
+
     #[test]
     fn shifting_new_plans_multiplying_incidence_and_changing_a_cost() {
         let mut inputs = hand_inputs();
