@@ -98,3 +98,61 @@ async fn the_mainstream_forecast_counts_as_scap_does_and_warns() {
     assert!(csv.lines().next().unwrap().ends_with(",warnings"));
     assert!(csv.contains("surplus_over_25_percent"));
 }
+
+/// Prices are parameters a finance officer sets: inflation from the price base and
+/// home-to-school transport per child, each refused in words when it makes no sense.
+#[test]
+fn inflation_and_transport_are_parameters_of_the_forecast() {
+    let db = Database::seeded();
+    let total_2030 = |extra: &[&str]| -> f64 {
+        let mut args = vec![
+            "forecast",
+            "run",
+            "--authority",
+            "888",
+            "--runs",
+            "100",
+            "--format",
+            "csv",
+        ];
+        args.extend(extra);
+        let csv = cli(&db.url, &args);
+        let mut reader = csv::Reader::from_reader(csv.as_bytes());
+        let headers = reader.headers().unwrap().clone();
+        let col = |n: &str| headers.iter().position(|h| h == n).unwrap();
+        reader
+            .records()
+            .map(Result::unwrap)
+            .filter(|r| &r[col("year")] == "2030" && r[col("need")].is_empty())
+            .filter_map(|r| r[col("annual_cost")].parse::<f64>().ok())
+            .sum()
+    };
+    let plain = total_2030(&[]);
+    let inflated = total_2030(&["--inflation", "3"]);
+    let transported = total_2030(&["--transport", "special=7500"]);
+    assert!(plain > 0.0);
+    assert!(inflated > plain * 1.03, "{inflated} vs {plain}");
+    assert!(transported > plain, "{transported} vs {plain}");
+    for (flag, value, says) in [
+        (
+            "--inflation",
+            "90",
+            "inflation must be from -20 to 50 percent a year",
+        ),
+        (
+            "--transport",
+            "speshul=1",
+            "\"speshul\" is not a kind of place",
+        ),
+        ("--transport", "special=-5", "a cost is never negative"),
+    ] {
+        let out = std::process::Command::new(crate::harness::BIN)
+            .args(["forecast", "run", flag, value])
+            .env("PLACELEDGER_DATABASE_URL", &db.url)
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{flag} {value}: {err}");
+    }
+}

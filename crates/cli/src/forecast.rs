@@ -298,6 +298,13 @@ fn write_table(out: &mut impl Write, f: &Forecast, inputs: &Inputs) -> anyhow::R
                         .map_or_else(|| "?".into(), |n| n.to_string()),
                 )?;
             }
+            if let Some(base) = inputs.price_base.get(authority) {
+                writeln!(
+                    out,
+                    "  costs at {base}-{:02} prices (the latest on record), plus any --inflation and --transport",
+                    (base + 1) % 100
+                )?;
+            }
             if let Some(r) = f.rates.get(authority)
                 && let Some(g) = r.england_growth
             {

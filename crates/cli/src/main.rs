@@ -195,6 +195,51 @@ struct ForecastArgs {
     /// Output: a table to paste into a report, CSV, or JSON.
     #[arg(long, value_enum, default_value_t = forecast::Format::Table)]
     format: forecast::Format,
+    /// Inflation a year on costs, in percent, from each authority's price base (the
+    /// financial year of its latest cost on record). Default: none, prices stay at the base.
+    #[arg(long, default_value_t = 0.0, value_parser = parse_inflation)]
+    inflation: f64,
+    /// Home-to-school transport a year per child in a kind of place, at the price base:
+    /// KIND=GBP (such as special=7500), once per kind.
+    #[arg(long, value_parser = parse_transport)]
+    transport: Vec<(placeledger_forecast::PlaceKind, rust_decimal::Decimal)>,
+}
+
+/// A yearly inflation rate in percent for `--inflation`: -20 to 50.
+fn parse_inflation(s: &str) -> Result<f64, String> {
+    let pct: f64 = s
+        .parse()
+        .map_err(|_| format!("{s:?} is not a percentage (such as 3.5)"))?;
+    if !(-20.0..=50.0).contains(&pct) {
+        return Err(format!(
+            "{pct}: inflation must be from -20 to 50 percent a year"
+        ));
+    }
+    Ok(pct)
+}
+
+/// `KIND=GBP` for `--transport`.
+fn parse_transport(
+    s: &str,
+) -> Result<(placeledger_forecast::PlaceKind, rust_decimal::Decimal), String> {
+    let (kind, cost) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s:?} is not KIND=GBP (such as special=7500)"))?;
+    let kind = placeledger_forecast::PlaceKind::parse(kind).ok_or_else(|| {
+        format!(
+            "{kind:?} is not a kind of place: {}",
+            placeledger_forecast::PlaceKind::ALL
+                .map(|k| k.code())
+                .join(", ")
+        )
+    })?;
+    let cost: rust_decimal::Decimal = cost
+        .parse()
+        .map_err(|_| format!("{cost:?} is not an amount in pounds"))?;
+    if cost < rust_decimal::Decimal::ZERO {
+        return Err(format!("{cost}: a cost is never negative"));
+    }
+    Ok((kind, cost))
 }
 
 #[derive(Debug, Subcommand)]
@@ -537,6 +582,8 @@ fn forecast_options(args: &ForecastArgs, horizon: u8) -> placeledger_forecast::O
         runs: args.runs,
         seed: args.seed,
         damping: args.damping,
+        inflation: args.inflation / 100.0,
+        transport: args.transport.clone(),
         ..placeledger_forecast::Options::default()
     }
 }

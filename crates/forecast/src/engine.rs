@@ -55,6 +55,13 @@ pub struct Options {
     pub levers: Levers,
     /// The scenario's name, echoed in the forecast (`None`: the baseline).
     pub scenario: Option<String>,
+    /// Inflation a year on every cost (0.03: 3%), from each authority's price base (the
+    /// financial year of its latest cost on record) to the financial year of each January.
+    /// 0: costs stay at the price base.
+    pub inflation: f64,
+    /// Home-to-school transport a year per child placed in a kind of place, at the price
+    /// base, added to the kind's cost.
+    pub transport: Vec<(PlaceKind, Decimal)>,
 }
 
 impl Options {
@@ -82,6 +89,8 @@ impl Default for Options {
             threads: 0,
             levers: Levers::default(),
             scenario: None,
+            inflation: 0.0,
+            transport: Vec::new(),
         }
     }
 }

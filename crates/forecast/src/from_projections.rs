@@ -65,6 +65,22 @@ pub fn inputs(p: Projections<'_>, sharing: BTreeSet<(AuthorityCode, AuthorityCod
         capacity,
         costs,
         cost_basis,
+        price_base: p
+            .costs
+            .price_dates()
+            .into_iter()
+            .map(|(a, d)| {
+                let y = chrono::Datelike::year(&d);
+                (
+                    a,
+                    if chrono::Datelike::month(&d) >= 4 {
+                        y
+                    } else {
+                        y - 1
+                    },
+                )
+            })
+            .collect(),
         sharing,
         mainstream,
         housing,

@@ -187,6 +187,9 @@ pub struct Inputs {
     /// What each kind's cost is made from: the placement types' annual costs on record and
     /// the authority's children in each on the latest January (the weights).
     pub cost_basis: BTreeMap<(AuthorityCode, PlaceKind), Vec<CostBasis>>,
+    /// The price base of each authority's costs: the financial year (by its starting
+    /// calendar year: 2025 is 2025-26) of the latest cost on record.
+    pub price_base: BTreeMap<AuthorityCode, i32>,
     /// `(provider, partner)`: `provider` lets `partner` place children in its spare
     /// commissioned places (the sharing agreement).
     pub sharing: BTreeSet<(AuthorityCode, AuthorityCode)>,
@@ -219,6 +222,7 @@ impl Inputs {
             capacity: self.capacity.clone(),
             costs: self.costs.clone(),
             cost_basis: self.cost_basis.clone(),
+            price_base: self.price_base.clone(),
             sharing: self.sharing.clone(),
             mainstream: self
                 .mainstream

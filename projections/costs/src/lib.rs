@@ -54,6 +54,18 @@ impl Costs {
     }
 
     /// Every cost in force on `on`, per authority and kind.
+    /// The date the latest cost of each authority took effect from: the price base of its
+    /// costs.
+    pub fn price_dates(&self) -> BTreeMap<AuthorityCode, NaiveDate> {
+        self.schedule
+            .iter()
+            .filter_map(|(a, kinds)| {
+                let latest = kinds.values().filter_map(|d| d.keys().next_back()).max()?;
+                Some((a.clone(), *latest))
+            })
+            .collect()
+    }
+
     pub fn on(&self, on: NaiveDate) -> BTreeMap<(AuthorityCode, ProvisionKind), Decimal> {
         let mut out = BTreeMap::new();
         for (authority, kinds) in &self.schedule {

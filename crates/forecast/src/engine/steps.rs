@@ -184,11 +184,35 @@ impl<'a> Setup<'a> {
 
     /// The annual cost of a place of kind `k` for authority `a` in `year`: a scenario's
     /// cost first, else the authority's.
+    /// Home-to-school transport for each child is added (where set), and inflation from the
+    /// authority's price base to the January's financial year.
     fn cost(&self, a: &AuthorityCode, k: PlaceKind, year: i32) -> Option<Decimal> {
-        self.options
+        let place = self
+            .options
             .levers
             .cost(a, k, year)
-            .or_else(|| self.inputs.costs.get(&(a.clone(), k)).copied())
+            .or_else(|| self.inputs.costs.get(&(a.clone(), k)).copied())?;
+        let transport = self
+            .options
+            .transport
+            .iter()
+            .filter(|(kind, _)| *kind == k)
+            .map(|(_, c)| *c)
+            .sum::<Decimal>();
+        Some((place + transport) * self.inflated(a, year))
+    }
+
+    /// What a pound at `a`'s price base is worth in the financial year of January `year`.
+    fn inflated(&self, a: &AuthorityCode, year: i32) -> Decimal {
+        let years = self
+            .inputs
+            .price_base
+            .get(a)
+            .map_or(0, |base| (year - 1 - base).max(0));
+        if self.options.inflation == 0.0 || years == 0 {
+            return Decimal::ONE;
+        }
+        Decimal::try_from((1.0 + self.options.inflation).powi(years)).unwrap_or(Decimal::ONE)
     }
 
     /// The forecast from its rows and caseload ranges: totals, the mainstream forecast, each
@@ -854,7 +878,7 @@ impl Setup<'_> {
         let cost = |k| self.cost(a, k, year);
         let whole = |c: Decimal| Some((c * Decimal::from(demand.p50)).round_dp(2));
         match (kind, over) {
-            (PlaceKind::Special, Some(over)) => {
+            (PlaceKind::Special, Some(over)) if over.p50 > 0 => {
                 let over = over.p50;
                 match (cost(kind), cost(PlaceKind::Independent)) {
                     (Some(c), Some(i)) => Some(

@@ -260,6 +260,56 @@ fn a_forecast_from_england_s_growth_alone_is_warned_of() {
     assert!(!codes.contains(&"england_growth_only"), "{codes:?}");
 }
 
+/// Costs at the price base, inflated a year at a time to each January's financial year,
+/// with home-to-school transport per child on top: special places at GBP 10,000 (2024-25
+/// prices), transport GBP 2,000, inflation 10%.
+#[test]
+fn costs_carry_inflation_from_their_price_base_and_transport() {
+    use rust_decimal::Decimal;
+    let mut inputs = hand_inputs();
+    inputs
+        .costs
+        .insert((la("888"), PlaceKind::Special), Decimal::from(10_000));
+    inputs.price_base.insert(la("888"), 2024);
+    // Places for all: no child is placed out of county (at another rate).
+    inputs.capacity.insert(
+        (gss(D1), PlaceKind::Special, Phase::Primary),
+        BTreeMap::from([(2020, 1_000)]),
+    );
+    let cost = |options: &Options, year| {
+        let f = forecast(&inputs, options).unwrap();
+        let r = f
+            .rows
+            .iter()
+            .find(|r| {
+                r.kind == PlaceKind::Special
+                    && r.year == year
+                    && r.need.is_none()
+                    && r.phase == Phase::Primary
+            })
+            .unwrap()
+            .clone();
+        (r.demand.p50, r.annual_cost.unwrap())
+    };
+    let plain = quiet();
+    let (n, c) = cost(&plain, 2026);
+    assert_eq!(c, Decimal::from(10_000 * n), "no inflation unless asked");
+    let priced = Options {
+        inflation: 0.10,
+        transport: vec![(PlaceKind::Special, Decimal::from(2_000))],
+        ..quiet()
+    };
+    // January 2025 is in 2024-25, the price base: no inflation yet.
+    let (n, c) = cost(&priced, 2025);
+    assert_eq!(c, Decimal::from(12_000 * n));
+    // January 2026 is in 2025-26: a year of it.
+    let (n, c) = cost(&priced, 2026);
+    assert_eq!(
+        c,
+        (Decimal::from(12_000 * n) * Decimal::new(11, 1)).round_dp(2)
+    );
+}
+
 #[test]
 fn totals_are_exactly_the_sums_of_their_cells() {
     let f = forecast(&hand_inputs(), &Options::default()).unwrap();
