@@ -481,19 +481,8 @@ impl Service {
         let n = &q.narrowing;
         may_read_forecast(v, n.authority.as_ref())?;
         let models = self.live.now();
-        if let Some(a) = &n.authority
-            && !models.mainstream.authorities().contains_key(a)
-        {
-            return Err(AppError::NotFound(format!(
-                "there is no authority {a} in the store"
-            )));
-        }
-        if let Some(id) = &q.scenario {
-            // Another authority's scenario is reported exactly as one that does not exist.
-            let unknown = || AppError::NotFound(format!("there is no scenario {id}"));
-            let sc = models.scenarios.get(id).ok_or_else(unknown)?;
-            may_read(v, &sc.authority).map_err(|_| unknown())?;
-        }
+        known_authority(&models, n.authority.as_ref())?;
+        readable_scenario(v, &models, q.scenario.as_ref())?;
         let made = self
             .live
             .forecast(q.scenario.as_ref())
@@ -556,12 +545,7 @@ impl Service {
     ) -> Result<(Explanation, Arc<ReadModels>), AppError> {
         may_read_forecast(v, Some(&key.authority))?;
         let models = self.live.now();
-        if let Some(id) = scenario {
-            // Another authority's scenario is reported exactly as one that does not exist.
-            let unknown = || AppError::NotFound(format!("there is no scenario {id}"));
-            let sc = models.scenarios.get(id).ok_or_else(unknown)?;
-            may_read(v, &sc.authority).map_err(|_| unknown())?;
-        }
+        readable_scenario(v, &models, scenario)?;
         let made = self.live.forecast(scenario).await.map_err(scenario_error)?;
         let inputs = (*self.live.inputs(&models)).clone();
         let (inputs, options) = models
@@ -591,13 +575,7 @@ impl Service {
         let n = &q.narrowing;
         may_read_forecast(v, n.authority.as_ref())?;
         let models = self.live.now();
-        if let Some(a) = &n.authority
-            && !models.mainstream.authorities().contains_key(a)
-        {
-            return Err(AppError::NotFound(format!(
-                "there is no authority {a} in the store"
-            )));
-        }
+        known_authority(&models, n.authority.as_ref())?;
         let made = self.live.forecast(None).await.map_err(scenario_error)?;
         let mainstream = &made.forecast.mainstream;
         let origin = mainstream
@@ -767,6 +745,29 @@ fn this_year() -> AcademicYear {
 }
 
 /// A scenario run's error as the caller sees it.
+/// An authority asked about by name must be in the store.
+fn known_authority(models: &ReadModels, a: Option<&AuthorityCode>) -> Result<(), AppError> {
+    match a {
+        Some(a) if !models.mainstream.authorities().contains_key(a) => Err(AppError::NotFound(
+            format!("there is no authority {a} in the store"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// A scenario asked about must be one `v` may read: another authority's is reported exactly
+/// as one that does not exist.
+pub fn readable_scenario(
+    v: &Viewer,
+    models: &ReadModels,
+    scenario: Option<&ScenarioId>,
+) -> Result<(), AppError> {
+    let Some(id) = scenario else { return Ok(()) };
+    let unknown = || AppError::NotFound(format!("there is no scenario {id}"));
+    let sc = models.scenarios.get(id).ok_or_else(unknown)?;
+    may_read(v, &sc.authority).map_err(|_| unknown())
+}
+
 pub fn scenario_error(e: ScenarioRunError) -> AppError {
     match e {
         ScenarioRunError::NotFound(_) => AppError::NotFound(e.to_string()),

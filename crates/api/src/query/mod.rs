@@ -10,7 +10,8 @@ use chrono::Utc;
 use placeledger_app::Role as AppRole;
 use placeledger_app::access::may_read;
 use placeledger_app::service::{
-    ForecastQuery, MainstreamQuery, Narrowing, SettingsQuery, may_read_forecast, scenario_error,
+    ForecastQuery, MainstreamQuery, Narrowing, SettingsQuery, may_read_forecast, readable_scenario,
+    scenario_error,
 };
 use placeledger_domain::{
     AuthorityCode, GssCode, Phase, PlanningAreaCode, PrimaryNeed, ScenarioId,
@@ -420,10 +421,7 @@ impl PlanningQuery {
                 continue;
             };
             let id = ScenarioId::parse(name).map_err(|e| AppError::bad_input(field, e))?;
-            // Another authority's scenario is reported exactly as one that does not exist.
-            let unknown = || AppError::NotFound(format!("there is no scenario {id}"));
-            let sc = models.scenarios.get(&id).ok_or_else(unknown)?;
-            may_read(v, &sc.authority).map_err(|_| unknown())?;
+            readable_scenario(v, &models, Some(&id))?;
             ids.push(Some(id));
         }
         let other = s
