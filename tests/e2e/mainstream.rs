@@ -156,3 +156,61 @@ fn inflation_and_transport_are_parameters_of_the_forecast() {
         assert!(err.contains(says), "{flag} {value}: {err}");
     }
 }
+
+/// A planner asks the CLI how a cell was made: its steps add up to its demand, its sources
+/// are named, and a cell the forecast does not have is refused in words.
+#[test]
+fn a_cell_explains_itself_in_the_cli() {
+    let db = Database::seeded();
+    let args = [
+        "forecast",
+        "explain",
+        "--authority",
+        "888",
+        "--district",
+        "E07000123",
+        "--phase",
+        "primary",
+        "--kind",
+        "special",
+        "--runs",
+        "100",
+        "--year",
+    ];
+    let mut with_year = args.to_vec();
+    with_year.push("2027");
+    let said = cli(&db.url, &with_year);
+    let number = |line: &str| -> i64 { line.rsplit(' ').next().unwrap().parse().unwrap() };
+    let demand: i64 = said
+        .lines()
+        .next()
+        .and_then(|l| l.split("demand ").nth(1))
+        .and_then(|l| l.split(' ').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    let placed: i64 = said
+        .lines()
+        .filter(|l| l.trim_start().starts_with("placed "))
+        .map(number)
+        .sum();
+    assert_eq!(placed, demand, "{said}");
+    assert!(said.contains("cost per place GBP"), "{said}");
+    assert!(
+        said.lines().filter(|l| l.starts_with("source: ")).count() >= 3,
+        "{said}"
+    );
+    let mut far = args.to_vec();
+    far.push("2050");
+    let out = std::process::Command::new(crate::harness::BIN)
+        .args(&far)
+        .env("PLACELEDGER_DATABASE_URL", &db.url)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("the forecast has no primary special cell"),
+        "{err}"
+    );
+}

@@ -795,3 +795,149 @@ where
         })
         .collect()
 }
+
+/// The cell `forecast explain` is asked about, as typed.
+pub struct Cell<'a> {
+    pub authority: &'a str,
+    pub district: &'a str,
+    pub year: i32,
+    pub phase: &'a str,
+    pub kind: &'a str,
+}
+
+/// `placeledger forecast explain`.
+pub async fn explain(
+    store: Arc<dyn EventStore>,
+    options: Options,
+    cell: Cell<'_>,
+    scenario: Option<&str>,
+    format: Format,
+) -> anyhow::Result<()> {
+    let loaded = load_inputs(&store).await?;
+    let authority = authority_filter(&loaded.inputs, Some(cell.authority))?
+        .context("--authority is required")?;
+    let key = placeledger_forecast::CellKey {
+        authority,
+        district: GssCode::parse(cell.district)
+            .with_context(|| format!("--district {:?}", cell.district))?,
+        year: cell.year,
+        phase: Phase::parse(cell.phase).with_context(|| format!("--phase {:?}", cell.phase))?,
+        kind: PlaceKind::parse(cell.kind).with_context(|| {
+            format!(
+                "--kind {:?}: the kinds are {}",
+                cell.kind,
+                PlaceKind::ALL.map(|k| k.code()).join(", ")
+            )
+        })?,
+    };
+    let forecast = forecast_of(&loaded, scenario, &options, None)?;
+    let id = scenario.map(ScenarioId::parse).transpose()?;
+    let (inputs, options) = loaded.models.scenario(id.as_ref(), &options)?;
+    let Some(e) = placeledger_forecast::explain(&forecast, &inputs, &options, &key) else {
+        bail!(
+            "the forecast has no {} {} cell for {} in {} in January {} (it runs January {}-{})",
+            cell.phase,
+            cell.kind,
+            cell.authority,
+            cell.district,
+            cell.year,
+            forecast.years.first().copied().unwrap_or_default(),
+            forecast.years.last().copied().unwrap_or_default(),
+        );
+    };
+    let mut out = std::io::stdout().lock();
+    if format == Format::Json {
+        serde_json::to_writer_pretty(&mut out, &e)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    let r = &e.row;
+    writeln!(
+        out,
+        "{} {} places in {} ({}), January {}: demand {} (P10 {}, P90 {}){}",
+        cell.phase,
+        cell.kind,
+        district_name(&inputs, &r.authority, &r.district),
+        r.district,
+        r.year,
+        r.demand.p50,
+        r.demand.p10,
+        r.demand.p90,
+        r.capacity
+            .map(|c| format!(", {c} places"))
+            .unwrap_or_default()
+    )?;
+    writeln!(
+        out,
+        "started from January {}: {} plans in the authority; {} forecast for January {}",
+        e.origin,
+        e.plans_at_origin
+            .map_or_else(|| "?".into(), |n| n.to_string()),
+        e.plans_that_year
+            .map_or_else(|| "?".into(), |p| p.p50.to_string()),
+        r.year
+    )?;
+    if let Some(rates) = &e.rates {
+        writeln!(
+            out,
+            "method {}: {} new plans a year per 1,000 residents aged 0-25, {} ceasing a year per plan, growth {:+.1}% a year{} (rates from Januaries {:?})",
+            rates.method,
+            rates
+                .incidence_per_1000
+                .map_or_else(|| "?".into(), |x| format!("{x:.2}")),
+            rates
+                .cessation
+                .map_or_else(|| "?".into(), |x| format!("{x:.3}")),
+            (rates.growth.exp() - 1.0) * 100.0,
+            rates
+                .england_growth
+                .map(|g| format!(", following England's {:+.1}%", (g.exp() - 1.0) * 100.0))
+                .unwrap_or_default(),
+            rates.from_januaries
+        )?;
+    }
+    if let Some(n) = e.residents {
+        writeln!(out, "residents of the phase's ages in the district: {n:.0}")?;
+    }
+    if let (Some(a), Some(p), Some(o), Some(n)) = (
+        e.keeping_in_authority,
+        e.keeping_with_partner,
+        e.keeping_outside,
+        e.new_or_transferring,
+    ) {
+        writeln!(
+            out,
+            "keeping today's placement: {a:.0} in the authority, {p:.0} with a partner, {o:.0} outside; new plans and phase transfers: {n:.0}"
+        )?;
+    }
+    for step in &e.allocation {
+        writeln!(out, "  placed {}: {}", step.step, step.children)?;
+    }
+    if let Some(c) = e.cost_per_place {
+        writeln!(
+            out,
+            "cost per place GBP {}{}; annual cost GBP {}",
+            c.round_dp(2),
+            e.overflow_cost_per_place
+                .map(|o| format!(" (out of county: GBP {})", o.round_dp(2)))
+                .unwrap_or_default(),
+            r.annual_cost.map_or_else(|| "?".into(), |c| c.to_string())
+        )?;
+    }
+    for t in &e.cost_types {
+        writeln!(
+            out,
+            "  {} at GBP {} a year, {} children today",
+            t.provision.code(),
+            t.annual_cost.round_dp(2),
+            t.children
+        )?;
+    }
+    for s in &e.sources {
+        writeln!(out, "source: {s}")?;
+    }
+    for w in &e.warnings {
+        writeln!(out, "warning {}: {}", w.code, w.message)?;
+    }
+    Ok(())
+}

@@ -283,6 +283,31 @@ enum ForecastCommand {
         #[command(flatten)]
         args: ForecastArgs,
     },
+    /// How one cell of the forecast was made: plans, rates, residents, the children keeping
+    /// their placement and the new ones, the allocation steps, the cost rate and the
+    /// placement types behind it, the sources and the warnings.
+    Explain {
+        /// DfE LA code.
+        #[arg(long)]
+        authority: String,
+        /// GSS code of the district.
+        #[arg(long)]
+        district: String,
+        /// The January.
+        #[arg(long)]
+        year: i32,
+        /// nursery, primary, secondary or post_16.
+        #[arg(long)]
+        phase: String,
+        /// The kind of place (such as special).
+        #[arg(long)]
+        kind: String,
+        /// Of this scenario (default: the baseline).
+        #[arg(long)]
+        scenario: Option<String>,
+        #[command(flatten)]
+        args: ForecastArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -497,6 +522,25 @@ async fn run() -> anyhow::Result<()> {
         }) => {
             let options = forecast_options(&args, horizon);
             forecast::backtest(store, origin, horizon, options, args.format).await?
+        }
+        Command::Forecast(ForecastCommand::Explain {
+            authority,
+            district,
+            year,
+            phase,
+            kind,
+            scenario,
+            args,
+        }) => {
+            let options = forecast_options(&args, 10);
+            let cell = forecast::Cell {
+                authority: &authority,
+                district: &district,
+                year,
+                phase: &phase,
+                kind: &kind,
+            };
+            forecast::explain(store, options, cell, scenario.as_deref(), args.format).await?
         }
     }
     Ok(())

@@ -132,17 +132,22 @@ pub fn explain(
             new_or_transferring = Some((1.0 - share) * demand);
         }
     }
-    let allocation = match (row.met_in_authority, row.met_by_partner) {
-        (Some(auth), Some(partner)) => {
+    // Medians of parts do not add up to the median of the whole: the steps are the partner
+    // and out-of-county medians, the district's places (never more than it has), and the
+    // rest in the authority, so that they add up to the demand.
+    let allocation = match (row.met_by_partner, row.capacity) {
+        (Some(partner), Some(places)) => {
             let out = row.out_of_county.p50;
+            let in_authority = (row.demand.p50 - partner.p50 - out).max(0);
+            let in_district = in_authority.min(i64::from(places));
             vec![
                 AllocationStep {
                     step: "in the district's places",
-                    children: row.demand.p50 - auth.p50 - partner.p50 - out,
+                    children: in_district,
                 },
                 AllocationStep {
                     step: "elsewhere in the authority (including children kept over its places)",
-                    children: auth.p50,
+                    children: in_authority - in_district,
                 },
                 AllocationStep {
                     step: "in partner authorities",
