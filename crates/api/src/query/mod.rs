@@ -43,6 +43,19 @@ fn parse_opt<T>(
 
 /// The filter fields the forecast and the settings both take, parsed (the authority
 /// already is: access to it is checked first).
+/// The authority a forecast filter names (`filter.authority`), once the caller may read its
+/// forecast (none named: admins only).
+fn forecast_authority(
+    v: &placeledger_app::Viewer,
+    authority: Option<&str>,
+) -> Result<Option<AuthorityCode>, AppError> {
+    let only = authority
+        .map(|s| authority_code("filter.authority", s))
+        .transpose()?;
+    may_read_forecast(v, only.as_ref())?;
+    Ok(only)
+}
+
 fn narrowing(
     authority: Option<AuthorityCode>,
     district: &Option<String>,
@@ -150,12 +163,7 @@ impl PlanningQuery {
         #[graphql(default)] filter: ForecastFilter,
     ) -> Result<ForecastResult, Gql> {
         let v = viewer(ctx)?;
-        let only = filter
-            .authority
-            .as_deref()
-            .map(|s| authority_code("filter.authority", s))
-            .transpose()?;
-        may_read_forecast(v, only.as_ref())?;
+        let only = forecast_authority(v, filter.authority.as_deref())?;
         let narrowing = narrowing(only, &filter.district, &filter.phase, &filter.need)?;
         let kind = parse_opt(
             "filter.kind",
@@ -228,12 +236,7 @@ impl PlanningQuery {
         #[graphql(default)] filter: MainstreamFilter,
     ) -> Result<MainstreamForecast, Gql> {
         let v = viewer(ctx)?;
-        let only = filter
-            .authority
-            .as_deref()
-            .map(|s| authority_code("filter.authority", s))
-            .transpose()?;
-        may_read_forecast(v, only.as_ref())?;
+        let only = forecast_authority(v, filter.authority.as_deref())?;
         let narrowing = narrowing(only, &filter.district, &filter.phase, &None)?;
         let planning_area = filter
             .planning_area
