@@ -925,23 +925,28 @@ mod replay {
         ]
     }
 
-    /// Three young people at a further education college and one at a specialist post-16
-    /// institution, with the authority's rates for those and for UKRLP providers (which
-    /// nobody attends).
-    fn post_16_history() -> Vec<Event> {
-        let la = la("888");
-        let mut e = vec![
+    /// Lancashire with one district, `D1`.
+    fn one_district() -> Vec<Event> {
+        vec![
             Event::AuthorityRegistered {
-                authority: la.clone(),
+                authority: la("888"),
                 gss: gss("E10000017"),
                 name: "Lancashire".into(),
             },
             Event::DistrictRegistered {
                 district: gss(D1),
-                authority: la.clone(),
+                authority: la("888"),
                 name: "District".into(),
             },
-        ];
+        ]
+    }
+
+    /// Three young people at a further education college and one at a specialist post-16
+    /// institution, with the authority's rates for those and for UKRLP providers (which
+    /// nobody attends).
+    fn post_16_history() -> Vec<Event> {
+        let la = la("888");
+        let mut e = one_district();
         for (urn, kind) in [
             ("130001", SettingKind::FeCollege),
             ("130002", SettingKind::SpecialistPost16),
@@ -992,17 +997,8 @@ mod replay {
     fn a_settings_places_go_to_the_phases_of_its_pupils() {
         let la = la("888");
         let urn = Urn::parse("119100").unwrap();
-        let mut e = vec![
-            Event::AuthorityRegistered {
-                authority: la.clone(),
-                gss: gss("E10000017"),
-                name: "Lancashire".into(),
-            },
-            Event::DistrictRegistered {
-                district: gss(D1),
-                authority: la.clone(),
-                name: "District".into(),
-            },
+        let mut e = one_district();
+        e.extend([
             Event::SettingOpened {
                 urn,
                 name: "All-through special school".into(),
@@ -1025,7 +1021,7 @@ mod replay {
                     places: 90,
                 }],
             },
-        ];
+        ]);
         for i in 0..30 {
             // Academic age in 2024/25: 7 (born 2017), or 13 (born 2011).
             let born = if i < 20 { 2017 } else { 2011 };
