@@ -76,6 +76,7 @@ pub const VERSIONS: &[(&str, u32)] = &[
     ("HousingCompletionsRecorded", 1),
     ("CaseloadRecorded", 1),
     ("ActivityRecorded", 1),
+    ("HighNeedsFundingRecorded", 1),
     ("NationalCaseloadRecorded", 1),
     ("DataSharingAgreed", 1),
     ("DataSharingEnded", 1),

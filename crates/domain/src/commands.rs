@@ -11,8 +11,9 @@ use crate::events::{Lever, NewHome, PlacedAt, TransferIn};
 use crate::state::State;
 use crate::values::{
     AcademicYear, ActivityMeasure, AgeGroup, AssessmentDecision, AuthorityCode, CeaseReason,
-    ChildId, Facility, GssCode, Ncy, Phase, PlacementEndReason, PlanningAreaCode, PopulationBasis,
-    PrimaryNeed, ProvisionKind, ReviewOutcome, ScenarioId, SettingKind, SharedData, Urn, YearMonth,
+    ChildId, Facility, FundingStatus, GssCode, Ncy, Phase, PlacementEndReason, PlanningAreaCode,
+    PopulationBasis, PrimaryNeed, ProvisionKind, ReviewOutcome, ScenarioId, SettingKind,
+    SharedData, Urn, YearMonth,
 };
 
 #[derive(Debug, Clone, PartialEq)]
@@ -146,6 +147,17 @@ pub enum Command {
         authority: AuthorityCode,
         year: i32,
         cells: Vec<ActivityInput>,
+    },
+    /// An authority's High Needs Block allocation for a financial year and/or its
+    /// cumulative DSG balance at the year's end (negative: a deficit), with how final they
+    /// are and their source.
+    RecordHighNeedsFunding {
+        authority: AuthorityCode,
+        financial_year: i32,
+        allocation: Option<Decimal>,
+        dsg_balance: Option<Decimal>,
+        status: FundingStatus,
+        source: String,
     },
     /// England's plans on a January census, as DfE publishes it.
     RecordNationalCaseload {
@@ -284,6 +296,7 @@ impl Command {
             RecordHousingCompletions { planning_area, .. } => format!("housing-{planning_area}"),
             RecordCaseload { authority, .. } => format!("caseload-{authority}"),
             RecordActivity { authority, .. } => format!("activity-{authority}"),
+            RecordHighNeedsFunding { authority, .. } => format!("high-needs-{authority}"),
             RecordNationalCaseload { .. } => "caseload-england".to_owned(),
             AgreeDataSharing { authority, .. } | EndDataSharing { authority, .. } => {
                 format!("sharing-{authority}")
@@ -310,6 +323,7 @@ impl Command {
             | RegisterChild { authority, .. }
             | RecordCaseload { authority, .. }
             | RecordActivity { authority, .. }
+            | RecordHighNeedsFunding { authority, .. }
             | AgreeDataSharing { authority, .. }
             | EndDataSharing { authority, .. }
             | CreateScenario { authority, .. } => Responsible::Authority(authority.clone()),

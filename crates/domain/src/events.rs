@@ -10,9 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::values::{
     AcademicYear, ActivityMeasure, AgeBand, AgeGroup, AssessmentDecision, AuthorityCode,
-    CeaseReason, ChildId, Elsewhere, Facility, GssCode, Money, Ncy, Phase, PlacementEndReason,
-    PlanningAreaCode, PopulationBasis, PrimaryNeed, ProvisionKind, ReviewOutcome, ScenarioId,
-    SettingKind, SharedData, Urn, YearMonth,
+    CeaseReason, ChildId, Elsewhere, Facility, FundingStatus, GssCode, Money, Ncy, Phase,
+    PlacementEndReason, PlanningAreaCode, PopulationBasis, PrimaryNeed, ProvisionKind,
+    ReviewOutcome, ScenarioId, SettingKind, SharedData, Urn, YearMonth,
 };
 
 /// Where a child lives after moving home.
@@ -316,6 +316,20 @@ pub enum Event {
         census: AcademicYear,
         plans: u32,
     },
+    /// An authority's High Needs Block allocation for a financial year (`financial_year` 2025
+    /// is April 2025 to March 2026) and/or its cumulative DSG balance at that year's end
+    /// (negative: a deficit), how final they are and where they come from. A later record
+    /// for the same year replaces the figures it carries and keeps the others.
+    HighNeedsFundingRecorded {
+        authority: AuthorityCode,
+        financial_year: i32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        allocation: Option<Money>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        dsg_balance: Option<Decimal>,
+        status: FundingStatus,
+        source: String,
+    },
     /// Counts of one calendar year's activity for an authority, from SEN2 tables.
     ActivityRecorded {
         authority: AuthorityCode,
@@ -398,6 +412,7 @@ impl Event {
             }
             CaseloadRecorded { authority, .. } => format!("caseload-{authority}"),
             ActivityRecorded { authority, .. } => format!("activity-{authority}"),
+            HighNeedsFundingRecorded { authority, .. } => format!("high-needs-{authority}"),
             NationalCaseloadRecorded { .. } => "caseload-england".to_owned(),
             DataSharingAgreed { authority, .. } | DataSharingEnded { authority, .. } => {
                 format!("sharing-{authority}")

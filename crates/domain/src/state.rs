@@ -387,7 +387,8 @@ pub fn evolve(mut state: State, event: &Event) -> State {
         | HousingCompletionsRecorded { .. }
         | CaseloadRecorded { .. }
         | NationalCaseloadRecorded { .. }
-        | ActivityRecorded { .. } => {}
+        | ActivityRecorded { .. }
+        | HighNeedsFundingRecorded { .. } => {}
     }
     state
 }
@@ -533,7 +534,8 @@ pub fn decide(state: &State, command: &Command) -> Result<Vec<Event>, DomainErro
         | RecordHousingCompletions { .. }
         | RecordCaseload { .. }
         | RecordNationalCaseload { .. }
-        | RecordActivity { .. } => decide_published_figures(state, command),
+        | RecordActivity { .. }
+        | RecordHighNeedsFunding { .. } => decide_published_figures(state, command),
         AgreeDataSharing { .. }
         | EndDataSharing { .. }
         | CreateScenario { .. }
@@ -1098,6 +1100,49 @@ fn decide_published_figures(state: &State, command: &Command) -> Result<Vec<Even
             Event::NationalCaseloadRecorded {
                 census: *census,
                 plans,
+            }
+        }
+        RecordHighNeedsFunding {
+            authority,
+            financial_year,
+            allocation,
+            dsg_balance,
+            status,
+            source,
+        } => {
+            state.authority("authority", authority)?;
+            if allocation.is_none() && dsg_balance.is_none() {
+                return Err(DomainError::invalid(
+                    "allocation",
+                    "give an allocation, a DSG balance or both",
+                ));
+            }
+            let allocation = allocation
+                .map(|a| {
+                    if a.is_zero() {
+                        return Err(DomainError::invalid(
+                            "allocation",
+                            "a High Needs Block allocation is never 0",
+                        ));
+                    }
+                    Money::new(a).map_err(|e| DomainError::from_value("allocation", e))
+                })
+                .transpose()?;
+            if let Some(b) = dsg_balance
+                && b.normalize().scale() > 2
+            {
+                return Err(DomainError::invalid(
+                    "dsg_balance",
+                    format!("{b} is not in whole pence (at most 2 decimal places)"),
+                ));
+            }
+            Event::HighNeedsFundingRecorded {
+                authority: authority.clone(),
+                financial_year: year("financial_year", *financial_year)?,
+                allocation,
+                dsg_balance: *dsg_balance,
+                status: *status,
+                source: name("source", source)?,
             }
         }
         RecordActivity {

@@ -822,6 +822,18 @@ code_list!(
 );
 
 code_list!(
+    /// How final a funding figure is: DfE's final allocation or the council's outturn; a
+    /// provisional allocation or a budget; a council's own forecast; or an estimate (its
+    /// source says how it was made).
+    FundingStatus, "funding status", {
+        Final => "final",
+        Provisional => "provisional",
+        Forecast => "forecast",
+        Estimate => "estimate",
+    }
+);
+
+code_list!(
     /// Whether a population figure is an estimate (mid-year) or a projection.
     PopulationBasis, "population basis", {
         Estimate => "estimate",

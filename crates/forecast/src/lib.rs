@@ -11,6 +11,7 @@ pub mod capital;
 pub mod engine;
 pub mod explain;
 pub mod from_projections;
+pub mod high_needs;
 pub mod inputs;
 pub mod kind;
 pub mod mainstream;
@@ -24,6 +25,7 @@ pub use engine::{
     Forecast, ForecastError, MainstreamTotal, Options, Range, Row, Total, forecast, latest_january,
 };
 pub use explain::{CellKey, Explanation, explain};
+pub use high_needs::{Basis, HighNeeds, HighNeedsYear, high_needs};
 pub use inputs::{
     Authority, ChildHistory, Inputs, Population, PublishedJanuary, SendHistory, TableHistory,
 };

@@ -1,10 +1,11 @@
 //! Costs: the annual cost of a place of each kind of provision, per authority, from the date
-//! each was set. Money is `Decimal`, never floating point.
+//! each was set; and each authority's High Needs Block allocations and DSG balances by
+//! financial year. Money is `Decimal`, never floating point.
 
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use placeledger_domain::{AuthorityCode, Event, ProvisionKind};
+use placeledger_domain::{AuthorityCode, Event, FundingStatus, ProvisionKind};
 use placeledger_projection::Projection;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -13,27 +14,84 @@ use serde::{Deserialize, Serialize};
 pub struct Costs {
     /// Per authority and kind: the cost from each date on.
     schedule: BTreeMap<AuthorityCode, BTreeMap<ProvisionKind, BTreeMap<NaiveDate, Decimal>>>,
+    /// Per authority and financial year (2025: April 2025 to March 2026): its High Needs
+    /// funding figures.
+    #[serde(default)]
+    funding: BTreeMap<AuthorityCode, BTreeMap<i32, FundingYear>>,
+}
+
+/// One funding figure: the amount, how final it is and where it comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FundingFigure {
+    pub amount: Decimal,
+    pub status: FundingStatus,
+    pub source: String,
+}
+
+/// An authority's High Needs funding figures for one financial year.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FundingYear {
+    /// The High Needs Block allocation.
+    pub allocation: Option<FundingFigure>,
+    /// The cumulative DSG balance on 31 March at the year's end (negative: a deficit).
+    pub dsg_balance: Option<FundingFigure>,
 }
 
 impl Projection for Costs {
     const NAME: &'static str = "costs";
-    const VERSION: u32 = 1;
+    /// v2: High Needs funding (allocations and DSG balances).
+    const VERSION: u32 = 2;
 
     fn apply(&mut self, event: &Event) {
-        if let Event::PlacementCostSet {
-            authority,
-            kind,
-            from,
-            annual_cost,
-        } = event
-        {
-            self.schedule
-                .entry(authority.clone())
-                .or_default()
-                .entry(*kind)
-                .or_default()
-                .insert(*from, annual_cost.amount());
+        match event {
+            Event::PlacementCostSet {
+                authority,
+                kind,
+                from,
+                annual_cost,
+            } => {
+                self.schedule
+                    .entry(authority.clone())
+                    .or_default()
+                    .entry(*kind)
+                    .or_default()
+                    .insert(*from, annual_cost.amount());
+            }
+            Event::HighNeedsFundingRecorded {
+                authority,
+                financial_year,
+                allocation,
+                dsg_balance,
+                status,
+                source,
+            } => {
+                let year = self
+                    .funding
+                    .entry(authority.clone())
+                    .or_default()
+                    .entry(*financial_year)
+                    .or_default();
+                let figure = |amount: Decimal| FundingFigure {
+                    amount,
+                    status: *status,
+                    source: source.clone(),
+                };
+                if let Some(a) = allocation {
+                    year.allocation = Some(figure(a.amount()));
+                }
+                if let Some(b) = dsg_balance {
+                    year.dsg_balance = Some(figure(*b));
+                }
+            }
+            _ => {}
         }
+    }
+}
+
+impl Costs {
+    /// `authority`'s High Needs funding figures per financial year (empty: none on record).
+    pub fn funding(&self, authority: &AuthorityCode) -> BTreeMap<i32, FundingYear> {
+        self.funding.get(authority).cloned().unwrap_or_default()
     }
 }
 

@@ -824,6 +824,65 @@ fn activity_for_an_unknown_authority_or_year_is_refused() {
         .then_err("year", |e| matches!(e, DomainError::Invalid { .. }));
 }
 
+fn funding(allocation: Option<Decimal>, dsg_balance: Option<Decimal>) -> Command {
+    Command::RecordHighNeedsFunding {
+        authority: la(),
+        financial_year: 2025,
+        allocation,
+        dsg_balance,
+        status: FundingStatus::Final,
+        source: "DSG allocations 2025 to 2026".into(),
+    }
+}
+
+#[test]
+fn high_needs_funding_is_recorded_with_a_deficit_as_a_negative_balance() {
+    let command = funding(
+        Some(Decimal::new(21_000_000_000, 2)),
+        Some(Decimal::from(-171_410_000)),
+    );
+    assert_eq!(command.stream_id(), "high-needs-888");
+    given(geography())
+        .when(command)
+        .then([Event::HighNeedsFundingRecorded {
+            authority: la(),
+            financial_year: 2025,
+            allocation: Some(Money::new(Decimal::from(210_000_000)).unwrap()),
+            dsg_balance: Some(Decimal::from(-171_410_000)),
+            status: FundingStatus::Final,
+            source: "DSG allocations 2025 to 2026".into(),
+        }]);
+}
+
+#[test]
+fn high_needs_funding_without_figures_or_with_bad_ones_is_refused() {
+    given(geography())
+        .when(funding(None, None))
+        .then_err("allocation", |e| matches!(e, DomainError::Invalid { .. }));
+    given(geography())
+        .when(funding(Some(Decimal::ZERO), None))
+        .then_err("allocation", |e| matches!(e, DomainError::Invalid { .. }));
+    given(geography())
+        .when(funding(Some(Decimal::from(-5)), None))
+        .then_err("allocation", |e| matches!(e, DomainError::Invalid { .. }));
+    given(geography())
+        .when(funding(None, Some(Decimal::new(-1001, 3))))
+        .then_err("dsg_balance", |e| matches!(e, DomainError::Invalid { .. }));
+    given(vec![])
+        .when(funding(Some(Decimal::ONE), None))
+        .then_err("authority", DomainError::is_not_found);
+    given(geography())
+        .when(Command::RecordHighNeedsFunding {
+            authority: la(),
+            financial_year: 2025,
+            allocation: Some(Decimal::ONE),
+            dsg_balance: None,
+            status: FundingStatus::Estimate,
+            source: "  ".into(),
+        })
+        .then_err("source", |e| matches!(e, DomainError::Invalid { .. }));
+}
+
 // --- moving home ---
 
 #[test]

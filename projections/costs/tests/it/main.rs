@@ -41,3 +41,43 @@ fn a_cost_applies_from_its_date_and_prices_current_placements() {
     // No cost on record for maintained special places: counted, not priced.
     assert_eq!(priced[&(la, ProvisionKind::SpecialMaintained)], (1, None));
 }
+
+#[test]
+fn a_later_funding_record_replaces_only_the_figures_it_carries() {
+    let la = AuthorityCode::parse("888").unwrap();
+    let record = |allocation: Option<i64>, balance: Option<i64>, status, source: &str| {
+        Event::HighNeedsFundingRecorded {
+            authority: la.clone(),
+            financial_year: 2025,
+            allocation: allocation.map(|a| Money::new(Decimal::from(a)).unwrap()),
+            dsg_balance: balance.map(Decimal::from),
+            status,
+            source: source.to_owned(),
+        }
+    };
+    let mut costs = Costs::default();
+    costs.apply_all(&[
+        record(Some(200_000_000), None, FundingStatus::Estimate, "estimate"),
+        record(
+            None,
+            Some(-50_000_000),
+            FundingStatus::Forecast,
+            "Q3 report",
+        ),
+        record(Some(210_000_000), None, FundingStatus::Final, "DSG 2025-26"),
+    ]);
+    let funding = costs.funding(&la);
+    let year = &funding[&2025];
+    let allocation = year.allocation.as_ref().unwrap();
+    assert_eq!(allocation.amount, Decimal::from(210_000_000));
+    assert_eq!(allocation.status, FundingStatus::Final);
+    assert_eq!(allocation.source, "DSG 2025-26");
+    let balance = year.dsg_balance.as_ref().unwrap();
+    assert_eq!(balance.amount, Decimal::from(-50_000_000));
+    assert_eq!(balance.source, "Q3 report");
+    assert!(
+        costs
+            .funding(&AuthorityCode::parse("890").unwrap())
+            .is_empty()
+    );
+}
