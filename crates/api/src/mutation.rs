@@ -68,6 +68,8 @@ pub enum ImportFormat {
     Children,
     /// Settings with capacity and commissioned places, Placeledger's layout.
     Settings,
+    /// High Needs Block allocations and DSG balances, Placeledger's layout.
+    HighNeeds,
 }
 
 impl From<ImportFormat> for Format {
@@ -77,6 +79,7 @@ impl From<ImportFormat> for Format {
             ImportFormat::DfeEhcp => Format::DfeEhcp,
             ImportFormat::Children => Format::Children,
             ImportFormat::Settings => Format::Settings,
+            ImportFormat::HighNeeds => Format::HighNeeds,
         }
     }
 }

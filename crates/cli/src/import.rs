@@ -20,6 +20,7 @@ impl ImportKind {
             ImportKind::DfeEhcp => Format::DfeEhcp,
             ImportKind::Children => Format::Children,
             ImportKind::Settings => Format::Settings,
+            ImportKind::HighNeeds => Format::HighNeeds,
         }
     }
 }

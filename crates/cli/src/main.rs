@@ -357,6 +357,8 @@ enum ImportKind {
     Children,
     /// Settings with capacity and commissioned places, Placeledger's layout (see the README).
     Settings,
+    /// High Needs Block allocations and DSG balances, Placeledger's layout (see the README).
+    HighNeeds,
 }
 
 #[derive(Debug, Subcommand)]

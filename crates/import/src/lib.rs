@@ -10,6 +10,7 @@
 
 pub mod children;
 pub mod dfe_ehcp;
+pub mod high_needs;
 pub mod ons_snpp;
 pub mod settings;
 pub mod table;
@@ -31,14 +32,17 @@ pub enum Format {
     Children,
     /// Settings with capacity and commissioned places, Placeledger's layout.
     Settings,
+    /// High Needs Block allocations and DSG balances, Placeledger's layout.
+    HighNeeds,
 }
 
 impl Format {
-    pub const ALL: [Format; 4] = [
+    pub const ALL: [Format; 5] = [
         Format::OnsSnpp,
         Format::DfeEhcp,
         Format::Children,
         Format::Settings,
+        Format::HighNeeds,
     ];
 
     pub fn name(self) -> &'static str {
@@ -47,6 +51,7 @@ impl Format {
             Format::DfeEhcp => "dfe-ehcp",
             Format::Children => "children",
             Format::Settings => "settings",
+            Format::HighNeeds => "high-needs",
         }
     }
 
@@ -67,6 +72,7 @@ impl Format {
             Format::DfeEhcp => dfe_ehcp::parse_table(table, state),
             Format::Children => children::parse_table(table, state),
             Format::Settings => settings::parse_table(table, state),
+            Format::HighNeeds => high_needs::parse_table(table, state),
         }
     }
 }

@@ -173,6 +173,13 @@ pub fn generate(
             },
         );
     }
+    // High Needs Block allocations and DSG balances, as a finance officer would import them
+    // (at the start of each financial year).
+    for c in &reference.high_needs {
+        if let Command::RecordHighNeedsFunding { financial_year, .. } = c {
+            timeline.push(date(*financial_year, 4, 1), c.clone());
+        }
+    }
     let population = Population::from_commands(&reference.population);
 
     // Population: the ONS projection as published (June 2025), and the cohorts read back

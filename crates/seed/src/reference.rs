@@ -11,7 +11,7 @@ use placeledger_domain::{
     AcademicYear, ActivityInput, ActivityMeasure, AuthorityCode, CaseloadInput, CeaseReason,
     Command, PrimaryNeed, ProvisionKind,
 };
-use placeledger_import::{dfe_ehcp, ons_snpp};
+use placeledger_import::{dfe_ehcp, high_needs, ons_snpp};
 
 use crate::SeedError;
 use crate::geography::Geography;
@@ -36,6 +36,8 @@ pub struct Reference {
     pub mainstream: BTreeMap<(String, String), (u32, i32, String)>,
     /// The ONS projection as `RecordPopulation` commands.
     pub population: Vec<Command>,
+    /// High Needs Block allocations and DSG balances (`high_needs.csv`), as imported.
+    pub high_needs: Vec<Command>,
 }
 
 impl Reference {
@@ -84,6 +86,11 @@ impl Reference {
         reference.population = ons_snpp::parse(&ons.display().to_string(), &read(&ons)?, &state)
             .map_err(problems)?
             .commands;
+        let funding = dir.join("high_needs.csv");
+        reference.high_needs =
+            high_needs::parse(&funding.display().to_string(), &read(&funding)?, &state)
+                .map_err(problems)?
+                .commands;
         Ok(reference)
     }
 

@@ -291,6 +291,14 @@ pub fn samples() -> Vec<Event> {
             scenario: ScenarioId::parse("rp-first").unwrap(),
             index: 1,
         },
+        Event::HighNeedsFundingRecorded {
+            authority: AuthorityCode::parse("888").unwrap(),
+            financial_year: 2026,
+            allocation: None,
+            dsg_balance: Some(Decimal::new(-17_141_000_000, 2)),
+            status: FundingStatus::Forecast,
+            source: "Budget and Finance Scrutiny Committee, 21 January 2026".into(),
+        },
     ]
 }
 

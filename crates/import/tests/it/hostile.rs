@@ -35,6 +35,9 @@ fn valid(format: Format) -> String {
         Format::Settings => "urn,name,la_code,district,kind,facility,phase,low_age,high_age,designated_needs,opened_on,closed_on,capacity_from,net_capacity,commissioned_year,commissioned_places\n\
             119001,Hollins (synthetic),888,E07000122,mainstream_academy,,primary,4,11,,2012-09-01,,2015-09-01,R=30;Y1=30;Y2=30,,\n\
             119002,Brookside ASD Base (synthetic),888,E07000122,mainstream_academy,sen_unit,primary,4,11,ASD,2021-09-01,,,,2025/26,ASD=12;any=2\n".to_owned(),
+        Format::HighNeeds => "la_code,financial_year,hnb_allocation,dsg_balance,status,source\n\
+            888,2024-25,208960000,,estimate,England's high needs funding times Lancashire's share of England's plans\n\
+            890,2025-26,,-4200000.50,forecast,\"Schools Forum, 9 December 2025\"\n".to_owned(),
         Format::Children => "child_id,la_code,born,district,requested_on,decided_on,plan_issued_on,primary_need,secondary_needs,transferred_in_from,originally_issued_on,placement_urn,facility,educated_elsewhere,placement_start,placement_end,placement_end_reason,ceased_on,cease_reason\n\
             LA888-0001,888,2015-03,E07000122,2020-01-10,2020-02-20,2020-05-30,ASD,SLCN;SEMH,,,,,elective_home_education,2020-06-01,,,,\n\
             LA888-0002,888,2012-11,E07000117,,,2022-04-01,SEMH,,Cumberland,2019-06-15,,,,,,,,\n".to_owned(),

@@ -112,3 +112,36 @@ fn children_are_pseudonymous_and_settings_say_they_are_synthetic() {
     assert!(children > 25_000, "{children} children");
     assert!(settings > 700, "{settings} settings");
 }
+
+/// The estimated High Needs Block allocations in `high_needs.csv` are what their source says:
+/// England's GBP 10.7bn times the authority's share of England's January 2024 plans, to the
+/// nearest GBP 10k, worked out here from the reference files themselves.
+#[test]
+fn the_estimated_allocations_are_england_s_funding_times_each_share_of_its_plans() {
+    use placeledger_domain::{Command, FundingStatus};
+    use rust_decimal::Decimal;
+    let (reference, _) = reference();
+    let england = Decimal::from(reference.england[&2024]);
+    let mut estimates = 0;
+    for c in &reference.high_needs {
+        let Command::RecordHighNeedsFunding {
+            authority,
+            financial_year: 2024,
+            allocation: Some(allocation),
+            status: FundingStatus::Estimate,
+            source,
+            ..
+        } = c
+        else {
+            continue;
+        };
+        let plans = Decimal::from(reference.plans(authority.as_str(), 2024).unwrap());
+        let expected =
+            (Decimal::from(10_700_000_000_i64) * plans / england / Decimal::from(10_000)).round()
+                * Decimal::from(10_000);
+        assert_eq!(*allocation, expected, "{authority}");
+        assert!(source.contains(&plans.to_string()), "{source}");
+        estimates += 1;
+    }
+    assert_eq!(estimates, 3, "one estimate per authority");
+}
