@@ -7,6 +7,7 @@ mod abuse;
 mod crash;
 mod disclosure;
 mod harness;
+mod high_needs;
 mod mainstream;
 mod measures;
 mod mutations;

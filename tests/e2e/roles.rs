@@ -202,6 +202,12 @@ async fn root_fields(url: &str) {
             LANCASHIRE_READERS,
         ),
         field(
+            "highNeeds",
+            "{ highNeeds(authority: \"888\") { years { spend allocation dsgBalance } } }",
+            |_| json!({}),
+            LANCASHIRE_READERS,
+        ),
+        field(
             "sharedPlaceData",
             "{ sharedPlaceData(authority: \"888\") { cells { demand } } }",
             |_| json!({}),

@@ -603,6 +603,31 @@ impl Service {
         })
     }
 
+    /// The High Needs Block view of each authority the caller asks for (admins: every
+    /// authority in the forecast when none is named): spend per financial year from the
+    /// forecast (of the baseline, or of `scenario`), the allocation and the DSG balance.
+    pub async fn high_needs(
+        &self,
+        v: &Viewer,
+        authority: Option<&AuthorityCode>,
+        scenario: Option<&ScenarioId>,
+    ) -> Result<(Vec<placeledger_forecast::HighNeeds>, Arc<ReadModels>), AppError> {
+        may_read_forecast(v, authority)?;
+        let models = self.live.now();
+        known_authority(&models, authority)?;
+        readable_scenario(v, &models, scenario)?;
+        let made = self.live.forecast(scenario).await.map_err(scenario_error)?;
+        let authorities: Vec<AuthorityCode> = match authority {
+            Some(a) => vec![a.clone()],
+            None => made.forecast.caseload.keys().cloned().collect(),
+        };
+        let views = authorities
+            .iter()
+            .map(|a| placeledger_forecast::high_needs(&made.forecast, a, &models.costs.funding(a)))
+            .collect();
+        Ok((views, models))
+    }
+
     /// The settings `q` selects, in URN order, `first` of them after `after`: the caller's
     /// own authority's (administrators: any).
     pub fn settings(

@@ -941,3 +941,163 @@ pub async fn explain(
     }
     Ok(())
 }
+
+/// `placeledger forecast high-needs`: forecast spend on placements per financial year against
+/// the High Needs Block allocation, and the DSG balance, for one authority or every one.
+pub async fn high_needs(
+    store: Arc<dyn EventStore>,
+    options: Options,
+    authority: Option<&str>,
+    scenario: Option<&str>,
+    format: Format,
+) -> anyhow::Result<()> {
+    use placeledger_forecast::high_needs::{Basis, HighNeeds};
+    let loaded = load_inputs(&store).await?;
+    let only = authority_filter(&loaded.inputs, authority)?;
+    let forecast = forecast_of(&loaded, scenario, &options, None)?;
+    let authorities: Vec<AuthorityCode> = match only {
+        Some(a) => vec![a],
+        None => forecast.caseload.keys().cloned().collect(),
+    };
+    let views: Vec<HighNeeds> = authorities
+        .iter()
+        .map(|a| placeledger_forecast::high_needs(&forecast, a, &loaded.models.costs.funding(a)))
+        .collect();
+    let basis = |b: &Basis| -> (&'static str, String, String) {
+        match b {
+            Basis::Recorded { status, source } => {
+                ("recorded", status.code().into(), source.clone())
+            }
+            Basis::CarriedForward { from_year } => (
+                "carried_forward",
+                String::new(),
+                format!(
+                    "from {}",
+                    placeledger_forecast::high_needs::label(*from_year)
+                ),
+            ),
+            Basis::Projected => ("projected", String::new(), String::new()),
+            Basis::Missing => ("missing", String::new(), String::new()),
+        }
+    };
+    let amount = |d: Option<rust_decimal::Decimal>| d.map(|d| d.round_dp(0).to_string());
+    let mut out = std::io::stdout().lock();
+    match format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut out, &views)?;
+            writeln!(out)?;
+        }
+        Format::Csv => {
+            let mut w = csv::Writer::from_writer(&mut out);
+            w.write_record([
+                "authority",
+                "financial_year",
+                "spend",
+                "allocation",
+                "allocation_basis",
+                "allocation_status",
+                "allocation_source",
+                "in_year",
+                "dsg_balance",
+                "balance_basis",
+                "balance_status",
+                "balance_source",
+                "warnings",
+            ])?;
+            for view in &views {
+                for y in &view.years {
+                    let (ab, ast, asrc) = basis(&y.allocation_basis);
+                    let (bb, bst, bsrc) = basis(&y.balance_basis);
+                    let codes: Vec<&str> = y.warnings.iter().map(|w| w.code).collect();
+                    w.write_record([
+                        view.authority.as_str(),
+                        &y.label(),
+                        &y.spend.map(|d| d.to_string()).unwrap_or_default(),
+                        &y.allocation.map(|d| d.to_string()).unwrap_or_default(),
+                        ab,
+                        &ast,
+                        &asrc,
+                        &y.in_year.map(|d| d.to_string()).unwrap_or_default(),
+                        &y.dsg_balance.map(|d| d.to_string()).unwrap_or_default(),
+                        bb,
+                        &bst,
+                        &bsrc,
+                        &codes.join(";"),
+                    ])?;
+                }
+            }
+            w.flush()?;
+        }
+        Format::Table => {
+            for view in &views {
+                let name = loaded
+                    .models
+                    .mainstream
+                    .authorities()
+                    .get(&view.authority)
+                    .map_or(view.authority.as_str(), |a| a.name.as_str());
+                writeln!(
+                    out,
+                    "{name} ({}): High Needs Block, forecast from January {}{} (GBP)",
+                    view.authority,
+                    view.origin,
+                    scenario
+                        .map(|s| format!(", scenario {s}"))
+                        .unwrap_or_default()
+                )?;
+                writeln!(
+                    out,
+                    "{:<9} {:>14} {:>14} {:<16} {:>14} {:>14} {:<10}",
+                    "year", "spend", "allocation", "(basis)", "in year", "DSG balance", "(basis)"
+                )?;
+                for y in &view.years {
+                    let dash = || "-".to_owned();
+                    let (ab, ast, _) = basis(&y.allocation_basis);
+                    let (bb, bst, _) = basis(&y.balance_basis);
+                    let shown = |b: &str, st: String| {
+                        if st.is_empty() { b.to_owned() } else { st }
+                    };
+                    writeln!(
+                        out,
+                        "{:<9} {:>14} {:>14} {:<16} {:>14} {:>14} {:<10}",
+                        y.label(),
+                        amount(y.spend).unwrap_or_else(dash),
+                        amount(y.allocation).unwrap_or_else(dash),
+                        shown(ab, ast),
+                        amount(y.in_year).unwrap_or_else(dash),
+                        amount(y.dsg_balance).unwrap_or_else(dash),
+                        shown(bb, bst),
+                    )?;
+                }
+                let mut sources = BTreeSet::new();
+                // Each warning once, with the years it is on and its first year's words.
+                let mut warned: Vec<(&str, Vec<String>, &str)> = Vec::new();
+                for y in &view.years {
+                    for b in [&y.allocation_basis, &y.balance_basis] {
+                        if let Basis::Recorded { source, .. } = b {
+                            sources.insert(source.clone());
+                        }
+                    }
+                    for w in &y.warnings {
+                        match warned.iter_mut().find(|(c, _, _)| *c == w.code) {
+                            Some((_, years, _)) => years.push(y.label()),
+                            None => warned.push((w.code, vec![y.label()], &w.message)),
+                        }
+                    }
+                }
+                for (code, years, message) in warned {
+                    writeln!(out, "  ! {code} ({}): {message}", years.join(", "))?;
+                }
+                for s in sources {
+                    writeln!(out, "  source: {s}")?;
+                }
+                writeln!(
+                    out,
+                    "  spend covers {}\n",
+                    placeledger_forecast::high_needs::COVERS
+                )?;
+            }
+        }
+    }
+    Ok(())
+}

@@ -308,6 +308,19 @@ enum ForecastCommand {
         #[command(flatten)]
         args: ForecastArgs,
     },
+    /// The High Needs Block view: forecast spend on placements per financial year against
+    /// the allocation, the in-year gap and the cumulative DSG balance, with where each
+    /// figure comes from and warnings.
+    HighNeeds {
+        /// DfE LA code (every authority if absent).
+        #[arg(long)]
+        authority: Option<String>,
+        /// Of this scenario (default: the baseline).
+        #[arg(long)]
+        scenario: Option<String>,
+        #[command(flatten)]
+        args: ForecastArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -543,6 +556,21 @@ async fn run() -> anyhow::Result<()> {
                 kind: &kind,
             };
             forecast::explain(store, options, cell, scenario.as_deref(), args.format).await?
+        }
+        Command::Forecast(ForecastCommand::HighNeeds {
+            authority,
+            scenario,
+            args,
+        }) => {
+            let options = forecast_options(&args, 10);
+            forecast::high_needs(
+                store,
+                options,
+                authority.as_deref(),
+                scenario.as_deref(),
+                args.format,
+            )
+            .await?
         }
     }
     Ok(())

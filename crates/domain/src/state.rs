@@ -171,9 +171,17 @@ fn not_before(
 }
 
 fn name(field: &'static str, name: &str) -> Result<String, DomainError> {
+    text(field, name, 200)
+}
+
+/// Text of 1 to `max` characters, trimmed, without control or text-direction characters.
+fn text(field: &'static str, name: &str, max: usize) -> Result<String, DomainError> {
     let n = name.trim();
-    if n.is_empty() || n.chars().count() > 200 {
-        return Err(DomainError::invalid(field, "must be 1-200 characters"));
+    if n.is_empty() || n.chars().count() > max {
+        return Err(DomainError::invalid(
+            field,
+            format!("must be 1-{max} characters"),
+        ));
     }
     if let Some(c) = n.chars().find(|c| c.is_control() || is_bidi_control(*c)) {
         return Err(DomainError::invalid(
@@ -1142,7 +1150,8 @@ fn decide_published_figures(state: &State, command: &Command) -> Result<Vec<Even
                 allocation,
                 dsg_balance: *dsg_balance,
                 status: *status,
-                source: name("source", source)?,
+                // A source names a report, its date and how a figure was made: up to 500.
+                source: text("source", source, 500)?,
             }
         }
         RecordActivity {

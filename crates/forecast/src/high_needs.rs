@@ -19,7 +19,14 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use crate::engine::Forecast;
+use crate::kind::PlaceKind;
 use crate::mainstream::Warning;
+
+/// What the spend covers (and leaves out), in words: the same in every answer.
+pub const COVERS: &str = "placements of children and young people with EHC plans, at the \
+    authority's rates per kind of place (home-to-school transport, central high-needs \
+    services, top-ups without a plan and hospital education are not in it); the DSG balance \
+    is carried as if the other blocks balance";
 
 /// Where a year's allocation or balance comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -79,16 +86,28 @@ pub struct HighNeeds {
     pub years: Vec<HighNeedsYear>,
 }
 
-/// What one January's placements cost a year for `authority`, summed over kinds (`None`:
-/// some kind is unpriced, or the January is not in the forecast).
-fn january_cost(forecast: &Forecast, authority: &AuthorityCode, year: i32) -> Option<Decimal> {
-    let mut totals = forecast
+/// What one January's placements cost a year for `authority`, summed over the kinds with a
+/// cost, and the kinds without one with their children (`None`: the January is not in the
+/// forecast, or no kind has a cost).
+fn january_cost(
+    forecast: &Forecast,
+    authority: &AuthorityCode,
+    year: i32,
+) -> Option<(Decimal, Vec<(PlaceKind, i64)>)> {
+    let mut sum = None;
+    let mut unpriced = Vec::new();
+    for t in forecast
         .totals
         .iter()
         .filter(|t| t.authority.as_ref() == Some(authority) && t.year == year)
-        .peekable();
-    totals.peek()?;
-    totals.try_fold(Decimal::ZERO, |sum, t| Some(sum + t.annual_cost?))
+    {
+        match t.annual_cost {
+            Some(c) => *sum.get_or_insert(Decimal::ZERO) += c,
+            None if t.demand > 0 => unpriced.push((t.kind, t.demand)),
+            None => {}
+        }
+    }
+    sum.map(|s| (s, unpriced))
 }
 
 /// The High Needs Block view of `authority` in `forecast`, with its recorded `funding` per
@@ -120,11 +139,31 @@ pub fn high_needs(
             january_cost(forecast, authority, fy),
             january_cost(forecast, authority, fy + 1),
         ) {
-            (Some(a), Some(b)) => Some(((a * five + b * seven) / twelve).round_dp(2)),
+            (Some((a, left_a)), Some((b, left_b))) => {
+                let mut left: BTreeMap<PlaceKind, i64> = BTreeMap::new();
+                for (kind, children) in left_a.into_iter().chain(left_b) {
+                    let e = left.entry(kind).or_default();
+                    *e = (*e).max(children);
+                }
+                if !left.is_empty() {
+                    let kinds: Vec<String> = left
+                        .iter()
+                        .map(|(k, n)| format!("{} (up to {n} children)", k.code()))
+                        .collect();
+                    warnings.push(Warning {
+                        code: "kind_unpriced",
+                        message: format!(
+                            "no cost on record for {}: not in the spend",
+                            kinds.join(", ")
+                        ),
+                    });
+                }
+                Some(((a * five + b * seven) / twelve).round_dp(2))
+            }
             _ => {
                 warnings.push(Warning {
                     code: "spend_unpriced",
-                    message: "some kind of placement has no cost on record: no spend".into(),
+                    message: "no placement has a cost on record: no spend".into(),
                 });
                 None
             }
@@ -166,7 +205,15 @@ pub fn high_needs(
                 }
             },
         };
-        if let Some(a) = recorded.and_then(|f| f.allocation.as_ref())
+        // The allocation used (recorded for the year, or the one carried forward) is an
+        // estimate: say so on every year it reaches.
+        let used = recorded.and_then(|f| f.allocation.as_ref()).or_else(|| {
+            funding
+                .range(..fy)
+                .rev()
+                .find_map(|(_, f)| f.allocation.as_ref())
+        });
+        if let Some(a) = used
             && a.status == FundingStatus::Estimate
         {
             warnings.push(Warning {
@@ -337,22 +384,28 @@ mod tests {
             total("890", 2026, PlaceKind::Special, Some(1_200_000)),
             total("890", 2027, PlaceKind::Special, Some(1_200_000)),
             total("890", 2027, PlaceKind::Independent, None),
-            total("890", 2028, PlaceKind::Special, Some(1_200_000)),
+            total("890", 2028, PlaceKind::Special, None),
         ]);
         let view = high_needs(&f, &la("890"), &BTreeMap::new());
         let y26 = &view.years[0];
-        assert_eq!(y26.spend, None, "an unpriced kind in January 2027");
+        // 5/12 of 1.2m + 7/12 of 1.2m: the unpriced kind is named, not costed at 0.
+        assert_eq!(y26.spend, Some(Decimal::from(1_200_000)));
         assert_eq!(y26.allocation, None);
         assert_eq!(y26.dsg_balance, None);
         let codes: Vec<&str> = y26.warnings.iter().map(|w| w.code).collect();
         assert_eq!(
             codes,
-            vec![
-                "spend_unpriced",
-                "allocation_missing",
-                "dsg_balance_missing"
-            ]
+            vec!["kind_unpriced", "allocation_missing", "dsg_balance_missing"]
         );
+        assert!(
+            y26.warnings[0]
+                .message
+                .contains("independent (up to 10 children)")
+        );
+        // January 2028 has no cost at all: no spend.
+        let y27 = &view.years[1];
+        assert_eq!(y27.spend, None);
+        assert_eq!(y27.warnings[0].code, "spend_unpriced");
 
         let mut funding = BTreeMap::new();
         funding.insert(

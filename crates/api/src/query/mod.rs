@@ -255,6 +255,37 @@ impl PlanningQuery {
         Ok(MainstreamForecast::of(&answer))
     }
 
+    /// The High Needs Block view: forecast spend on placements per financial year (April to
+    /// March) against the High Needs Block allocation, the in-year gap and the cumulative
+    /// DSG balance, each figure with where it comes from and warnings where it is doubtful.
+    /// One authority (admins: every authority when none is named); of the baseline, or of
+    /// `scenario`.
+    #[graphql(complexity = 50)]
+    async fn high_needs(
+        &self,
+        ctx: &Context<'_>,
+        authority: Option<String>,
+        scenario: Option<String>,
+    ) -> Result<Vec<HighNeedsView>, Gql> {
+        let v = viewer(ctx)?;
+        let authority = authority
+            .as_deref()
+            .map(|a| authority_code("authority", a))
+            .transpose()?;
+        let scenario = scenario
+            .as_deref()
+            .map(|s| ScenarioId::parse(s).map_err(|e| AppError::bad_input("scenario", e)))
+            .transpose()?;
+        let (views, models) = services(ctx)?
+            .app
+            .high_needs(v, authority.as_ref(), scenario.as_ref())
+            .await?;
+        Ok(views
+            .iter()
+            .map(|h| HighNeedsView::of(h, &models))
+            .collect())
+    }
+
     /// Settings with their places, occupancy and vacancies as at a date, filtered, in URN
     /// order, a page at a time (Relay cursor connection; at most 100 a page). Own authority
     /// (admins: any); geography and places are read from one snapshot, so a page of 100 is

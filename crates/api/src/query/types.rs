@@ -863,3 +863,108 @@ impl HistoryEvent {
         })
     }
 }
+
+/// Where a High Needs figure comes from: `recorded` (with its status and source),
+/// `carried_forward` (the latest allocation on record, in cash; `fromYear` says which),
+/// `projected` (last year's balance, plus the allocation, less the spend) or `missing`.
+#[derive(Debug, SimpleObject, Clone, PartialEq, Eq)]
+pub struct FundingBasis {
+    pub basis: String,
+    /// `final`, `provisional`, `forecast` or `estimate`, when recorded.
+    pub status: Option<String>,
+    pub source: Option<String>,
+    /// The financial year an allocation is carried forward from (2024: 2024-25).
+    pub from_year: Option<i32>,
+}
+
+impl FundingBasis {
+    fn of(b: &placeledger_forecast::Basis) -> FundingBasis {
+        use placeledger_forecast::Basis;
+        let plain = |basis: &str| FundingBasis {
+            basis: basis.to_owned(),
+            status: None,
+            source: None,
+            from_year: None,
+        };
+        match b {
+            Basis::Recorded { status, source } => FundingBasis {
+                status: Some(status.code().to_owned()),
+                source: Some(source.clone()),
+                ..plain("recorded")
+            },
+            Basis::CarriedForward { from_year } => FundingBasis {
+                from_year: Some(*from_year),
+                ..plain("carried_forward")
+            },
+            Basis::Projected => plain("projected"),
+            Basis::Missing => plain("missing"),
+        }
+    }
+}
+
+/// One financial year (April to March) of an authority's High Needs Block view, in pounds.
+#[derive(Debug, SimpleObject, Clone, PartialEq)]
+pub struct HighNeedsYear {
+    /// By its first calendar year: 2026 is April 2026 to March 2027.
+    pub financial_year: i32,
+    /// `2026-27`.
+    pub label: String,
+    /// The forecast's spend on placements of children with plans: 5/12 of one January's
+    /// annual cost and 7/12 of the next (null when some kind of placement is unpriced).
+    pub spend: Option<Decimal>,
+    /// The High Needs Block allocation.
+    pub allocation: Option<Decimal>,
+    pub allocation_basis: FundingBasis,
+    /// Allocation less spend: negative is an overspend.
+    pub in_year: Option<Decimal>,
+    /// The cumulative DSG balance on 31 March at the year's end: negative is a deficit.
+    pub dsg_balance: Option<Decimal>,
+    pub balance_basis: FundingBasis,
+    /// `allocation_missing`, `allocation_carried_forward`, `allocation_estimated`,
+    /// `dsg_balance_missing`, `spend_unpriced`, `overspend`.
+    pub warnings: Vec<Warning>,
+}
+
+/// An authority's forecast high-needs spend against its High Needs Block allocation, and
+/// its DSG balance, financial year by financial year.
+#[derive(Debug, SimpleObject, Clone, PartialEq)]
+pub struct HighNeedsView {
+    /// DfE LA code.
+    pub authority: String,
+    pub authority_name: String,
+    /// The forecast's last January known.
+    pub origin: i32,
+    /// What the spend covers (and what it leaves out), in words.
+    pub covers: String,
+    pub years: Vec<HighNeedsYear>,
+}
+
+impl HighNeedsView {
+    pub(crate) fn of(view: &placeledger_forecast::HighNeeds, models: &ReadModels) -> HighNeedsView {
+        HighNeedsView {
+            authority: view.authority.as_str().to_owned(),
+            authority_name: models
+                .mainstream
+                .authorities()
+                .get(&view.authority)
+                .map_or_else(|| view.authority.as_str().to_owned(), |a| a.name.clone()),
+            origin: view.origin,
+            covers: placeledger_forecast::high_needs::COVERS.to_owned(),
+            years: view
+                .years
+                .iter()
+                .map(|y| HighNeedsYear {
+                    financial_year: y.financial_year,
+                    label: y.label(),
+                    spend: y.spend,
+                    allocation: y.allocation,
+                    allocation_basis: FundingBasis::of(&y.allocation_basis),
+                    in_year: y.in_year,
+                    dsg_balance: y.dsg_balance,
+                    balance_basis: FundingBasis::of(&y.balance_basis),
+                    warnings: Warning::all(&y.warnings),
+                })
+                .collect(),
+        }
+    }
+}
