@@ -5,6 +5,7 @@
 
 mod abuse;
 mod crash;
+mod dimensions;
 mod disclosure;
 mod harness;
 mod high_needs;

@@ -162,9 +162,14 @@ fn write_csv(out: &mut impl Write, f: &Forecast, inputs: &Inputs) -> anyhow::Res
         "out_of_county_p50",
         "out_of_county_p90",
         "annual_cost",
+        "sector",
+        "own_authority_p50",
+        "partner_authority_p50",
+        "elsewhere_p50",
         "warnings",
     ])?;
     for row in &f.rows {
+        let [own, partner, elsewhere] = row.by_location().map(|(_, n)| n.to_string());
         w.write_record([
             row.authority.as_str().to_owned(),
             row.district.as_str().to_owned(),
@@ -187,6 +192,10 @@ fn write_csv(out: &mut impl Write, f: &Forecast, inputs: &Inputs) -> anyhow::Res
             row.out_of_county.p50.to_string(),
             row.out_of_county.p90.to_string(),
             row.annual_cost.map(|c| c.to_string()).unwrap_or_default(),
+            row.kind.sector().to_owned(),
+            own,
+            partner,
+            elsewhere,
             row.warnings()
                 .iter()
                 .map(|w| w.code)
@@ -214,6 +223,10 @@ fn write_csv(out: &mut impl Write, f: &Forecast, inputs: &Inputs) -> anyhow::Res
             String::new(),
             String::new(),
             String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            "mainstream".to_owned(),
             String::new(),
             String::new(),
             String::new(),

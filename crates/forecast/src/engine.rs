@@ -13,7 +13,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use crate::inputs::Inputs;
-use crate::kind::PlaceKind;
+use crate::kind::{Location, PlaceKind};
 use crate::mainstream::{MainstreamRow, Warning};
 use crate::model::{Flag, Model, PH, Rates, Start};
 use crate::scenario::Levers;
@@ -150,6 +150,15 @@ impl Row {
         self.surplus.is_some_and(|s| s.p50 < 0)
     }
 
+    /// The row's children (medians) by where their places are.
+    pub fn by_location(&self) -> [(Location, i64); 3] {
+        Location::split(
+            self.demand.p50,
+            self.met_by_partner.map_or(0, |r| r.p50),
+            self.out_of_county.p50,
+        )
+    }
+
     /// What makes the row worth a look: a deficit, or more than a quarter of the places
     /// spare (commissioned kinds, all needs).
     pub fn warnings(&self) -> Vec<Warning> {
@@ -237,8 +246,17 @@ pub struct Total {
     pub kind: PlaceKind,
     pub demand: i64,
     pub capacity: Option<i64>,
+    /// Met in partner authorities (sum of the rows' medians).
+    pub met_by_partner: i64,
     pub out_of_county: i64,
     pub annual_cost: Option<Decimal>,
+}
+
+impl Total {
+    /// The total's children by where their places are.
+    pub fn by_location(&self) -> [(Location, i64); 3] {
+        Location::split(self.demand, self.met_by_partner, self.out_of_county)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -658,10 +676,12 @@ pub fn totals(rows: &[Row]) -> Vec<Total> {
                     kind: row.kind,
                     demand: 0,
                     capacity: None,
+                    met_by_partner: 0,
                     out_of_county: 0,
                     annual_cost: Some(Decimal::ZERO),
                 });
             t.demand += row.demand.p50;
+            t.met_by_partner += row.met_by_partner.map_or(0, |r| r.p50);
             t.out_of_county += row.out_of_county.p50;
             if let Some(c) = row.capacity {
                 *t.capacity.get_or_insert(0) += i64::from(c);

@@ -297,6 +297,7 @@ mod tests {
             kind,
             demand: 10,
             capacity: None,
+            met_by_partner: 0,
             out_of_county: 0,
             annual_cost: cost.map(Decimal::from),
         }

@@ -72,6 +72,21 @@ impl PlaceKind {
         Self::ALL.into_iter().find(|k| k.code() == s)
     }
 
+    /// The sector: what the place is, whatever authority it is in (where it is is the
+    /// [`Location`]).
+    pub fn sector(self) -> &'static str {
+        match self {
+            PlaceKind::Mainstream => "mainstream",
+            PlaceKind::ResourcedProvision => "resourced_provision_or_sen_unit",
+            PlaceKind::Special => "state_special",
+            PlaceKind::Independent => "independent_or_non_maintained_special",
+            PlaceKind::AlternativeProvision => "alternative_provision",
+            PlaceKind::FeCollege => "fe_or_sixth_form_college",
+            PlaceKind::SpecialistPost16 => "specialist_post_16",
+            PlaceKind::Elsewhere => "other",
+        }
+    }
+
     /// The kind of place a SEN2 placement type counts as.
     pub fn of(kind: ProvisionKind) -> PlaceKind {
         use ProvisionKind as P;
@@ -130,4 +145,47 @@ pub fn phase_of(age: usize) -> Phase {
 /// all-through) have none.
 pub fn phase_index(phase: Phase) -> Option<usize> {
     PHASES.iter().position(|p| *p == phase)
+}
+
+/// Where a place is, whatever kind of place it is (what it is is the sector,
+/// [`PlaceKind::sector`]): "out of county" means `Elsewhere` and nothing else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Location {
+    /// In the authority the child lives in.
+    OwnAuthority,
+    /// In a partner authority under the data-sharing agreement.
+    PartnerAuthority,
+    /// Anywhere else: another authority, or no authority's place at all.
+    Elsewhere,
+}
+
+impl Location {
+    pub const ALL: [Location; 3] = [
+        Location::OwnAuthority,
+        Location::PartnerAuthority,
+        Location::Elsewhere,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Location::OwnAuthority => "own_authority",
+            Location::PartnerAuthority => "partner_authority",
+            Location::Elsewhere => "elsewhere",
+        }
+    }
+
+    /// Children (medians) of `demand` by location, given those met by partners and those
+    /// placed out of the authority: the rest are in their own authority.
+    pub fn split(demand: i64, partner: i64, elsewhere: i64) -> [(Location, i64); 3] {
+        let partner = partner.max(0);
+        let elsewhere = elsewhere.max(0);
+        [
+            (
+                Location::OwnAuthority,
+                (demand - partner - elsewhere).max(0),
+            ),
+            (Location::PartnerAuthority, partner),
+            (Location::Elsewhere, elsewhere),
+        ]
+    }
 }

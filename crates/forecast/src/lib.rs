@@ -29,7 +29,7 @@ pub use high_needs::{Basis, HighNeeds, HighNeedsYear, high_needs};
 pub use inputs::{
     Authority, ChildHistory, Inputs, Population, PublishedJanuary, SendHistory, TableHistory,
 };
-pub use kind::{PHASES, PlaceKind, phase_of};
+pub use kind::{Location, PHASES, PlaceKind, phase_of};
 pub use mainstream::{
     Headroom, Housing, MainstreamArea, MainstreamRow, Warning, forecast_mainstream,
 };

@@ -487,6 +487,7 @@ impl PlanningQuery {
                     year: x.year,
                     phase: x.phase.code().to_owned(),
                     kind: x.kind.code().to_owned(),
+                    sector: x.kind.sector().to_owned(),
                     need: x.need.map(|n| n.code().to_owned()),
                     demand: x.demand,
                     capacity: x.capacity,

@@ -111,6 +111,11 @@ pub struct ForecastRow {
     /// and new demand that found no place in the authority or a partner. For independent and
     /// non-maintained special schools: those outside the authority, as today's children are.
     pub out_of_county: Range,
+    /// The demand by where its places are (medians): `own_authority`, `partner_authority`,
+    /// `elsewhere`. "Out of county" is `elsewhere` and nothing else.
+    pub by_location: Vec<LocationCount>,
+    /// What the places are (see `ForecastTotal.sector`), whatever authority they are in.
+    pub sector: String,
     /// Annual cost at the median, in pounds.
     pub annual_cost: Option<Decimal>,
     /// `deficit`, or `surplus_over_25_percent` (more than a quarter of places spare).
@@ -134,6 +139,8 @@ impl ForecastRow {
             met_in_authority: r.met_in_authority.map(Into::into),
             met_by_partner: r.met_by_partner.map(Into::into),
             out_of_county: r.out_of_county.into(),
+            by_location: LocationCount::all(r.by_location()),
+            sector: r.kind.sector().to_owned(),
             annual_cost: r.annual_cost,
             warnings: Warning::all(&r.warnings()),
         }
@@ -148,15 +155,41 @@ impl ForecastRow {
     }
 }
 
+/// Children (medians) in one location: `own_authority`, `partner_authority` (under the
+/// data-sharing agreement) or `elsewhere` (out of county: another authority, or none).
+#[derive(Debug, Clone, PartialEq, Eq, SimpleObject)]
+pub struct LocationCount {
+    pub location: String,
+    pub children: i64,
+}
+
+impl LocationCount {
+    pub(crate) fn all(split: [(placeledger_forecast::Location, i64); 3]) -> Vec<LocationCount> {
+        split
+            .into_iter()
+            .map(|(l, children)| LocationCount {
+                location: l.code().to_owned(),
+                children,
+            })
+            .collect()
+    }
+}
+
 #[derive(Debug, SimpleObject)]
 pub struct ForecastTotal {
     /// None: pan-Lancashire (every authority in the store).
     pub authority: Option<String>,
     pub year: i32,
     pub kind: String,
+    /// What the places are: `mainstream`, `resourced_provision_or_sen_unit`, `state_special`,
+    /// `independent_or_non_maintained_special`, `fe_or_sixth_form_college`,
+    /// `specialist_post_16`, `alternative_provision` or `other`.
+    pub sector: String,
     pub demand: i64,
     pub capacity: Option<i64>,
     pub out_of_county: i64,
+    /// The demand by where its places are (own authority, partner authority, elsewhere).
+    pub by_location: Vec<LocationCount>,
     pub annual_cost: Option<Decimal>,
 }
 
@@ -579,9 +612,12 @@ pub struct PlacementCell {
     pub district: Option<String>,
     /// SEN2 placement type code.
     pub kind: Option<String>,
+    /// The sector the placement type is in (see `ForecastTotal.sector`), when grouped by kind.
+    pub sector: Option<String>,
     pub need: Option<String>,
     pub ncy: Option<String>,
-    /// in_authority, partner, outside or not_at_setting.
+    /// Where the setting is: in_authority (own authority), partner (a partner authority),
+    /// outside (elsewhere) or not_at_setting.
     pub location: Option<String>,
     /// Withheld (null) for a partner where it is 1-4 or would give one away.
     pub count: Option<i64>,
@@ -623,6 +659,8 @@ pub struct CellDifference {
     pub year: i32,
     pub phase: String,
     pub kind: String,
+    /// What the places are (see `ForecastTotal.sector`).
+    pub sector: String,
     pub need: Option<String>,
     pub demand: i64,
     pub capacity: i64,
@@ -709,6 +747,9 @@ impl From<disclosure::PlacementSummary> for PlacementSummary {
                 .map(|(g, count)| PlacementCell {
                     district: g.district.as_ref().map(|d| d.as_str().to_owned()),
                     kind: g.kind.map(|k| k.code().to_owned()),
+                    sector: g
+                        .kind
+                        .map(|k| placeledger_forecast::PlaceKind::of(k).sector().to_owned()),
                     need: g.need.map(|n| n.code().to_owned()),
                     ncy: g.ncy.map(|n| n.to_string()),
                     location: g.location.map(|l| l.code().to_owned()),
@@ -811,9 +852,11 @@ impl ForecastResult {
                     authority: t.authority.as_ref().map(|a| a.as_str().to_owned()),
                     year: t.year,
                     kind: t.kind.code().to_owned(),
+                    sector: t.kind.sector().to_owned(),
                     demand: t.demand,
                     capacity: t.capacity,
                     out_of_county: t.out_of_county,
+                    by_location: LocationCount::all(t.by_location()),
                     annual_cost: t.annual_cost,
                 })
                 .collect(),
