@@ -191,3 +191,81 @@ async fn high_needs_spend_meets_the_allocation_and_the_dsg_balance_year_by_year(
     let spend: f64 = row[col("spend")].parse().unwrap();
     assert!((spend - pounds(&y["spend"])).abs() < 0.01, "{csv}");
 }
+
+/// Inflation and transport are parameters of the API's forecast and High Needs view, as of
+/// the CLI's; prices that make no sense are refused in words, with the field.
+#[tokio::test]
+async fn prices_are_parameters_of_the_api() {
+    let db = Database::seeded();
+    let planner = db.token("planner", Some("888"));
+    let server = Server::start(&db.url);
+    let total_2030 = |body: &Value| -> f64 {
+        body["data"]["forecast"]["totals"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{body}"))
+            .iter()
+            .filter(|t| t["authority"] == "888" && t["year"] == 2030)
+            .filter_map(|t| t["annualCost"].as_str())
+            .map(|c| c.parse::<f64>().unwrap())
+            .sum()
+    };
+    let query = "query($p: PricesInput) { forecast(filter: { authority: \"888\", years: [2030] }, prices: $p) { totals { authority year annualCost } } }";
+    let (_, plain) = server
+        .gql(Some(&planner), query, json!({ "p": null }))
+        .await;
+    let (_, inflated) = server
+        .gql(
+            Some(&planner),
+            query,
+            json!({ "p": { "inflationPercent": 3.0 } }),
+        )
+        .await;
+    let (_, transported) = server
+        .gql(
+            Some(&planner),
+            query,
+            json!({ "p": { "transport": [{ "kind": "special", "perChild": "7500" }] } }),
+        )
+        .await;
+    let plain = total_2030(&plain);
+    assert!(plain > 0.0);
+    assert!(total_2030(&inflated) > plain * 1.03, "{inflated}");
+    assert!(total_2030(&transported) > plain, "{transported}");
+    for (prices, says) in [
+        (
+            json!({ "inflationPercent": 90.0 }),
+            "inflation must be from -20 to 50",
+        ),
+        (
+            json!({ "transport": [{ "kind": "taxi", "perChild": "10" }] }),
+            "is not a kind of place",
+        ),
+        (
+            json!({ "transport": [{ "kind": "special", "perChild": "-10" }] }),
+            "never negative",
+        ),
+    ] {
+        let (_, body) = server
+            .gql(Some(&planner), query, json!({ "p": prices }))
+            .await;
+        let error = &body["errors"][0];
+        assert_eq!(error["extensions"]["code"], "BAD_USER_INPUT", "{body}");
+        assert!(error["message"].as_str().unwrap().contains(says), "{body}");
+    }
+    // The High Needs view spends more at 3% a year than at the price base.
+    let hn =
+        "query($p: PricesInput) { highNeeds(authority: \"888\", prices: $p) { years { spend } } }";
+    let (_, base) = server.gql(Some(&planner), hn, json!({ "p": null })).await;
+    let (_, up) = server
+        .gql(
+            Some(&planner),
+            hn,
+            json!({ "p": { "inflationPercent": 3.0 } }),
+        )
+        .await;
+    let last = |b: &Value| {
+        let years = b["data"]["highNeeds"][0]["years"].as_array().unwrap();
+        pounds(&years.last().unwrap()["spend"])
+    };
+    assert!(last(&up) > last(&base), "{up} vs {base}");
+}

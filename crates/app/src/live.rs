@@ -258,6 +258,36 @@ impl Live {
         Ok(made)
     }
 
+    /// The forecast of `scenario` at `prices`: the cached one at the price base, or one made
+    /// for the request (with its own baseline at the same prices), one at a time.
+    pub async fn forecast_priced(
+        &self,
+        scenario: Option<&ScenarioId>,
+        prices: &placeledger_forecast::Prices,
+    ) -> Result<Arc<Made>, ScenarioRunError> {
+        if prices.is_default() {
+            return self.forecast(scenario).await;
+        }
+        let _making = self.making.lock().await;
+        let models = self.now();
+        models.basis(scenario)?;
+        let position = models.position;
+        let (live, scenario, prices) = (self.clone(), scenario.cloned(), prices.clone());
+        let made = tokio::task::spawn_blocking(move || {
+            let inputs = (*live.inputs(&models)).clone();
+            let options = Options {
+                inflation: prices.inflation,
+                transport: prices.transport,
+                ..Options::default()
+            };
+            let f = models.forecast_on(inputs, scenario.as_ref(), &options, None)?;
+            Ok::<_, ScenarioRunError>(Made::new(f, position))
+        })
+        .await
+        .map_err(|e| ScenarioRunError::Internal(e.to_string()))??;
+        Ok(Arc::new(made))
+    }
+
     /// The back-test over `horizon` years as of the read models' position (made once per
     /// position; it runs a forecast per origin).
     pub async fn backtest(&self, horizon: u8) -> Result<Arc<Backtest>, ScenarioRunError> {

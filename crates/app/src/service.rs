@@ -110,6 +110,8 @@ pub struct ForecastQuery {
     pub kind: Option<PlaceKind>,
     pub years: Option<Vec<i32>>,
     pub scenario: Option<ScenarioId>,
+    /// Inflation and transport (default: the price base, no transport).
+    pub prices: placeledger_forecast::Prices,
 }
 
 /// The mainstream forecast narrowed to an authority, district, phase and years.
@@ -485,7 +487,7 @@ impl Service {
         readable_scenario(v, &models, q.scenario.as_ref())?;
         let made = self
             .live
-            .forecast(q.scenario.as_ref())
+            .forecast_priced(q.scenario.as_ref(), &q.prices)
             .await
             .map_err(scenario_error)?;
         let year = |y: i32| q.years.as_ref().is_none_or(|ys| ys.contains(&y));
@@ -611,12 +613,17 @@ impl Service {
         v: &Viewer,
         authority: Option<&AuthorityCode>,
         scenario: Option<&ScenarioId>,
+        prices: &placeledger_forecast::Prices,
     ) -> Result<(Vec<placeledger_forecast::HighNeeds>, Arc<ReadModels>), AppError> {
         may_read_forecast(v, authority)?;
         let models = self.live.now();
         known_authority(&models, authority)?;
         readable_scenario(v, &models, scenario)?;
-        let made = self.live.forecast(scenario).await.map_err(scenario_error)?;
+        let made = self
+            .live
+            .forecast_priced(scenario, prices)
+            .await
+            .map_err(scenario_error)?;
         let authorities: Vec<AuthorityCode> = match authority {
             Some(a) => vec![a.clone()],
             None => made.forecast.caseload.keys().cloned().collect(),

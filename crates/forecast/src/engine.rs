@@ -694,3 +694,42 @@ pub fn totals(rows: &[Row]) -> Vec<Total> {
     }
     sums.into_values().collect()
 }
+
+/// The prices a finance officer sets for a forecast's costs: inflation a year from each
+/// authority's price base, and home-to-school transport a year per child by kind of place.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Prices {
+    /// A fraction a year (0.03 is 3%).
+    pub inflation: f64,
+    pub transport: Vec<(PlaceKind, Decimal)>,
+}
+
+impl Prices {
+    /// Prices from an inflation rate in percent a year (-20 to 50) and transport costs per
+    /// child (never negative, one per kind), or what is wrong with them, in words.
+    pub fn new(inflation_pct: f64, transport: Vec<(PlaceKind, Decimal)>) -> Result<Prices, String> {
+        if !(-20.0..=50.0).contains(&inflation_pct) {
+            return Err(format!(
+                "{inflation_pct}: inflation must be from -20 to 50 percent a year"
+            ));
+        }
+        let mut seen = BTreeSet::new();
+        for (kind, cost) in &transport {
+            if cost.is_sign_negative() && !cost.is_zero() {
+                return Err(format!("{cost}: a transport cost is never negative"));
+            }
+            if !seen.insert(*kind) {
+                return Err(format!("transport for {kind} is given twice"));
+            }
+        }
+        Ok(Prices {
+            inflation: inflation_pct / 100.0,
+            transport,
+        })
+    }
+
+    /// No inflation and no transport: the forecast at the price base.
+    pub fn is_default(&self) -> bool {
+        self.inflation == 0.0 && self.transport.is_empty()
+    }
+}

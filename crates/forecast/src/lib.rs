@@ -22,7 +22,8 @@ mod sim;
 pub use backtest::{Backtest, BacktestRow, Method, backtest};
 pub use capital::{CapitalCost, CapitalItem, CapitalRate, capital_cost, capital_rates};
 pub use engine::{
-    Forecast, ForecastError, MainstreamTotal, Options, Range, Row, Total, forecast, latest_january,
+    Forecast, ForecastError, MainstreamTotal, Options, Prices, Range, Row, Total, forecast,
+    latest_january,
 };
 pub use explain::{CellKey, Explanation, explain};
 pub use high_needs::{Basis, HighNeeds, HighNeedsYear, high_needs};

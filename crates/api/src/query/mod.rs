@@ -56,6 +56,33 @@ fn forecast_authority(
     Ok(only)
 }
 
+/// The prices a request asks for, checked (`prices` is the argument's name in errors).
+fn prices(input: Option<PricesInput>) -> Result<placeledger_forecast::Prices, AppError> {
+    let Some(input) = input else {
+        return Ok(placeledger_forecast::Prices::default());
+    };
+    let transport = input
+        .transport
+        .iter()
+        .map(|t| {
+            PlaceKind::parse(&t.kind)
+                .map(|k| (k, t.per_child))
+                .ok_or_else(|| {
+                    AppError::bad_input(
+                        "prices.transport.kind",
+                        format!(
+                            "{:?} is not a kind of place: {}",
+                            t.kind,
+                            PlaceKind::ALL.map(|k| k.code()).join(", ")
+                        ),
+                    )
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    placeledger_forecast::Prices::new(input.inflation_percent, transport)
+        .map_err(|e| AppError::bad_input("prices", e))
+}
+
 fn narrowing(
     authority: Option<AuthorityCode>,
     district: &Option<String>,
@@ -156,11 +183,14 @@ impl PlanningQuery {
 
     /// The place sufficiency forecast: rows district x year x phase x kind (x need for
     /// specialist places), with P10 / P50 / P90, capacity, surplus or deficit and cost.
+    /// Costs are at each authority's price base unless `prices` sets inflation a year and
+    /// home-to-school transport per child (then the forecast is made for the request).
     #[graphql(complexity = "20 * child_complexity")]
     async fn forecast(
         &self,
         ctx: &Context<'_>,
         #[graphql(default)] filter: ForecastFilter,
+        #[graphql(name = "prices")] prices_input: Option<PricesInput>,
     ) -> Result<ForecastResult, Gql> {
         let v = viewer(ctx)?;
         let only = forecast_authority(v, filter.authority.as_deref())?;
@@ -181,6 +211,7 @@ impl PlanningQuery {
             kind,
             years: filter.years,
             scenario,
+            prices: prices(prices_input)?,
         };
         let answer = services(ctx)?.app.forecast(v, &query).await?;
         Ok(ForecastResult::of(&answer))
@@ -266,6 +297,7 @@ impl PlanningQuery {
         ctx: &Context<'_>,
         authority: Option<String>,
         scenario: Option<String>,
+        #[graphql(name = "prices")] prices_input: Option<PricesInput>,
     ) -> Result<Vec<HighNeedsView>, Gql> {
         let v = viewer(ctx)?;
         let authority = authority
@@ -278,7 +310,12 @@ impl PlanningQuery {
             .transpose()?;
         let (views, models) = services(ctx)?
             .app
-            .high_needs(v, authority.as_ref(), scenario.as_ref())
+            .high_needs(
+                v,
+                authority.as_ref(),
+                scenario.as_ref(),
+                &prices(prices_input)?,
+            )
             .await?;
         Ok(views
             .iter()

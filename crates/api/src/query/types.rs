@@ -1011,3 +1011,23 @@ impl HighNeedsView {
         }
     }
 }
+
+/// Home-to-school transport a year per child in a kind of place, at the price base.
+#[derive(Debug, Clone, InputObject)]
+pub struct TransportInput {
+    /// A kind of place (`special`, `independent`, ...).
+    pub kind: String,
+    /// Pounds a year per child.
+    pub per_child: Decimal,
+}
+
+/// The prices a forecast's costs are at: inflation a year from each authority's price base
+/// (the financial year of its latest cost), and transport per child by kind of place.
+#[derive(Debug, Clone, Default, InputObject)]
+pub struct PricesInput {
+    /// Percent a year, -20 to 50 (default 0: the price base).
+    #[graphql(default)]
+    pub inflation_percent: f64,
+    #[graphql(default)]
+    pub transport: Vec<TransportInput>,
+}
