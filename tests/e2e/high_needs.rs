@@ -94,15 +94,20 @@ async fn high_needs_spend_meets_the_allocation_and_the_dsg_balance_year_by_year(
         first["spend"]
     );
 
-    // Blackpool has no DSG balance on record: the answer says so rather than guess.
+    // Blackpool's opening balance is the seed's estimate (England's deficits shared by
+    // plans): carried on, and said to be an estimate on every year.
     let admin = db.token("admin", None);
     let (_, all) = server.gql(Some(&admin), QUERY, json!({})).await;
     let views = all["data"]["highNeeds"].as_array().unwrap();
     assert_eq!(views.len(), 3, "{all}");
     let blackpool = views.iter().find(|v| v["authority"] == "890").unwrap();
     let y = &blackpool["years"][0];
-    assert!(y["dsgBalance"].is_null(), "{y}");
-    assert!(codes(y).contains(&"dsg_balance_missing"), "{y}");
+    assert_eq!(y["balanceBasis"]["basis"], "projected", "{y}");
+    let expected = -11_960_000.0 + pounds(&y["inYear"]);
+    assert!((pounds(&y["dsgBalance"]) - expected).abs() < 0.01, "{y}");
+    for y in blackpool["years"].as_array().unwrap() {
+        assert!(codes(y).contains(&"dsg_balance_estimated"), "{y}");
+    }
 
     // Blackpool's finance officer imports its figures; a bad file imports nothing.
     let blackpool_planner = db.token("planner", Some("890"));
@@ -154,6 +159,7 @@ async fn high_needs_spend_meets_the_allocation_and_the_dsg_balance_year_by_year(
     assert_eq!(y["balanceBasis"]["basis"], "projected", "{y}");
     let expected = -4_000_000.0 + 31_000_000.0 - pounds(&y["spend"]);
     assert!((pounds(&y["dsgBalance"]) - expected).abs() < 0.01, "{y}");
+    assert!(!codes(y).contains(&"dsg_balance_estimated"), "{y}");
 
     // The CLI prints the same view: a table with sources and warnings, and a CSV.
     let table = cli(&db.url, &["forecast", "high-needs", "--authority", "888"]);

@@ -127,12 +127,14 @@ pub fn high_needs(
         .copied()
         .filter(|y| forecast.years.contains(&(y + 1)))
         .collect();
-    // The balance the first year opens with: the one recorded for the year before it.
-    let mut balance: Option<Decimal> = financial_years
+    // The balance the first year opens with: the one recorded for the year before it, and
+    // whether it is an estimate (a balance carried on from an estimate is one too).
+    let opening = financial_years
         .first()
         .and_then(|first| funding.get(&(first - 1)))
-        .and_then(|f| f.dsg_balance.as_ref())
-        .map(|b| b.amount);
+        .and_then(|f| f.dsg_balance.as_ref());
+    let mut balance: Option<Decimal> = opening.map(|b| b.amount);
+    let mut estimated = opening.is_some_and(|b| b.status == FundingStatus::Estimate);
     for fy in financial_years {
         let mut warnings = Vec::new();
         let spend = match (
@@ -226,13 +228,16 @@ pub fn high_needs(
         }
         let in_year = allocation.zip(spend).map(|(a, s)| a - s);
         let (dsg_balance, balance_basis) = match recorded.and_then(|f| f.dsg_balance.as_ref()) {
-            Some(b) => (
-                Some(b.amount),
-                Basis::Recorded {
-                    status: b.status,
-                    source: b.source.clone(),
-                },
-            ),
+            Some(b) => {
+                estimated = b.status == FundingStatus::Estimate;
+                (
+                    Some(b.amount),
+                    Basis::Recorded {
+                        status: b.status,
+                        source: b.source.clone(),
+                    },
+                )
+            }
             None => match balance.zip(in_year) {
                 Some((last, gap)) => (Some(last + gap), Basis::Projected),
                 None => {
@@ -248,6 +253,14 @@ pub fn high_needs(
                 }
             },
         };
+        if dsg_balance.is_some() && estimated {
+            warnings.push(Warning {
+                code: "dsg_balance_estimated",
+                message: "the DSG balance is, or is carried on from, an estimate, not the \
+                          council's figure"
+                    .into(),
+            });
+        }
         if in_year.is_some_and(|g| g.is_sign_negative() && !g.is_zero()) {
             warnings.push(Warning {
                 code: "overspend",
@@ -377,6 +390,48 @@ mod tests {
         assert_eq!(y27.dsg_balance, Some(Decimal::from(-2_000_000)));
         let codes: Vec<&str> = y27.warnings.iter().map(|w| w.code).collect();
         assert_eq!(codes, vec!["allocation_carried_forward", "overspend"]);
+    }
+
+    #[test]
+    fn a_balance_carried_on_from_an_estimate_says_so_until_a_real_one_is_recorded() {
+        let f = forecast(
+            [2026, 2027, 2028]
+                .into_iter()
+                .map(|y| total("889", y, PlaceKind::Special, Some(1_200_000)))
+                .collect(),
+        );
+        let mut funding = BTreeMap::new();
+        funding.insert(
+            2025,
+            FundingYear {
+                allocation: figure(1_000_000, FundingStatus::Final),
+                dsg_balance: figure(-3_000_000, FundingStatus::Estimate),
+            },
+        );
+        let view = high_needs(&f, &la("889"), &funding);
+        let y26 = &view.years[0];
+        assert_eq!(y26.dsg_balance, Some(Decimal::from(-3_200_000)));
+        assert!(
+            y26.warnings
+                .iter()
+                .any(|w| w.code == "dsg_balance_estimated")
+        );
+        funding.insert(
+            2026,
+            FundingYear {
+                allocation: None,
+                dsg_balance: figure(-2_500_000, FundingStatus::Final),
+            },
+        );
+        let view = high_needs(&f, &la("889"), &funding);
+        for y in &view.years {
+            assert!(
+                !y.warnings.iter().any(|w| w.code == "dsg_balance_estimated"),
+                "{:?}",
+                y.warnings
+            );
+        }
+        assert_eq!(view.years[1].dsg_balance, Some(Decimal::from(-2_700_000)));
     }
 
     #[test]

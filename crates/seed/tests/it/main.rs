@@ -144,4 +144,28 @@ fn the_estimated_allocations_are_england_s_funding_times_each_share_of_its_plans
         estimates += 1;
     }
     assert_eq!(estimates, 3, "one estimate per authority");
+
+    // And the March 2026 DSG balances: England's GBP 4.6bn of deficits shared the same way,
+    // by January 2025's plans.
+    let england = Decimal::from(reference.england[&2025]);
+    let mut balances = 0;
+    for c in &reference.high_needs {
+        let Command::RecordHighNeedsFunding {
+            authority,
+            financial_year: 2025,
+            dsg_balance: Some(balance),
+            status: FundingStatus::Estimate,
+            ..
+        } = c
+        else {
+            continue;
+        };
+        let plans = Decimal::from(reference.plans(authority.as_str(), 2025).unwrap());
+        let expected =
+            (Decimal::from(-4_600_000_000_i64) * plans / england / Decimal::from(10_000)).round()
+                * Decimal::from(10_000);
+        assert_eq!(*balance, expected, "{authority}");
+        balances += 1;
+    }
+    assert_eq!(balances, 3, "one estimated balance per authority");
 }
