@@ -274,4 +274,22 @@ async fn prices_are_parameters_of_the_api() {
         pounds(&years.last().unwrap()["spend"])
     };
     assert!(last(&up) > last(&base), "{up} vs {base}");
+
+    // An allocation carried forward can grow a year (default: in cash); 90% is refused.
+    let grown = "query($g: Float!) { highNeeds(authority: \"888\", allocationGrowthPercent: $g) { years { allocation warnings { code message } } } }";
+    let (_, flat) = server.gql(Some(&planner), grown, json!({ "g": 0.0 })).await;
+    let (_, four) = server.gql(Some(&planner), grown, json!({ "g": 4.0 })).await;
+    let first = |b: &Value| pounds(&b["data"]["highNeeds"][0]["years"][0]["allocation"]);
+    // 2026-27 is two years on from the 2024-25 allocation.
+    assert!(
+        (first(&four) - first(&flat) * 1.04 * 1.04).abs() < 1.0,
+        "{four}"
+    );
+    let (_, refused) = server
+        .gql(Some(&planner), grown, json!({ "g": 90.0 }))
+        .await;
+    assert_eq!(
+        refused["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{refused}"
+    );
 }

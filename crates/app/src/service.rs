@@ -607,13 +607,15 @@ impl Service {
 
     /// The High Needs Block view of each authority the caller asks for (admins: every
     /// authority in the forecast when none is named): spend per financial year from the
-    /// forecast (of the baseline, or of `scenario`), the allocation and the DSG balance.
+    /// forecast (of the baseline, or of `scenario`, at `prices`), the allocation (one carried
+    /// forward grown by `allocation_growth` a year) and the DSG balance.
     pub async fn high_needs(
         &self,
         v: &Viewer,
         authority: Option<&AuthorityCode>,
         scenario: Option<&ScenarioId>,
         prices: &placeledger_forecast::Prices,
+        allocation_growth: f64,
     ) -> Result<(Vec<placeledger_forecast::HighNeeds>, Arc<ReadModels>), AppError> {
         may_read_forecast(v, authority)?;
         let models = self.live.now();
@@ -630,7 +632,14 @@ impl Service {
         };
         let views = authorities
             .iter()
-            .map(|a| placeledger_forecast::high_needs(&made.forecast, a, &models.costs.funding(a)))
+            .map(|a| {
+                placeledger_forecast::high_needs_with(
+                    &made.forecast,
+                    a,
+                    &models.costs.funding(a),
+                    allocation_growth,
+                )
+            })
             .collect();
         Ok((views, models))
     }

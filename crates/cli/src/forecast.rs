@@ -957,13 +957,25 @@ pub async fn explain(
 
 /// `placeledger forecast high-needs`: forecast spend on placements per financial year against
 /// the High Needs Block allocation, and the DSG balance, for one authority or every one.
+/// What `forecast high-needs` is asked for.
+pub struct HighNeedsAsk<'a> {
+    pub authority: Option<&'a str>,
+    pub scenario: Option<&'a str>,
+    /// A fraction a year.
+    pub allocation_growth: f64,
+}
+
 pub async fn high_needs(
     store: Arc<dyn EventStore>,
     options: Options,
-    authority: Option<&str>,
-    scenario: Option<&str>,
+    ask: HighNeedsAsk<'_>,
     format: Format,
 ) -> anyhow::Result<()> {
+    let HighNeedsAsk {
+        authority,
+        scenario,
+        allocation_growth,
+    } = ask;
     use placeledger_forecast::high_needs::{Basis, HighNeeds};
     let loaded = load_inputs(&store).await?;
     let only = authority_filter(&loaded.inputs, authority)?;
@@ -974,7 +986,14 @@ pub async fn high_needs(
     };
     let views: Vec<HighNeeds> = authorities
         .iter()
-        .map(|a| placeledger_forecast::high_needs(&forecast, a, &loaded.models.costs.funding(a)))
+        .map(|a| {
+            placeledger_forecast::high_needs_with(
+                &forecast,
+                a,
+                &loaded.models.costs.funding(a),
+                allocation_growth,
+            )
+        })
         .collect();
     let basis = |b: &Basis| -> (&'static str, String, String) {
         match b {

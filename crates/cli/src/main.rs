@@ -218,6 +218,11 @@ fn parse_inflation(s: &str) -> Result<f64, String> {
     Ok(pct)
 }
 
+/// A yearly growth in percent for `--allocation-growth`: -20 to 50.
+fn parse_growth(s: &str) -> Result<f64, String> {
+    parse_inflation(s).map_err(|_| format!("{s:?}: growth must be a percentage from -20 to 50"))
+}
+
 /// `KIND=GBP` for `--transport`.
 fn parse_transport(
     s: &str,
@@ -315,6 +320,10 @@ enum ForecastCommand {
         /// DfE LA code (every authority if absent).
         #[arg(long)]
         authority: Option<String>,
+        /// How much an allocation carried forward grows a year, in percent (-20 to 50;
+        /// default 0: in cash).
+        #[arg(long, default_value_t = 0.0, value_parser = parse_growth)]
+        allocation_growth: f64,
         /// Of this scenario (default: the baseline).
         #[arg(long)]
         scenario: Option<String>,
@@ -559,18 +568,17 @@ async fn run() -> anyhow::Result<()> {
         }
         Command::Forecast(ForecastCommand::HighNeeds {
             authority,
+            allocation_growth,
             scenario,
             args,
         }) => {
             let options = forecast_options(&args, 10);
-            forecast::high_needs(
-                store,
-                options,
-                authority.as_deref(),
-                scenario.as_deref(),
-                args.format,
-            )
-            .await?
+            let ask = forecast::HighNeedsAsk {
+                authority: authority.as_deref(),
+                scenario: scenario.as_deref(),
+                allocation_growth: allocation_growth / 100.0,
+            };
+            forecast::high_needs(store, options, ask, args.format).await?
         }
     }
     Ok(())

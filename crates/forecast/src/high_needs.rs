@@ -111,11 +111,22 @@ fn january_cost(
 }
 
 /// The High Needs Block view of `authority` in `forecast`, with its recorded `funding` per
-/// financial year.
+/// financial year; a year without an allocation carries the latest one forward in cash.
 pub fn high_needs(
     forecast: &Forecast,
     authority: &AuthorityCode,
     funding: &BTreeMap<i32, FundingYear>,
+) -> HighNeeds {
+    high_needs_with(forecast, authority, funding, 0.0)
+}
+
+/// [`high_needs`], with an allocation carried forward grown by `allocation_growth` (a
+/// fraction) a year from the year it was recorded for.
+pub fn high_needs_with(
+    forecast: &Forecast,
+    authority: &AuthorityCode,
+    funding: &BTreeMap<i32, FundingYear>,
+    allocation_growth: f64,
 ) -> HighNeeds {
     let five = Decimal::from(5);
     let seven = Decimal::from(7);
@@ -185,15 +196,26 @@ pub fn high_needs(
                 .find_map(|(y, f)| f.allocation.as_ref().map(|a| (*y, a.amount)))
             {
                 Some((from_year, amount)) => {
+                    let (grown, how) = if allocation_growth == 0.0 {
+                        (amount, "in cash".to_owned())
+                    } else {
+                        let factor =
+                            Decimal::try_from((1.0 + allocation_growth).powi(fy - from_year))
+                                .unwrap_or(Decimal::ONE);
+                        (
+                            (amount * factor).round_dp(2),
+                            format!("grown {}% a year", allocation_growth * 100.0),
+                        )
+                    };
                     warnings.push(Warning {
                         code: "allocation_carried_forward",
                         message: format!(
-                            "no allocation on record for {}: {}'s, in cash",
+                            "no allocation on record for {}: {}'s, {how}",
                             label(fy),
                             label(from_year)
                         ),
                     });
-                    (Some(amount), Basis::CarriedForward { from_year })
+                    (Some(grown), Basis::CarriedForward { from_year })
                 }
                 None => {
                     warnings.push(Warning {
@@ -390,6 +412,33 @@ mod tests {
         assert_eq!(y27.dsg_balance, Some(Decimal::from(-2_000_000)));
         let codes: Vec<&str> = y27.warnings.iter().map(|w| w.code).collect();
         assert_eq!(codes, vec!["allocation_carried_forward", "overspend"]);
+    }
+
+    #[test]
+    fn a_carried_allocation_can_grow_a_year() {
+        let f = forecast(
+            [2026, 2027, 2028]
+                .into_iter()
+                .map(|y| total("888", y, PlaceKind::Special, Some(1_200_000)))
+                .collect(),
+        );
+        let mut funding = BTreeMap::new();
+        funding.insert(
+            2025,
+            FundingYear {
+                allocation: figure(1_000_000, FundingStatus::Final),
+                dsg_balance: None,
+            },
+        );
+        let view = super::high_needs_with(&f, &la("888"), &funding, 0.05);
+        // 2026-27 is one year on from 2025-26, 2027-28 two.
+        assert_eq!(view.years[0].allocation, Some(Decimal::from(1_050_000)));
+        assert_eq!(view.years[1].allocation, Some(Decimal::from(1_102_500)));
+        assert!(
+            view.years[1].warnings[0]
+                .message
+                .contains("grown 5% a year")
+        );
     }
 
     #[test]

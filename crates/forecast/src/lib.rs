@@ -26,7 +26,7 @@ pub use engine::{
     latest_january,
 };
 pub use explain::{CellKey, Explanation, explain};
-pub use high_needs::{Basis, HighNeeds, HighNeedsYear, high_needs};
+pub use high_needs::{Basis, HighNeeds, HighNeedsYear, high_needs, high_needs_with};
 pub use inputs::{
     Authority, ChildHistory, Inputs, Population, PublishedJanuary, SendHistory, TableHistory,
 };

@@ -298,8 +298,20 @@ impl PlanningQuery {
         authority: Option<String>,
         scenario: Option<String>,
         #[graphql(name = "prices")] prices_input: Option<PricesInput>,
+        #[graphql(
+            default,
+            desc = "How much a carried-forward allocation grows a year, in percent (-20 to 50; default 0: in cash)."
+        )]
+        allocation_growth_percent: f64,
     ) -> Result<Vec<HighNeedsView>, Gql> {
         let v = viewer(ctx)?;
+        if !(-20.0..=50.0).contains(&allocation_growth_percent) {
+            return Err(AppError::bad_input(
+                "allocationGrowthPercent",
+                format!("{allocation_growth_percent}: must be from -20 to 50 percent a year"),
+            )
+            .into());
+        }
         let authority = authority
             .as_deref()
             .map(|a| authority_code("authority", a))
@@ -315,6 +327,7 @@ impl PlanningQuery {
                 authority.as_ref(),
                 scenario.as_ref(),
                 &prices(prices_input)?,
+                allocation_growth_percent / 100.0,
             )
             .await?;
         Ok(views
