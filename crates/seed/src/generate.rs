@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::NaiveDate;
 use placeledger_domain::{
     AcademicYear, AgeGroup, AuthorityCode, CaseloadInput, Command, GssCode, Ncy, Phase,
-    PopulationBasis, ProvisionKind, SettingKind, SharedData,
+    PopulationBasis, SettingKind, SharedData,
 };
 use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
@@ -248,7 +248,7 @@ pub fn generate(
             );
         }
     }
-    costs(&mut timeline, geography);
+    costs(&mut timeline, geography, reference);
     rolls(&mut timeline, &mut rng, reference, &population, &settings)?;
 
     let mut children = Children::new(&mut rng, reference, geography, &population, &settings)?;
@@ -258,36 +258,20 @@ pub fn generate(
     Ok(timeline.into_commands())
 }
 
-/// Annual placement costs per authority and kind, from April each year.
-fn costs(timeline: &mut Timeline, geography: &Geography) {
-    const BASE_2015: &[(ProvisionKind, f64, f64)] = &[
-        (ProvisionKind::SpecialIndependent, 38_000.0, 0.055),
-        (ProvisionKind::SpecialNonMaintained, 42_000.0, 0.05),
-        (ProvisionKind::SpecialistPost16, 36_000.0, 0.045),
-        (ProvisionKind::SpecialMaintained, 19_000.0, 0.03),
-        (ProvisionKind::SpecialAcademyFree, 19_500.0, 0.03),
-        (ProvisionKind::MainstreamMaintainedRp, 13_000.0, 0.03),
-        (ProvisionKind::MainstreamAcademyRp, 13_000.0, 0.03),
-        (ProvisionKind::MainstreamMaintainedUnit, 14_000.0, 0.03),
-        (ProvisionKind::MainstreamAcademyUnit, 14_000.0, 0.03),
-        (ProvisionKind::MainstreamMaintained, 6_000.0, 0.025),
-        (ProvisionKind::MainstreamAcademy, 6_000.0, 0.025),
-        (ProvisionKind::MainstreamFree, 6_000.0, 0.025),
-        (ProvisionKind::ApMaintained, 18_000.0, 0.035),
-        (ProvisionKind::ApAcademy, 18_500.0, 0.035),
-        (ProvisionKind::FeCollege, 7_500.0, 0.03),
-    ];
+/// Annual placement costs per authority and kind, from April each year: the 2025-26 costs
+/// of `unit_costs.csv`, back-cast by each row's growth a year.
+fn costs(timeline: &mut Timeline, geography: &Geography, reference: &Reference) {
     for (i, (la, _, _)) in geography.partners.iter().enumerate() {
-        // The unitaries pay a little more per place than the county.
+        // The unitaries pay a little more per place than the county (illustrative).
         let local = [1.0, 1.04, 1.06][i.min(2)];
         for year in 2015..=2025 {
-            for &(kind, base, growth) in BASE_2015 {
-                let cost = base * local * (1.0 + growth).powi(year - 2015);
+            for unit in &reference.unit_costs {
+                let cost = unit.annual_cost * local / (1.0 + unit.growth).powi(2025 - year);
                 timeline.push(
                     date(year, 4, 1),
                     Command::SetPlacementCost {
                         authority: la.clone(),
-                        kind,
+                        kind: unit.kind,
                         from: date(year, 4, 1),
                         annual_cost: money(cost),
                     },

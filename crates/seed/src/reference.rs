@@ -38,6 +38,21 @@ pub struct Reference {
     pub population: Vec<Command>,
     /// High Needs Block allocations and DSG balances (`high_needs.csv`), as imported.
     pub high_needs: Vec<Command>,
+    /// The annual cost of a place of each kind at the 2025-26 price base, the growth a year
+    /// that back-casts it, and where it comes from (`unit_costs.csv`).
+    pub unit_costs: Vec<UnitCost>,
+}
+
+/// One row of `unit_costs.csv`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnitCost {
+    pub kind: ProvisionKind,
+    /// Pounds a year at the 2025-26 price base.
+    pub annual_cost: f64,
+    pub growth: f64,
+    /// `published`, `derived` or `illustrative`.
+    pub basis: String,
+    pub source: String,
 }
 
 impl Reference {
@@ -86,6 +101,7 @@ impl Reference {
         reference.population = ons_snpp::parse(&ons.display().to_string(), &read(&ons)?, &state)
             .map_err(problems)?
             .commands;
+        reference.read_unit_costs(&dir.join("unit_costs.csv"))?;
         let funding = dir.join("high_needs.csv");
         reference.high_needs =
             high_needs::parse(&funding.display().to_string(), &read(&funding)?, &state)
@@ -103,6 +119,30 @@ impl Reference {
                 (t.field(row, "la_code")?, year),
                 (plans, t.field(row, "source")?),
             );
+        }
+        Ok(())
+    }
+
+    fn read_unit_costs(&mut self, path: &Path) -> Result<(), SeedError> {
+        let t = rows(path)?;
+        for row in &t.rows {
+            let code = t.field(row, "provision_kind")?;
+            let kind = ProvisionKind::parse(&code)
+                .map_err(|e| SeedError::Reference(format!("{}: {e}", path.display())))?;
+            let price_year = t.field(row, "price_year")?;
+            if price_year != "2025-26" {
+                return Err(SeedError::Reference(format!(
+                    "{}: {code}: the seed's price base is 2025-26, not {price_year}",
+                    path.display()
+                )));
+            }
+            self.unit_costs.push(UnitCost {
+                kind,
+                annual_cost: t.number(row, "annual_cost")?,
+                growth: t.number(row, "growth_a_year")?,
+                basis: t.field(row, "basis")?,
+                source: t.field(row, "source")?,
+            });
         }
         Ok(())
     }

@@ -169,3 +169,47 @@ fn the_estimated_allocations_are_england_s_funding_times_each_share_of_its_plans
     }
     assert_eq!(balances, 3, "one estimated balance per authority");
 }
+
+/// The seed's costs are `unit_costs.csv`'s: Lancashire's 2025-26 cost of each kind is the
+/// file's, and each row says whether it is published, derived or illustrative and where it
+/// comes from.
+#[test]
+fn the_seed_s_costs_are_the_unit_cost_file_s() {
+    use placeledger_domain::{Command, ProvisionKind};
+    use rust_decimal::Decimal;
+    let (reference, geography) = reference();
+    assert!(!reference.unit_costs.is_empty());
+    for u in &reference.unit_costs {
+        assert!(
+            ["published", "derived", "illustrative"].contains(&u.basis.as_str()),
+            "{u:?}"
+        );
+        assert!(!u.source.trim().is_empty(), "{u:?}");
+    }
+    let commands = generate(&reference, &geography, DEFAULT_SEED).unwrap();
+    let from = chrono::NaiveDate::from_ymd_opt(2025, 4, 1).unwrap();
+    let lancashire: Vec<(ProvisionKind, Decimal)> = commands
+        .iter()
+        .filter_map(|c| match c {
+            Command::SetPlacementCost {
+                authority,
+                kind,
+                from: f,
+                annual_cost,
+            } if authority.as_str() == "888" && *f == from => Some((*kind, *annual_cost)),
+            _ => None,
+        })
+        .collect();
+    for u in &reference.unit_costs {
+        let cost = lancashire.iter().find(|(k, _)| *k == u.kind).unwrap().1;
+        assert_eq!(
+            cost,
+            Decimal::try_from(u.annual_cost).unwrap().round_dp(2),
+            "{u:?}"
+        );
+    }
+    // The published and derived rates are the ones a finance officer would check first.
+    let of = |k: ProvisionKind| lancashire.iter().find(|(x, _)| *x == k).unwrap().1;
+    assert_eq!(of(ProvisionKind::SpecialIndependent), Decimal::from(65_000));
+    assert_eq!(of(ProvisionKind::SpecialMaintained), Decimal::from(28_000));
+}
