@@ -290,7 +290,8 @@ impl PlanningQuery {
     /// March) against the High Needs Block allocation, the in-year gap and the cumulative
     /// DSG balance, each figure with where it comes from and warnings where it is doubtful.
     /// One authority (admins: every authority when none is named); of the baseline, or of
-    /// `scenario`.
+    /// `scenario`, at `prices`. `allocationGrowthPercent` (-20 to 50, default 0: in cash) is
+    /// how much an allocation carried forward grows a year.
     #[graphql(complexity = 50)]
     async fn high_needs(
         &self,
@@ -298,11 +299,7 @@ impl PlanningQuery {
         authority: Option<String>,
         scenario: Option<String>,
         #[graphql(name = "prices")] prices_input: Option<PricesInput>,
-        #[graphql(
-            default,
-            desc = "How much a carried-forward allocation grows a year, in percent (-20 to 50; default 0: in cash)."
-        )]
-        allocation_growth_percent: f64,
+        #[graphql(default)] allocation_growth_percent: f64,
     ) -> Result<Vec<HighNeedsView>, Gql> {
         let v = viewer(ctx)?;
         if !(-20.0..=50.0).contains(&allocation_growth_percent) {
