@@ -55,9 +55,9 @@ async fn every_forecast_figure_has_its_sector_and_its_location() {
         );
         // Out of county is the location `elsewhere`, exactly.
         assert_eq!(by[2].1, r["outOfCounty"]["p50"].as_i64().unwrap(), "{r}");
-        assert_eq!(
-            by[1].1,
-            r["metByPartner"]["p50"].as_i64().unwrap_or(0),
+        // Medians of parts need not add up: the partners' share is cut where they would not.
+        assert!(
+            by[1].1 <= r["metByPartner"]["p50"].as_i64().unwrap_or(0),
             "{r}"
         );
         let demand = r["demand"]["p50"].as_i64().unwrap();

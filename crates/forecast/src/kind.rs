@@ -175,17 +175,31 @@ impl Location {
     }
 
     /// Children (medians) of `demand` by location, given those met by partners and those
-    /// placed out of the authority: the rest are in their own authority.
+    /// placed out of the authority: the rest are in their own authority. The three add up to
+    /// the demand: medians of parts need not, so where the partners' and the out-of-county
+    /// medians are more than the demand's (a handful of children), the partners' is cut.
     pub fn split(demand: i64, partner: i64, elsewhere: i64) -> [(Location, i64); 3] {
-        let partner = partner.max(0);
-        let elsewhere = elsewhere.max(0);
+        let demand = demand.max(0);
+        let elsewhere = elsewhere.clamp(0, demand);
+        let partner = partner.clamp(0, demand - elsewhere);
         [
-            (
-                Location::OwnAuthority,
-                (demand - partner - elsewhere).max(0),
-            ),
+            (Location::OwnAuthority, demand - partner - elsewhere),
             (Location::PartnerAuthority, partner),
             (Location::Elsewhere, elsewhere),
         ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Location;
+
+    #[test]
+    fn a_location_split_adds_up_to_the_demand() {
+        let n = |s: [(Location, i64); 3]| s.map(|(_, n)| n);
+        assert_eq!(n(Location::split(10, 3, 2)), [5, 3, 2]);
+        // Medians of parts: 1 with a partner and 1 out of county of a demand of 1.
+        assert_eq!(n(Location::split(1, 1, 1)), [0, 0, 1]);
+        assert_eq!(n(Location::split(0, 0, 0)), [0, 0, 0]);
     }
 }

@@ -339,7 +339,7 @@ impl<'a> Children<'a> {
 
     fn target(&self, la: usize, year: i32) -> f64 {
         let code = &self.models[la].code;
-        match self.reference.plans(code, year) {
+        match self.reference.plans_known(code, year) {
             Some(n) => f64::from(n),
             None => {
                 // Beyond the published series: the last year's growth once more.

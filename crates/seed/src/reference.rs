@@ -26,6 +26,11 @@ pub fn census(january: i32) -> Result<AcademicYear, SeedError> {
 pub struct Reference {
     /// January plans per authority and census year (2015-2025), with the row's source.
     pub plans: BTreeMap<(String, i32), (u32, String)>,
+    /// January 2026 plans per authority, from DfE's 2026 release (`dfe-2026/caseload.csv`,
+    /// read by the DfE importer): the children's history is calibrated to them, while the
+    /// published tables the seed records stop at January 2025 (the 2026 file is imported as
+    /// each year's release is: README, "The January refresh").
+    pub plans_2026: BTreeMap<String, u32>,
     /// England's January plans per census year (a year not retrieved is absent).
     pub england: BTreeMap<i32, u32>,
     /// January 2025 caseload cells per authority, as imported from `sen_needs_all_plans`.
@@ -102,6 +107,26 @@ impl Reference {
             .map_err(problems)?
             .commands;
         reference.read_unit_costs(&dir.join("unit_costs.csv"))?;
+        let release = dir.join("dfe-2026").join("caseload.csv");
+        let parsed = dfe_ehcp::parse(&release.display().to_string(), &read(&release)?, &state)
+            .map_err(problems)?;
+        for command in parsed.commands {
+            if let Command::RecordCaseload {
+                authority,
+                census: c,
+                cells,
+            } = command
+                && c == census(2026)?
+                && let Some(total) = cells
+                    .iter()
+                    .find(|x| x.age.is_none() && x.need.is_none() && x.kind.is_none())
+                    .and_then(|x| x.plans)
+            {
+                let total = u32::try_from(total)
+                    .map_err(|_| SeedError::Reference(format!("{}: {total}", release.display())))?;
+                reference.plans_2026.insert(authority.to_string(), total);
+            }
+        }
         let funding = dir.join("high_needs.csv");
         reference.high_needs =
             high_needs::parse(&funding.display().to_string(), &read(&funding)?, &state)
@@ -180,6 +205,14 @@ impl Reference {
     /// January plans for `la` in `year`.
     pub fn plans(&self, la: &str, year: i32) -> Option<u32> {
         self.plans.get(&(la.to_owned(), year)).map(|(n, _)| *n)
+    }
+
+    /// January plans for `la` in `year`, January 2026 included (DfE's 2026 release).
+    pub fn plans_known(&self, la: &str, year: i32) -> Option<u32> {
+        match year {
+            2026 => self.plans_2026.get(la).copied(),
+            _ => self.plans(la, year),
+        }
     }
 
     /// An activity count for all ages, needs and kinds (`reason` as given).
