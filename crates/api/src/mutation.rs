@@ -348,6 +348,10 @@ pub struct ImportInput {
     pub content: String,
     /// The file's name, used in problem reports (default: the format's name).
     pub file_name: Option<String>,
+    /// Register the authorities a DfE file names that are not registered yet, from the
+    /// file's codes and names (administrators). Without it such a file imports nothing.
+    #[graphql(default)]
+    pub register: bool,
 }
 
 // ---- parsing ------------------------------------------------------------------------------
@@ -827,7 +831,19 @@ impl Mutation {
         let imported = s
             .app
             .commands
-            .import(v, actor, format, &file, input.content.as_bytes(), &Quiet)
+            .import_file(
+                v,
+                actor,
+                placeledger_app::commands::ImportFile {
+                    format,
+                    options: placeledger_import::Options {
+                        register: input.register,
+                    },
+                    file: &file,
+                    bytes: input.content.as_bytes(),
+                },
+                &Quiet,
+            )
             .await?;
         Ok(Imported {
             format: input.format,

@@ -32,6 +32,15 @@ pub struct Recorded {
     pub event_type: String,
 }
 
+/// A file to import: its layout, how to treat what it cannot place, its name and bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct ImportFile<'a> {
+    pub format: Format,
+    pub options: placeledger_import::Options,
+    pub file: &'a str,
+    pub bytes: &'a [u8],
+}
+
 /// What an import recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Imported {
@@ -162,6 +171,30 @@ impl Commands {
         bytes: &[u8],
         progress: &dyn ImportProgress,
     ) -> Result<Imported, AppError> {
+        let what = ImportFile {
+            format,
+            options: placeledger_import::Options::default(),
+            file,
+            bytes,
+        };
+        self.import_file(viewer, actor, what, progress).await
+    }
+
+    /// [`Commands::import`] of `what`, with its options (registering the authorities a DfE
+    /// file names: administrators only, as registering an authority is).
+    pub async fn import_file(
+        &self,
+        viewer: &Viewer,
+        actor: String,
+        what: ImportFile<'_>,
+        progress: &dyn ImportProgress,
+    ) -> Result<Imported, AppError> {
+        let ImportFile {
+            format,
+            options,
+            file,
+            bytes,
+        } = what;
         viewer.may_record_anything()?;
         let total = bytes.len() as u64;
         let table = Table::read_with_progress(file, bytes, |done| progress.reading(done, total))
@@ -171,7 +204,7 @@ impl Commands {
         let ledger = open(&mut guard, &self.store).await?;
         progress.stage(&format!("checking the rows of {file}"));
         let mut parsed = format
-            .parse(&table, ledger.state())
+            .parse_with(&table, ledger.state(), options)
             .map_err(|p| AppError::BadFile { problems: p })?;
         if viewer.role != Role::Admin {
             pass_over_england(&mut parsed);

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use indicatif::{ProgressBar, ProgressStyle};
-use placeledger_app::commands::{Commands, ImportProgress};
+use placeledger_app::commands::{Commands, ImportFile, ImportProgress};
 use placeledger_app::{AppError, Viewer};
 use placeledger_import::Format;
 use placeledger_store::EventStore;
@@ -71,18 +71,27 @@ impl ImportProgress for Bars {
     }
 }
 
-pub async fn run(store: Arc<dyn EventStore>, kind: ImportKind, path: &Path) -> anyhow::Result<()> {
+pub async fn run(
+    store: Arc<dyn EventStore>,
+    kind: ImportKind,
+    path: &Path,
+    register: bool,
+) -> anyhow::Result<()> {
     let file = path.display().to_string();
     let bytes = std::fs::read(path).with_context(|| format!("reading {file}"))?;
     let format = kind.format();
     let bars = Bars::new(&file, bytes.len() as u64);
+    let what = ImportFile {
+        format,
+        options: placeledger_import::Options { register },
+        file: &file,
+        bytes: &bytes,
+    };
     let imported = Commands::new(store, None)
-        .import(
+        .import_file(
             &Viewer::operator("cli"),
             format!("import:{}", format.name()),
-            format,
-            &file,
-            &bytes,
+            what,
             &bars,
         )
         .await;

@@ -53,6 +53,11 @@ enum Command {
         #[arg(value_enum)]
         kind: ImportKind,
         file: std::path::PathBuf,
+        /// Register the authorities a DfE file names that are not registered yet, from the
+        /// file's own codes and names (a unitary as its own single district). Without it, a
+        /// file naming an unregistered authority imports nothing and says which.
+        #[arg(long)]
+        register: bool,
     },
     /// The synthetic pan-Lancashire history (2015 to January 2026) and its check against
     /// the real DfE and ONS figures.
@@ -453,7 +458,11 @@ async fn run() -> anyhow::Result<()> {
             follow,
             limit,
         }) => tail(store, from, follow, limit).await?,
-        Command::Import { kind, file } => import::run(store, kind, &file).await?,
+        Command::Import {
+            kind,
+            file,
+            register,
+        } => import::run(store, kind, &file, register).await?,
         Command::Seed(SeedCommand::Load { seed, reference }) => {
             seed::load(store, &reference, seed).await?;
         }

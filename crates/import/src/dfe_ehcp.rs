@@ -14,9 +14,9 @@
 //!
 //! Every local authority row becomes cells of its authority's command, whatever the number of
 //! authorities in the file. England's total in the caseload file becomes a
-//! `RecordNationalCaseload` (the trend forecasts follow). Other national and regional rows,
-//! authorities not registered, and
-//! breakdowns Placeledger does not hold (ethnicity, sex, years in place, age unknown) are passed
+//! `RecordNationalCaseload` (the trend forecasts follow). An authority not registered refuses
+//! the file, naming it, unless it is registered from the file's codes and names (`register`).
+//! Other national and regional rows, and breakdowns Placeledger does not hold (ethnicity, sex, years in place, age unknown) are passed
 //! over and counted in the notes; published subtotals (`AP/PRU - total`) are not stored, being
 //! sums of stored cells. Percentages are not stored: they follow from the counts. Suppressed or
 //! unavailable values (`x`, `c`, `z`, blank) are recorded as unknown, never as zero.
@@ -25,7 +25,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use placeledger_domain::{
     AcademicYear, ActivityInput, ActivityMeasure, AuthorityCode, CaseloadInput, CeaseReason,
-    Command, PrimaryNeed, ProvisionKind, State,
+    Command, GssCode, PrimaryNeed, ProvisionKind, State,
 };
 
 use crate::table::{Row, Table};
@@ -485,6 +485,24 @@ pub fn parse(file: &str, bytes: &[u8], state: &State) -> Result<Parsed, Vec<Prob
 
 /// [`parse`] of a table already read (the CLI reads it with a progress bar).
 pub fn parse_table(table: &Table, state: &State) -> Result<Parsed, Vec<Problem>> {
+    parse_table_with(table, state, crate::Options::default())
+}
+
+/// An authority the file names that is not registered: where it first appears, and the
+/// file's own GSS code and name for it.
+struct Unregistered {
+    line: u64,
+    gss: String,
+    name: String,
+}
+
+/// [`parse_table`] with `options`: an authority not registered refuses the file, or (with
+/// `register`) is registered from the file's codes and names first.
+pub fn parse_table_with(
+    table: &Table,
+    state: &State,
+    options: crate::Options,
+) -> Result<Parsed, Vec<Problem>> {
     let file = table.file.as_str();
     let layout = Layout::of(table).map_err(|message| {
         vec![Problem {
@@ -517,7 +535,9 @@ pub fn parse_table(table: &Table, state: &State) -> Result<Parsed, Vec<Problem>>
 
     let mut cells: BTreeMap<(AuthorityCode, Period), RowCells> = BTreeMap::new();
     let mut seen: HashMap<(String, String, String, String), u64> = HashMap::new();
-    let mut not_registered: BTreeMap<String, usize> = BTreeMap::new();
+    let mut not_registered: BTreeMap<AuthorityCode, Unregistered> = BTreeMap::new();
+    let new_code = table.find("new_la_code");
+    let la_name = table.find("la_name");
     let mut not_held: BTreeMap<String, usize> = BTreeMap::new();
     let mut above_authority = 0;
     // England's plans in force per census, from the caseload file's national total row.
@@ -613,8 +633,17 @@ pub fn parse_table(table: &Table, state: &State) -> Result<Parsed, Vec<Problem>>
             }
         };
         if !state.authorities.contains_key(&authority) {
-            *not_registered.entry(authority.to_string()).or_default() += 1;
-            continue;
+            let text = |c: Option<usize>| c.map(field).unwrap_or_default().trim().to_owned();
+            not_registered
+                .entry(authority.clone())
+                .or_insert_with(|| Unregistered {
+                    line: row.line,
+                    gss: text(new_code),
+                    name: text(la_name),
+                });
+            if !options.register {
+                continue;
+            }
         }
         let entry = cells
             .entry((authority, when))
@@ -623,10 +652,30 @@ pub fn parse_table(table: &Table, state: &State) -> Result<Parsed, Vec<Problem>>
             .1
             .extend(values.into_iter().map(|(ind, n)| (dim, ind, n)));
     }
+    let registering =
+        if options.register {
+            registrations(table, &not_registered, &mut problems)
+        } else {
+            for (code, u) in &not_registered {
+                problems.push(table.problem(
+                u.line,
+                "old_la_code",
+                format!(
+                    "authority {code} ({}, {}) is not registered in Placeledger, so nothing was \
+                     imported: register it first, or import the file again with --register \
+                     (an administrator) to register every authority it names from its codes \
+                     and names",
+                    if u.name.is_empty() { "no name" } else { &u.name },
+                    if u.gss.is_empty() { "no GSS code" } else { &u.gss },
+                ),
+            ));
+            }
+            Vec::new()
+        };
     if !problems.is_empty() {
         return Err(problems);
     }
-    Ok(parsed(
+    let mut out = parsed(
         table,
         layout,
         national,
@@ -634,20 +683,84 @@ pub fn parse_table(table: &Table, state: &State) -> Result<Parsed, Vec<Problem>>
         Passed {
             above_authority,
             not_held,
-            not_registered,
         },
-    ))
+    );
+    if !registering.is_empty() {
+        let n = registering
+            .iter()
+            .filter(|(_, c)| matches!(c, Command::RegisterAuthority { .. }))
+            .count();
+        let (lines, commands): (Vec<u64>, Vec<Command>) = registering.into_iter().unzip();
+        out.commands.splice(0..0, commands);
+        out.lines.splice(0..0, lines);
+        out.notes.push(format!(
+            "registered {n} authorities from the file's codes and names (a unitary authority as \
+             its own single district; a county's districts come from a geography import)"
+        ));
+    }
+    Ok(out)
+}
+
+/// The commands that register `not_registered` from the file's codes and names: the
+/// authority, and a unitary (`E06`, `E08`, `E09`) as its own single district.
+fn registrations(
+    table: &Table,
+    not_registered: &BTreeMap<AuthorityCode, Unregistered>,
+    problems: &mut Vec<Problem>,
+) -> Vec<(u64, Command)> {
+    let mut out = Vec::new();
+    for (code, u) in not_registered {
+        let gss = match GssCode::parse(&u.gss) {
+            Ok(g) => g,
+            Err(e) => {
+                problems.push(table.problem(
+                    u.line,
+                    "new_la_code",
+                    format!("authority {code} cannot be registered from this file: {e}"),
+                ));
+                continue;
+            }
+        };
+        if u.name.is_empty() {
+            problems.push(table.problem(
+                u.line,
+                "la_name",
+                format!("authority {code} cannot be registered from this file: it has no name"),
+            ));
+            continue;
+        }
+        out.push((
+            u.line,
+            Command::RegisterAuthority {
+                authority: code.clone(),
+                gss: gss.clone(),
+                name: u.name.clone(),
+            },
+        ));
+        if ["E06", "E08", "E09"]
+            .iter()
+            .any(|p| gss.as_str().starts_with(p))
+        {
+            out.push((
+                u.line,
+                Command::RegisterDistrict {
+                    district: gss,
+                    authority: code.clone(),
+                    name: u.name.clone(),
+                },
+            ));
+        }
+    }
+    out
 }
 
 /// An authority's figures for one period: the line they start on, and each cell.
 type RowCells = (u64, Vec<(Dimension, Indicator, Option<i64>)>);
 
-/// Rows passed over, and why: national and regional rows, breakdowns not held (by topic),
-/// authorities not registered (by code).
+/// Rows passed over, and why: national and regional rows, breakdowns not held (by topic).
 struct Passed {
     above_authority: usize,
     not_held: BTreeMap<String, usize>,
-    not_registered: BTreeMap<String, usize>,
 }
 
 /// The commands the rows make, in one list with their lines, and notes of what was passed
@@ -662,7 +775,6 @@ fn parsed(
     let Passed {
         above_authority,
         not_held,
-        not_registered,
     } = passed;
     let mut parsed = Parsed {
         commands: Vec::new(),
@@ -716,13 +828,6 @@ fn parsed(
         parsed.notes.push(format!(
             "passed over breakdowns Placeledger does not hold: {}",
             topics.join(", ")
-        ));
-    }
-    if !not_registered.is_empty() {
-        let las: Vec<&str> = not_registered.keys().map(String::as_str).collect();
-        parsed.notes.push(format!(
-            "passed over rows for authorities not registered in Placeledger: {}",
-            las.join(", ")
         ));
     }
     parsed

@@ -67,14 +67,33 @@ impl Format {
 
     /// Reads a table in this layout into commands, checked row by row against `state`.
     pub fn parse(self, table: &table::Table, state: &State) -> Result<Parsed, Vec<Problem>> {
+        self.parse_with(table, state, Options::default())
+    }
+
+    /// [`Format::parse`] with `options`.
+    pub fn parse_with(
+        self,
+        table: &table::Table,
+        state: &State,
+        options: Options,
+    ) -> Result<Parsed, Vec<Problem>> {
         match self {
             Format::OnsSnpp => ons_snpp::parse_table(table, state),
-            Format::DfeEhcp => dfe_ehcp::parse_table(table, state),
+            Format::DfeEhcp => dfe_ehcp::parse_table_with(table, state, options),
             Format::Children => children::parse_table(table, state),
             Format::Settings => settings::parse_table(table, state),
             Format::HighNeeds => high_needs::parse_table(table, state),
         }
     }
+}
+
+/// How an import treats what it cannot place.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Register the authorities a DfE file names that Placeledger does not hold yet, from the
+    /// file's own codes and names (a unitary authority as its own single district), instead
+    /// of refusing the file.
+    pub register: bool,
 }
 
 /// One thing wrong with a file, where it is.

@@ -361,6 +361,54 @@ mod import {
         );
     }
 
+    /// A DfE file with an authority Placeledger does not hold: refused whole, naming it and
+    /// what to run; with `--register` its authorities are registered from the file first.
+    #[tokio::test]
+    async fn a_dfe_file_with_an_unregistered_authority_is_refused_until_registered() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = sqlite_url(&dir);
+        let store = pan_lancashire(&url).await;
+        let text = std::fs::read_to_string(fixture("dfe/sen_needs_all_plans.csv")).unwrap();
+        let mut lines = text.lines();
+        let mut out = vec![lines.next().unwrap().to_owned()];
+        for l in lines.filter(|l| l.contains(",E06000009,890,")) {
+            out.push(l.to_owned());
+            out.push(l.replace(",E06000009,890,Blackpool,", ",E06000001,805,Hartlepool,"));
+        }
+        let path = dir.path().join("two.csv");
+        std::fs::write(&path, out.join("\n")).unwrap();
+        let head = store.head_position().await.unwrap();
+        let refused = import(&url, "dfe-ehcp", &path);
+        assert!(!refused.status.success());
+        let said = String::from_utf8_lossy(&refused.stderr);
+        assert!(
+            said.contains("authority 805 (Hartlepool, E06000001)"),
+            "{said}"
+        );
+        assert!(said.contains("--register"), "{said}");
+        assert!(said.contains("nothing was imported"), "{said}");
+        assert_eq!(
+            store.head_position().await.unwrap(),
+            head,
+            "a refused file imported something"
+        );
+
+        let registered = placeledger(&url)
+            .args(["import", "dfe-ehcp", "--register"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&registered.stdout);
+        assert!(
+            registered.status.success(),
+            "{}",
+            String::from_utf8_lossy(&registered.stderr)
+        );
+        assert!(stdout.contains("registered 1 authorities"), "{stdout}");
+        // The authority, its single district, and both authorities' January 2025 caseload.
+        assert_eq!(store.head_position().await.unwrap(), head + 4, "{stdout}");
+    }
+
     #[tokio::test]
     async fn every_dfe_file_imports_once_and_a_bad_one_changes_nothing() {
         let dir = tempfile::tempdir().unwrap();

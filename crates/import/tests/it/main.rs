@@ -969,3 +969,86 @@ mod own_layouts {
         );
     }
 }
+
+/// Blackpool's rows of the January 2025 DfE file, and copies of them as another authority's.
+fn with_unregistered(copies: &[(&str, &str, &str)]) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../seeds/reference/dfe/sen_needs_all_plans.csv");
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    let mut out = vec![lines.next().unwrap().to_owned()];
+    let blackpool: Vec<&str> = lines.filter(|l| l.contains(",E06000009,890,")).collect();
+    out.extend(blackpool.iter().map(|l| (*l).to_owned()));
+    for (old, new, name) in copies {
+        for l in &blackpool {
+            out.push(l.replace(
+                ",E06000009,890,Blackpool,",
+                &format!(",{new},{old},{name},"),
+            ));
+        }
+    }
+    out.join("\n")
+}
+
+#[test]
+fn a_dfe_file_naming_an_unregistered_authority_imports_nothing_and_says_which() {
+    let file = with_unregistered(&[
+        ("935", "E10000029", "Suffolk"),
+        ("201", "E09000001", "City of London"),
+    ]);
+    let problems = dfe_ehcp::parse("sen.csv", file.as_bytes(), &pan_lancashire()).unwrap_err();
+    let messages: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    assert_eq!(problems.len(), 2, "{messages:#?}");
+    assert!(
+        messages[0].contains("authority 201 (City of London, E09000001)"),
+        "{messages:#?}"
+    );
+    assert!(
+        messages[1].contains("authority 935 (Suffolk, E10000029)"),
+        "{messages:#?}"
+    );
+    assert!(
+        messages.iter().all(|m| m.contains("--register")),
+        "{messages:#?}"
+    );
+}
+
+#[test]
+fn with_register_the_file_s_authorities_are_registered_first() {
+    let file = with_unregistered(&[
+        ("935", "E10000029", "Suffolk"),
+        ("201", "E09000001", "City of London"),
+    ]);
+    let table = placeledger_import::table::Table::read("sen.csv", file.as_bytes()).unwrap();
+    let parsed = placeledger_import::Format::DfeEhcp
+        .parse_with(
+            &table,
+            &pan_lancashire(),
+            placeledger_import::Options { register: true },
+        )
+        .unwrap();
+    // The authorities first (a unitary with its own single district), then the figures.
+    let mut state = pan_lancashire();
+    let mut registered = Vec::new();
+    for c in &parsed.commands {
+        let events = decide(&state, c).unwrap_or_else(|e| panic!("{c:?}: {e}"));
+        for e in &events {
+            if let Event::AuthorityRegistered { authority, .. } = e {
+                registered.push(authority.as_str().to_owned());
+            }
+            state = evolve(state, e);
+        }
+    }
+    assert_eq!(registered, vec!["201", "935"]);
+    let london = AuthorityCode::parse("201").unwrap();
+    assert!(state.districts.values().any(|d| d.authority == london));
+    assert!(parsed.commands.iter().any(
+        |c| matches!(c, Command::RecordCaseload { authority, .. } if authority.as_str() == "935")
+    ));
+    assert!(
+        parsed
+            .notes
+            .iter()
+            .any(|n| n.contains("registered 2 authorities"))
+    );
+}
