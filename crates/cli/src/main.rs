@@ -394,6 +394,10 @@ enum DbCommand {
     Migrate,
     /// Prints the backend and the highest committed position.
     Status,
+    /// Writes a consistent copy of the SQLite database to FILE (a new file), safe while the
+    /// service runs. Copying `placeledger.db` alone is not: its last writes may be in the
+    /// `-wal` file beside it. PostgreSQL: use pg_dump.
+    Backup { file: std::path::PathBuf },
 }
 
 #[derive(Debug, Subcommand)]
@@ -448,6 +452,21 @@ async fn run() -> anyhow::Result<()> {
                 "{}: migrations applied; head position {head}",
                 store.backend()
             );
+        }
+        Command::Db(DbCommand::Backup { file }) => {
+            match placeledger_store::open(&cli.database_url).await? {
+                placeledger_store::Opened::Sqlite(sqlite) => {
+                    sqlite.backup_to(&file).await?;
+                    let copy = placeledger_store::connect(&format!("sqlite:{}", file.display()))
+                        .await?
+                        .head_position()
+                        .await?;
+                    println!("backed up to {}: head position {copy}", file.display());
+                }
+                placeledger_store::Opened::Postgres(_) => {
+                    anyhow::bail!("db backup copies a SQLite database; for PostgreSQL use pg_dump")
+                }
+            }
         }
         Command::Db(DbCommand::Status) => {
             let head = store.head_position().await?;

@@ -42,6 +42,31 @@ const SELECT: &str = "SELECT position, stream_id, stream_version, event_id, even
     schema_version, payload, correlation_id, causation_id, actor, recorded_at FROM events";
 
 impl SqliteStore {
+    /// Writes a consistent copy of the whole database (events, read-model checkpoints,
+    /// tokens, audit) to `path`, a new file, while it is in use: SQLite's `VACUUM INTO`,
+    /// which reads one snapshot, so the copy has every committed write up to a moment and
+    /// none after, with no WAL beside it. An existing `path` is refused, never overwritten.
+    pub async fn backup_to(&self, path: &std::path::Path) -> Result<(), StoreError> {
+        if path.exists() {
+            return Err(StoreError::InvalidInput {
+                field: "backup file".into(),
+                reason: format!(
+                    "{} exists: a backup never overwrites a file",
+                    path.display()
+                ),
+            });
+        }
+        let target = path.to_str().ok_or_else(|| StoreError::InvalidInput {
+            field: "backup file".into(),
+            reason: "the path is not UTF-8".into(),
+        })?;
+        sqlx::query("VACUUM INTO ?")
+            .bind(target)
+            .execute(&self.reader)
+            .await?;
+        Ok(())
+    }
+
     /// Opens (creating if missing, with its folder) the database a `sqlite:` URL names.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::from_str(url)?;

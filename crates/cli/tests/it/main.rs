@@ -361,6 +361,52 @@ mod import {
         );
     }
 
+    /// `db backup` writes a consistent copy that opens on its own (no WAL beside it) with
+    /// every committed event, and never overwrites a file.
+    #[tokio::test]
+    async fn db_backup_copies_every_committed_event_and_never_overwrites() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = sqlite_url(&dir);
+        let store = pan_lancashire(&url).await;
+        let head = store.head_position().await.unwrap();
+        assert!(head > 0);
+        let copy = dir.path().join("copy.db");
+        let out = placeledger(&url)
+            .args(["db", "backup"])
+            .arg(&copy)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains(&format!("head position {head}")),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        // The copy alone, moved elsewhere without any -wal or -shm file, has it all.
+        let moved = tempfile::tempdir().unwrap();
+        let alone = moved.path().join("alone.db");
+        std::fs::copy(&copy, &alone).unwrap();
+        let reopened = placeledger_store::connect(&format!("sqlite:{}", alone.display()))
+            .await
+            .unwrap();
+        assert_eq!(reopened.head_position().await.unwrap(), head);
+        let again = placeledger(&url)
+            .args(["db", "backup"])
+            .arg(&copy)
+            .output()
+            .unwrap();
+        assert!(!again.status.success());
+        assert!(
+            String::from_utf8_lossy(&again.stderr).contains("never overwrites"),
+            "{}",
+            String::from_utf8_lossy(&again.stderr)
+        );
+    }
+
     /// A DfE file with an authority Placeledger does not hold: refused whole, naming it and
     /// what to run; with `--register` its authorities are registered from the file first.
     #[tokio::test]
