@@ -44,7 +44,7 @@ fn the_2026_release_is_imported_and_the_forecast_starts_from_january_2026() {
     // outside its P10-P90 range.
     let record = cli(
         &db.url,
-        &["forecast", "backtest", "--origin", "2026", "--horizon", "1"],
+        &["forecast", "backtest", "--origin", "2025", "--horizon", "1"],
     );
     let lancashire = record
         .lines()

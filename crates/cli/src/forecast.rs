@@ -571,7 +571,8 @@ fn write_backtest(out: &mut impl Write, b: &Backtest, origin: Option<i32>) -> an
     if let Some(o) = origin {
         writeln!(
             out,
-            "Origin {o}: forecast from everything dated before 1 January {o}, against the January caseloads that followed"
+            "Origin {o}: forecast from January {o} and everything known by then (nothing dated 1 January {} or later), against the January caseloads that followed",
+            o + 1
         )?;
         writeln!(
             out,

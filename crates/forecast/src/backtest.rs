@@ -40,7 +40,8 @@ impl Method {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BacktestRow {
     pub authority: AuthorityCode,
-    /// Everything dated before 1 January of this year was known.
+    /// The last January the forecast saw (and everything known by then): a forecast from
+    /// origin 2025 forecasts January 2026 one year ahead.
     pub origin: i32,
     pub horizon: u8,
     /// The January forecast.
@@ -80,8 +81,8 @@ pub struct Backtest {
     pub summary: Vec<Summary>,
 }
 
-/// Back-tests every origin from which a forecast of `horizon` years can be checked at least
-/// one year ahead, for every authority with enough history before that origin: the last
+/// Back-tests every origin (the last January a forecast may see) from which a forecast can be
+/// checked at least one year ahead, for every authority with enough history up to it: that
 /// January, and the one [`BASELINE_YEARS`] before it.
 pub fn backtest(inputs: &Inputs, horizon: u8, options: &Options) -> Backtest {
     let actuals: BTreeMap<AuthorityCode, BTreeMap<i32, u32>> = inputs
@@ -107,10 +108,10 @@ pub fn backtest(inputs: &Inputs, horizon: u8, options: &Options) -> Backtest {
     };
     let mut rows = Vec::new();
     let mut origins = Vec::new();
-    for origin in (first + BASELINE_YEARS + 1)..=last {
-        let known = inputs.before(origin);
+    for origin in (first + BASELINE_YEARS)..last {
+        let known = inputs.before(origin + 1);
         let options = Options {
-            origin: Some(origin - 1),
+            origin: Some(origin),
             horizon,
             places: false,
             ..options.clone()
@@ -120,17 +121,16 @@ pub fn backtest(inputs: &Inputs, horizon: u8, options: &Options) -> Backtest {
         };
         let mut used = false;
         for (authority, totals) in &actuals {
-            let (Some(base), Some(back)) = (
-                totals.get(&(origin - 1)),
-                totals.get(&(origin - 1 - BASELINE_YEARS)),
-            ) else {
+            let (Some(base), Some(back)) =
+                (totals.get(&origin), totals.get(&(origin - BASELINE_YEARS)))
+            else {
                 continue;
             };
             let Some(model) = f.caseload.get(authority) else {
                 continue;
             };
             for h in 1..=horizon {
-                let year = origin - 1 + i32::from(h);
+                let year = origin + i32::from(h);
                 let Some(actual) = totals.get(&year) else {
                     continue;
                 };

@@ -964,14 +964,15 @@ mod seeds {
             "{out}"
         );
 
-        // The back-test: origin 2019 year by year, and the summary beside both baselines.
+        // The back-test: origin 2018 (January 2018 the last seen) year by year, and the summary
+        // beside both baselines.
         let (ok, out, err) = run(
             &url,
             &[
                 "forecast",
                 "backtest",
                 "--origin",
-                "2019",
+                "2018",
                 "--horizon",
                 "5",
                 "--runs",

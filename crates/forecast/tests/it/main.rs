@@ -536,7 +536,9 @@ fn backtest_scores_the_model_beside_the_baselines() {
             ..Options::default()
         },
     );
-    assert_eq!(b.origins, (2019..=2024).collect::<Vec<_>>());
+    // An origin is the last January a forecast sees: 2018 (with 2015's three years before
+    // it) to 2023 (the last with a January after it).
+    assert_eq!(b.origins, (2018..=2023).collect::<Vec<_>>());
     let summary = |method, horizon| {
         b.summary
             .iter()
@@ -550,11 +552,12 @@ fn backtest_scores_the_model_beside_the_baselines() {
     let model = summary(Method::Model, 3);
     assert!(model.mape < 1.0, "{model:?}");
     assert!(model.coverage.is_some());
-    // Each origin forecasts only from before it: origin 2019's first year is January 2019.
+    // Each origin forecasts from what was known by its January: origin 2018's first year is
+    // January 2019, and its last value is January 2018's.
     let row = b
         .rows
         .iter()
-        .find(|r| r.origin == 2019 && r.horizon == 1 && r.method == Method::LastValue)
+        .find(|r| r.origin == 2018 && r.horizon == 1 && r.method == Method::LastValue)
         .unwrap();
     assert_eq!((row.year, row.forecast), (2019, 1_331.0));
 }
