@@ -70,6 +70,8 @@ pub enum ImportFormat {
     Settings,
     /// High Needs Block allocations and DSG balances, Placeledger's layout.
     HighNeeds,
+    /// ONS's local authority district to county and unitary authority lookup.
+    Geography,
 }
 
 impl From<ImportFormat> for Format {
@@ -80,6 +82,7 @@ impl From<ImportFormat> for Format {
             ImportFormat::Children => Format::Children,
             ImportFormat::Settings => Format::Settings,
             ImportFormat::HighNeeds => Format::HighNeeds,
+            ImportFormat::Geography => Format::Geography,
         }
     }
 }

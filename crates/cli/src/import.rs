@@ -21,6 +21,7 @@ impl ImportKind {
             ImportKind::Children => Format::Children,
             ImportKind::Settings => Format::Settings,
             ImportKind::HighNeeds => Format::HighNeeds,
+            ImportKind::Geography => Format::Geography,
         }
     }
 }

@@ -59,6 +59,9 @@ enum Command {
         #[arg(long)]
         register: bool,
     },
+    /// Authorities and districts.
+    #[command(subcommand)]
+    Geography(GeographyCommand),
     /// The synthetic pan-Lancashire history (2015 to January 2026) and its check against
     /// the real DfE and ONS figures.
     #[command(subcommand)]
@@ -386,6 +389,17 @@ enum ImportKind {
     Settings,
     /// High Needs Block allocations and DSG balances, Placeledger's layout (see the README).
     HighNeeds,
+    /// ONS's local authority district to county and unitary authority lookup (England's
+    /// authorities and districts).
+    Geography,
+}
+
+#[derive(Debug, Subcommand)]
+enum GeographyCommand {
+    /// Registers England's county and unitary authorities (under their DfE LA codes) and
+    /// their districts from ONS's local authority district to county and unitary authority
+    /// lookup (seeds/reference/ons/ has April 2025's); what is registered is left as it is.
+    Import { file: std::path::PathBuf },
 }
 
 #[derive(Debug, Subcommand)]
@@ -482,6 +496,9 @@ async fn run() -> anyhow::Result<()> {
             file,
             register,
         } => import::run(store, kind, &file, register).await?,
+        Command::Geography(GeographyCommand::Import { file }) => {
+            import::run(store, ImportKind::Geography, &file, false).await?;
+        }
         Command::Seed(SeedCommand::Load { seed, reference }) => {
             seed::load(store, &reference, seed).await?;
         }

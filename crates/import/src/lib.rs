@@ -10,6 +10,7 @@
 
 pub mod children;
 pub mod dfe_ehcp;
+pub mod geography;
 pub mod high_needs;
 pub mod ons_snpp;
 pub mod settings;
@@ -34,15 +35,18 @@ pub enum Format {
     Settings,
     /// High Needs Block allocations and DSG balances, Placeledger's layout.
     HighNeeds,
+    /// ONS's local authority district to county and unitary authority lookup.
+    Geography,
 }
 
 impl Format {
-    pub const ALL: [Format; 5] = [
+    pub const ALL: [Format; 6] = [
         Format::OnsSnpp,
         Format::DfeEhcp,
         Format::Children,
         Format::Settings,
         Format::HighNeeds,
+        Format::Geography,
     ];
 
     pub fn name(self) -> &'static str {
@@ -52,6 +56,7 @@ impl Format {
             Format::Children => "children",
             Format::Settings => "settings",
             Format::HighNeeds => "high-needs",
+            Format::Geography => "geography",
         }
     }
 
@@ -83,6 +88,7 @@ impl Format {
             Format::Children => children::parse_table(table, state),
             Format::Settings => settings::parse_table(table, state),
             Format::HighNeeds => high_needs::parse_table(table, state),
+            Format::Geography => geography::parse_table(table, state),
         }
     }
 }

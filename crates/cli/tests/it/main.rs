@@ -361,6 +361,43 @@ mod import {
         );
     }
 
+    /// From an empty database: England's geography from ONS's lookup, then a DfE file that
+    /// names registered authorities only. The lookup again records nothing.
+    #[tokio::test]
+    async fn geography_import_registers_england_from_the_ons_lookup() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = sqlite_url(&dir);
+        let lookup = fixture("ons/lad25_ctyua25_england.csv");
+        let out = placeledger(&url)
+            .args(["geography", "import"])
+            .arg(&lookup)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // 153 county and unitary authorities and 296 districts.
+        assert!(
+            stdout.contains("449 facts: 449 new events recorded"),
+            "{stdout}"
+        );
+        let again = import(&url, "geography", &lookup);
+        assert!(
+            String::from_utf8_lossy(&again.stdout).contains("0 facts"),
+            "{}",
+            String::from_utf8_lossy(&again.stdout)
+        );
+        let dfe = import(&url, "dfe-ehcp", &fixture("dfe/sen_needs_all_plans.csv"));
+        assert!(
+            dfe.status.success(),
+            "{}",
+            String::from_utf8_lossy(&dfe.stderr)
+        );
+    }
+
     /// `db backup` writes a consistent copy that opens on its own (no WAL beside it) with
     /// every committed event, and never overwrites a file.
     #[tokio::test]

@@ -35,6 +35,10 @@ fn valid(format: Format) -> String {
         Format::Settings => "urn,name,la_code,district,kind,facility,phase,low_age,high_age,designated_needs,opened_on,closed_on,capacity_from,net_capacity,commissioned_year,commissioned_places\n\
             119001,Hollins (synthetic),888,E07000122,mainstream_academy,,primary,4,11,,2012-09-01,,2015-09-01,R=30;Y1=30;Y2=30,,\n\
             119002,Brookside ASD Base (synthetic),888,E07000122,mainstream_academy,sen_unit,primary,4,11,ASD,2021-09-01,,,,2025/26,ASD=12;any=2\n".to_owned(),
+        Format::Geography => "LAD25CD,LAD25NM,LAD25NMW,CTYUA25CD,CTYUA25NM,CTYUA25NMW,ObjectId\n\
+            E06000001,Hartlepool,,E06000001,Hartlepool,,1\n\
+            E07000008,Cambridge,,E10000003,Cambridgeshire,,81\n\
+            W06000001,Isle of Anglesey,Ynys Môn,W06000001,Isle of Anglesey,Ynys Môn,340\n".to_owned(),
         Format::HighNeeds => "la_code,financial_year,hnb_allocation,dsg_balance,status,source\n\
             888,2024-25,208960000,,estimate,England's high needs funding times Lancashire's share of England's plans\n\
             890,2025-26,,-4200000.50,forecast,\"Schools Forum, 9 December 2025\"\n".to_owned(),

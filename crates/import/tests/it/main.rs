@@ -1052,3 +1052,106 @@ fn with_register_the_file_s_authorities_are_registered_first() {
             .any(|n| n.contains("registered 2 authorities"))
     );
 }
+
+fn england_lookup() -> Vec<u8> {
+    std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../seeds/reference/ons/lad25_ctyua25_england.csv"),
+    )
+    .unwrap()
+}
+
+#[test]
+fn the_ons_lookup_registers_every_english_authority_with_its_districts() {
+    use placeledger_import::geography;
+    let parsed = geography::parse("lookup.csv", &england_lookup(), &State::default()).unwrap();
+    let mut state = State::default();
+    for c in &parsed.commands {
+        for e in decide(&state, c).unwrap_or_else(|e| panic!("{c:?}: {e}")) {
+            state = evolve(state, &e);
+        }
+    }
+    assert_eq!(
+        state.authorities.len(),
+        153,
+        "England's county and unitary authorities"
+    );
+    assert_eq!(state.districts.len(), 296);
+    // Every authority has a district; a unitary authority is its own single district.
+    for (code, a) in &state.authorities {
+        assert!(
+            state.districts.values().any(|d| &d.authority == code),
+            "{code} has no district"
+        );
+        if !a.gss.as_str().starts_with("E10") {
+            assert_eq!(state.districts[&a.gss].authority, *code);
+        }
+    }
+    // DfE's codes: Lancashire's twelve districts under 888; the reorganised authorities under
+    // their new codes; Buckinghamshire under its old one.
+    let lancashire = AuthorityCode::parse("888").unwrap();
+    assert_eq!(
+        state
+            .districts
+            .values()
+            .filter(|d| d.authority == lancashire)
+            .count(),
+        12
+    );
+    for (code, gss) in [
+        ("838", "E06000059"),
+        ("839", "E06000058"),
+        ("940", "E06000061"),
+        ("941", "E06000062"),
+        ("942", "E06000063"),
+        ("943", "E06000064"),
+        ("825", "E06000060"),
+        ("815", "E06000065"),
+    ] {
+        assert_eq!(
+            state.authorities[&AuthorityCode::parse(code).unwrap()]
+                .gss
+                .as_str(),
+            gss
+        );
+    }
+    // The file again records nothing new; on pan-Lancashire, only the rest of England.
+    let again = geography::parse("lookup.csv", &england_lookup(), &state).unwrap();
+    assert!(again.commands.is_empty(), "{:?}", again.commands.first());
+    let onto = geography::parse("lookup.csv", &england_lookup(), &pan_lancashire()).unwrap();
+    assert!(!onto.commands.iter().any(|c| matches!(
+        c,
+        Command::RegisterAuthority { authority, .. } if authority.as_str() == "888"
+    )));
+    // DfE's files still print North Yorkshire's and Sheffield's former ONS codes.
+    for (old, code) in [
+        ("E10000023", "815"),
+        ("E08000019", "373"),
+        ("E10000002", "825"),
+    ] {
+        assert_eq!(
+            geography::dfe_code_of(&GssCode::parse(old).unwrap()).map(|c| c.as_str().to_owned()),
+            Some(code.to_owned())
+        );
+    }
+}
+
+#[test]
+fn a_lookup_naming_an_authority_without_a_dfe_code_imports_nothing() {
+    use placeledger_import::geography;
+    let file = "LAD25CD,LAD25NM,CTYUA25CD,CTYUA25NM\nE07000999,Nowhere,E10000099,Nowhereshire\n";
+    let problems = geography::parse("x.csv", file.as_bytes(), &State::default()).unwrap_err();
+    assert_eq!(problems.len(), 1);
+    assert!(
+        problems[0]
+            .to_string()
+            .contains("E10000099 (Nowhereshire) has no DfE LA code")
+    );
+    let problems = geography::parse(
+        "x.csv",
+        b"code,name\nE06000001,Hartlepool\n",
+        &State::default(),
+    )
+    .unwrap_err();
+    assert!(problems[0].to_string().contains("LADyyCD"));
+}
