@@ -662,9 +662,10 @@ pub fn parse_table_with(
                 "old_la_code",
                 format!(
                     "authority {code} ({}, {}) is not registered in Placeledger, so nothing was \
-                     imported: register it first, or import the file again with --register \
-                     (an administrator) to register every authority it names from its codes \
-                     and names",
+                     imported: register it first with its districts (placeledger geography \
+                     import, with ONS's district lookup), or import the file again with \
+                     --register (an administrator) to register every authority it names from \
+                     its codes and names",
                     if u.name.is_empty() { "no name" } else { &u.name },
                     if u.gss.is_empty() { "no GSS code" } else { &u.gss },
                 ),
