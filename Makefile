@@ -3,7 +3,7 @@
 PLACELEDGER_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 export PLACELEDGER_TEST_DATABASE_URL
 
-.PHONY: test check fmt lint nextest postgres bench bench-forecast bench-api soak run schema
+.PHONY: test check fmt lint nextest postgres bench bench-forecast bench-api soak run schema national
 
 PLACELEDGER_DATABASE_URL ?= sqlite:./data/placeledger.db
 LISTEN ?= 127.0.0.1:8080
@@ -14,6 +14,19 @@ run:
 	cargo build --release --locked -p placeledger-cli
 	./target/release/placeledger --database-url $(PLACELEDGER_DATABASE_URL) seed load
 	./target/release/placeledger --database-url $(PLACELEDGER_DATABASE_URL) serve --listen $(LISTEN) --dev-tokens
+
+## Every English authority from the published files, in a fresh ./data/national.db: England's
+## geography (ONS), plans in force each January 2019-2025 and the January 2025 caseload by
+## need, age and placement (DfE); then a forecast of every authority to data/national-forecast.csv.
+NATIONAL_DATABASE_URL ?= sqlite:./data/national.db
+national:
+	cargo build --release --locked -p placeledger-cli
+	rm -f data/national.db data/national.db-wal data/national.db-shm
+	./target/release/placeledger --database-url $(NATIONAL_DATABASE_URL) geography import seeds/reference/ons/lad25_ctyua25_england.csv
+	./target/release/placeledger --database-url $(NATIONAL_DATABASE_URL) import dfe-ehcp seeds/reference/national/ehcp_plans_in_force_all_las.csv
+	./target/release/placeledger --database-url $(NATIONAL_DATABASE_URL) import dfe-ehcp seeds/reference/national/sen_needs_all_plans.csv
+	./target/release/placeledger --database-url $(NATIONAL_DATABASE_URL) forecast run --format csv > data/national-forecast.csv
+	@echo "data/national-forecast.csv: $$(wc -l < data/national-forecast.csv) rows"
 
 ## Rewrites schema/graphql/schema.graphql from the code (a test fails when they differ).
 schema:

@@ -12,6 +12,7 @@ mod high_needs;
 mod mainstream;
 mod measures;
 mod mutations;
+mod national;
 mod outage;
 mod refresh;
 mod roles;

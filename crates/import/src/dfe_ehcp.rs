@@ -496,6 +496,24 @@ struct Unregistered {
     name: String,
 }
 
+impl Unregistered {
+    /// Notes `authority` as the file names it on `line`, the first time it does.
+    fn note(
+        seen: &mut BTreeMap<AuthorityCode, Unregistered>,
+        authority: &AuthorityCode,
+        line: u64,
+        gss: &str,
+        name: &str,
+    ) {
+        seen.entry(authority.clone())
+            .or_insert_with(|| Unregistered {
+                line,
+                gss: gss.trim().to_owned(),
+                name: name.trim().to_owned(),
+            });
+    }
+}
+
 /// [`parse_table`] with `options`: an authority not registered refuses the file, or (with
 /// `register`) is registered from the file's codes and names first.
 pub fn parse_table_with(
@@ -504,6 +522,9 @@ pub fn parse_table_with(
     options: crate::Options,
 ) -> Result<Parsed, Vec<Problem>> {
     let file = table.file.as_str();
+    if table.find("total_plans").is_some() && table.find("breakdown").is_none() {
+        return parse_totals(table, state, options);
+    }
     let layout = Layout::of(table).map_err(|message| {
         vec![Problem {
             file: file.to_owned(),
@@ -633,14 +654,14 @@ pub fn parse_table_with(
             }
         };
         if !state.authorities.contains_key(&authority) {
-            let text = |c: Option<usize>| c.map(field).unwrap_or_default().trim().to_owned();
-            not_registered
-                .entry(authority.clone())
-                .or_insert_with(|| Unregistered {
-                    line: row.line,
-                    gss: text(new_code),
-                    name: text(la_name),
-                });
+            let text = |c: Option<usize>| c.map(field).unwrap_or_default();
+            Unregistered::note(
+                &mut not_registered,
+                &authority,
+                row.line,
+                text(new_code),
+                text(la_name),
+            );
             if !options.register {
                 continue;
             }
@@ -652,27 +673,7 @@ pub fn parse_table_with(
             .1
             .extend(values.into_iter().map(|(ind, n)| (dim, ind, n)));
     }
-    let registering =
-        if options.register {
-            registrations(table, &not_registered, &mut problems)
-        } else {
-            for (code, u) in &not_registered {
-                problems.push(table.problem(
-                u.line,
-                "old_la_code",
-                format!(
-                    "authority {code} ({}, {}) is not registered in Placeledger, so nothing was \
-                     imported: register it first with its districts (placeledger geography \
-                     import, with ONS's district lookup), or import the file again with \
-                     --register (an administrator) to register every authority it names from \
-                     its codes and names",
-                    if u.name.is_empty() { "no name" } else { &u.name },
-                    if u.gss.is_empty() { "no GSS code" } else { &u.gss },
-                ),
-            ));
-            }
-            Vec::new()
-        };
+    let registering = registering(table, &not_registered, options, &mut problems);
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -700,6 +701,43 @@ pub fn parse_table_with(
         ));
     }
     Ok(out)
+}
+
+/// With `register`, the commands that register `not_registered`; without, a problem for each
+/// of them at the line it first appears, naming it and what to run.
+fn registering(
+    table: &Table,
+    not_registered: &BTreeMap<AuthorityCode, Unregistered>,
+    options: crate::Options,
+    problems: &mut Vec<Problem>,
+) -> Vec<(u64, Command)> {
+    if options.register {
+        return registrations(table, not_registered, problems);
+    }
+    for (code, u) in not_registered {
+        problems.push(table.problem(
+            u.line,
+            "old_la_code",
+            format!(
+                "authority {code} ({}, {}) is not registered in Placeledger, so nothing was \
+                 imported: register it first with its districts (placeledger geography \
+                 import, with ONS's district lookup), or import the file again with \
+                 --register (an administrator) to register every authority it names from \
+                 its codes and names",
+                if u.name.is_empty() {
+                    "no name"
+                } else {
+                    &u.name
+                },
+                if u.gss.is_empty() {
+                    "no GSS code"
+                } else {
+                    &u.gss
+                },
+            ),
+        ));
+    }
+    Vec::new()
 }
 
 /// The commands that register `not_registered` from the file's codes and names: the
@@ -1008,4 +1046,185 @@ fn counts(
     } else {
         Err(problems)
     }
+}
+
+/// The totals layout: plans in force per authority and January, one row each
+/// (`time_period`, `geographic_level`, `old_la_code`, `new_la_code`, `la_name`,
+/// `total_plans`, and any breakdown columns, which are passed over), such as the national
+/// file every English authority is in. England's row becomes England's January total.
+/// A retired authority's rows (an authority reorganised away, with successors in the DfE
+/// code list) are passed over: its figures cannot be split between its successors.
+fn parse_totals(
+    table: &Table,
+    state: &State,
+    options: crate::Options,
+) -> Result<Parsed, Vec<Problem>> {
+    let mut problems = Vec::new();
+    let mut column = |name: &str| table.column(name).map_err(|p| problems.push(p)).ok();
+    let (Some(period), Some(level), Some(la), Some(total)) = (
+        column("time_period"),
+        column("geographic_level"),
+        column("old_la_code"),
+        column("total_plans"),
+    ) else {
+        return Err(problems);
+    };
+    let (new_code, la_name) = (table.find("new_la_code"), table.find("la_name"));
+    let retired: BTreeMap<AuthorityCode, Vec<AuthorityCode>> = crate::geography::la_codes()
+        .into_iter()
+        .filter(|c| !c.successors.is_empty())
+        .map(|c| (c.code, c.successors))
+        .collect();
+    let mut national: BTreeMap<AcademicYear, (u64, i64)> = BTreeMap::new();
+    let mut cells: BTreeMap<(AuthorityCode, AcademicYear), (u64, i64)> = BTreeMap::new();
+    let mut not_registered: BTreeMap<AuthorityCode, Unregistered> = BTreeMap::new();
+    let mut passed_retired: BTreeMap<AuthorityCode, usize> = BTreeMap::new();
+    let mut above = 0;
+    for row in &table.rows {
+        let field = |i: usize| row.fields.get(i).unwrap_or_default().trim();
+        let census = match AcademicYear::parse(field(period)) {
+            Ok(c) => c,
+            Err(e) => {
+                problems.push(table.problem(row.line, "time_period", e.to_string()));
+                continue;
+            }
+        };
+        let plans = match field(total) {
+            "" | "x" | "c" | "z" | "u" => None,
+            t => match t.parse::<i64>() {
+                Ok(n) if n >= 0 => Some(n),
+                _ => {
+                    problems.push(table.problem(
+                        row.line,
+                        "total_plans",
+                        format!("{t:?} is not a count of plans"),
+                    ));
+                    continue;
+                }
+            },
+        };
+        let level_text = field(level);
+        if level_text.eq_ignore_ascii_case("National") {
+            if let Some(plans) = plans
+                && let Some((first, _)) = national.insert(census, (row.line, plans))
+            {
+                problems.push(table.problem(
+                    row.line,
+                    "time_period",
+                    format!("duplicate row: England's total for the same January as line {first}"),
+                ));
+            }
+            continue;
+        }
+        if !level_text.eq_ignore_ascii_case("Local authority") {
+            above += 1;
+            continue;
+        }
+        let authority = match AuthorityCode::parse(field(la)) {
+            Ok(a) => a,
+            Err(e) => {
+                problems.push(table.problem(row.line, "old_la_code", e.to_string()));
+                continue;
+            }
+        };
+        if retired.contains_key(&authority) && !state.authorities.contains_key(&authority) {
+            *passed_retired.entry(authority).or_default() += 1;
+            continue;
+        }
+        if !state.authorities.contains_key(&authority) {
+            let text = |c: Option<usize>| c.map(field).unwrap_or_default();
+            Unregistered::note(
+                &mut not_registered,
+                &authority,
+                row.line,
+                text(new_code),
+                text(la_name),
+            );
+            if !options.register {
+                continue;
+            }
+        }
+        let Some(plans) = plans else { continue };
+        if let Some((first, _)) = cells.insert((authority.clone(), census), (row.line, plans)) {
+            problems.push(table.problem(
+                row.line,
+                "time_period",
+                format!("duplicate row: {authority}'s January is already on line {first}"),
+            ));
+        }
+    }
+    let registering = registering(table, &not_registered, options, &mut problems);
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let mut parsed = Parsed {
+        commands: Vec::new(),
+        lines: Vec::new(),
+        rows: table.rows.len(),
+        notes: vec!["read as a totals file: plans in force per authority and January".into()],
+    };
+    for (line, command) in registering {
+        parsed.commands.push(command);
+        parsed.lines.push(line);
+    }
+    for (census, (line, plans)) in national {
+        parsed
+            .commands
+            .push(Command::RecordNationalCaseload { census, plans });
+        parsed.lines.push(line);
+    }
+    for ((authority, census), (line, plans)) in cells {
+        parsed.commands.push(Command::RecordCaseload {
+            authority,
+            census,
+            cells: vec![CaseloadInput {
+                age: None,
+                need: None,
+                kind: None,
+                plans: Some(plans),
+            }],
+        });
+        parsed.lines.push(line);
+    }
+    let held = [
+        "time_period",
+        "geographic_level",
+        "old_la_code",
+        "new_la_code",
+        "la_name",
+        "total_plans",
+        "source",
+    ];
+    let others: Vec<&str> = table
+        .headers()
+        .iter()
+        .map(String::as_str)
+        .filter(|h| !held.contains(h))
+        .collect();
+    if !others.is_empty() {
+        parsed.notes.push(format!(
+            "passed over columns Placeledger does not hold from a totals file: {}",
+            others.join(", ")
+        ));
+    }
+    if above > 0 {
+        parsed
+            .notes
+            .push(format!("passed over {above} regional rows"));
+    }
+    if !passed_retired.is_empty() {
+        let list: Vec<String> = passed_retired
+            .iter()
+            .map(|(a, n)| {
+                let to: Vec<&str> = retired[a].iter().map(AuthorityCode::as_str).collect();
+                format!("{a} ({n} rows; now {})", to.join(" and "))
+            })
+            .collect();
+        parsed.notes.push(format!(
+            "passed over retired authorities, whose figures cannot be split between their \
+             successors: {}",
+            list.join(", ")
+        ));
+    }
+    Ok(parsed)
 }

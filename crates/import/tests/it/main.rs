@@ -1155,3 +1155,40 @@ fn a_lookup_naming_an_authority_without_a_dfe_code_imports_nothing() {
     .unwrap_err();
     assert!(problems[0].to_string().contains("LADyyCD"));
 }
+
+#[test]
+fn a_totals_file_records_each_january_and_passes_over_retired_authorities() {
+    let file = "time_period,geographic_level,old_la_code,new_la_code,la_name,total_plans,mainstream_total,special_total,source\n\
+        202425,National,,E92000001,England,638745,,,DfE\n\
+        202425,Regional,,E12000002,North West,90000,,,DfE\n\
+        202425,Local authority,888,E10000017,Lancashire,12317,5000,,DfE\n\
+        202324,Local authority,888,E10000017,Lancashire,11258,,,DfE\n\
+        202223,Local authority,909,E10000006,Cumbria,3000,,,DfE\n";
+    let parsed = dfe_ehcp::parse("totals.csv", file.as_bytes(), &pan_lancashire()).unwrap();
+    let kinds: Vec<&str> = parsed
+        .commands
+        .iter()
+        .map(|c| match c {
+            Command::RecordNationalCaseload { .. } => "england",
+            Command::RecordCaseload { .. } => "authority",
+            _ => "other",
+        })
+        .collect();
+    assert_eq!(kinds, ["england", "authority", "authority"]);
+    assert!(
+        parsed
+            .notes
+            .iter()
+            .any(|n| n.contains("909 (1 rows; now 942 and 943)"))
+    );
+    assert!(
+        parsed
+            .notes
+            .iter()
+            .any(|n| n.contains("mainstream_total, special_total"))
+    );
+    // A negative count is refused with its line.
+    let bad = file.replace("11258", "-4");
+    let problems = dfe_ehcp::parse("totals.csv", bad.as_bytes(), &pan_lancashire()).unwrap_err();
+    assert_eq!(problems[0].line, 5);
+}
