@@ -502,6 +502,7 @@ fn write_mainstream_table(
 pub async fn backtest(
     store: Arc<dyn EventStore>,
     origin: Option<i32>,
+    all: bool,
     horizon: u8,
     options: Options,
     format: Format,
@@ -562,7 +563,46 @@ pub async fn backtest(
             }
             w.flush()?;
         }
+        Format::Table if all => write_pooled(&mut out, &result)?,
         Format::Table => write_backtest(&mut out, &result, origin)?,
+    }
+    Ok(())
+}
+
+/// `forecast backtest --all`: each method's errors per horizon, pooled over every authority
+/// and origin, side by side.
+fn write_pooled(out: &mut impl Write, b: &Backtest) -> anyhow::Result<()> {
+    let pooled = placeledger_forecast::pooled(b, None);
+    let authorities = pooled.iter().map(|p| p.authorities).max().unwrap_or(0);
+    writeln!(
+        out,
+        "Track record pooled over {authorities} authorities and origins {} (the last January each \
+         forecast saw): absolute % error (mean and median), bias (negative: too low), and how \
+         often the actual fell inside the model's P10-P90",
+        b.origins
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    )?;
+    writeln!(
+        out,
+        "{:>3} {:<16} {:>9} {:>7} {:>10} {:>7} {:>9}",
+        "h", "method", "forecasts", "MAPE", "median APE", "bias", "coverage"
+    )?;
+    for p in &pooled {
+        writeln!(
+            out,
+            "{:>3} {:<16} {:>9} {:>6.1}% {:>9.1}% {:>+6.1}% {:>9}",
+            p.horizon,
+            p.method.code(),
+            p.forecasts,
+            p.mape,
+            p.median_ape,
+            p.bias,
+            p.coverage
+                .map_or_else(|| "-".to_owned(), |c| format!("{:.0}%", c * 100.0))
+        )?;
     }
     Ok(())
 }

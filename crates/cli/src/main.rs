@@ -287,10 +287,16 @@ enum ForecastCommand {
     /// Forecasts from past origins with only what was known then, against the Januaries that
     /// followed, beside the last-value and compound-growth baselines.
     Backtest {
-        /// Show this origin's forecasts year by year (everything dated before 1 January of
-        /// it is known); the summary covers every origin with enough history.
+        /// Show the forecasts from this origin year by year: the last January the forecast
+        /// may see (everything known by then); the summary covers every origin with enough
+        /// history.
         #[arg(long)]
         origin: Option<i32>,
+        /// The pooled track record over every authority in the store: per horizon, each
+        /// method's MAPE, median APE, bias and (the model's) P10-P90 coverage, side by side
+        /// (with --format csv: every authority's forecasts, one per line).
+        #[arg(long, conflicts_with = "origin")]
+        all: bool,
         #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u8).range(1..=10))]
         horizon: u8,
         #[command(flatten)]
@@ -586,11 +592,12 @@ async fn run() -> anyhow::Result<()> {
         Command::Schema(SchemaCommand::Print) => unreachable!("answered before the database opens"),
         Command::Forecast(ForecastCommand::Backtest {
             origin,
+            all,
             horizon,
             args,
         }) => {
             let options = forecast_options(&args, horizon);
-            forecast::backtest(store, origin, horizon, options, args.format).await?
+            forecast::backtest(store, origin, all, horizon, options, args.format).await?
         }
         Command::Forecast(ForecastCommand::Explain {
             authority,

@@ -22,18 +22,105 @@ pub enum Method {
     LastValue,
     /// The last three years' compound growth continued.
     CompoundGrowth,
+    /// A straight line fitted (least squares) to the last four Januaries, carried on.
+    LinearTrend,
 }
 
 impl Method {
-    pub const ALL: [Method; 3] = [Method::Model, Method::LastValue, Method::CompoundGrowth];
+    pub const ALL: [Method; 4] = [
+        Method::Model,
+        Method::LastValue,
+        Method::CompoundGrowth,
+        Method::LinearTrend,
+    ];
 
     pub fn code(self) -> &'static str {
         match self {
             Method::Model => "model",
             Method::LastValue => "last_value",
             Method::CompoundGrowth => "compound_growth",
+            Method::LinearTrend => "linear_trend",
         }
     }
+}
+
+/// The least-squares line through `points` (year, plans), evaluated at `year`; `None` with
+/// fewer than two points.
+fn linear_trend(points: &[(i32, f64)], year: i32) -> Option<f64> {
+    if points.len() < 2 {
+        return None;
+    }
+    let n = points.len() as f64;
+    let mean_t = points.iter().map(|(t, _)| f64::from(*t)).sum::<f64>() / n;
+    let mean_y = points.iter().map(|(_, y)| *y).sum::<f64>() / n;
+    let sxx: f64 = points
+        .iter()
+        .map(|(t, _)| (f64::from(*t) - mean_t).powi(2))
+        .sum();
+    let sxy: f64 = points
+        .iter()
+        .map(|(t, y)| (f64::from(*t) - mean_t) * (y - mean_y))
+        .sum();
+    let slope = sxy / sxx;
+    Some((mean_y + slope * (f64::from(year) - mean_t)).max(0.0))
+}
+
+/// The errors of one method at one horizon, pooled over every authority and origin.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Pooled {
+    pub horizon: u8,
+    pub method: Method,
+    /// Forecasts scored (authority x origin).
+    pub forecasts: usize,
+    pub authorities: usize,
+    /// Mean absolute percentage error.
+    pub mape: f64,
+    /// Median absolute percentage error.
+    pub median_ape: f64,
+    /// Mean signed percentage error: negative is under-forecasting.
+    pub bias: f64,
+    /// Share of actuals inside P10-P90 (the model only).
+    pub coverage: Option<f64>,
+}
+
+/// Every method's errors per horizon, pooled over authorities and origins (`origins`: only
+/// these origins, if given).
+pub fn pooled(b: &Backtest, origins: Option<&[i32]>) -> Vec<Pooled> {
+    let mut groups: BTreeMap<(u8, Method), Vec<&BacktestRow>> = BTreeMap::new();
+    for r in b
+        .rows
+        .iter()
+        .filter(|r| origins.is_none_or(|o| o.contains(&r.origin)))
+    {
+        groups.entry((r.horizon, r.method)).or_default().push(r);
+    }
+    groups
+        .into_iter()
+        .map(|((horizon, method), rs)| {
+            let n = rs.len() as f64;
+            let mut ape: Vec<f64> = rs.iter().map(|r| r.error_pct.abs()).collect();
+            ape.sort_by(f64::total_cmp);
+            let median_ape = match ape.len() {
+                0 => 0.0,
+                l if l % 2 == 1 => ape[l / 2],
+                l => (ape[l / 2 - 1] + ape[l / 2]) / 2.0,
+            };
+            let inside: Vec<bool> = rs.iter().filter_map(|r| r.inside).collect();
+            let authorities: std::collections::BTreeSet<&AuthorityCode> =
+                rs.iter().map(|r| &r.authority).collect();
+            Pooled {
+                horizon,
+                method,
+                forecasts: rs.len(),
+                authorities: authorities.len(),
+                mape: ape.iter().sum::<f64>() / n,
+                median_ape,
+                bias: rs.iter().map(|r| r.error_pct).sum::<f64>() / n,
+                coverage: (!inside.is_empty())
+                    .then(|| inside.iter().filter(|b| **b).count() as f64 / inside.len() as f64),
+            }
+        })
+        .collect()
 }
 
 /// One forecast of one January from one origin.
@@ -140,11 +227,17 @@ pub fn backtest(inputs: &Inputs, horizon: u8, options: &Options) -> Backtest {
                 used = true;
                 let growth = (f64::from(*base) / f64::from((*back).max(1)))
                     .powf(1.0 / f64::from(BASELINE_YEARS));
+                let recent: Vec<(i32, f64)> = (origin - BASELINE_YEARS..=origin)
+                    .filter_map(|y| totals.get(&y).map(|v| (y, f64::from(*v))))
+                    .collect();
                 for method in Method::ALL {
                     let value = match method {
                         Method::Model => range.p50 as f64,
                         Method::LastValue => f64::from(*base),
                         Method::CompoundGrowth => f64::from(*base) * growth.powi(i32::from(h)),
+                        Method::LinearTrend => {
+                            linear_trend(&recent, year).unwrap_or(f64::from(*base))
+                        }
                     };
                     let actual_f = f64::from(*actual).max(1.0);
                     rows.push(BacktestRow {
@@ -198,5 +291,20 @@ pub fn backtest(inputs: &Inputs, horizon: u8, options: &Options) -> Backtest {
         origins,
         rows,
         summary,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::linear_trend;
+
+    #[test]
+    fn the_linear_trend_carries_the_fitted_line_on() {
+        let points = [(2019, 100.0), (2020, 110.0), (2021, 120.0), (2022, 130.0)];
+        assert!((linear_trend(&points, 2024).unwrap() - 150.0).abs() < 1e-9);
+        // Noisy points: the least-squares line, not the last two.
+        let noisy = [(2019, 100.0), (2020, 130.0), (2021, 110.0), (2022, 140.0)];
+        assert!((linear_trend(&noisy, 2023).unwrap() - 145.0).abs() < 1e-9);
+        assert_eq!(linear_trend(&points[..1], 2023), None);
     }
 }

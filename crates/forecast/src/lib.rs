@@ -19,7 +19,7 @@ pub mod model;
 pub mod scenario;
 mod sim;
 
-pub use backtest::{Backtest, BacktestRow, Method, backtest};
+pub use backtest::{Backtest, BacktestRow, Method, Pooled, backtest, pooled};
 pub use capital::{CapitalCost, CapitalItem, CapitalRate, capital_cost, capital_rates};
 pub use engine::{
     Forecast, ForecastError, MainstreamTotal, Options, Prices, Range, Row, Total, forecast,

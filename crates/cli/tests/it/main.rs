@@ -398,6 +398,73 @@ mod import {
         );
     }
 
+    /// The national track record from the published files alone: every method side by side
+    /// per horizon, pooled over every authority.
+    #[tokio::test]
+    async fn backtest_all_pools_every_authority_beside_the_baselines() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = sqlite_url(&dir);
+        for args in [
+            vec![
+                "geography",
+                "import",
+                "seeds/reference/ons/lad25_ctyua25_england.csv",
+            ],
+            vec![
+                "import",
+                "dfe-ehcp",
+                "seeds/reference/national/ehcp_plans_in_force_all_las.csv",
+            ],
+        ] {
+            let out = placeledger(&url)
+                .args(&args)
+                .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let out = placeledger(&url)
+            .args([
+                "forecast",
+                "backtest",
+                "--all",
+                "--horizon",
+                "2",
+                "--runs",
+                "100",
+            ])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(stdout.contains("pooled over 149 authorities"), "{stdout}");
+        for h in ["1", "2"] {
+            for method in ["model", "last_value", "compound_growth", "linear_trend"] {
+                assert!(
+                    stdout.lines().any(|l| {
+                        let f: Vec<&str> = l.split_whitespace().collect();
+                        f.len() == 7 && f[0] == h && f[1] == method
+                    }),
+                    "{h} {method}: {stdout}"
+                );
+            }
+        }
+        // The model's row carries its coverage; the baselines have none.
+        let model = stdout
+            .lines()
+            .find(|l| l.split_whitespace().nth(1) == Some("model"))
+            .unwrap();
+        assert!(model.trim_end().ends_with('%'), "{model}");
+    }
+
     /// `db backup` writes a consistent copy that opens on its own (no WAL beside it) with
     /// every committed event, and never overwrites a file.
     #[tokio::test]
