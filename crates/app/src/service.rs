@@ -617,6 +617,15 @@ impl Service {
         prices: &placeledger_forecast::Prices,
         allocation_growth: f64,
     ) -> Result<(Vec<placeledger_forecast::HighNeeds>, Arc<ReadModels>), AppError> {
+        if !(-0.2..=0.5).contains(&allocation_growth) {
+            return Err(AppError::bad_input(
+                "allocationGrowthPercent",
+                format!(
+                    "{}%: must be from -20 to 50 percent a year",
+                    allocation_growth * 100.0
+                ),
+            ));
+        }
         may_read_forecast(v, authority)?;
         let models = self.live.now();
         known_authority(&models, authority)?;

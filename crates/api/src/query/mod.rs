@@ -302,13 +302,6 @@ impl PlanningQuery {
         #[graphql(default)] allocation_growth_percent: f64,
     ) -> Result<Vec<HighNeedsView>, Gql> {
         let v = viewer(ctx)?;
-        if !(-20.0..=50.0).contains(&allocation_growth_percent) {
-            return Err(AppError::bad_input(
-                "allocationGrowthPercent",
-                format!("{allocation_growth_percent}: must be from -20 to 50 percent a year"),
-            )
-            .into());
-        }
         let authority = authority
             .as_deref()
             .map(|a| authority_code("authority", a))
