@@ -7,7 +7,7 @@ use std::time::Instant;
 use anyhow::Context as _;
 use placeledger_app::Backend;
 use placeledger_ledger::{Context, EventIds, Ledger};
-use placeledger_seed::{Geography, Reference};
+use placeledger_seed::{Geography, Reference, ReferenceFiles};
 
 /// A temporary SQLite store holding the seeded pan-Lancashire history, as `placeledger seed
 /// load` records it; and how long recording it took (seconds).
@@ -18,7 +18,7 @@ pub async fn seeded_store(reference: &Path) -> anyhow::Result<(tempfile::TempDir
     let store = backend.events.clone();
     let started = Instant::now();
     let geography = Geography::pan_lancashire()?;
-    let reference = Reference::load(reference, &geography)
+    let reference = Reference::load(&ReferenceFiles::Dir(reference.to_owned()), &geography)
         .with_context(|| format!("reading {}", reference.display()))?;
     let commands =
         placeledger_seed::generate(&reference, &geography, placeledger_seed::DEFAULT_SEED)?;

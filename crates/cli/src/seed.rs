@@ -1,20 +1,27 @@
 //! `placeledger seed load|check`: the synthetic pan-Lancashire history.
 
-use std::path::Path;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use placeledger_ledger::{Context, EventIds, Ledger};
-use placeledger_seed::{Geography, Observed, Reference};
+use placeledger_seed::{Geography, Observed, Reference, ReferenceFiles};
 use placeledger_store::{EventStore, Pages};
 use uuid::Uuid;
 
-fn reference(dir: &Path) -> anyhow::Result<(Reference, Geography)> {
+/// The reference figures in `dir`, or the ones built in.
+pub fn files(dir: Option<PathBuf>) -> ReferenceFiles {
+    dir.map_or(ReferenceFiles::BuiltIn, ReferenceFiles::Dir)
+}
+
+fn reference(files: &ReferenceFiles) -> anyhow::Result<(Reference, Geography)> {
     let geography = Geography::pan_lancashire()?;
-    let reference = Reference::load(dir, &geography)
-        .with_context(|| format!("reading the reference figures in {}", dir.display()))?;
+    let reference = Reference::load(files, &geography).with_context(|| match files {
+        ReferenceFiles::BuiltIn => "reading the built-in reference figures".to_owned(),
+        ReferenceFiles::Dir(dir) => format!("reading the reference figures in {}", dir.display()),
+    })?;
     Ok((reference, geography))
 }
 
@@ -28,7 +35,11 @@ fn spinner(message: String) -> ProgressBar {
 /// Generates the history from `seed` and records it in an empty database. A database that
 /// already holds this seed's history is left as it is; any other non-empty one is refused
 /// (the seeds are a whole history, not something to mix into real data).
-pub async fn load(store: Arc<dyn EventStore>, dir: &Path, seed: u64) -> anyhow::Result<()> {
+pub async fn load(
+    store: Arc<dyn EventStore>,
+    files: &ReferenceFiles,
+    seed: u64,
+) -> anyhow::Result<()> {
     let started = Instant::now();
     let actor = format!("seed:{seed}");
     let head = store.head_position().await?;
@@ -45,7 +56,7 @@ pub async fn load(store: Arc<dyn EventStore>, dir: &Path, seed: u64) -> anyhow::
             loaded_by.map_or(String::new(), |a| format!(" (the first recorded by {a})"))
         );
     }
-    let (reference, geography) = reference(dir)?;
+    let (reference, geography) = reference(files)?;
     let progress = spinner(format!("generating the seeded history (seed {seed})"));
     let commands = placeledger_seed::generate(&reference, &geography, seed)?;
     progress.set_message(format!(
@@ -71,8 +82,8 @@ pub async fn load(store: Arc<dyn EventStore>, dir: &Path, seed: u64) -> anyhow::
 }
 
 /// Folds every event in the store and compares it with the reference figures.
-pub async fn check(store: Arc<dyn EventStore>, dir: &Path) -> anyhow::Result<()> {
-    let (reference, _) = reference(dir)?;
+pub async fn check(store: Arc<dyn EventStore>, files: &ReferenceFiles) -> anyhow::Result<()> {
+    let (reference, _) = reference(files)?;
     let head = store.head_position().await?;
     let progress = ProgressBar::new(head);
     progress.set_style(

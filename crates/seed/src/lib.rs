@@ -23,7 +23,7 @@ use std::path::PathBuf;
 pub use check::{Comparison, Observed, check, render};
 pub use generate::{DEFAULT_SEED, HISTORY_END, generate};
 pub use geography::Geography;
-pub use reference::Reference;
+pub use reference::{Reference, ReferenceFiles};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SeedError {

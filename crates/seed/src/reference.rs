@@ -4,8 +4,9 @@
 //! The DfE files are read by the DfE importer itself, so the seeds see the published figures
 //! exactly as an import would record them.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use placeledger_domain::{
     AcademicYear, ActivityInput, ActivityMeasure, AuthorityCode, CaseloadInput, CeaseReason,
@@ -15,6 +16,20 @@ use placeledger_import::{dfe_ehcp, high_needs, ons_snpp};
 
 use crate::SeedError;
 use crate::geography::Geography;
+
+/// A file of `seeds/reference/`, built in: its name there and its bytes.
+macro_rules! built_in {
+    ($name:literal) => {
+        (
+            $name,
+            include_bytes!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../seeds/reference/",
+                $name
+            )),
+        )
+    };
+}
 
 /// The January census of a calendar year: `2025` is the census of 2024/25.
 pub fn census(january: i32) -> Result<AcademicYear, SeedError> {
@@ -61,23 +76,24 @@ pub struct UnitCost {
 }
 
 impl Reference {
-    /// Reads `dir` (normally `seeds/reference`). `geography` says which authorities exist.
-    pub fn load(dir: &Path, geography: &Geography) -> Result<Reference, SeedError> {
+    /// Reads the reference figures from `files` (the copies built into the binary, or a
+    /// directory laid out as `seeds/reference`). `geography` says which authorities exist.
+    pub fn load(files: &ReferenceFiles, geography: &Geography) -> Result<Reference, SeedError> {
         let state = geography.state()?;
         let mut reference = Reference::default();
-        reference.read_plans(&dir.join("ehcp_caseload_jan2015_2025_pan_lancs.csv"))?;
-        reference.read_england(&dir.join("england_ehcp_totals_jan2015_2025.csv"))?;
-        reference.read_mainstream(&dir.join("mainstream.csv"))?;
+        reference.read_plans(files, "ehcp_caseload_jan2015_2025_pan_lancs.csv")?;
+        reference.read_england(files, "england_ehcp_totals_jan2015_2025.csv")?;
+        reference.read_mainstream(files, "mainstream.csv")?;
         for file in [
-            "sen_needs_all_plans.csv",
-            "sen_need_newplans.csv",
-            "timeliness_20_week.csv",
-            "ceased_plans.csv",
-            "requests.csv",
+            "dfe/sen_needs_all_plans.csv",
+            "dfe/sen_need_newplans.csv",
+            "dfe/timeliness_20_week.csv",
+            "dfe/ceased_plans.csv",
+            "dfe/requests.csv",
         ] {
-            let path = dir.join("dfe").join(file);
-            let parsed = dfe_ehcp::parse(&path.display().to_string(), &read(&path)?, &state)
-                .map_err(problems)?;
+            let (path, bytes) = files.read(file)?;
+            let parsed =
+                dfe_ehcp::parse(&path.display().to_string(), &bytes, &state).map_err(problems)?;
             for command in parsed.commands {
                 match command {
                     Command::RecordCaseload {
@@ -102,14 +118,14 @@ impl Reference {
                 }
             }
         }
-        let ons = dir.join("ons-snpp-2022-persons-pan-lancs-ages-0-25.csv");
-        reference.population = ons_snpp::parse(&ons.display().to_string(), &read(&ons)?, &state)
+        let (ons, bytes) = files.read("ons-snpp-2022-persons-pan-lancs-ages-0-25.csv")?;
+        reference.population = ons_snpp::parse(&ons.display().to_string(), &bytes, &state)
             .map_err(problems)?
             .commands;
-        reference.read_unit_costs(&dir.join("unit_costs.csv"))?;
-        let release = dir.join("dfe-2026").join("caseload.csv");
-        let parsed = dfe_ehcp::parse(&release.display().to_string(), &read(&release)?, &state)
-            .map_err(problems)?;
+        reference.read_unit_costs(files, "unit_costs.csv")?;
+        let (release, bytes) = files.read("dfe-2026/caseload.csv")?;
+        let parsed =
+            dfe_ehcp::parse(&release.display().to_string(), &bytes, &state).map_err(problems)?;
         for command in parsed.commands {
             if let Command::RecordCaseload {
                 authority,
@@ -127,16 +143,15 @@ impl Reference {
                 reference.plans_2026.insert(authority.to_string(), total);
             }
         }
-        let funding = dir.join("high_needs.csv");
-        reference.high_needs =
-            high_needs::parse(&funding.display().to_string(), &read(&funding)?, &state)
-                .map_err(problems)?
-                .commands;
+        let (funding, bytes) = files.read("high_needs.csv")?;
+        reference.high_needs = high_needs::parse(&funding.display().to_string(), &bytes, &state)
+            .map_err(problems)?
+            .commands;
         Ok(reference)
     }
 
-    fn read_plans(&mut self, path: &Path) -> Result<(), SeedError> {
-        let t = rows(path)?;
+    fn read_plans(&mut self, files: &ReferenceFiles, name: &str) -> Result<(), SeedError> {
+        let t = rows(files, name)?;
         for row in &t.rows {
             let year: i32 = t.number(row, "january_year")?;
             let plans: u32 = t.number(row, "ehcp_plus_statements_total")?;
@@ -148,8 +163,9 @@ impl Reference {
         Ok(())
     }
 
-    fn read_unit_costs(&mut self, path: &Path) -> Result<(), SeedError> {
-        let t = rows(path)?;
+    fn read_unit_costs(&mut self, files: &ReferenceFiles, name: &str) -> Result<(), SeedError> {
+        let t = rows(files, name)?;
+        let path = &t.path;
         for row in &t.rows {
             let code = t.field(row, "provision_kind")?;
             let kind = ProvisionKind::parse(&code)
@@ -172,8 +188,8 @@ impl Reference {
         Ok(())
     }
 
-    fn read_england(&mut self, path: &Path) -> Result<(), SeedError> {
-        let t = rows(path)?;
+    fn read_england(&mut self, files: &ReferenceFiles, name: &str) -> Result<(), SeedError> {
+        let t = rows(files, name)?;
         for row in &t.rows {
             // 2017's figure was not retrieved: its cell is empty.
             if t.field(row, "england_ehcp_plus_statements")?.is_empty() {
@@ -187,8 +203,9 @@ impl Reference {
         Ok(())
     }
 
-    fn read_mainstream(&mut self, path: &Path) -> Result<(), SeedError> {
-        let t = rows(path)?;
+    fn read_mainstream(&mut self, files: &ReferenceFiles, name: &str) -> Result<(), SeedError> {
+        let t = rows(files, name)?;
+        let path = &t.path;
         for row in &t.rows {
             let as_at = t.field(row, "as_at")?;
             let january = as_at.trim_start_matches("Jan ").parse().map_err(|_| {
@@ -346,8 +363,54 @@ fn spread(out: &mut [f64; 26], from: i64, to: i64, n: f64) {
     }
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, SeedError> {
-    std::fs::read(path).map_err(|e| SeedError::Io(PathBuf::from(path), e))
+/// Where the reference figures are read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReferenceFiles {
+    /// The copies of `seeds/reference/` built into the binary: `seed load` and `seed check`
+    /// need no checkout.
+    BuiltIn,
+    /// A directory laid out as `seeds/reference/` (a newer release to try, say).
+    Dir(PathBuf),
+}
+
+/// Every reference file the seeds read, as built in.
+const BUILT_IN: &[(&str, &[u8])] = &[
+    built_in!("ehcp_caseload_jan2015_2025_pan_lancs.csv"),
+    built_in!("england_ehcp_totals_jan2015_2025.csv"),
+    built_in!("mainstream.csv"),
+    built_in!("dfe/sen_needs_all_plans.csv"),
+    built_in!("dfe/sen_need_newplans.csv"),
+    built_in!("dfe/timeliness_20_week.csv"),
+    built_in!("dfe/ceased_plans.csv"),
+    built_in!("dfe/requests.csv"),
+    built_in!("ons-snpp-2022-persons-pan-lancs-ages-0-25.csv"),
+    built_in!("unit_costs.csv"),
+    built_in!("dfe-2026/caseload.csv"),
+    built_in!("high_needs.csv"),
+];
+
+impl ReferenceFiles {
+    /// The file `name` (a path under `seeds/reference/`): the path it is known by in
+    /// messages, and its bytes.
+    pub fn read(&self, name: &str) -> Result<(PathBuf, Cow<'static, [u8]>), SeedError> {
+        match self {
+            ReferenceFiles::BuiltIn => {
+                let (_, bytes) = BUILT_IN
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .ok_or_else(|| SeedError::Reference(format!("{name} is not built in")))?;
+                Ok((
+                    PathBuf::from(format!("seeds/reference/{name} (built in)")),
+                    Cow::Borrowed(*bytes),
+                ))
+            }
+            ReferenceFiles::Dir(dir) => {
+                let path = dir.join(name);
+                let bytes = std::fs::read(&path).map_err(|e| SeedError::Io(path.clone(), e))?;
+                Ok((path, Cow::Owned(bytes)))
+            }
+        }
+    }
 }
 
 fn problems(p: Vec<placeledger_import::Problem>) -> SeedError {
@@ -366,14 +429,14 @@ struct Rows {
     rows: Vec<csv::StringRecord>,
 }
 
-fn rows(path: &Path) -> Result<Rows, SeedError> {
-    let bytes = read(path)?;
+fn rows(files: &ReferenceFiles, name: &str) -> Result<Rows, SeedError> {
+    let (path, bytes) = files.read(name)?;
     let bad = |e: csv::Error| SeedError::Reference(format!("{}: {e}", path.display()));
-    let mut reader = csv::Reader::from_reader(bytes.as_slice());
+    let mut reader = csv::Reader::from_reader(&bytes[..]);
     let headers = reader.headers().map_err(bad)?.clone();
     let rows = reader.records().collect::<Result<_, _>>().map_err(bad)?;
     Ok(Rows {
-        path: path.to_owned(),
+        path,
         headers,
         rows,
     })

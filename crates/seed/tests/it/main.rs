@@ -2,16 +2,20 @@
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
-use std::path::Path;
 use std::time::Instant;
 
 use placeledger_domain::{State, decide, evolve};
-use placeledger_seed::{DEFAULT_SEED, Geography, Observed, Reference, check, generate, render};
+use placeledger_seed::{
+    DEFAULT_SEED, Geography, Observed, Reference, ReferenceFiles, check, generate, render,
+};
 
 fn reference() -> (Reference, Geography) {
     let geography = Geography::pan_lancashire().unwrap();
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../seeds/reference");
-    (Reference::load(&dir, &geography).unwrap(), geography)
+    // The copies built into the binary, as `seed load` reads them by default.
+    (
+        Reference::load(&ReferenceFiles::BuiltIn, &geography).unwrap(),
+        geography,
+    )
 }
 
 #[test]
