@@ -498,11 +498,18 @@ fn write_mainstream_table(
     Ok(())
 }
 
+/// What `forecast backtest` shows: one origin year by year, or the track record pooled over
+/// every authority (`all`), over some origins only (`origins`, empty: all).
+pub struct Scope {
+    pub origin: Option<i32>,
+    pub all: bool,
+    pub origins: Vec<i32>,
+}
+
 /// `placeledger forecast backtest`.
 pub async fn backtest(
     store: Arc<dyn EventStore>,
-    origin: Option<i32>,
-    all: bool,
+    scope: Scope,
     horizon: u8,
     options: Options,
     format: Format,
@@ -510,21 +517,29 @@ pub async fn backtest(
     let inputs = load_inputs(&store).await?.inputs;
     let result = placeledger_forecast::backtest(&inputs, horizon, &options);
     if result.origins.is_empty() {
-        bail!("no origin has enough history to back-test: each needs four Januaries before it");
-    }
-    if let Some(o) = origin
-        && !result.origins.contains(&o)
-    {
         bail!(
-            "origin {o} cannot be back-tested; the origins with enough history are {}",
-            result
-                .origins
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
+            "no origin has enough history to back-test: each needs {} Januaries up to it and one after",
+            placeledger_forecast::backtest::MIN_JANUARIES
         );
     }
+    let possible = || {
+        result
+            .origins
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    for o in scope.origin.iter().chain(&scope.origins) {
+        if !result.origins.contains(o) {
+            bail!(
+                "origin {o} cannot be back-tested; the origins with enough history are {}",
+                possible()
+            );
+        }
+    }
+    let (origin, all) = (scope.origin, scope.all);
+    let origins = (!scope.origins.is_empty()).then_some(scope.origins.as_slice());
     let mut out = std::io::stdout().lock();
     match format {
         Format::Json => {
@@ -563,7 +578,7 @@ pub async fn backtest(
             }
             w.flush()?;
         }
-        Format::Table if all => write_pooled(&mut out, &result)?,
+        Format::Table if all => write_pooled(&mut out, &result, origins)?,
         Format::Table => write_backtest(&mut out, &result, origin)?,
     }
     Ok(())
@@ -571,15 +586,17 @@ pub async fn backtest(
 
 /// `forecast backtest --all`: each method's errors per horizon, pooled over every authority
 /// and origin, side by side.
-fn write_pooled(out: &mut impl Write, b: &Backtest) -> anyhow::Result<()> {
-    let pooled = placeledger_forecast::pooled(b, None);
+fn write_pooled(out: &mut impl Write, b: &Backtest, origins: Option<&[i32]>) -> anyhow::Result<()> {
+    let pooled = placeledger_forecast::pooled(b, origins);
     let authorities = pooled.iter().map(|p| p.authorities).max().unwrap_or(0);
     writeln!(
         out,
         "Track record pooled over {authorities} authorities and origins {} (the last January each \
-         forecast saw): absolute % error (mean and median), bias (negative: too low), and how \
-         often the actual fell inside the model's P10-P90",
-        b.origins
+         forecast saw): absolute % error (mean and median), bias (negative: too low), how \
+         often the actual fell inside the model's P10-P90, and the spread of its misses (log \
+         P10-P90 half-width in standard normal units; the ranges are sized on it)",
+        origins
+            .unwrap_or(&b.origins)
             .iter()
             .map(ToString::to_string)
             .collect::<Vec<_>>()
@@ -587,13 +604,13 @@ fn write_pooled(out: &mut impl Write, b: &Backtest) -> anyhow::Result<()> {
     )?;
     writeln!(
         out,
-        "{:>3} {:<16} {:>9} {:>7} {:>10} {:>7} {:>9}",
-        "h", "method", "forecasts", "MAPE", "median APE", "bias", "coverage"
+        "{:>3} {:<16} {:>9} {:>7} {:>10} {:>7} {:>9} {:>7}",
+        "h", "method", "forecasts", "MAPE", "median APE", "bias", "coverage", "spread"
     )?;
     for p in &pooled {
         writeln!(
             out,
-            "{:>3} {:<16} {:>9} {:>6.1}% {:>9.1}% {:>+6.1}% {:>9}",
+            "{:>3} {:<16} {:>9} {:>6.1}% {:>9.1}% {:>+6.1}% {:>9} {:>7}",
             p.horizon,
             p.method.code(),
             p.forecasts,
@@ -601,7 +618,9 @@ fn write_pooled(out: &mut impl Write, b: &Backtest) -> anyhow::Result<()> {
             p.median_ape,
             p.bias,
             p.coverage
-                .map_or_else(|| "-".to_owned(), |c| format!("{:.0}%", c * 100.0))
+                .map_or_else(|| "-".to_owned(), |c| format!("{:.0}%", c * 100.0)),
+            p.spread
+                .map_or_else(|| "-".to_owned(), |s| format!("{s:.3}"))
         )?;
     }
     Ok(())

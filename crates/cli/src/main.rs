@@ -297,6 +297,10 @@ enum ForecastCommand {
         /// (with --format csv: every authority's forecasts, one per line).
         #[arg(long, conflicts_with = "origin")]
         all: bool,
+        /// With --all: pool only these origins (e.g. 2021,2022,2023); every origin with
+        /// enough history otherwise.
+        #[arg(long, requires = "all", value_delimiter = ',')]
+        origins: Vec<i32>,
         #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u8).range(1..=10))]
         horizon: u8,
         #[command(flatten)]
@@ -369,16 +373,18 @@ enum SeedCommand {
         /// The RNG seed: the same seed always gives the same history.
         #[arg(long, default_value_t = placeledger_seed::DEFAULT_SEED)]
         seed: u64,
-        /// The reference figures the history is calibrated to.
-        #[arg(long, default_value = "seeds/reference")]
-        reference: std::path::PathBuf,
+        /// The reference figures the history is calibrated to: a directory laid out as
+        /// seeds/reference/ (default: the copies built into the binary).
+        #[arg(long)]
+        reference: Option<std::path::PathBuf>,
     },
     /// Compares what the database holds with the real figures, per authority and year;
     /// fails if any figure is out of tolerance.
     Check {
-        /// The reference figures to compare with.
-        #[arg(long, default_value = "seeds/reference")]
-        reference: std::path::PathBuf,
+        /// The reference figures to compare with: a directory laid out as seeds/reference/
+        /// (default: the copies built into the binary).
+        #[arg(long)]
+        reference: Option<std::path::PathBuf>,
     },
 }
 
@@ -506,9 +512,11 @@ async fn run() -> anyhow::Result<()> {
             import::run(store, ImportKind::Geography, &file, false).await?;
         }
         Command::Seed(SeedCommand::Load { seed, reference }) => {
-            seed::load(store, &reference, seed).await?;
+            seed::load(store, &seed::files(reference), seed).await?;
         }
-        Command::Seed(SeedCommand::Check { reference }) => seed::check(store, &reference).await?,
+        Command::Seed(SeedCommand::Check { reference }) => {
+            seed::check(store, &seed::files(reference)).await?
+        }
         Command::Projections(ProjectionsCommand::Rebuild { name }) => {
             projections::run(store, name.as_deref(), true).await?;
         }
@@ -593,11 +601,17 @@ async fn run() -> anyhow::Result<()> {
         Command::Forecast(ForecastCommand::Backtest {
             origin,
             all,
+            origins,
             horizon,
             args,
         }) => {
             let options = forecast_options(&args, horizon);
-            forecast::backtest(store, origin, all, horizon, options, args.format).await?
+            let scope = forecast::Scope {
+                origin,
+                all,
+                origins,
+            };
+            forecast::backtest(store, scope, horizon, options, args.format).await?
         }
         Command::Forecast(ForecastCommand::Explain {
             authority,

@@ -10,8 +10,12 @@ use serde::Serialize;
 use crate::engine::{Options, forecast};
 use crate::inputs::Inputs;
 
-/// Years of growth the compound-growth baseline carries forward.
+/// Years of growth the compound-growth baseline carries forward, at most (fewer where the
+/// history is shorter); the linear trend is fitted to one more January.
 pub const BASELINE_YEARS: i32 = 3;
+/// Januaries an authority needs up to an origin to be scored from it: every method then has
+/// at least two years of growth to go on.
+pub const MIN_JANUARIES: usize = 3;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -20,9 +24,11 @@ pub enum Method {
     Model,
     /// The last January carried forward.
     LastValue,
-    /// The last three years' compound growth continued.
+    /// The compound growth of the last three years (two where only three Januaries are
+    /// known) continued.
     CompoundGrowth,
-    /// A straight line fitted (least squares) to the last four Januaries, carried on.
+    /// A straight line fitted (least squares) to the last four Januaries (or three), carried
+    /// on.
     LinearTrend,
 }
 
@@ -81,6 +87,25 @@ pub struct Pooled {
     pub bias: f64,
     /// Share of actuals inside P10-P90 (the model only).
     pub coverage: Option<f64>,
+    /// The spread of the misses (the model only): half the log distance between the 10th
+    /// and 90th percentiles of ln(actual / forecast), in standard normal units. The ranges
+    /// are sized on it (`NATIONAL_SPREAD`).
+    pub spread: Option<f64>,
+}
+
+/// The 10th-90th percentile spread of log misses, in standard normal units.
+fn spread_of(rs: &[&BacktestRow]) -> Option<f64> {
+    let mut logs: Vec<f64> = rs
+        .iter()
+        .filter(|r| r.forecast > 0.0 && r.actual > 0)
+        .map(|r| (f64::from(r.actual) / r.forecast).ln())
+        .collect();
+    if logs.len() < 2 {
+        return None;
+    }
+    logs.sort_by(f64::total_cmp);
+    let at = |q: f64| logs[(q * (logs.len() - 1) as f64).round() as usize];
+    Some((at(0.9) - at(0.1)) / (2.0 * 1.281_551_565_5))
 }
 
 /// Every method's errors per horizon, pooled over authorities and origins (`origins`: only
@@ -118,6 +143,7 @@ pub fn pooled(b: &Backtest, origins: Option<&[i32]>) -> Vec<Pooled> {
                 bias: rs.iter().map(|r| r.error_pct).sum::<f64>() / n,
                 coverage: (!inside.is_empty())
                     .then(|| inside.iter().filter(|b| **b).count() as f64 / inside.len() as f64),
+                spread: (method == Method::Model).then(|| spread_of(&rs)).flatten(),
             }
         })
         .collect()
@@ -170,7 +196,7 @@ pub struct Backtest {
 
 /// Back-tests every origin (the last January a forecast may see) from which a forecast can be
 /// checked at least one year ahead, for every authority with enough history up to it: that
-/// January, and the one [`BASELINE_YEARS`] before it.
+/// January and [`MIN_JANUARIES`] in all from the [`BASELINE_YEARS`] before it.
 pub fn backtest(inputs: &Inputs, horizon: u8, options: &Options) -> Backtest {
     let actuals: BTreeMap<AuthorityCode, BTreeMap<i32, u32>> = inputs
         .send
@@ -195,7 +221,7 @@ pub fn backtest(inputs: &Inputs, horizon: u8, options: &Options) -> Backtest {
     };
     let mut rows = Vec::new();
     let mut origins = Vec::new();
-    for origin in (first + BASELINE_YEARS)..last {
+    for origin in (first + MIN_JANUARIES as i32 - 1)..last {
         let known = inputs.before(origin + 1);
         let options = Options {
             origin: Some(origin),
@@ -208,11 +234,23 @@ pub fn backtest(inputs: &Inputs, horizon: u8, options: &Options) -> Backtest {
         };
         let mut used = false;
         for (authority, totals) in &actuals {
-            let (Some(base), Some(back)) =
-                (totals.get(&origin), totals.get(&(origin - BASELINE_YEARS)))
+            let Some(base) = totals.get(&origin) else {
+                continue;
+            };
+            let recent: Vec<(i32, f64)> = totals
+                .range(origin - BASELINE_YEARS..=origin)
+                .map(|(y, v)| (*y, f64::from(*v)))
+                .collect();
+            if recent.len() < MIN_JANUARIES {
+                continue;
+            }
+            // The earliest of the last three years' Januaries known.
+            let Some((back_year, back)) = totals.range(origin - BASELINE_YEARS..origin).next()
             else {
                 continue;
             };
+            let growth = (f64::from(*base) / f64::from((*back).max(1)))
+                .powf(1.0 / f64::from(origin - back_year));
             let Some(model) = f.caseload.get(authority) else {
                 continue;
             };
@@ -225,11 +263,6 @@ pub fn backtest(inputs: &Inputs, horizon: u8, options: &Options) -> Backtest {
                     continue;
                 };
                 used = true;
-                let growth = (f64::from(*base) / f64::from((*back).max(1)))
-                    .powf(1.0 / f64::from(BASELINE_YEARS));
-                let recent: Vec<(i32, f64)> = (origin - BASELINE_YEARS..=origin)
-                    .filter_map(|y| totals.get(&y).map(|v| (y, f64::from(*v))))
-                    .collect();
                 for method in Method::ALL {
                     let value = match method {
                         Method::Model => range.p50 as f64,

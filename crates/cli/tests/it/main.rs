@@ -399,7 +399,9 @@ mod import {
     }
 
     /// The national track record from the published files alone: every method side by side
-    /// per horizon, pooled over every authority.
+    /// per horizon, pooled over every authority; and the spread of the model's misses there
+    /// is the one its ranges are sized on (`NATIONAL_SPREAD`, worked out again here from the
+    /// full files).
     #[tokio::test]
     async fn backtest_all_pools_every_authority_beside_the_baselines() {
         let dir = tempfile::tempdir().unwrap();
@@ -433,7 +435,7 @@ mod import {
                 "backtest",
                 "--all",
                 "--horizon",
-                "2",
+                "3",
                 "--runs",
                 "100",
             ])
@@ -445,24 +447,33 @@ mod import {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        assert!(stdout.contains("pooled over 149 authorities"), "{stdout}");
-        for h in ["1", "2"] {
+        // Origin 2024 scores the two Northamptonshires too (from January 2022).
+        assert!(stdout.contains("pooled over 151 authorities"), "{stdout}");
+        for h in ["1", "2", "3"] {
             for method in ["model", "last_value", "compound_growth", "linear_trend"] {
                 assert!(
                     stdout.lines().any(|l| {
                         let f: Vec<&str> = l.split_whitespace().collect();
-                        f.len() == 7 && f[0] == h && f[1] == method
+                        f.len() == 8 && f[0] == h && f[1] == method
                     }),
                     "{h} {method}: {stdout}"
                 );
             }
         }
-        // The model's row carries its coverage; the baselines have none.
-        let model = stdout
+        // The model's rows carry their coverage and spread; the baselines have neither.
+        let models: Vec<Vec<&str>> = stdout
             .lines()
-            .find(|l| l.split_whitespace().nth(1) == Some("model"))
-            .unwrap();
-        assert!(model.trim_end().ends_with('%'), "{model}");
+            .map(|l| l.split_whitespace().collect::<Vec<_>>())
+            .filter(|f| f.get(1) == Some(&"model"))
+            .collect();
+        assert_eq!(models.len(), 3, "{stdout}");
+        for (f, national) in models
+            .iter()
+            .zip(placeledger_forecast::engine::NATIONAL_SPREAD)
+        {
+            assert!(f[6].ends_with('%'), "{f:?}");
+            assert_eq!(f[7], format!("{national:.3}"), "horizon {}: {stdout}", f[0]);
+        }
     }
 
     /// `db backup` writes a consistent copy that opens on its own (no WAL beside it) with
@@ -925,19 +936,34 @@ mod seeds {
         )
     }
 
+    /// Runs the CLI in `dir` (with nothing in it but the database).
+    fn run_in(dir: &std::path::Path, url: &str, args: &[&str]) -> (bool, String, String) {
+        let out = placeledger(url)
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
     #[test]
     fn seed_load_then_check_passes_and_a_second_load_records_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let url = sqlite_url(&dir);
         let refs = reference().display().to_string();
-        let (ok, out, err) = run(&url, &["seed", "load", "--reference", &refs]);
+        // From a directory with no checkout in it: the reference figures are built in.
+        let (ok, out, err) = run_in(dir.path(), &url, &["seed", "load"]);
         assert!(ok, "{err}");
         assert!(
             out.contains("new events recorded, 0 already stored"),
             "{out}"
         );
 
-        let (ok, out, err) = run(&url, &["seed", "check", "--reference", &refs]);
+        let (ok, out, err) = run_in(dir.path(), &url, &["seed", "check"]);
         assert!(ok, "{out}\n{err}");
         assert!(out.contains("0 out of tolerance"), "{out}");
         assert!(

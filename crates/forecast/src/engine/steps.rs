@@ -13,7 +13,7 @@ use rust_decimal::Decimal;
 use super::{
     CALIBRATION_PRIOR, Forecast, ForecastError, Options, RUN_BLOCK, Range, Row, RunBuffers,
     TrackRecord, allocate, central_path, joined, latest_january, log_spread, mainstream_totals,
-    median_of, normal, percentiles, totals, track_records,
+    median_of, national_spread, normal, percentiles, totals, track_records,
 };
 use crate::inputs::{Inputs, Population};
 use crate::kind::{PHASES, PlaceKind};
@@ -51,10 +51,10 @@ pub(super) fn forecast_with(
     Ok(setup.finish(rows, caseload))
 }
 
-/// A run's own draws: per authority, this run's slope, the running trend multiplier, and each
-/// term's weight.
+/// A run's own draws: per authority, its random stream, this run's slope, the running trend
+/// multiplier, and each term's weight.
 struct Run {
-    rng: ChaCha8Rng,
+    rngs: Vec<ChaCha8Rng>,
     slope: Vec<f64>,
     mult: Vec<f64>,
     weights: Vec<Vec<f64>>,
@@ -141,7 +141,7 @@ impl<'a> Setup<'a> {
             }
         }
         let partners_of = partners_of(inputs, &models);
-        let capacity = capacity(inputs, options, &years, &district_of);
+        let capacity = capacity(inputs, &models, options, &years, &district_of);
         let incidence: Vec<f64> = models
             .iter()
             .map(|m| options.levers.incidence_for(&m.authority))
@@ -346,6 +346,7 @@ fn kept(models: &[Model], preps: &[Prep], years: usize) -> Vec<Vec<[f32; 3]>> {
 /// Places `[gd][p][c]` each year. (A caseload-only forecast meets no demand: it needs none.)
 fn capacity(
     inputs: &Inputs,
+    models: &[Model],
     options: &Options,
     years: &[i32],
     district_of: &[(usize, GssCode)],
@@ -356,13 +357,15 @@ fn capacity(
         .filter(|_| options.places)
         .map(|y| {
             let mut v = Vec::with_capacity(district_of.len() * PH * nc);
-            for (_, d) in district_of {
+            for (ai, d) in district_of {
                 for phase in PHASES {
                     for kind in PlaceKind::COMMISSIONED {
-                        // No setting of the kind in the district: no places, not unknown.
-                        v.push(Some(
-                            inputs.places(&(d.clone(), kind, phase), *y).unwrap_or(0),
-                        ));
+                        // No setting of the kind in the district: no places, not unknown;
+                        // but no setting of the authority at all: unknown.
+                        v.push(
+                            (!models[*ai].flags.contains(&Flag::NoSettings))
+                                .then(|| inputs.places(&(d.clone(), kind, phase), *y).unwrap_or(0)),
+                        );
                     }
                 }
             }
@@ -402,25 +405,46 @@ fn start_weights(models: &[Model]) -> Vec<Vec<f64>> {
         .collect()
 }
 
+/// A stable key of an authority for its random stream (FNV-1a of its code: the same on every
+/// machine and Rust version, unlike the standard hasher).
+fn stream_key(authority: &AuthorityCode) -> u64 {
+    authority
+        .as_str()
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        })
+}
+
 impl Samples {
     fn new(s: &Setup<'_>) -> Self {
         let (models, options, runs) = (&s.models, s.options, s.runs);
         let state: Vec<Run> = (0..runs)
             .map(|r| {
-                let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
-                rng.set_stream(r as u64);
-                let slope = models
+                // Each authority draws from its own stream (the seed and its code), so its
+                // ranges are the same whichever other authorities are forecast with it.
+                let mut rngs: Vec<ChaCha8Rng> = models
                     .iter()
                     .map(|m| {
+                        let mut rng =
+                            ChaCha8Rng::seed_from_u64(options.seed ^ stream_key(&m.authority));
+                        rng.set_stream(r as u64);
+                        rng
+                    })
+                    .collect();
+                let slope = models
+                    .iter()
+                    .zip(&mut rngs)
+                    .map(|(m, rng)| {
                         if options.noise {
-                            m.sigma_slope * normal(&mut rng)
+                            m.sigma_slope * normal(rng)
                         } else {
                             0.0
                         }
                     })
                     .collect();
                 Run {
-                    rng,
+                    rngs,
                     slope,
                     mult: vec![1.0; models.len()],
                     weights: start_weights(models),
@@ -469,7 +493,7 @@ impl Samples {
         weights_t.resize(terms * runs, 0.0);
         for (r, run) in self.state.iter_mut().enumerate() {
             let shock = if options.noise {
-                m.sigma * normal(&mut run.rng)
+                m.sigma * normal(&mut run.rngs[ai])
             } else {
                 0.0
             };
@@ -477,7 +501,7 @@ impl Samples {
             match &m.start {
                 Start::Flow { cont_sigma, .. } => {
                     let kk = if options.noise {
-                        (cont_sigma * normal(&mut run.rng)).exp()
+                        (cont_sigma * normal(&mut run.rngs[ai])).exp()
                     } else {
                         1.0
                     };
@@ -515,20 +539,26 @@ impl Samples {
         }
     }
 
-    /// The ranges, sized on the track record: where the model's past forecasts missed by
-    /// more (or less) than its runs spread, every run's distance from the central path is
-    /// scaled (in logs) so the spread of the plans moves towards the track record.
+    /// The ranges, sized on the record: the spread of the plans (in logs) is moved to the
+    /// national record's spread at that many years ahead ([`national_spread`]), weighed
+    /// with the authority's own past forecasts' errors where it has them (each of its past
+    /// forecasts counts once, the national record [`CALIBRATION_PRIOR`] times). Every run's
+    /// distance from the central path is scaled to get there; the spread never narrows from
+    /// one year to the next.
     fn size_on_track_record(&mut self, s: &Setup<'_>, ai: usize, step: usize) {
         let runs = s.runs;
-        let Some(record) = s.records[ai] else {
+        if !(s.options.calibrate && s.options.noise) {
             return;
-        };
+        }
         let Some(own) = log_spread(&self.plans_s[ai * runs..(ai + 1) * runs]) else {
             return;
         };
-        let past = record.per_year * (step + 1) as f64;
-        let n = record.origins as f64;
-        let target = ((n * past * past + CALIBRATION_PRIOR * own * own) / (n + CALIBRATION_PRIOR))
+        let national = national_spread(step + 1);
+        let (n, past) = s.records[ai].map_or((0.0, 0.0), |record| {
+            (record.origins as f64, record.per_year * (step + 1) as f64)
+        });
+        let target = ((n * past * past + CALIBRATION_PRIOR * national * national)
+            / (n + CALIBRATION_PRIOR))
             .sqrt()
             .max(self.spread_before[ai]);
         self.spread_before[ai] = target;

@@ -364,7 +364,7 @@ fn ranges_hold_the_median_and_widen_with_the_horizon() {
 }
 
 #[test]
-fn ranges_are_sized_by_the_models_own_track_record() {
+fn ranges_are_sized_by_the_models_own_track_record_and_the_national_one() {
     // Plans that grow in fits and starts: the trend's runs spread as widely as the yearly
     // swings (and half as much again), but the trend through them has missed by less.
     let mut t = TableHistory::default();
@@ -432,18 +432,17 @@ fn ranges_are_sized_by_the_models_own_track_record() {
     assert!((rates.past_error_per_year.unwrap() - per_year).abs() < 1e-9);
     assert_eq!(plain.rates[&la("890")].past_forecasts, 0);
 
-    // One year ahead, the spread (in logs) is the record and the runs' own spread weighed
-    // 6 to 3; a single-term trend scales exactly, so only rounding is left.
+    // One year ahead, the spread (in logs) is the authority's record and the national
+    // record weighed 6 to 3; a single-term trend scales exactly, so only rounding is left.
     let spread = |r: &Range| (r.p90 as f64 / r.p10 as f64).ln() / (2.0 * 1.281_551_565_5);
-    let own = spread(&plain.caseload[&la("890")][&2025]);
+    let national = engine::NATIONAL_SPREAD[0];
     let got = spread(&calibrated.caseload[&la("890")][&2025]);
-    let want = ((6.0 * per_year * per_year + 3.0 * own * own) / 9.0).sqrt();
-    assert!(
-        per_year < own,
-        "the record is the narrower: {per_year} vs {own}"
-    );
+    let want = ((6.0 * per_year * per_year + 3.0 * national * national) / 9.0).sqrt();
     assert!((got - want).abs() / want < 0.01, "{got} vs {want}");
-    assert!(per_year < got && got < own);
+    assert!(per_year.min(national) < got && got < per_year.max(national));
+    // Without calibration the runs keep their own spread, which is another.
+    let own = spread(&plain.caseload[&la("890")][&2025]);
+    assert!((own - got).abs() / got > 0.05, "{own} vs {got}");
     // Still ranges around the median that widen with the horizon.
     let widths: Vec<i64> = calibrated.caseload[&la("890")]
         .values()
@@ -453,6 +452,64 @@ fn ranges_are_sized_by_the_models_own_track_record() {
         })
         .collect();
     assert!(widths.windows(2).all(|w| w[0] <= w[1]), "{widths:?}");
+}
+
+#[test]
+fn an_authority_without_a_record_of_its_own_gets_the_national_spread() {
+    // Three Januaries: no earlier forecast of its own to size its ranges on.
+    let mut t = TableHistory::default();
+    for (year, n) in [(2022, 1_000), (2023, 1_100), (2024, 1_150)] {
+        t.totals.insert(year, n);
+    }
+    let inputs = Inputs {
+        authorities: BTreeMap::from([(la("890"), authority("Blackpool", &[C1]))]),
+        send: BTreeMap::from([(la("890"), SendHistory::Tables(t))]),
+        ..Inputs::default()
+    };
+    let f = forecast(&inputs, &Options::default()).unwrap();
+    assert_eq!(f.rates[&la("890")].past_forecasts, 0);
+    let spread = |r: &Range| (r.p90 as f64 / r.p10 as f64).ln() / (2.0 * 1.281_551_565_5);
+    for (h, year) in (1..=3).zip(2025..) {
+        let got = spread(&f.caseload[&la("890")][&year]);
+        let want = engine::national_spread(h);
+        assert!((got - want).abs() / want < 0.03, "{h}: {got} vs {want}");
+    }
+}
+
+#[test]
+fn an_authoritys_forecast_is_the_same_whichever_others_are_loaded() {
+    // Lancashire alone, and with two more authorities: its ranges (and everything else of
+    // its own) are the same, because each authority draws from its own random stream.
+    let mut all = allocation_inputs(false);
+    all.send.insert(la("889"), table_authority(40, false));
+    all.send.insert(la("890"), table_authority(60, true));
+    let alone = Inputs {
+        authorities: all
+            .authorities
+            .iter()
+            .filter(|(a, _)| a.as_str() == "888")
+            .map(|(a, x)| (a.clone(), x.clone()))
+            .collect(),
+        send: all
+            .send
+            .iter()
+            .filter(|(a, _)| a.as_str() == "888")
+            .map(|(a, x)| (a.clone(), x.clone()))
+            .collect(),
+        ..all.clone()
+    };
+    let options = Options {
+        runs: 300,
+        ..Options::default()
+    };
+    let with_others = forecast(&all, &options).unwrap();
+    let on_its_own = forecast(&alone, &options).unwrap();
+    assert!(with_others.caseload.len() > 1);
+    assert_eq!(
+        with_others.caseload[&la("888")],
+        on_its_own.caseload[&la("888")]
+    );
+    assert_eq!(with_others.rates[&la("888")], on_its_own.rates[&la("888")]);
 }
 
 #[test]
@@ -536,9 +593,9 @@ fn backtest_scores_the_model_beside_the_baselines() {
             ..Options::default()
         },
     );
-    // An origin is the last January a forecast sees: 2018 (with 2015's three years before
-    // it) to 2023 (the last with a January after it).
-    assert_eq!(b.origins, (2018..=2023).collect::<Vec<_>>());
+    // An origin is the last January a forecast sees: 2017 (the third January, two years of
+    // growth) to 2023 (the last with a January after it).
+    assert_eq!(b.origins, (2017..=2023).collect::<Vec<_>>());
     let summary = |method, horizon| {
         b.summary
             .iter()
