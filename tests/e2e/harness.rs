@@ -147,10 +147,24 @@ impl Server {
 
     /// Starts a server with more `serve` flags.
     pub fn start_with(url: &str, flags: &[&str]) -> Server {
-        let mut child = Command::new(BIN)
+        let mut command = Command::new(BIN);
+        command.env("PLACELEDGER_DATABASE_URL", url);
+        Server::spawn(command, flags)
+    }
+
+    /// Starts a server in `dir` on its default database (`./data/placeledger.db` there).
+    pub fn start_in(dir: &std::path::Path) -> Server {
+        let mut command = Command::new(BIN);
+        command
+            .current_dir(dir)
+            .env_remove("PLACELEDGER_DATABASE_URL");
+        Server::spawn(command, &[])
+    }
+
+    fn spawn(mut command: Command, flags: &[&str]) -> Server {
+        let mut child = command
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(flags)
-            .env("PLACELEDGER_DATABASE_URL", url)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

@@ -15,7 +15,7 @@ async fn the_county_measures_add_up_over_districts_and_agree_with_the_caseload()
         .gql(
             Some(&analyst),
             "{ countyMeasures(authority: \"888\", fromYear: 2020, toYear: 2025, byDistrict: true) {
-                year district plans inMainstream mainstreamSharePercent independentSpecial
+                year district source plans inMainstream mainstreamSharePercent independentSpecial
                 outOfAuthority outOfAuthorityAnnualCost outOfAuthorityUncosted
                 newPlans newPlansWithin20Weeks within20WeeksPercent byNeed { need plans } } }",
             json!({}),
@@ -42,6 +42,11 @@ async fn the_county_measures_add_up_over_districts_and_agree_with_the_caseload()
             "Lancashire's twelve districts in {year}"
         );
         let whole = whole[0];
+        // Lancashire records its children: every figure is counted from them.
+        assert!(
+            of_year.iter().all(|r| r["source"] == "recorded_children"),
+            "{year}"
+        );
         for field in [
             "plans",
             "inMainstream",

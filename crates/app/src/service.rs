@@ -23,6 +23,37 @@ use crate::live::{Live, Made, ScenarioRunError};
 use crate::read::ReadModels;
 use crate::storage::{AccessStore, AuditEntry, Backend, StoredPublication};
 
+/// Whose track record a back-test answers for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TrackScope {
+    Authority(AuthorityCode),
+    /// Every authority in the store, pooled (over these origins only, if given).
+    All {
+        origins: Option<Vec<i32>>,
+    },
+}
+
+/// One method's errors at one horizon: one authority's over its origins, or pooled.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrackRecordLine {
+    /// `None`: pooled over every authority.
+    pub authority: Option<AuthorityCode>,
+    pub horizon: u8,
+    pub method: placeledger_forecast::Method,
+    /// The origins (last Januaries seen) the errors come from.
+    pub origins: Vec<i32>,
+    /// Forecasts scored.
+    pub forecasts: usize,
+    pub authorities: usize,
+    pub mape: f64,
+    /// Pooled lines only.
+    pub median_ape: Option<f64>,
+    pub bias: f64,
+    pub coverage: Option<f64>,
+    /// The spread of the model's misses the ranges are sized on (pooled lines only).
+    pub spread: Option<f64>,
+}
+
 /// Everything a node's use cases share.
 #[derive(Debug, Clone)]
 pub struct Service {
@@ -138,6 +169,8 @@ pub struct ForecastAnswer {
     pub models: Arc<ReadModels>,
     rows: Vec<usize>,
     pub totals: Vec<Total>,
+    /// Plans in force per authority asked for and January: their ranges.
+    pub caseload: Vec<(AuthorityCode, i32, placeledger_forecast::Range)>,
     pub flags: Vec<(AuthorityCode, Flag)>,
 }
 
@@ -528,11 +561,24 @@ impl Service {
             .filter(|(a, _)| authority(a))
             .flat_map(|(a, fl)| fl.iter().map(|f| (a.clone(), *f)))
             .collect();
+        let caseload = made
+            .forecast
+            .caseload
+            .iter()
+            .filter(|(a, _)| authority(a))
+            .flat_map(|(a, years)| {
+                years
+                    .iter()
+                    .filter(|(y, _)| year(**y))
+                    .map(|(y, r)| (a.clone(), *y, *r))
+            })
+            .collect();
         Ok(ForecastAnswer {
             forecast: made,
             models,
             rows,
             totals,
+            caseload,
             flags,
         })
     }
@@ -603,6 +649,85 @@ impl Service {
             rows,
             models,
         })
+    }
+
+    /// The forecast's track record over `horizon` years (see [`TrackScope`]): for one
+    /// authority, its errors per horizon and method over every origin; for all, the errors
+    /// pooled over every authority in the store (aggregates of published January totals: any
+    /// reader but a partner, whose agreement shares only its partners' projections).
+    pub async fn backtest(
+        &self,
+        v: &Viewer,
+        scope: &TrackScope,
+        horizon: u8,
+    ) -> Result<Vec<TrackRecordLine>, AppError> {
+        match scope {
+            TrackScope::Authority(a) => may_read(v, a)?,
+            TrackScope::All { .. } if v.role == Role::Partner => {
+                return Err(AppError::Forbidden(
+                    "a partner token reads only what its data-sharing agreements share, not \
+                     the track record over every authority"
+                        .into(),
+                ));
+            }
+            TrackScope::All { .. } => {}
+        }
+        let b = self.live.backtest(horizon).await.map_err(scenario_error)?;
+        match scope {
+            TrackScope::Authority(a) => Ok(b
+                .summary
+                .iter()
+                .filter(|x| &x.authority == a)
+                .map(|x| TrackRecordLine {
+                    authority: Some(x.authority.clone()),
+                    horizon: x.horizon,
+                    method: x.method,
+                    origins: b
+                        .rows
+                        .iter()
+                        .filter(|r| {
+                            &r.authority == a && r.horizon == x.horizon && r.method == x.method
+                        })
+                        .map(|r| r.origin)
+                        .collect(),
+                    forecasts: x.origins,
+                    authorities: 1,
+                    mape: x.mape,
+                    median_ape: None,
+                    bias: x.bias,
+                    coverage: x.coverage,
+                    spread: None,
+                })
+                .collect()),
+            TrackScope::All { origins } => {
+                if let Some(o) = origins.iter().flatten().find(|o| !b.origins.contains(o)) {
+                    return Err(AppError::bad_input(
+                        "origins",
+                        format!(
+                            "{o} cannot be back-tested; the origins with enough history are {:?}",
+                            b.origins
+                        ),
+                    ));
+                }
+                let chosen = origins.clone().unwrap_or_else(|| b.origins.clone());
+                Ok(placeledger_forecast::pooled(&b, Some(&chosen))
+                    .into_iter()
+                    .map(|p| TrackRecordLine {
+                        authority: None,
+                        horizon: p.horizon,
+                        method: p.method,
+                        origins: chosen.clone(),
+                        forecasts: p.forecasts,
+                        authorities: p.authorities,
+                        mape: p.mape,
+                        median_ape: Some(p.median_ape),
+                        bias: p.bias,
+                        coverage: p.coverage,
+                        spread: p.spread,
+                    })
+                    .collect())
+            }
+        }
     }
 
     /// The High Needs Block view of each authority the caller asks for (admins: every

@@ -126,6 +126,16 @@ pub struct Measures {
     pub new_plans_within_20_weeks: u32,
 }
 
+/// An authority's measures for one January from its published SEN2 tables (no children
+/// recorded): what the tables hold, and `None` for what they do not.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PublishedMeasures {
+    pub plans: u32,
+    pub in_mainstream: Option<u32>,
+    pub independent_special: Option<u32>,
+    pub by_need: BTreeMap<PrimaryNeed, u32>,
+}
+
 /// Days in 20 weeks: the statutory limit from request to final plan.
 pub const TWENTY_WEEKS: i64 = 140;
 
@@ -422,6 +432,41 @@ impl Caseload {
         authority: &AuthorityCode,
     ) -> Option<&BTreeMap<AcademicYear, Vec<CaseloadCell>>> {
         self.published.get(authority)
+    }
+
+    /// `authority`'s measures for the January of `year` from its published SEN2 tables, if
+    /// it has them: the total, the need table, and the shares in mainstream and in INMSS
+    /// where the placement table was published (`None` where not). Placements out of the
+    /// authority and new plans are not in the caseload tables.
+    pub fn published_measures(
+        &self,
+        authority: &AuthorityCode,
+        year: i32,
+    ) -> Option<PublishedMeasures> {
+        let census = AcademicYear::new(year - 1).ok()?;
+        let cells = self.published.get(authority)?.get(&census)?;
+        let plans = cells
+            .iter()
+            .find(|c| c.age.is_none() && c.need.is_none() && c.kind.is_none())
+            .and_then(|c| c.plans)?;
+        let kinds: Vec<(ProvisionKind, u32)> = cells
+            .iter()
+            .filter(|c| c.age.is_none() && c.need.is_none())
+            .filter_map(|c| Some((c.kind?, c.plans?)))
+            .collect();
+        let by_kind = |f: fn(ProvisionKind) -> bool| {
+            (!kinds.is_empty()).then(|| kinds.iter().filter(|(k, _)| f(*k)).map(|(_, n)| n).sum())
+        };
+        Some(PublishedMeasures {
+            plans,
+            in_mainstream: by_kind(is_state_mainstream),
+            independent_special: by_kind(ProvisionKind::is_inmss),
+            by_need: cells
+                .iter()
+                .filter(|c| c.age.is_none() && c.kind.is_none())
+                .filter_map(|c| Some((c.need?, c.plans?)))
+                .collect(),
+        })
     }
 
     /// England's plans in force on each January census, by calendar year of the January.

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use async_graphql::{Context, Object, SimpleObject};
 use chrono::{Datelike, Utc};
-use placeledger_caseload::{Measures, census_day};
-use placeledger_domain::{AuthorityCode, GssCode};
+use placeledger_caseload::{Measures, PublishedMeasures, census_day};
+use placeledger_domain::{AuthorityCode, GssCode, PrimaryNeed, ProvisionKind};
 use rust_decimal::Decimal;
 
 use placeledger_app::ReadModels;
@@ -33,26 +33,32 @@ pub struct CountyMeasure {
     /// None: the whole authority.
     pub district: Option<String>,
     pub district_name: Option<String>,
+    /// Where the figures come from: `recorded_children` (counted from the children on
+    /// record), `published_tables` (DfE's published SEN2 tables: the authority records no
+    /// children that January; none of what the tables do not hold is given), or `none`
+    /// (nothing on record: every count is 0).
+    pub source: String,
     /// Plans in force on the census day, and the change on the January before (%).
     pub plans: u64,
     pub plans_growth_percent: Option<Decimal>,
     /// Placed in state-funded mainstream (including resourced provision and SEN units), and
-    /// as a share of all plans (%).
-    pub in_mainstream: u64,
+    /// as a share of all plans (%). None: not published.
+    pub in_mainstream: Option<u64>,
     pub mainstream_share_percent: Option<Decimal>,
-    /// Placed in independent or non-maintained special schools (INMSS).
-    pub independent_special: u64,
-    /// Placed at a setting of another authority (out of county, or a partner's).
-    pub out_of_authority: u64,
+    /// Placed in independent or non-maintained special schools (INMSS). None: not published.
+    pub independent_special: Option<u64>,
+    /// Placed at a setting of another authority (out of county, or a partner's). None: not
+    /// in the published tables.
+    pub out_of_authority: Option<u64>,
     /// What the out-of-authority placements cost a year, at the authority's costs in force on
     /// the census day, and how many of them are of a kind with no cost on record (not in
     /// the sum).
-    pub out_of_authority_annual_cost: Decimal,
-    pub out_of_authority_uncosted: u64,
+    pub out_of_authority_annual_cost: Option<Decimal>,
+    pub out_of_authority_uncosted: Option<u64>,
     /// New plans issued in the calendar year before (transfers in are not new), those within
-    /// 20 weeks of the request, and the share (%).
-    pub new_plans: u64,
-    pub new_plans_within_20_weeks: u64,
+    /// 20 weeks of the request, and the share (%). None: not in the published tables.
+    pub new_plans: Option<u64>,
+    pub new_plans_within_20_weeks: Option<u64>,
     pub within_20_weeks_percent: Option<Decimal>,
     /// Plans by primary need, with their growth on the January before.
     pub by_need: Vec<NeedMeasure>,
@@ -81,39 +87,82 @@ fn growth(now: u32, before: Option<u32>) -> Option<Decimal> {
     )
 }
 
+/// One area's figures for one January, from recorded children or published tables (`None`:
+/// not in the source).
+#[derive(Debug, Clone, Default)]
+struct Figures {
+    source: &'static str,
+    plans: u32,
+    in_mainstream: Option<u32>,
+    independent_special: Option<u32>,
+    out_of_authority: Option<BTreeMap<ProvisionKind, u32>>,
+    by_need: BTreeMap<PrimaryNeed, u32>,
+    /// New plans, and those within 20 weeks.
+    new_plans: Option<(u32, u32)>,
+}
+
+impl Figures {
+    fn recorded(m: &Measures, source: &'static str) -> Figures {
+        Figures {
+            source,
+            plans: m.plans,
+            in_mainstream: Some(m.in_mainstream),
+            independent_special: Some(m.independent_special),
+            out_of_authority: Some(m.out_of_authority.clone()),
+            by_need: m.by_need.clone(),
+            new_plans: Some((m.new_plans, m.new_plans_within_20_weeks)),
+        }
+    }
+
+    fn published(m: PublishedMeasures) -> Figures {
+        Figures {
+            source: "published_tables",
+            plans: m.plans,
+            in_mainstream: m.in_mainstream,
+            independent_special: m.independent_special,
+            out_of_authority: None,
+            by_need: m.by_need,
+            new_plans: None,
+        }
+    }
+}
+
 fn row(
     models: &ReadModels,
     year: i32,
     authority: &AuthorityCode,
     district: Option<(&GssCode, &str)>,
-    m: &Measures,
-    before: Option<&Measures>,
+    m: &Figures,
+    before: Option<&Figures>,
 ) -> CountyMeasure {
     let on = census_day(year);
-    let out: u32 = m.out_of_authority.values().sum();
-    let (mut cost, mut uncosted) = (Decimal::ZERO, 0);
-    for (kind, n) in &m.out_of_authority {
-        match models.costs.annual_cost(authority, *kind, on) {
-            Some(c) => cost += c * Decimal::from(*n),
-            None => uncosted += u64::from(*n),
+    let out = m.out_of_authority.as_ref().map(|o| {
+        let (mut cost, mut uncosted) = (Decimal::ZERO, 0);
+        for (kind, n) in o {
+            match models.costs.annual_cost(authority, *kind, on) {
+                Some(c) => cost += c * Decimal::from(*n),
+                None => uncosted += u64::from(*n),
+            }
         }
-    }
+        (u64::from(o.values().sum::<u32>()), cost, uncosted)
+    });
     CountyMeasure {
         year,
         authority: authority.as_str().to_owned(),
         district: district.map(|(d, _)| d.as_str().to_owned()),
         district_name: district.map(|(_, n)| n.to_owned()),
+        source: m.source.to_owned(),
         plans: u64::from(m.plans),
         plans_growth_percent: growth(m.plans, before.map(|b| b.plans)),
-        in_mainstream: u64::from(m.in_mainstream),
-        mainstream_share_percent: percent(m.in_mainstream, m.plans),
-        independent_special: u64::from(m.independent_special),
-        out_of_authority: u64::from(out),
-        out_of_authority_annual_cost: cost,
-        out_of_authority_uncosted: uncosted,
-        new_plans: u64::from(m.new_plans),
-        new_plans_within_20_weeks: u64::from(m.new_plans_within_20_weeks),
-        within_20_weeks_percent: percent(m.new_plans_within_20_weeks, m.new_plans),
+        in_mainstream: m.in_mainstream.map(u64::from),
+        mainstream_share_percent: m.in_mainstream.and_then(|n| percent(n, m.plans)),
+        independent_special: m.independent_special.map(u64::from),
+        out_of_authority: out.map(|o| o.0),
+        out_of_authority_annual_cost: out.map(|o| o.1),
+        out_of_authority_uncosted: out.map(|o| o.2),
+        new_plans: m.new_plans.map(|n| u64::from(n.0)),
+        new_plans_within_20_weeks: m.new_plans.map(|n| u64::from(n.1)),
+        within_20_weeks_percent: m.new_plans.and_then(|(all, within)| percent(within, all)),
         by_need: m
             .by_need
             .iter()
@@ -186,31 +235,43 @@ impl MeasuresQuery {
                 (y, districts)
             })
             .collect();
-        let total = |y: i32| {
-            per_year.get(&y).map(|ds| {
+        // The authority (or `only` district) as a whole: its recorded children where it
+        // has any that January, else (the authority as a whole) its published tables.
+        let total = |y: i32| -> Figures {
+            let ds = per_year.get(&y);
+            if ds.is_some_and(|ds| !ds.is_empty()) {
                 let mut t = Measures::default();
-                for (d, m) in ds {
+                for (d, m) in ds.into_iter().flatten() {
                     if only.as_ref().is_none_or(|o| o == d) {
                         t.add(m);
                     }
                 }
-                t
-            })
+                return Figures::recorded(&t, "recorded_children");
+            }
+            match models.caseload.published_measures(&a, y) {
+                Some(p) if only.is_none() => Figures::published(p),
+                _ => Figures::recorded(&Measures::default(), "none"),
+            }
         };
         let mut out = Vec::new();
         for year in from..=to {
-            let now = total(year).unwrap_or_default();
-            let before = total(year - 1);
+            let now = total(year);
+            let before = Some(total(year - 1)).filter(|b| b.source != "none");
             let area = only
                 .as_ref()
                 .map(|d| (d, names.get(d).map_or("", String::as_str)));
             out.push(row(&models, year, &a, area, &now, before.as_ref()));
-            if by_district && only.is_none() {
+            // Districts are counted from recorded children only: DfE publishes none.
+            if by_district && only.is_none() && now.source == "recorded_children" {
                 let empty = Measures::default();
                 for (d, name) in &names {
                     let m = per_year.get(&year).and_then(|x| x.get(d)).unwrap_or(&empty);
-                    let b = per_year.get(&(year - 1)).and_then(|x| x.get(d));
-                    out.push(row(&models, year, &a, Some((d, name)), m, b));
+                    let b = per_year
+                        .get(&(year - 1))
+                        .and_then(|x| x.get(d))
+                        .map(|b| Figures::recorded(b, "recorded_children"));
+                    let m = Figures::recorded(m, "recorded_children");
+                    out.push(row(&models, year, &a, Some((d, name)), &m, b.as_ref()));
                 }
             }
         }

@@ -10,8 +10,8 @@ use chrono::Utc;
 use placeledger_app::Role as AppRole;
 use placeledger_app::access::may_read;
 use placeledger_app::service::{
-    ForecastQuery, MainstreamQuery, Narrowing, SettingsQuery, may_read_forecast, readable_scenario,
-    scenario_error,
+    ForecastQuery, MainstreamQuery, Narrowing, SettingsQuery, TrackScope, may_read_forecast,
+    readable_scenario, scenario_error,
 };
 use placeledger_domain::{
     AuthorityCode, GssCode, Phase, PlanningAreaCode, PrimaryNeed, ScenarioId,
@@ -564,40 +564,56 @@ impl PlanningQuery {
         })
     }
 
-    /// The forecast's back-test for an authority: from every origin with enough history,
-    /// forecast vs actual January caseload, MAPE and bias per horizon, beside the
-    /// last-value and compound-growth baselines, and how often the actual fell inside
-    /// P10-P90. Own authority (admins: any).
+    /// The forecast's back-test: forecasts made from past origins (the last January each
+    /// saw) against the Januaries that followed, per horizon, beside the last-value,
+    /// compound-growth and linear-trend baselines: MAPE, bias and how often the actual fell
+    /// inside P10-P90. `scope: AUTHORITY` (the default) gives `authority`'s own record over
+    /// every origin (own authority; admins: any). `scope: ALL` pools every authority in the
+    /// store (no `authority`; `origins` picks the origins, all by default), with the median
+    /// APE and the spread the ranges are sized on: any reader but a partner.
     #[graphql(complexity = "10 * child_complexity")]
     async fn backtest(
         &self,
         ctx: &Context<'_>,
-        authority: String,
+        authority: Option<String>,
+        #[graphql(default)] scope: BacktestScope,
         #[graphql(default = 5, validator(minimum = 1, maximum = 10))] horizon: i32,
+        origins: Option<Vec<i32>>,
     ) -> Result<Vec<BacktestLine>, Gql> {
         let v = viewer(ctx)?;
-        let a = authority_code("authority", &authority)?;
-        may_read(v, &a)?;
+        let scope = match (scope, authority) {
+            (BacktestScope::Authority, Some(a)) if origins.is_none() => {
+                TrackScope::Authority(authority_code("authority", &a)?)
+            }
+            (BacktestScope::Authority, Some(_)) => {
+                return Err(AppError::bad_input(
+                    "origins",
+                    "origins pick what scope: ALL pools; one authority's record covers every origin",
+                )
+                .into());
+            }
+            (BacktestScope::Authority, None) => {
+                return Err(AppError::bad_input(
+                    "authority",
+                    "give the authority, or scope: ALL for every authority pooled",
+                )
+                .into());
+            }
+            (BacktestScope::All, None) => TrackScope::All { origins },
+            (BacktestScope::All, Some(_)) => {
+                return Err(AppError::bad_input(
+                    "authority",
+                    "scope: ALL pools every authority: leave authority out",
+                )
+                .into());
+            }
+        };
         let s = services(ctx)?;
-        let b = s
+        let lines = s
             .app
-            .live
-            .backtest(u8::try_from(horizon).unwrap_or(5))
-            .await
-            .map_err(scenario_error)?;
-        Ok(b.summary
-            .iter()
-            .filter(|x| x.authority == a)
-            .map(|x| BacktestLine {
-                authority: x.authority.as_str().to_owned(),
-                horizon: i32::from(x.horizon),
-                method: x.method.code().to_owned(),
-                origins: i32::try_from(x.origins).unwrap_or(i32::MAX),
-                mape: x.mape,
-                bias: x.bias,
-                coverage: x.coverage,
-            })
-            .collect())
+            .backtest(v, &scope, u8::try_from(horizon).unwrap_or(5))
+            .await?;
+        Ok(lines.into_iter().map(BacktestLine::from).collect())
     }
 
     /// What `authority` shares with the caller's authority under their data-sharing

@@ -4,7 +4,7 @@ use async_graphql::{ComplexObject, Enum, InputObject, Json, SimpleObject};
 use chrono::{NaiveDate, Utc};
 use placeledger_app::ReadModels;
 use placeledger_app::disclosure;
-use placeledger_app::service::{ForecastAnswer, HistoryEntry};
+use placeledger_app::service::{ForecastAnswer, HistoryEntry, TrackRecordLine};
 use placeledger_capacity::Setting;
 use placeledger_domain::{AcademicYear, Urn};
 use placeledger_placements::GroupBy;
@@ -213,10 +213,24 @@ pub struct ForecastResult {
     pub position: u64,
     pub rows: Vec<ForecastRow>,
     pub totals: Vec<ForecastTotal>,
+    /// Plans in force each forecast January per authority, with their ranges.
+    pub caseload: Vec<CaseloadForecast>,
     pub flags: Vec<ForecastFlag>,
     /// What makes an authority's whole forecast doubtful (England's growth alone, a short
     /// history, no population, a start from DfE's published January).
     pub warnings: Vec<AuthorityWarning>,
+}
+
+/// An authority's plans in force in one forecast January: P10 / P50 / P90 over the runs.
+#[derive(Debug, SimpleObject)]
+pub struct CaseloadForecast {
+    pub authority: String,
+    pub year: i32,
+    pub plans: Range,
+    /// What the forecast starts from: `recorded_children` (the children on record, their
+    /// flows and placements) or `published_totals` (DfE's published January totals and
+    /// breakdowns only: no children are recorded for the authority).
+    pub basis: String,
 }
 
 /// Narrows the sufficiency forecast. Codes as in the forecast rows.
@@ -365,7 +379,7 @@ pub struct MainstreamFilter {
 /// A data-quality warning on a figure: a stable code (`surplus_over_25_percent`, `deficit`,
 /// `capacity_missing`, `roll_moved_over_10_percent`, `survival_outside_0_9_1_1`;
 /// for a whole authority `england_growth_only`, `short_history`, `no_population`,
-/// `published_start`) and what it means here.
+/// `published_start`, `capacity_missing`) and what it means here.
 #[derive(Debug, SimpleObject, Clone, PartialEq, Eq)]
 pub struct Warning {
     pub code: String,
@@ -706,21 +720,64 @@ pub struct CapitalItem {
     pub source: Option<String>,
 }
 
-/// The forecast's track record for one authority and horizon, beside the naive baselines.
+/// Whose track record `backtest` gives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Enum)]
+pub enum BacktestScope {
+    /// One authority's, over every origin.
+    #[default]
+    Authority,
+    /// Every authority in the store, pooled.
+    All,
+}
+
+/// The forecast's track record at one horizon by one method (the model or a baseline): one
+/// authority's over its origins, or pooled over every authority.
 #[derive(Debug, SimpleObject)]
 pub struct BacktestLine {
-    pub authority: String,
+    /// None: pooled over every authority.
+    pub authority: Option<String>,
     /// Years ahead of the forecast's origin.
     pub horizon: i32,
-    /// model, last_value or compound_growth.
+    /// model, last_value, compound_growth or linear_trend.
     pub method: String,
+    /// How many origins the errors come from.
     pub origins: i32,
-    /// Mean absolute % error over the origins.
+    /// The origins (the last January each forecast saw).
+    pub origin_years: Vec<i32>,
+    /// Forecasts scored (authority x origin).
+    pub forecasts: i32,
+    pub authorities: i32,
+    /// Mean absolute % error.
     pub mape: f64,
-    /// Mean signed % error.
+    /// Median absolute % error (pooled lines only).
+    pub median_ape: Option<f64>,
+    /// Mean signed % error: negative is too low.
     pub bias: f64,
     /// Share of actuals inside P10-P90 (model only).
     pub coverage: Option<f64>,
+    /// The spread of the model's misses the ranges are sized on: half the log P10-P90
+    /// distance in standard normal units (pooled model lines only).
+    pub spread: Option<f64>,
+}
+
+impl From<TrackRecordLine> for BacktestLine {
+    fn from(x: TrackRecordLine) -> Self {
+        let count = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
+        BacktestLine {
+            authority: x.authority.map(|a| a.as_str().to_owned()),
+            horizon: i32::from(x.horizon),
+            method: x.method.code().to_owned(),
+            origins: count(x.origins.len()),
+            origin_years: x.origins,
+            forecasts: count(x.forecasts),
+            authorities: count(x.authorities),
+            mape: x.mape,
+            median_ape: x.median_ape,
+            bias: x.bias,
+            coverage: x.coverage,
+            spread: x.spread,
+        }
+    }
 }
 
 /// A summary broken down by `dimensions`.
@@ -834,7 +891,26 @@ impl ForecastResult {
     /// The forecast a caller asked for, as served.
     pub(crate) fn of(answer: &ForecastAnswer) -> ForecastResult {
         let f = &answer.forecast;
+        let caseload =
+            answer
+                .caseload
+                .iter()
+                .map(|(a, year, range)| CaseloadForecast {
+                    authority: a.as_str().to_owned(),
+                    year: *year,
+                    plans: (*range).into(),
+                    basis: if f.forecast.flags.get(a).is_some_and(|x| {
+                        x.contains(&placeledger_forecast::Flag::NoChildLevelHistory)
+                    }) {
+                        "published_totals"
+                    } else {
+                        "recorded_children"
+                    }
+                    .to_owned(),
+                })
+                .collect();
         ForecastResult {
+            caseload,
             scenario: f.scenario.clone(),
             origin: f.origin,
             years: f.years.clone(),
