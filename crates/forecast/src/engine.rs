@@ -200,6 +200,20 @@ impl Forecast {
                     .into(),
             });
         }
+        let has_history = self
+            .rates
+            .get(authority)
+            .is_some_and(|r| r.method != "none" && !r.method.is_empty());
+        if has_history && !follows_england {
+            out.push(Warning {
+                code: "england_growth_missing",
+                message: "England's Januaries up to the origin are not on record: the total \
+                          follows the authority's own trend, damped, not England's growth \
+                          (on the national back-test about twice the error three years \
+                          ahead); import a DfE file with England's row"
+                    .into(),
+            });
+        }
         if has(Flag::ShortHistory) {
             out.push(Warning {
                 code: "short_history",

@@ -869,7 +869,42 @@ fn parsed(
             topics.join(", ")
         ));
     }
+    parsed.notes.extend(england_missing(&parsed));
     parsed
+}
+
+/// A warning when the file gives authorities' Januaries without England's: which Januaries,
+/// and what the forecast does without England's total.
+fn england_missing(parsed: &Parsed) -> Option<String> {
+    let england: std::collections::BTreeSet<AcademicYear> = parsed
+        .commands
+        .iter()
+        .filter_map(|c| match c {
+            Command::RecordNationalCaseload { census, .. } => Some(*census),
+            _ => None,
+        })
+        .collect();
+    let missing: std::collections::BTreeSet<i32> = parsed
+        .commands
+        .iter()
+        .filter_map(|c| match c {
+            Command::RecordCaseload { census, .. } if !england.contains(census) => {
+                Some(census.start_year() + 1)
+            }
+            _ => None,
+        })
+        .collect();
+    (!missing.is_empty()).then(|| {
+        let years: Vec<String> = missing.iter().map(ToString::to_string).collect();
+        format!(
+            "warning: no England (National) row for January {}: unless England's total for \
+             those Januaries is already on record, an authority known only from DfE's tables \
+             is forecast from its own trend, damped, instead of England's growth (warning \
+             england_growth_missing; on the national back-test that roughly doubles the \
+             error three years ahead). Import England's row as an administrator.",
+            years.join(", ")
+        )
+    })
 }
 
 /// A caseload cell's age band, need and type of placement.
@@ -1226,5 +1261,6 @@ fn parse_totals(
             list.join(", ")
         ));
     }
+    parsed.notes.extend(england_missing(&parsed));
     Ok(parsed)
 }

@@ -379,7 +379,7 @@ pub struct MainstreamFilter {
 /// A data-quality warning on a figure: a stable code (`surplus_over_25_percent`, `deficit`,
 /// `capacity_missing`, `roll_moved_over_10_percent`, `survival_outside_0_9_1_1`;
 /// for a whole authority `england_growth_only`, `short_history`, `no_population`,
-/// `published_start`, `capacity_missing`) and what it means here.
+/// `published_start`, `capacity_missing`, `england_growth_missing`) and what it means here.
 #[derive(Debug, SimpleObject, Clone, PartialEq, Eq)]
 pub struct Warning {
     pub code: String,

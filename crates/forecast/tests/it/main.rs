@@ -260,6 +260,23 @@ fn a_forecast_from_england_s_growth_alone_is_warned_of() {
     assert!(!codes.contains(&"england_growth_only"), "{codes:?}");
 }
 
+#[test]
+fn a_forecast_without_englands_januaries_says_what_it_falls_back_to() {
+    let codes = |inputs: &Inputs| -> Vec<&'static str> {
+        forecast(inputs, &quiet())
+            .unwrap()
+            .authority_warnings(&la("888"))
+            .iter()
+            .map(|w| w.code)
+            .collect()
+    };
+    let without = codes(&allocation_inputs(false));
+    assert!(without.contains(&"england_growth_missing"), "{without:?}");
+    assert!(!without.contains(&"england_growth_only"), "{without:?}");
+    let with = codes(&with_england(allocation_inputs(false), 2024));
+    assert!(!with.contains(&"england_growth_missing"), "{with:?}");
+}
+
 /// Costs at the price base, inflated a year at a time to each January's financial year,
 /// with home-to-school transport per child on top: special places at GBP 10,000 (2024-25
 /// prices), transport GBP 2,000, inflation 10%.

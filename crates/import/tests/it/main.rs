@@ -1187,6 +1187,15 @@ fn a_totals_file_records_each_january_and_passes_over_retired_authorities() {
             .iter()
             .any(|n| n.contains("mainstream_total, special_total"))
     );
+    // England's row is there for January 2025 but not for 2024: a warning names the
+    // January and the fallback.
+    let warning = parsed
+        .notes
+        .iter()
+        .find(|n| n.starts_with("warning: no England"))
+        .unwrap_or_else(|| panic!("{:?}", parsed.notes));
+    assert!(warning.contains("January 2024:"), "{warning}");
+    assert!(warning.contains("own trend, damped"), "{warning}");
     // A negative count is refused with its line.
     let bad = file.replace("11258", "-4");
     let problems = dfe_ehcp::parse("totals.csv", bad.as_bytes(), &pan_lancashire()).unwrap_err();
