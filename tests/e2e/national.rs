@@ -184,6 +184,22 @@ async fn from_an_empty_directory_any_authority_is_onboarded_and_forecast() {
     assert!(out.contains("passed over retired authorities"), "{out}");
     assert!(out.contains("909"), "{out}");
 
+    // Rutland's planning areas, from a CSV; again, nothing new.
+    let areas = dir.path().join("areas.csv");
+    std::fs::write(
+        &areas,
+        "planning_area,district,phase,name\n\
+         857-P,E06000017,primary,Rutland primary\n\
+         857-S,E06000017,secondary,Rutland secondary\n",
+    )
+    .unwrap();
+    let areas = areas.display().to_string();
+    let (ok, out, err) = cli_in(dir.path(), &["geography", "planning-areas", &areas]);
+    assert!(ok, "{err}");
+    assert!(out.contains("2 new events recorded"), "{out}");
+    let (ok, out, _) = cli_in(dir.path(), &["geography", "planning-areas", &areas]);
+    assert!(ok && out.contains("0 new events"), "{out}");
+
     // The track record: Suffolk and Rutland have enough Januaries; the new unitaries not.
     let (ok, table, err) = cli_in(
         dir.path(),

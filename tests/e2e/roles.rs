@@ -255,6 +255,34 @@ async fn root_fields(url: &str) {
             |_| json!({}),
             LANCASHIRE_READERS,
         ),
+        // Geography: an authority (administrators), a district and a planning area.
+        field(
+            "registerAuthority",
+            recorded!("registerAuthority", "RegisterAuthorityInput"),
+            |n| {
+                json!({ "i": { "authority": format!("97{n}"), "gss": format!("E0600097{n}"),
+                    "name": format!("E2E Authority {n} (synthetic)") } })
+            },
+            &["admin"],
+        ),
+        field(
+            "registerDistrict",
+            recorded!("registerDistrict", "RegisterDistrictInput"),
+            |n| {
+                json!({ "i": { "district": format!("E0700097{n}"), "authority": "888",
+                    "name": format!("E2E District {n} (synthetic)") } })
+            },
+            LANCASHIRE_WRITERS,
+        ),
+        field(
+            "registerPlanningArea",
+            recorded!("registerPlanningArea", "RegisterPlanningAreaInput"),
+            |n| {
+                json!({ "i": { "planningArea": format!("E2E-PA-{n}"), "district": PRESTON,
+                    "phase": "primary", "name": format!("E2E Planning Area {n} (synthetic)") } })
+            },
+            LANCASHIRE_WRITERS,
+        ),
         // Capacity: a special school opens, is commissioned, counted, converted and closed.
         field(
             "openSetting",

@@ -72,6 +72,8 @@ pub enum ImportFormat {
     HighNeeds,
     /// ONS's local authority district to county and unitary authority lookup.
     Geography,
+    /// Planning areas (planning_area, district, phase, name), Placeledger's layout.
+    PlanningAreas,
 }
 
 impl From<ImportFormat> for Format {
@@ -83,6 +85,7 @@ impl From<ImportFormat> for Format {
             ImportFormat::Settings => Format::Settings,
             ImportFormat::HighNeeds => Format::HighNeeds,
             ImportFormat::Geography => Format::Geography,
+            ImportFormat::PlanningAreas => Format::PlanningAreas,
         }
     }
 }
@@ -91,6 +94,38 @@ impl From<ImportFormat> for Format {
 // Codes are the national reference lists' own (SEN2 need and placement codes, DfE LA codes,
 // ONS GSS codes), as strings: a code not on the list is BAD_USER_INPUT naming the field and
 // listing the codes that are.
+
+#[derive(Debug, InputObject)]
+pub struct RegisterAuthorityInput {
+    /// DfE LA code (three digits), e.g. `935`.
+    pub authority: String,
+    /// ONS code of the county or unitary authority, e.g. `E10000029`.
+    pub gss: String,
+    pub name: String,
+    pub expected_version: Option<u64>,
+}
+
+#[derive(Debug, InputObject)]
+pub struct RegisterDistrictInput {
+    /// ONS code of the district, e.g. `E07000200`.
+    pub district: String,
+    /// DfE LA code of its authority.
+    pub authority: String,
+    pub name: String,
+    pub expected_version: Option<u64>,
+}
+
+#[derive(Debug, InputObject)]
+pub struct RegisterPlanningAreaInput {
+    /// The DfE-approved code or the authority's own: 1-32 letters, digits, `-` or `_`.
+    pub planning_area: String,
+    /// ONS code of the district it lies in.
+    pub district: String,
+    /// `primary` or `secondary`.
+    pub phase: String,
+    pub name: String,
+    pub expected_version: Option<u64>,
+}
 
 #[derive(Debug, InputObject)]
 pub struct RegisterChildInput {
@@ -442,6 +477,56 @@ impl Mutation {
 
 #[Object]
 impl Mutation {
+    /// Registers a county or unitary authority under its DfE LA code, with its ONS code and
+    /// name (administrators: an authority is reference data no authority owns).
+    async fn register_authority(
+        &self,
+        ctx: &Context<'_>,
+        input: RegisterAuthorityInput,
+    ) -> Result<Recorded, Gql> {
+        let command = Command::RegisterAuthority {
+            authority: authority("input.authority", &input.authority)?,
+            gss: val("input.gss", &input.gss, GssCode::parse)?,
+            name: input.name,
+        };
+        Self::execute(ctx, command, input.expected_version).await
+    }
+
+    /// Registers a district (its ONS code and name) of an authority: administrators, or the
+    /// authority's planners.
+    async fn register_district(
+        &self,
+        ctx: &Context<'_>,
+        input: RegisterDistrictInput,
+    ) -> Result<Recorded, Gql> {
+        let command = Command::RegisterDistrict {
+            district: val("input.district", &input.district, GssCode::parse)?,
+            authority: authority("input.authority", &input.authority)?,
+            name: input.name,
+        };
+        Self::execute(ctx, command, input.expected_version).await
+    }
+
+    /// Registers a planning area (a group of schools mainstream places are planned by, of
+    /// one phase) in a district: administrators, or the district's authority's planners.
+    async fn register_planning_area(
+        &self,
+        ctx: &Context<'_>,
+        input: RegisterPlanningAreaInput,
+    ) -> Result<Recorded, Gql> {
+        let command = Command::RegisterPlanningArea {
+            planning_area: val(
+                "input.planningArea",
+                &input.planning_area,
+                PlanningAreaCode::parse,
+            )?,
+            district: val("input.district", &input.district, GssCode::parse)?,
+            phase: val("input.phase", &input.phase, Phase::parse)?,
+            name: input.name,
+        };
+        Self::execute(ctx, command, input.expected_version).await
+    }
+
     /// Registers a child (a pseudonymous id) living in a district of the authority.
     async fn register_child(
         &self,

@@ -22,6 +22,7 @@ impl ImportKind {
             ImportKind::Settings => Format::Settings,
             ImportKind::HighNeeds => Format::HighNeeds,
             ImportKind::Geography => Format::Geography,
+            ImportKind::PlanningAreas => Format::PlanningAreas,
         }
     }
 }

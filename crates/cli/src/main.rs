@@ -404,6 +404,8 @@ enum ImportKind {
     /// ONS's local authority district to county and unitary authority lookup (England's
     /// authorities and districts).
     Geography,
+    /// Planning areas: planning_area, district, phase, name (see the README).
+    PlanningAreas,
 }
 
 #[derive(Debug, Subcommand)]
@@ -412,6 +414,10 @@ enum GeographyCommand {
     /// their districts from ONS's local authority district to county and unitary authority
     /// lookup (seeds/reference/ons/ has April 2025's); what is registered is left as it is.
     Import { file: std::path::PathBuf },
+    /// Registers planning areas (the groups of schools mainstream places are planned by)
+    /// from a CSV of planning_area, district, phase and name; those already registered in
+    /// the same district are left as they are.
+    PlanningAreas { file: std::path::PathBuf },
 }
 
 #[derive(Debug, Subcommand)]
@@ -508,6 +514,9 @@ async fn run() -> anyhow::Result<()> {
             file,
             register,
         } => import::run(store, kind, &file, register).await?,
+        Command::Geography(GeographyCommand::PlanningAreas { file }) => {
+            import::run(store, ImportKind::PlanningAreas, &file, false).await?;
+        }
         Command::Geography(GeographyCommand::Import { file }) => {
             import::run(store, ImportKind::Geography, &file, false).await?;
         }

@@ -13,6 +13,7 @@ pub mod dfe_ehcp;
 pub mod geography;
 pub mod high_needs;
 pub mod ons_snpp;
+pub mod planning_areas;
 pub mod settings;
 pub mod table;
 
@@ -37,16 +38,19 @@ pub enum Format {
     HighNeeds,
     /// ONS's local authority district to county and unitary authority lookup.
     Geography,
+    /// Planning areas (mainstream place planning), Placeledger's layout.
+    PlanningAreas,
 }
 
 impl Format {
-    pub const ALL: [Format; 6] = [
+    pub const ALL: [Format; 7] = [
         Format::OnsSnpp,
         Format::DfeEhcp,
         Format::Children,
         Format::Settings,
         Format::HighNeeds,
         Format::Geography,
+        Format::PlanningAreas,
     ];
 
     pub fn name(self) -> &'static str {
@@ -57,6 +61,7 @@ impl Format {
             Format::Settings => "settings",
             Format::HighNeeds => "high-needs",
             Format::Geography => "geography",
+            Format::PlanningAreas => "planning-areas",
         }
     }
 
@@ -89,6 +94,7 @@ impl Format {
             Format::Settings => settings::parse_table(table, state),
             Format::HighNeeds => high_needs::parse_table(table, state),
             Format::Geography => geography::parse_table(table, state),
+            Format::PlanningAreas => planning_areas::parse_table(table, state),
         }
     }
 }

@@ -39,6 +39,9 @@ fn valid(format: Format) -> String {
             E06000001,Hartlepool,,E06000001,Hartlepool,,1\n\
             E07000008,Cambridge,,E10000003,Cambridgeshire,,81\n\
             W06000001,Isle of Anglesey,Ynys Môn,W06000001,Isle of Anglesey,Ynys Môn,340\n".to_owned(),
+        Format::PlanningAreas => "planning_area,district,phase,name\n\
+            8881001,E07000117,primary,Burnley primary\n\
+            BLP-S,E06000009,secondary,Blackpool secondary\n".to_owned(),
         Format::HighNeeds => "la_code,financial_year,hnb_allocation,dsg_balance,status,source\n\
             888,2024-25,208960000,,estimate,England's high needs funding times Lancashire's share of England's plans\n\
             890,2025-26,,-4200000.50,forecast,\"Schools Forum, 9 December 2025\"\n".to_owned(),

@@ -1201,3 +1201,67 @@ fn a_totals_file_records_each_january_and_passes_over_retired_authorities() {
     let problems = dfe_ehcp::parse("totals.csv", bad.as_bytes(), &pan_lancashire()).unwrap_err();
     assert_eq!(problems[0].line, 5);
 }
+
+/// Planning areas from Placeledger's CSV: registered in their districts; again, nothing new;
+/// an unknown district or an area moved to another district is a problem, by line.
+#[test]
+fn planning_areas_are_registered_once_in_registered_districts() {
+    use placeledger_import::planning_areas;
+    let file = "planning_area,district,phase,name\n\
+        8881001,E07000117,primary,Burnley primary\n\
+        8881002,E07000117,secondary,Burnley secondary\n\
+        BLP-P,E06000009,primary,Blackpool primary\n";
+    let state = pan_lancashire();
+    let parsed = planning_areas::parse("areas.csv", file.as_bytes(), &state).unwrap();
+    assert_eq!(parsed.commands.len(), 3);
+    assert_eq!(parsed.lines, [2, 3, 4]);
+    assert!(matches!(
+        &parsed.commands[1],
+        Command::RegisterPlanningArea { phase: Phase::Secondary, name, .. } if name == "Burnley secondary"
+    ));
+
+    // Once recorded, the same file registers nothing and says so.
+    let mut after = state.clone();
+    for c in &parsed.commands {
+        for e in decide(&after, c).unwrap() {
+            after = evolve(after, &e);
+        }
+    }
+    let again = planning_areas::parse("areas.csv", file.as_bytes(), &after).unwrap();
+    assert!(again.commands.is_empty());
+    assert!(
+        again
+            .notes
+            .iter()
+            .any(|n| n.contains("3 planning area(s) already registered"))
+    );
+
+    // Every problem, by line; nothing imported.
+    let bad = "planning_area,district,phase,name\n\
+        8881001,E07000118,primary,Burnley primary\n\
+        X1,E09999999,primary,Nowhere\n\
+        X2,E07000117,tertiary,Odd\n\
+        X3,E07000117,primary,One\n\
+        X3,E07000117,primary,Two\n";
+    let problems = planning_areas::parse("areas.csv", bad.as_bytes(), &after).unwrap_err();
+    let at: Vec<(u64, Option<&str>)> = problems
+        .iter()
+        .map(|p| (p.line, p.column.as_deref()))
+        .collect();
+    assert_eq!(
+        at,
+        [
+            (2, Some("planning_area")),
+            (3, Some("district")),
+            (4, Some("phase")),
+            (6, Some("planning_area")),
+        ],
+        "{problems:?}"
+    );
+    assert!(
+        problems[0]
+            .message
+            .contains("registered in district E07000117")
+    );
+    assert!(problems[1].message.contains("geography import"));
+}
