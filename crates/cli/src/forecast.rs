@@ -125,6 +125,13 @@ pub async fn run(
     Ok(())
 }
 
+fn authority_name(inputs: &Inputs, a: &AuthorityCode) -> String {
+    inputs
+        .authorities
+        .get(a)
+        .map_or_else(|| a.as_str().to_owned(), |x| x.name.clone())
+}
+
 fn district_name(inputs: &Inputs, a: &AuthorityCode, d: &GssCode) -> String {
     inputs
         .authorities
@@ -202,6 +209,67 @@ fn write_csv(out: &mut impl Write, f: &Forecast, inputs: &Inputs) -> anyhow::Res
                 .collect::<Vec<_>>()
                 .join(";"),
         ])?;
+    }
+    // Each authority's whole: its plans in force (P10-P90 of the total, not a sum of the
+    // rows' ranges), where they are placed and what they cost (sums of the rows' medians;
+    // the cost of the rows with a cost on record, `cost_partial` where children are in rows
+    // without one).
+    for (authority, years) in &f.caseload {
+        for (year, plans) in years {
+            let mut warnings: Vec<&str> = f
+                .authority_warnings(authority)
+                .iter()
+                .map(|w| w.code)
+                .collect();
+            let totals: Vec<&placeledger_forecast::Total> = f
+                .totals
+                .iter()
+                .filter(|t| t.authority.as_ref() == Some(authority) && t.year == *year)
+                .collect();
+            let sum = |by: fn(&placeledger_forecast::Total) -> i64| -> String {
+                totals.iter().map(|t| by(t)).sum::<i64>().to_string()
+            };
+            let rows = f
+                .rows
+                .iter()
+                .filter(|r| &r.authority == authority && r.year == *year && r.need.is_none());
+            let cost: rust_decimal::Decimal = rows.clone().filter_map(|r| r.annual_cost).sum();
+            if rows
+                .clone()
+                .any(|r| r.annual_cost.is_none() && r.demand.p50 > 0)
+            {
+                warnings.push("cost_partial");
+            }
+            let cost = cost.to_string();
+            w.write_record([
+                authority.as_str().to_owned(),
+                String::new(),
+                format!("{} (whole authority)", authority_name(inputs, authority)),
+                year.to_string(),
+                "all".to_owned(),
+                "all_plans".to_owned(),
+                String::new(),
+                plans.p10.to_string(),
+                plans.p50.to_string(),
+                plans.p90.to_string(),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+                sum(|t| t.met_by_partner),
+                String::new(),
+                sum(|t| t.out_of_county),
+                String::new(),
+                cost,
+                "all".to_owned(),
+                sum(|t| t.by_location()[0].1),
+                sum(|t| t.by_location()[1].1),
+                sum(|t| t.by_location()[2].1),
+                warnings.join(";"),
+            ])?;
+        }
     }
     for m in &f.mainstream {
         w.write_record([
