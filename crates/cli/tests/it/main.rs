@@ -1029,6 +1029,39 @@ mod seeds {
         "Blackpool",
     ];
 
+    /// Blackpool's rows of a forecast CSV, and a whole-authority row a year: its plans in
+    /// force (a range) and the sum of its rows' costs.
+    fn blackpool_rows_and_its_whole(out: &str) {
+        let (whole, rows): (Vec<&str>, Vec<&str>) = out
+            .lines()
+            .skip(1)
+            .partition(|l| l.starts_with("890,,Blackpool (whole authority),"));
+        assert!(
+            rows.iter()
+                .all(|l| l.starts_with("890,E06000009,Blackpool,")),
+            "{out}"
+        );
+        assert_eq!(whole.len(), 10, "{out}");
+        let field = |l: &str, i: usize| l.split(',').nth(i).unwrap_or_default().to_owned();
+        for w in &whole {
+            assert_eq!(field(w, 5), "all_plans");
+            let [p10, p50, p90] = [7, 8, 9].map(|i| field(w, i).parse::<i64>().unwrap());
+            assert!(p10 < p50 && p50 < p90, "{w}");
+            let year = field(w, 3);
+            let cost: rust_decimal::Decimal = rows
+                .iter()
+                .filter(|l| field(l, 3) == year && field(l, 6).is_empty())
+                .filter(|l| field(l, 5) != "mainstream_pupils")
+                .map(|l| {
+                    field(l, 20)
+                        .parse::<rust_decimal::Decimal>()
+                        .unwrap_or_default()
+                })
+                .sum();
+            assert_eq!(field(w, 20), cost.to_string(), "{w}");
+        }
+    }
+
     #[test]
     fn forecast_run_and_backtest_on_the_seeded_history() {
         let dir = tempfile::tempdir().unwrap();
@@ -1089,34 +1122,7 @@ mod seeds {
                 .starts_with("authority,district,district_name,year")
         );
         assert!(lines.clone().count() > 100);
-        // Blackpool's rows, and a whole-authority row a year: its plans in force (a range)
-        // and the sum of its rows' costs.
-        let (whole, rows): (Vec<&str>, Vec<&str>) =
-            lines.partition(|l| l.starts_with("890,,Blackpool (whole authority),"));
-        assert!(
-            rows.iter()
-                .all(|l| l.starts_with("890,E06000009,Blackpool,")),
-            "{out}"
-        );
-        assert_eq!(whole.len(), 10, "{out}");
-        let field = |l: &str, i: usize| l.split(',').nth(i).unwrap_or_default().to_owned();
-        for w in &whole {
-            assert_eq!(field(w, 5), "all_plans");
-            let [p10, p50, p90] = [7, 8, 9].map(|i| field(w, i).parse::<i64>().unwrap());
-            assert!(p10 < p50 && p50 < p90, "{w}");
-            let year = field(w, 3);
-            let cost: rust_decimal::Decimal = rows
-                .iter()
-                .filter(|l| field(l, 3) == year && field(l, 6).is_empty())
-                .filter(|l| field(l, 5) != "mainstream_pupils")
-                .map(|l| {
-                    field(l, 20)
-                        .parse::<rust_decimal::Decimal>()
-                        .unwrap_or_default()
-                })
-                .sum();
-            assert_eq!(field(w, 20), cost.to_string(), "{w}");
-        }
+        blackpool_rows_and_its_whole(&out);
 
         // The back-test: origin 2018 (January 2018 the last seen) year by year, and the summary
         // beside both baselines.
