@@ -3,7 +3,7 @@
 PLACELEDGER_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 export PLACELEDGER_TEST_DATABASE_URL
 
-.PHONY: test check fmt lint nextest postgres bench bench-forecast bench-api soak run schema national
+.PHONY: test check fmt lint nextest postgres bench bench-forecast bench-api bench-national-files soak run schema national
 
 PLACELEDGER_DATABASE_URL ?= sqlite:./data/placeledger.db
 LISTEN ?= 127.0.0.1:8080
@@ -56,6 +56,12 @@ postgres:
 ## Store benchmark on both backends; rewrites BENCHMARKS.md. Takes several minutes.
 bench: postgres
 	cargo run --release --locked -p placeledger-bench --bin placeledger-bench -- --output BENCHMARKS.md
+
+## Every English authority from the published files through the release binary, from an empty
+## directory: times each step and writes the "national files" section of BENCHMARKS.md.
+bench-national-files:
+	cargo build --release --locked -p placeledger-cli -p placeledger-bench
+	./target/release/placeledger-bench-national-files --output BENCHMARKS.md
 
 bench-forecast:
 	cargo run --release --locked -p placeledger-bench --bin placeledger-bench-forecast -- --output BENCHMARKS.md
