@@ -3,7 +3,7 @@
 PLACELEDGER_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 export PLACELEDGER_TEST_DATABASE_URL
 
-.PHONY: test check fmt lint nextest postgres bench bench-forecast bench-api bench-national-files soak run schema national
+.PHONY: test check fmt lint nextest postgres bench bench-forecast bench-api bench-national-files soak run schema national screenshots
 
 PLACELEDGER_DATABASE_URL ?= sqlite:./data/placeledger.db
 LISTEN ?= 127.0.0.1:8080
@@ -27,6 +27,11 @@ national:
 	./target/release/placeledger --database-url $(NATIONAL_DATABASE_URL) import dfe-ehcp seeds/reference/national/sen_needs_all_plans.csv
 	./target/release/placeledger --database-url $(NATIONAL_DATABASE_URL) forecast run --format csv > data/national-forecast.csv
 	@echo "data/national-forecast.csv: $$(wc -l < data/national-forecast.csv) rows"
+
+## Runs the web app's browser tests (headless Chromium) and keeps their screenshots in
+## docs/screenshots/ (README shows one).
+screenshots:
+	PLACELEDGER_SCREENSHOTS=docs cargo nextest run --locked -p placeledger-cli --test e2e -E 'test(/web::/)'
 
 ## Rewrites schema/graphql/schema.graphql from the code (a test fails when they differ).
 schema:

@@ -16,6 +16,7 @@ mod national;
 mod outage;
 mod refresh;
 mod roles;
+mod web;
 
 use harness::{Database, Server, Ws, cli, code};
 use reqwest::Method;

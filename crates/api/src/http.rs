@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource, WebSocketProtocols};
+use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, WebSocketProtocols};
 use async_graphql::{Data, ServerError};
 use axum::Router;
 use axum::body::Bytes;
@@ -18,7 +18,7 @@ use axum::extract::{
     ConnectInfo, DefaultBodyLimit, FromRequestParts, Query, State, WebSocketUpgrade,
 };
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use placeledger_app::tokens::{self as auth, AuthError};
 use placeledger_app::{Backend, Live, Role, Service, Viewer};
@@ -191,23 +191,15 @@ pub fn router(app: App) -> Router {
     Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/graphql/ws", get(graphql_ws))
-        .route("/", get(graphiql))
-        .route("/graphiql", get(graphiql))
+        .route("/", get(crate::web::index))
+        .route("/graphiql", get(crate::web::graphiql))
+        .route("/assets/{*path}", get(crate::web::asset))
+        .route("/favicon.ico", get(crate::web::favicon))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(app)
-}
-
-async fn graphiql() -> Html<String> {
-    Html(
-        GraphiQLSource::build()
-            .endpoint("/graphql")
-            .subscription_endpoint("/graphql/ws")
-            .title("Placeledger")
-            .finish(),
-    )
 }
 
 async fn readyz(State(app): State<App>) -> Response {
@@ -388,7 +380,7 @@ async fn graphql_get(
     let gr = wants_graphql_response(&headers);
     let Some(query) = params.get("query") else {
         // A person with a browser: show GraphiQL.
-        return graphiql().await.into_response();
+        return crate::web::graphiql().await;
     };
     app.metrics.requests.fetch_add(1, Ordering::Relaxed);
     let mut request = async_graphql::Request::new(query.clone());

@@ -17,5 +17,6 @@ pub mod mutation;
 pub mod query;
 pub mod shape;
 pub mod subscription;
+pub mod web;
 
 pub use context::{PlaceledgerSchema, Services, build, sdl};

@@ -39,6 +39,7 @@ pub async fn serve(
         "Placeledger ({} store, read models at position {position})",
         store.backend()
     );
+    println!("Web app:   http://{local}/   (sign in with a token)");
     println!("GraphiQL:  http://{local}/graphiql");
     println!("GraphQL:   http://{local}/graphql   (WebSocket: ws://{local}/graphql/ws)");
     if dev_tokens {
@@ -60,11 +61,14 @@ async fn print_dev_tokens(store: &dyn AccessStore) -> anyhow::Result<()> {
         (Role::Analyst, la("888"), "Lancashire analyst"),
         (Role::Partner, la("890"), "Blackpool as a partner"),
     ];
-    println!("Development tokens (paste into GraphiQL's headers):");
+    println!(
+        "Development tokens (paste one into the web app's sign-in; GraphiQL then sends it, \
+         or give it as {{\"Authorization\": \"Bearer TOKEN\"}}):"
+    );
     for (role, authority, label) in tokens {
         let (_, secret) =
             tokens::create(store, role, authority, &format!("development: {label}")).await?;
-        println!("  {label:<24} {{\"Authorization\": \"Bearer {secret}\"}}");
+        println!("  {label:<24} {secret}");
     }
     Ok(())
 }

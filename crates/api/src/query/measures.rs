@@ -41,6 +41,10 @@ pub struct CountyMeasure {
     /// Plans in force on the census day, and the change on the January before (%).
     pub plans: u64,
     pub plans_growth_percent: Option<Decimal>,
+    /// The authority's plans in force that January as DfE published them (SEN2), where a
+    /// published table is on record: beside `plans` when those are counted from children
+    /// (the authority as a whole only).
+    pub published_plans: Option<u64>,
     /// Placed in state-funded mainstream (including resourced provision and SEN units), and
     /// as a share of all plans (%). None: not published.
     pub in_mainstream: Option<u64>,
@@ -93,6 +97,7 @@ fn growth(now: u32, before: Option<u32>) -> Option<Decimal> {
 struct Figures {
     source: &'static str,
     plans: u32,
+    published_plans: Option<u32>,
     in_mainstream: Option<u32>,
     independent_special: Option<u32>,
     out_of_authority: Option<BTreeMap<ProvisionKind, u32>>,
@@ -106,6 +111,7 @@ impl Figures {
         Figures {
             source,
             plans: m.plans,
+            published_plans: None,
             in_mainstream: Some(m.in_mainstream),
             independent_special: Some(m.independent_special),
             out_of_authority: Some(m.out_of_authority.clone()),
@@ -118,6 +124,7 @@ impl Figures {
         Figures {
             source: "published_tables",
             plans: m.plans,
+            published_plans: Some(m.plans),
             in_mainstream: m.in_mainstream,
             independent_special: m.independent_special,
             out_of_authority: None,
@@ -154,6 +161,7 @@ fn row(
         source: m.source.to_owned(),
         plans: u64::from(m.plans),
         plans_growth_percent: growth(m.plans, before.map(|b| b.plans)),
+        published_plans: m.published_plans.map(u64::from),
         in_mainstream: m.in_mainstream.map(u64::from),
         mainstream_share_percent: m.in_mainstream.and_then(|n| percent(n, m.plans)),
         independent_special: m.independent_special.map(u64::from),
@@ -246,7 +254,11 @@ impl MeasuresQuery {
                         t.add(m);
                     }
                 }
-                return Figures::recorded(&t, "recorded_children");
+                let mut f = Figures::recorded(&t, "recorded_children");
+                if only.is_none() {
+                    f.published_plans = models.caseload.published_measures(&a, y).map(|p| p.plans);
+                }
+                return f;
             }
             match models.caseload.published_measures(&a, y) {
                 Some(p) if only.is_none() => Figures::published(p),

@@ -1,0 +1,336 @@
+// Placeledger's web app for planners: one page that talks to /graphql with the token the
+// person signed in with (held for this browser session only), under the API's own access
+// rules. Every asset is served by Placeledger itself; nothing is fetched from elsewhere.
+
+const TOKEN_KEY = "placeledger.token";
+
+const state = {
+  token: sessionStorage.getItem(TOKEN_KEY),
+  viewer: null,
+};
+
+// ---- talking to the API ----------------------------------------------------------------
+
+/** An error the API answered with: its words and its stable code. */
+class ApiError extends Error {
+  constructor(message, code) {
+    super(message);
+    this.code = code;
+  }
+}
+
+let pending = 0;
+
+/** Shows "Loading…" while anything takes more than a moment. */
+function busy(delta) {
+  pending += delta;
+  const el = document.getElementById("busy");
+  if (pending > 0) {
+    clearTimeout(busy.timer);
+    busy.timer = setTimeout(() => { el.hidden = pending === 0; }, 150);
+  } else {
+    clearTimeout(busy.timer);
+    el.hidden = true;
+  }
+}
+
+async function gql(query, variables = {}) {
+  busy(+1);
+  try {
+    const res = await fetch("/graphql", {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        authorization: `Bearer ${state.token}`,
+      },
+      body: JSON.stringify({ query, variables }),
+    });
+    let body;
+    try {
+      body = await res.json();
+    } catch {
+      throw new ApiError(`the server answered ${res.status}`, `HTTP_${res.status}`);
+    }
+    if (body.errors && body.errors.length) {
+      const e = body.errors[0];
+      throw new ApiError(e.message, (e.extensions && e.extensions.code) || "ERROR");
+    }
+    return body.data;
+  } finally {
+    busy(-1);
+  }
+}
+
+function showError(e) {
+  const el = document.getElementById("error");
+  if (!e) {
+    el.hidden = true;
+    el.textContent = "";
+    return;
+  }
+  el.replaceChildren(
+    document.createTextNode(e.message + " "),
+    h("code", {}, `(${e.code || "ERROR"})`),
+  );
+  el.hidden = false;
+}
+
+// ---- a little DOM ------------------------------------------------------------------------
+
+/** An element with attributes (`on…` are listeners) and children (strings or nodes). */
+function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+    else el.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children.flat()) {
+    if (c !== undefined && c !== null) el.append(c);
+  }
+  return el;
+}
+
+const number = new Intl.NumberFormat("en-GB");
+const pounds = new Intl.NumberFormat("en-GB", {
+  style: "currency", currency: "GBP", maximumFractionDigits: 0,
+});
+
+/** A figure as people read it: `–` where there is none. */
+function show(v, format = number) {
+  return v === null || v === undefined ? "–" : format.format(Number(v));
+}
+
+// ---- charts ------------------------------------------------------------------------------
+
+/**
+ * A small line chart of `series` ({label, values, format}) over `years`, with the same
+ * figures in a table under it (the chart's text alternative). `data-series` and
+ * `data-points` say what was drawn.
+ */
+function chart({ id, title, caption, years, series, format = number }) {
+  const plot = h("div", { class: "plot", "aria-hidden": "true" });
+  const table = h(
+    "table",
+    { id: `${id}-table` },
+    h("caption", { class: "source" }, caption),
+    h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "January"),
+      series.map((s) => h("th", { scope: "col" }, s.label)))),
+    h("tbody", {}, years.map((y, i) => h("tr", {},
+      h("th", { scope: "row" }, String(y)),
+      series.map((s) => h("td", {}, show(s.values[i], s.format || format)))))),
+  );
+  const figure = h(
+    "figure",
+    {
+      class: "chart",
+      id,
+      "data-series": String(series.length),
+      "data-points": String(years.length),
+    },
+    h("h2", {}, title),
+    h("figcaption", {}, caption),
+    plot,
+    h("details", { class: "table-alt" }, h("summary", {}, "The figures as a table"), table),
+  );
+  const colours = ["#0b4f8a", "#c0392b", "#1d6b32", "#6c3483"];
+  const draw = () => {
+    const width = Math.max(320, Math.min(600, plot.clientWidth || 560));
+    // The chart stays reachable from its element (`plot.uplot`): what was drawn can be read.
+    // eslint-disable-next-line no-undef
+    plot.uplot = new uPlot({
+      width,
+      height: 220,
+      legend: { live: false },
+      scales: { x: { time: false } },
+      axes: [
+        { values: (u, ticks) => ticks.map((t) => String(t)) },
+        { size: 70, values: (u, ticks) => ticks.map((t) => (format === pounds ? `£${number.format(t / 1e6)}m` : number.format(t))) },
+      ],
+      series: [
+        { label: "January" },
+        ...series.map((s, i) => ({
+          label: s.label,
+          stroke: colours[i % colours.length],
+          width: 2,
+          points: { show: true },
+          dash: s.dash,
+        })),
+      ],
+    }, [years, ...series.map((s) => s.values.map((v) => (v === null ? null : Number(v))))], plot);
+  };
+  // Drawn once the figure is in the page (uPlot measures it).
+  requestAnimationFrame(draw);
+  return figure;
+}
+
+// ---- pages -------------------------------------------------------------------------------
+
+function signInPage() {
+  const input = h("input", {
+    id: "token", name: "token", type: "password", autocomplete: "off", required: true,
+  });
+  const form = h(
+    "form",
+    {
+      class: "sign-in",
+      onsubmit: async (ev) => {
+        ev.preventDefault();
+        state.token = input.value.trim();
+        try {
+          await loadViewer();
+          sessionStorage.setItem(TOKEN_KEY, state.token);
+          location.hash = "#/overview";
+          route();
+        } catch (e) {
+          state.token = null;
+          showError(e);
+        }
+      },
+    },
+    h("label", { for: "token" }, "Your Placeledger token"),
+    input,
+    h("button", { type: "submit" }, "Sign in"),
+    h("p", { class: "source" },
+      "The token is kept for this browser tab only and forgotten when it closes. ",
+      "Administrators make tokens with ", h("code", {}, "placeledger token create"),
+      "; ", h("code", {}, "make run"), " prints one per role."),
+  );
+  return [h("h1", {}, "Sign in"), form];
+}
+
+async function loadViewer() {
+  const data = await gql("{ viewer { role authority } }");
+  state.viewer = data.viewer;
+  const who = document.getElementById("who-text");
+  const role = state.viewer.role.toLowerCase();
+  who.textContent = state.viewer.authority
+    ? `Signed in: ${role}, authority ${state.viewer.authority}`
+    : `Signed in: ${role}, every authority`;
+  document.getElementById("who").hidden = false;
+  document.getElementById("nav").hidden = false;
+}
+
+function signOut() {
+  sessionStorage.removeItem(TOKEN_KEY);
+  state.token = null;
+  state.viewer = null;
+  document.getElementById("who").hidden = true;
+  document.getElementById("nav").hidden = true;
+  location.hash = "#/sign-in";
+  route();
+}
+
+const MEASURES = `query($authority: String!, $from: Int, $to: Int) {
+  countyMeasures(authority: $authority, fromYear: $from, toYear: $to) {
+    year source plans publishedPlans plansGrowthPercent inMainstream mainstreamSharePercent
+    independentSpecial outOfAuthority outOfAuthorityAnnualCost
+  }
+}`;
+
+async function overviewPage(params) {
+  const own = state.viewer.authority;
+  const authority = params.get("authority") || own || "888";
+  const to = Number(params.get("to")) || new Date().getFullYear();
+  const from = Number(params.get("from")) || to - 11;
+  const controls = h(
+    "form",
+    {
+      class: "controls",
+      onsubmit: (ev) => {
+        ev.preventDefault();
+        const f = new FormData(ev.target);
+        location.hash = `#/overview?authority=${encodeURIComponent(f.get("authority"))}&from=${f.get("from")}&to=${f.get("to")}`;
+      },
+    },
+    h("label", {}, "Authority (DfE code)",
+      h("input", { name: "authority", value: authority, size: 5, readonly: own ? true : undefined })),
+    h("label", {}, "From January", h("input", { name: "from", type: "number", value: from, min: 1990, max: 2100 })),
+    h("label", {}, "To January", h("input", { name: "to", type: "number", value: to, min: 1990, max: 2100 })),
+    h("button", { type: "submit" }, "Show"),
+  );
+  const data = await gql(MEASURES, { authority, from, to });
+  const rows = data.countyMeasures.filter((r) => r.plans > 0 || r.publishedPlans !== null);
+  const years = rows.map((r) => r.year);
+  const col = (f) => rows.map(f);
+  const sources = [...new Set(rows.map((r) => r.source))].join(", ");
+  return [
+    h("h1", {}, `Overview: authority ${authority}`),
+    h("p", { class: "lede" },
+      "The measures the county watches, January by January. Recorded figures are counted ",
+      "from the children on record; DfE's are the published SEN2 totals. ",
+      `Sources: ${sources || "none"}.`),
+    controls,
+    h("div", { class: "grid" },
+      chart({
+        id: "chart-plans",
+        title: "EHC plans in force",
+        caption: "On each January census day: recorded, and as DfE published it (SEN2).",
+        years,
+        series: [
+          { label: "Recorded", values: col((r) => (r.source === "none" ? null : r.plans)) },
+          { label: "DfE published", values: col((r) => r.publishedPlans), dash: [6, 4] },
+        ],
+      }),
+      chart({
+        id: "chart-mainstream",
+        title: "Share in mainstream (%)",
+        caption: "Plans placed in state-funded mainstream schools, including resourced provision and SEN units.",
+        years,
+        series: [{ label: "In mainstream (%)", values: col((r) => r.mainstreamSharePercent) }],
+        format: new Intl.NumberFormat("en-GB", { maximumFractionDigits: 1 }),
+      }),
+      chart({
+        id: "chart-placements",
+        title: "Independent special and out of authority",
+        caption: "Children placed in independent or non-maintained special schools, and at settings of another authority.",
+        years,
+        series: [
+          { label: "Independent or non-maintained special", values: col((r) => r.independentSpecial) },
+          { label: "Out of authority", values: col((r) => r.outOfAuthority) },
+        ],
+      }),
+      chart({
+        id: "chart-cost",
+        title: "Cost of out-of-authority placements a year",
+        caption: "At the authority's costs in force on each census day (placements of a kind with no cost on record are left out).",
+        years,
+        series: [{ label: "Annual cost", values: col((r) => r.outOfAuthorityAnnualCost), format: pounds }],
+        format: pounds,
+      }),
+    ),
+  ];
+}
+
+const PAGES = {
+  "sign-in": signInPage,
+  overview: overviewPage,
+};
+
+async function route() {
+  showError(null);
+  const [path, query] = location.hash.replace(/^#\/?/, "").split("?");
+  const params = new URLSearchParams(query || "");
+  let name = path || "overview";
+  if (!state.token) name = "sign-in";
+  const main = document.getElementById("main");
+  for (const a of document.querySelectorAll("#nav a")) {
+    if (a.getAttribute("href") === `#/${name}`) a.setAttribute("aria-current", "page");
+    else a.removeAttribute("aria-current");
+  }
+  try {
+    if (state.token && !state.viewer) await loadViewer();
+    const page = PAGES[name] || PAGES.overview;
+    main.replaceChildren(...(await page(params)));
+    main.dataset.page = name;
+  } catch (e) {
+    if (e.code === "UNAUTHENTICATED") {
+      signOut();
+    }
+    showError(e);
+  }
+}
+
+document.getElementById("sign-out").addEventListener("click", signOut);
+window.addEventListener("hashchange", route);
+route();

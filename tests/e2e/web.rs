@@ -1,0 +1,401 @@
+//! The planners' web app in a real browser: headless Chromium (Debian's `chromium` and
+//! `chromium-driver`, which `.ci/run` installs) driven over WebDriver. Each test signs in
+//! with a token, reads what the page shows against what the API answers, fails on any
+//! console error or any request to another host, and runs axe-core (vendored in
+//! `tests/web/vendor/`) for serious accessibility violations. Screenshots at 1366x768 go to
+//! `target/screenshots/` (and to `docs/screenshots/` with `PLACELEDGER_SCREENSHOTS=docs`).
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::wd::WebDriverCompatibleCommand;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+
+use crate::harness::{Database, Server};
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// A headless Chromium behind its own chromedriver, closed when dropped.
+struct Browser {
+    client: Client,
+    driver: Child,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+/// chromedriver's log of the browser's console (`goog:loggingPrefs`), read and cleared.
+#[derive(Debug)]
+struct BrowserLog;
+
+impl WebDriverCompatibleCommand for BrowserLog {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/se/log",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (
+            http::Method::POST,
+            Some(json!({ "type": "browser" }).to_string()),
+        )
+    }
+}
+
+impl Browser {
+    async fn start() -> Browser {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let driver = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{CHROMEDRIVER}: {e} (apt-get install chromium-driver)"));
+        let capabilities = json!({
+            "goog:chromeOptions": {
+                "binary": CHROMIUM,
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
+                         "--disable-dev-shm-usage", "--window-size=1366,768",
+                         "--lang=en-GB"],
+            },
+            "goog:loggingPrefs": { "browser": "ALL" },
+        });
+        let Value::Object(capabilities) = capabilities else {
+            unreachable!()
+        };
+        let started = Instant::now();
+        let client = loop {
+            match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                .capabilities(capabilities.clone())
+                .connect(&format!("http://127.0.0.1:{port}"))
+                .await
+            {
+                Ok(c) => break c,
+                Err(e) if started.elapsed() < Duration::from_secs(30) => {
+                    let _ = e;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("chromedriver did not answer: {e}"),
+            }
+        };
+        Browser { client, driver }
+    }
+
+    /// The console's messages at level SEVERE since the last look.
+    async fn console_errors(&self) -> Vec<String> {
+        let log = self.client.issue_cmd(BrowserLog).await.unwrap();
+        log.as_array()
+            .into_iter()
+            .flatten()
+            .filter(|e| e["level"] == "SEVERE")
+            .map(|e| e["message"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    /// Every resource the page loaded came from `base`.
+    async fn requests_elsewhere(&self, base: &str) -> Vec<String> {
+        let names = self
+            .client
+            .execute(
+                "return performance.getEntriesByType('resource').map(e => e.name)",
+                vec![],
+            )
+            .await
+            .unwrap();
+        names
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(Value::as_str)
+            .filter(|n| !n.starts_with(base))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// axe-core's serious and critical violations on the page.
+    async fn accessibility_violations(&self) -> Vec<Value> {
+        let axe = include_str!("../web/vendor/axe.min.js");
+        self.client.execute(axe, vec![]).await.unwrap();
+        let result = self
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 axe.run(document, { resultTypes: ['violations'] })
+                    .then(r => done(r.violations.map(v => ({ id: v.id, impact: v.impact,
+                        nodes: v.nodes.map(n => n.target.join(' ')) }))))
+                    .catch(e => done([{ id: 'axe-error', impact: 'critical', nodes: [String(e)] }]));",
+                vec![],
+            )
+            .await
+            .unwrap();
+        result
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|v| v["impact"] == "serious" || v["impact"] == "critical")
+            .cloned()
+            .collect()
+    }
+
+    /// Saves a screenshot of the page as `name.png`.
+    async fn screenshot(&self, name: &str) {
+        let png = self.client.screenshot().await.unwrap();
+        let target = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+        std::fs::create_dir_all(&target).unwrap();
+        std::fs::write(target.join(format!("{name}.png")), &png).unwrap();
+        if std::env::var("PLACELEDGER_SCREENSHOTS").as_deref() == Ok("docs") {
+            let docs =
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/screenshots");
+            std::fs::create_dir_all(&docs).unwrap();
+            std::fs::write(docs.join(format!("{name}.png")), &png).unwrap();
+        }
+    }
+
+    /// Waits (up to 60 s) for an element matching `css`.
+    async fn wait_for(&self, css: &str) -> fantoccini::elements::Element {
+        self.client
+            .wait()
+            .at_most(Duration::from_secs(60))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
+    }
+
+    async fn sign_in(&self, base: &str, token: &str) {
+        self.client.goto(&format!("{base}/")).await.unwrap();
+        let input = self.wait_for("#token").await;
+        input.send_keys(token).await.unwrap();
+        self.client
+            .find(Locator::Css("form.sign-in button"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        self.wait_for("#who:not([hidden])").await;
+    }
+}
+
+/// A table's body rows as text cells.
+async fn table_rows(b: &Browser, css: &str) -> Vec<Vec<String>> {
+    let rows = b
+        .client
+        .execute(
+            "return [...document.querySelectorAll(arguments[0] + ' tbody tr')]
+                .map(tr => [...tr.children].map(td => td.textContent.trim()))",
+            vec![json!(css)],
+        )
+        .await
+        .unwrap();
+    serde_json::from_value(rows).unwrap()
+}
+
+/// `1,234` or `–` as the page shows a figure.
+fn shown(v: &Value) -> String {
+    match v.as_u64() {
+        Some(n) => {
+            let s = n.to_string();
+            let mut out = String::new();
+            for (i, c) in s.chars().enumerate() {
+                if i > 0 && (s.len() - i) % 3 == 0 {
+                    out.push(',');
+                }
+                out.push(c);
+            }
+            out
+        }
+        None => "–".to_owned(),
+    }
+}
+
+#[tokio::test]
+async fn a_planner_signs_in_and_sees_the_overview_charts_offline() {
+    let db = Database::seeded();
+    let planner = db.token("planner", Some("888"));
+    let server = Server::start(&db.url);
+    let b = Browser::start().await;
+
+    // The page and every asset come from Placeledger itself.
+    b.client.goto(&format!("{}/", server.base)).await.unwrap();
+    b.wait_for("form.sign-in").await;
+    b.screenshot("sign-in").await;
+    b.sign_in(&server.base, &planner).await;
+    let who = b
+        .client
+        .find(Locator::Id("who-text"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(who, "Signed in: planner, authority 888");
+
+    // Four charts, each with its series drawn and its figures in a table.
+    b.wait_for("#chart-cost .uplot").await;
+    let drawn = b
+        .client
+        .execute(
+            "return [...document.querySelectorAll('figure.chart')].map(f => {
+                const u = f.querySelector('.plot').uplot;
+                return { id: f.id, series: Number(f.dataset.series),
+                    drawn: u.series.length - 1, data: u.data };
+            })",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let drawn = drawn.as_array().unwrap();
+    assert_eq!(drawn.len(), 4, "{drawn:?}");
+    let want = [
+        ("chart-plans", 2),
+        ("chart-mainstream", 1),
+        ("chart-placements", 2),
+        ("chart-cost", 1),
+    ];
+    for ((id, series), got) in want.iter().zip(drawn) {
+        assert_eq!(got["id"], *id);
+        assert_eq!(got["series"], *series, "{got}");
+        assert_eq!(got["drawn"], *series, "uPlot drew {got}");
+    }
+
+    // The figures are the API's.
+    let (_, api) = server
+        .gql(
+            Some(&planner),
+            "{ countyMeasures(authority: \"888\", fromYear: 2015, toYear: 2026) {
+                year plans publishedPlans independentSpecial outOfAuthority } }",
+            json!({}),
+        )
+        .await;
+    let api: Vec<&Value> = api["data"]["countyMeasures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["plans"].as_u64() > Some(0))
+        .collect();
+    // What the plans chart drew: the years, then the recorded and published plans.
+    let data = &drawn[0]["data"];
+    for (i, a) in api.iter().enumerate() {
+        assert_eq!(data[0][i], a["year"], "{data}");
+        assert_eq!(data[1][i], a["plans"], "{data}");
+        assert_eq!(data[2][i], a["publishedPlans"], "{data}");
+    }
+    let plans = table_rows(&b, "#chart-plans-table").await;
+    assert_eq!(plans.len(), api.len(), "{plans:?}");
+    for (row, a) in plans.iter().zip(&api) {
+        assert_eq!(row[0], a["year"].to_string());
+        assert_eq!(row[1], shown(&a["plans"]), "{row:?} {a}");
+        assert_eq!(row[2], shown(&a["publishedPlans"]), "{row:?} {a}");
+    }
+    let placements = table_rows(&b, "#chart-placements-table").await;
+    for (row, a) in placements.iter().zip(&api) {
+        assert_eq!(row[1], shown(&a["independentSpecial"]));
+        assert_eq!(row[2], shown(&a["outOfAuthority"]));
+    }
+    b.screenshot("overview").await;
+
+    assert_eq!(b.console_errors().await, Vec::<String>::new());
+    assert_eq!(
+        b.requests_elsewhere(&server.base).await,
+        Vec::<String>::new()
+    );
+    assert_eq!(b.accessibility_violations().await, Vec::<Value>::new());
+
+    // Signing out forgets the token.
+    b.client
+        .find(Locator::Id("sign-out"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait_for("form.sign-in").await;
+    let kept = b
+        .client
+        .execute("return sessionStorage.getItem('placeledger.token')", vec![])
+        .await
+        .unwrap();
+    assert!(kept.is_null());
+}
+
+#[tokio::test]
+async fn a_bad_token_is_told_in_words_with_its_code() {
+    let db = Database::seeded();
+    let server = Server::start(&db.url);
+    let b = Browser::start().await;
+    b.client.goto(&format!("{}/", server.base)).await.unwrap();
+    let input = b.wait_for("#token").await;
+    input.send_keys("not-a-token").await.unwrap();
+    b.client
+        .find(Locator::Css("form.sign-in button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let error = b
+        .wait_for("#error:not([hidden])")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(error.contains("UNAUTHENTICATED"), "{error}");
+    // The 401 itself is the only console line: the page reported it, nothing broke.
+    let errors = b.console_errors().await;
+    assert!(errors.iter().all(|e| e.contains("401")), "{errors:?}");
+}
+
+#[tokio::test]
+async fn graphiql_runs_from_vendored_assets_with_docs_for_a_signed_in_caller() {
+    let db = Database::seeded();
+    let analyst = db.token("analyst", Some("888"));
+    let server = Server::start(&db.url);
+    let b = Browser::start().await;
+    b.sign_in(&server.base, &analyst).await;
+    b.client
+        .goto(&format!("{}/graphiql", server.base))
+        .await
+        .unwrap();
+    // The editor, and the docs explorer's schema (introspection with the token).
+    b.wait_for(".graphiql-container").await;
+    b.client
+        .find(Locator::Css(
+            "button[aria-label='Show Documentation Explorer']",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let docs = b.wait_for(".graphiql-doc-explorer").await;
+    b.client
+        .wait()
+        .at_most(Duration::from_secs(60))
+        .for_element(Locator::XPath("//*[contains(text(), 'Query')]"))
+        .await
+        .unwrap();
+    let text = docs.text().await.unwrap();
+    assert!(text.contains("Query"), "{text}");
+    b.screenshot("graphiql").await;
+    assert_eq!(
+        b.requests_elsewhere(&server.base).await,
+        Vec::<String>::new()
+    );
+    assert_eq!(b.console_errors().await, Vec::<String>::new());
+}
