@@ -21,6 +21,8 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 struct Browser {
     client: Client,
     driver: Child,
+    /// Where the browser saves what it downloads.
+    downloads: tempfile::TempDir,
 }
 
 impl Drop for Browser {
@@ -67,8 +69,13 @@ impl Browser {
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("{CHROMEDRIVER}: {e} (apt-get install chromium-driver)"));
+        let downloads = tempfile::tempdir().unwrap();
         let capabilities = json!({
             "goog:chromeOptions": {
+                "prefs": {
+                    "download.default_directory": downloads.path().display().to_string(),
+                    "download.prompt_for_download": false,
+                },
                 "binary": CHROMIUM,
                 "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
                          "--disable-dev-shm-usage", "--window-size=1366,768",
@@ -94,7 +101,11 @@ impl Browser {
                 Err(e) => panic!("chromedriver did not answer: {e}"),
             }
         };
-        Browser { client, driver }
+        Browser {
+            client,
+            driver,
+            downloads,
+        }
     }
 
     /// The console's messages at level SEVERE since the last look.
@@ -175,6 +186,27 @@ impl Browser {
             .for_element(Locator::Css(css))
             .await
             .unwrap_or_else(|e| panic!("{css}: {e}"))
+    }
+
+    /// Clicks the link that downloads `name` and reads the file once it is whole.
+    async fn download(&self, name: &str) -> String {
+        self.client
+            .find(Locator::Css(&format!("a[download='{name}']")))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let path = self.downloads.path().join(name);
+        let started = Instant::now();
+        while !path.exists() {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "{name} was not downloaded"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        std::fs::read_to_string(path).unwrap()
     }
 
     async fn sign_in(&self, base: &str, token: &str) {
@@ -332,6 +364,120 @@ async fn a_planner_signs_in_and_sees_the_overview_charts_offline() {
         .await
         .unwrap();
     assert!(kept.is_null());
+}
+
+#[tokio::test]
+async fn a_planner_reads_a_districts_sufficiency_fan_against_capacity_and_downloads_it() {
+    let db = Database::seeded();
+    let planner = db.token("planner", Some("888"));
+    let server = Server::start(&db.url);
+    let b = Browser::start().await;
+    b.sign_in(&server.base, &planner).await;
+    b.client
+        .goto(&format!(
+            "{}/#/sufficiency?district=E07000123&phase=primary&kind=special",
+            server.base
+        ))
+        .await
+        .unwrap();
+    b.wait_for("#chart-sufficiency .uplot").await;
+    let (_, api) = server
+        .gql(
+            Some(&planner),
+            "{ forecast(filter: { authority: \"888\", district: \"E07000123\",
+                phase: \"primary\", kind: \"special\" }) {
+                rows { year need demand { p10 p50 p90 } capacity surplus { p50 } } } }",
+            json!({}),
+        )
+        .await;
+    let api: Vec<&Value> = api["data"]["forecast"]["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["need"].is_null())
+        .collect();
+    assert_eq!(api.len(), 10, "ten Januaries ahead");
+    // P10, median, P90 and capacity, year by year: the API's figures.
+    let data = b
+        .client
+        .execute(
+            "const u = document.querySelector('#chart-sufficiency .plot').uplot;
+             return { series: u.series.map(s => s.label), data: u.data };",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        data["series"],
+        json!(["January", "P10", "Median", "P90", "Capacity"])
+    );
+    for (i, r) in api.iter().enumerate() {
+        assert_eq!(data["data"][0][i], r["year"]);
+        assert_eq!(data["data"][1][i], r["demand"]["p10"]);
+        assert_eq!(data["data"][2][i], r["demand"]["p50"]);
+        assert_eq!(data["data"][3][i], r["demand"]["p90"]);
+        assert_eq!(data["data"][4][i], r["capacity"]);
+    }
+    // A deficit stands out, naming its years.
+    let deficit_years: Vec<String> = api
+        .iter()
+        .filter(|r| r["surplus"]["p50"].as_i64().is_some_and(|s| s < 0))
+        .map(|r| r["year"].to_string())
+        .collect();
+    let shown_deficits = b
+        .client
+        .execute(
+            "const e = document.getElementById('deficits'); return e ? e.textContent : null",
+            vec![],
+        )
+        .await
+        .unwrap();
+    if deficit_years.is_empty() {
+        assert!(shown_deficits.is_null(), "{shown_deficits}");
+    } else {
+        let text = shown_deficits.as_str().unwrap();
+        assert!(
+            deficit_years.iter().all(|y| text.contains(y.as_str())),
+            "{text}"
+        );
+    }
+    // Nothing stray on the page (an empty part shows nothing, not "null").
+    let text = b
+        .client
+        .find(Locator::Id("main"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !text.contains("null") && !text.contains("undefined"),
+        "{text}"
+    );
+    b.screenshot("sufficiency").await;
+
+    // The CSV downloaded is the same figures, raw.
+    let csv = b
+        .download("sufficiency-E07000123-primary-special.csv")
+        .await;
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("year,P10,Median,P90,Capacity"));
+    for (line, r) in lines.zip(&api) {
+        let want = format!(
+            "{},{},{},{},{}",
+            r["year"],
+            r["demand"]["p10"],
+            r["demand"]["p50"],
+            r["demand"]["p90"],
+            r["capacity"]
+                .as_i64()
+                .map(|c| c.to_string())
+                .unwrap_or_default()
+        );
+        assert_eq!(line, want);
+    }
+    assert_eq!(b.console_errors().await, Vec::<String>::new());
+    assert_eq!(b.accessibility_violations().await, Vec::<Value>::new());
 }
 
 #[tokio::test]

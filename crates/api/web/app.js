@@ -101,6 +101,23 @@ function show(v, format = number) {
   return v === null || v === undefined ? "–" : format.format(Number(v));
 }
 
+// ---- exports ---------------------------------------------------------------------------
+
+/** A CSV file's text: a header row, then rows; fields quoted where they need it. */
+function toCsv(header, rows) {
+  const field = (v) => {
+    const s = v === null || v === undefined ? "" : String(v);
+    return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  };
+  return [header, ...rows].map((r) => r.map(field).join(",")).join("\r\n") + "\r\n";
+}
+
+/** A link that downloads `rows` (raw figures, not as shown) as `name`.csv. */
+function csvLink(name, header, rows) {
+  const url = URL.createObjectURL(new Blob([toCsv(header, rows)], { type: "text/csv" }));
+  return h("a", { class: "download", href: url, download: `${name}.csv` }, `Download ${name}.csv`);
+}
+
 // ---- charts ------------------------------------------------------------------------------
 
 /**
@@ -108,7 +125,7 @@ function show(v, format = number) {
  * figures in a table under it (the chart's text alternative). `data-series` and
  * `data-points` say what was drawn.
  */
-function chart({ id, title, caption, years, series, format = number }) {
+function chart({ id, title, caption, years, series, format = number, bands, csv }) {
   const plot = h("div", { class: "plot", "aria-hidden": "true" });
   const table = h(
     "table",
@@ -132,6 +149,8 @@ function chart({ id, title, caption, years, series, format = number }) {
     h("figcaption", {}, caption),
     plot,
     h("details", { class: "table-alt" }, h("summary", {}, "The figures as a table"), table),
+    csvLink(csv || id.replace(/^chart-/, ""), ["year", ...series.map((s) => s.label)],
+      years.map((y, i) => [y, ...series.map((s) => s.values[i])])),
   );
   const colours = ["#0b4f8a", "#c0392b", "#1d6b32", "#6c3483"];
   const draw = () => {
@@ -142,6 +161,7 @@ function chart({ id, title, caption, years, series, format = number }) {
       width,
       height: 220,
       legend: { live: false },
+      bands,
       scales: { x: { time: false } },
       axes: [
         { values: (u, ticks) => ticks.map((t) => String(t)) },
@@ -151,7 +171,7 @@ function chart({ id, title, caption, years, series, format = number }) {
         { label: "January" },
         ...series.map((s, i) => ({
           label: s.label,
-          stroke: colours[i % colours.length],
+          stroke: s.stroke || colours[i % colours.length],
           width: 2,
           points: { show: true },
           dash: s.dash,
@@ -302,9 +322,102 @@ async function overviewPage(params) {
   ];
 }
 
+const KINDS = [
+  ["special", "Special school places"],
+  ["resourced_provision", "Resourced provision and SEN units"],
+  ["alternative_provision", "Alternative provision"],
+  ["independent", "Independent and non-maintained special"],
+  ["mainstream", "Mainstream"],
+  ["specialist_post_16", "Specialist post-16"],
+  ["fe_college", "FE and sixth form colleges"],
+];
+const PHASES = [["primary", "Primary"], ["secondary", "Secondary"], ["post_16", "Post-16"], ["nursery", "Nursery"]];
+
+const SUFFICIENCY = `query($f: ForecastFilter!) {
+  forecast(filter: $f) {
+    origin
+    rows { year need demand { p10 p50 p90 } capacity surplus { p50 }
+           warnings { code message } }
+    warnings { code message }
+  }
+}`;
+
+function select(name, label, options, value) {
+  return h("label", {}, label, h("select", { name },
+    options.map(([v, text]) => h("option", { value: v, selected: v === value }, text))));
+}
+
+async function sufficiencyPage(params) {
+  const own = state.viewer.authority;
+  const authority = params.get("authority") || own || "888";
+  const { authorities } = await gql("{ authorities { code name districts { code name } } }");
+  const info = authorities.find((a) => a.code === authority);
+  if (!info) throw new ApiError(`there is no authority ${authority}`, "NOT_FOUND");
+  const district = params.get("district") || info.districts[0].code;
+  const phase = params.get("phase") || "primary";
+  const kind = params.get("kind") || "special";
+  const need = params.get("need") || "";
+  const { forecast } = await gql(SUFFICIENCY, {
+    f: { authority, district, phase, kind, need: need || null },
+  });
+  const rows = forecast.rows.filter((r) => (need ? r.need === need : r.need === null));
+  const years = rows.map((r) => r.year);
+  const districtName = info.districts.find((d) => d.code === district)?.name || district;
+  const kindName = KINDS.find(([k]) => k === kind)?.[1] || kind;
+  const controls = h(
+    "form",
+    {
+      class: "controls",
+      onsubmit: (ev) => {
+        ev.preventDefault();
+        const f = new FormData(ev.target);
+        const q = new URLSearchParams({ authority, district: f.get("district"),
+          phase: f.get("phase"), kind: f.get("kind"), need: f.get("need") });
+        location.hash = `#/sufficiency?${q}`;
+      },
+    },
+    select("district", "District", info.districts.map((d) => [d.code, d.name]), district),
+    select("phase", "Phase", PHASES, phase),
+    select("kind", "Kind of place", KINDS, kind),
+    select("need", "Primary need", [["", "All needs"], ...["ASD", "SEMH", "SLCN", "MLD", "SLD",
+      "PMLD", "SPLD", "HI", "VI", "MSI", "PD", "OTH"].map((n) => [n, n])], need),
+    h("button", { type: "submit" }, "Show"),
+  );
+  const deficits = rows.filter((r) => r.surplus && r.surplus.p50 < 0);
+  const warnings = forecast.warnings.map((w) => h("li", {}, h("code", {}, w.code), " ", w.message));
+  return [
+    h("h1", {}, `Sufficiency: ${districtName}`),
+    h("p", { class: "lede" },
+      `Demand for ${kindName.toLowerCase()} (${phase.replace("_", "-")}${need ? `, ${need}` : ""}) `,
+      `against the places in the district's settings, forecast from January ${forecast.origin}: `,
+      "the median, and the range 8 runs in 10 fall inside (P10 to P90)."),
+    controls,
+    deficits.length
+      ? h("p", { class: "warning", id: "deficits" },
+        `Deficit (median demand over capacity) in ${deficits.map((r) => r.year).join(", ")}.`)
+      : null,
+    warnings.length ? h("ul", { class: "warnings" }, warnings) : null,
+    chart({
+      id: "chart-sufficiency",
+      title: `${kindName}, ${phase.replace("_", "-")}`,
+      caption: "Children needing a place (P10, median, P90) and the places there are.",
+      years,
+      csv: `sufficiency-${district}-${phase}-${kind}${need ? `-${need}` : ""}`,
+      series: [
+        { label: "P10", values: rows.map((r) => r.demand.p10), stroke: "#7fa6c9", dash: [4, 4] },
+        { label: "Median", values: rows.map((r) => r.demand.p50), stroke: "#0b4f8a" },
+        { label: "P90", values: rows.map((r) => r.demand.p90), stroke: "#7fa6c9", dash: [4, 4] },
+        { label: "Capacity", values: rows.map((r) => r.capacity), stroke: "#1d6b32" },
+      ],
+      bands: [{ series: [3, 1], fill: "rgba(11, 79, 138, 0.12)" }],
+    }),
+  ];
+}
+
 const PAGES = {
   "sign-in": signInPage,
   overview: overviewPage,
+  sufficiency: sufficiencyPage,
 };
 
 async function route() {
@@ -321,7 +434,7 @@ async function route() {
   try {
     if (state.token && !state.viewer) await loadViewer();
     const page = PAGES[name] || PAGES.overview;
-    main.replaceChildren(...(await page(params)));
+    main.replaceChildren(...(await page(params)).filter((x) => x !== null && x !== undefined));
     main.dataset.page = name;
   } catch (e) {
     if (e.code === "UNAUTHENTICATED") {
