@@ -481,6 +481,100 @@ async fn a_planner_reads_a_districts_sufficiency_fan_against_capacity_and_downlo
 }
 
 #[tokio::test]
+async fn an_analyst_reads_the_track_record_beside_the_baselines() {
+    let db = Database::seeded();
+    let analyst = db.token("analyst", Some("888"));
+    let server = Server::start(&db.url);
+    let b = Browser::start().await;
+    b.sign_in(&server.base, &analyst).await;
+    b.client
+        .goto(&format!("{}/#/track-record", server.base))
+        .await
+        .unwrap();
+    b.wait_for("#chart-track-all .uplot").await;
+    let (_, api) = server
+        .gql(
+            Some(&analyst),
+            "{ backtest(authority: \"888\", horizon: 5) { horizon method mape } }",
+            json!({}),
+        )
+        .await;
+    let lines = api["data"]["backtest"].as_array().unwrap();
+    let drawn = b
+        .client
+        .execute(
+            "const u = document.querySelector('#chart-track-own .plot').uplot;
+             return { series: u.series.map(s => s.label), data: u.data };",
+            vec![],
+        )
+        .await
+        .unwrap();
+    // One line per method (the forecast and three baselines), MAPE by years ahead.
+    let labels = drawn["series"].as_array().unwrap();
+    assert_eq!(labels.len(), 5, "{drawn}");
+    let methods = ["model", "compound_growth", "linear_trend", "last_value"];
+    for (i, method) in methods.iter().enumerate() {
+        for (j, hz) in drawn["data"][0].as_array().unwrap().iter().enumerate() {
+            let want = lines
+                .iter()
+                .find(|l| l["method"] == *method && l["horizon"] == *hz)
+                .unwrap();
+            let got = drawn["data"][i + 1][j].as_f64().unwrap();
+            assert!(
+                (got - want["mape"].as_f64().unwrap()).abs() < 1e-9,
+                "{method} {hz}"
+            );
+        }
+    }
+    b.screenshot("track-record").await;
+    assert_eq!(b.console_errors().await, Vec::<String>::new());
+    assert_eq!(b.accessibility_violations().await, Vec::<Value>::new());
+}
+
+#[tokio::test]
+async fn a_partner_sees_what_the_agreement_shares_and_no_figure_under_five() {
+    let db = Database::seeded();
+    let partner = db.token("partner", Some("890"));
+    let server = Server::start(&db.url);
+    let b = Browser::start().await;
+    b.sign_in(&server.base, &partner).await;
+    // A partner lands on what is shared with it, and is offered nothing else of the app.
+    let table = b.wait_for("#shared-table").await;
+    let links = b
+        .client
+        .execute(
+            "return [...document.querySelectorAll('#nav a')].filter(a => !a.hidden)
+                .map(a => a.textContent)",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(links, json!(["Shared with you", "GraphiQL"]));
+    let (_, api) = server
+        .gql(
+            Some(&partner),
+            "{ sharedPlaceData(authority: \"888\") { cells { demand capacity suppressed } } }",
+            json!({}),
+        )
+        .await;
+    let cells = api["data"]["sharedPlaceData"]["cells"].as_array().unwrap();
+    let rows = table_rows(&b, "#shared-table").await;
+    assert_eq!(rows.len(), cells.len());
+    for (row, cell) in rows.iter().zip(cells) {
+        assert_eq!(row[4], shown(&cell["demand"]));
+        assert_eq!(row[5], shown(&cell["capacity"]));
+        for figure in &row[4..6] {
+            let n: Option<u64> = figure.replace(',', "").parse().ok();
+            assert!(!n.is_some_and(|n| (1..5).contains(&n)), "{row:?}");
+        }
+    }
+    drop(table);
+    b.screenshot("partner").await;
+    assert_eq!(b.console_errors().await, Vec::<String>::new());
+    assert_eq!(b.accessibility_violations().await, Vec::<Value>::new());
+}
+
+#[tokio::test]
 async fn a_bad_token_is_told_in_words_with_its_code() {
     let db = Database::seeded();
     let server = Server::start(&db.url);

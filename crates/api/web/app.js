@@ -164,7 +164,8 @@ function chart({ id, title, caption, years, series, format = number, bands, csv 
       bands,
       scales: { x: { time: false } },
       axes: [
-        { values: (u, ticks) => ticks.map((t) => String(t)) },
+        // Whole years (or years ahead) only.
+        { incrs: [1, 2, 5, 10], values: (u, ticks) => ticks.map((t) => String(t)) },
         { size: 70, values: (u, ticks) => ticks.map((t) => (format === pounds ? `£${number.format(t / 1e6)}m` : number.format(t))) },
       ],
       series: [
@@ -200,7 +201,7 @@ function signInPage() {
         try {
           await loadViewer();
           sessionStorage.setItem(TOKEN_KEY, state.token);
-          location.hash = "#/overview";
+          location.hash = state.viewer.role === "PARTNER" ? "#/partner" : "#/overview";
           route();
         } catch (e) {
           state.token = null;
@@ -228,7 +229,12 @@ async function loadViewer() {
     ? `Signed in: ${role}, authority ${state.viewer.authority}`
     : `Signed in: ${role}, every authority`;
   document.getElementById("who").hidden = false;
-  document.getElementById("nav").hidden = false;
+  const nav = document.getElementById("nav");
+  nav.hidden = false;
+  const partner = state.viewer.role === "PARTNER";
+  for (const a of nav.querySelectorAll("a[data-for]")) {
+    a.hidden = partner !== (a.dataset.for === "partner");
+  }
 }
 
 function signOut() {
@@ -414,10 +420,128 @@ async function sufficiencyPage(params) {
   ];
 }
 
+const METHODS = [
+  ["model", "Placeledger's forecast"],
+  ["compound_growth", "Compound growth"],
+  ["linear_trend", "Linear trend"],
+  ["last_value", "Last value"],
+];
+
+const BACKTEST = `query($authority: String, $scope: BacktestScope!, $horizon: Int!) {
+  backtest(authority: $authority, scope: $scope, horizon: $horizon) {
+    authority horizon method origins originYears forecasts authorities mape medianApe bias
+    coverage
+  }
+}`;
+
+/** One track record (an authority's, or pooled over all) as a chart and a table. */
+function trackRecord(id, title, caption, lines) {
+  const horizons = [...new Set(lines.map((l) => l.horizon))].sort((a, b) => a - b);
+  const of = (method, hz) => lines.find((l) => l.method === method && l.horizon === hz);
+  const methods = METHODS.filter(([m]) => lines.some((l) => l.method === m));
+  const pct = new Intl.NumberFormat("en-GB", { maximumFractionDigits: 1 });
+  const figure = chart({
+    id,
+    title,
+    caption,
+    years: horizons,
+    csv: id.replace(/^chart-/, ""),
+    series: methods.map(([m, label]) => ({
+      label: `${label}: MAPE %`,
+      values: horizons.map((hz) => of(m, hz)?.mape ?? null),
+      format: pct,
+    })),
+  });
+  // Years ahead, not Januaries, along the bottom.
+  figure.querySelector("thead th").textContent = "Years ahead";
+  const model = horizons.map((hz) => of("model", hz)).filter(Boolean);
+  const detail = h("table", { id: `${id}-model` },
+    h("caption", { class: "source" }, "The forecast's own errors by years ahead."),
+    h("thead", {}, h("tr", {}, ["Years ahead", "Forecasts", "MAPE %", "Bias %",
+      "Inside P10-P90 %"].map((t) => h("th", { scope: "col" }, t)))),
+    h("tbody", {}, model.map((l) => h("tr", {},
+      h("th", { scope: "row" }, String(l.horizon)),
+      h("td", {}, show(l.forecasts)),
+      h("td", {}, show(l.mape, pct)),
+      h("td", {}, show(l.bias, pct)),
+      h("td", {}, l.coverage === null ? "–" : pct.format(l.coverage * 100))))));
+  figure.append(detail);
+  return figure;
+}
+
+async function trackRecordPage() {
+  const own = state.viewer.authority || "888";
+  const { backtest } = await gql(BACKTEST, { authority: own, scope: "AUTHORITY", horizon: 5 });
+  const parts = [
+    h("h1", {}, "Track record"),
+    h("p", { class: "lede" },
+      "How far the forecast missed when it was made from past Januaries with only what was ",
+      "known then, beside three forecasts a planner could make on a calculator. ",
+      "MAPE is the mean absolute percentage error."),
+    h("div", { class: "grid" },
+      trackRecord("chart-track-own", `Authority ${own}`,
+        `Forecasts of ${own}'s plans in force from every past January with enough history.`,
+        backtest)),
+  ];
+  if (state.viewer.role !== "PARTNER") {
+    const pooled = await gql(BACKTEST, { authority: null, scope: "ALL", horizon: 3 });
+    const n = Math.max(0, ...pooled.backtest.map((l) => l.authorities));
+    parts[2].append(trackRecord("chart-track-all", "Every authority in Placeledger",
+      `Pooled over ${n} authorities and the origins ${pooled.backtest[0]?.originYears.join(", ") || "–"}.`,
+      pooled.backtest));
+  }
+  return parts;
+}
+
+const SHARED = `query($authority: String!) {
+  sharedPlaceData(authority: $authority) {
+    authority position
+    cells { district districtName year phase kind demand capacity suppressed }
+  }
+}`;
+
+async function partnerPage(params) {
+  const authority = params.get("authority") || "888";
+  const { sharedPlaceData } = await gql(SHARED, { authority });
+  const cells = sharedPlaceData.cells;
+  const header = ["district", "year", "phase", "kind", "demand", "capacity", "suppressed"];
+  const controls = h("form", {
+    class: "controls",
+    onsubmit: (ev) => {
+      ev.preventDefault();
+      const f = new FormData(ev.target);
+      location.hash = `#/partner?authority=${encodeURIComponent(f.get("authority"))}`;
+    },
+  },
+  h("label", {}, "Authority sharing with you (DfE code)",
+    h("input", { name: "authority", value: authority, size: 5 })),
+  h("button", { type: "submit" }, "Show"));
+  return [
+    h("h1", {}, `Shared by authority ${authority}`),
+    h("p", { class: "lede" },
+      "What the data-sharing agreement lets a partner see: forecast medians by district, ",
+      "phase and kind of place. Counts of 1 to 4, and any count that would give one away, ",
+      "are withheld (–), exactly as the API withholds them."),
+    controls,
+    h("table", { id: "shared-table" },
+      h("caption", { class: "source" }, `Publication at event ${sharedPlaceData.position}.`),
+      h("thead", {}, h("tr", {}, ["District", "January", "Phase", "Kind", "Demand",
+        "Capacity", "Withheld"].map((t) => h("th", { scope: "col" }, t)))),
+      h("tbody", {}, cells.map((c) => h("tr", {},
+        h("th", { scope: "row" }, c.districtName),
+        h("td", {}, String(c.year)), h("td", {}, c.phase), h("td", {}, c.kind),
+        h("td", {}, show(c.demand)), h("td", {}, show(c.capacity)),
+        h("td", {}, c.suppressed ? "yes" : ""))))),
+    csvLink(`shared-${authority}`, header, cells.map((c) => header.map((k) => c[k]))),
+  ];
+}
+
 const PAGES = {
   "sign-in": signInPage,
   overview: overviewPage,
   sufficiency: sufficiencyPage,
+  "track-record": trackRecordPage,
+  partner: partnerPage,
 };
 
 async function route() {
@@ -433,6 +557,9 @@ async function route() {
   }
   try {
     if (state.token && !state.viewer) await loadViewer();
+    // A partner sees only what agreements share: its pages are the partner view.
+    const partner = state.viewer && state.viewer.role === "PARTNER";
+    if (partner && name !== "partner") name = "partner";
     const page = PAGES[name] || PAGES.overview;
     main.replaceChildren(...(await page(params)).filter((x) => x !== null && x !== undefined));
     main.dataset.page = name;
