@@ -178,14 +178,30 @@ impl Browser {
         }
     }
 
-    /// Waits (up to 60 s) for an element matching `css`.
+    /// Waits (up to 60 s) for an element matching `css`; if it never comes, says what the
+    /// page shows instead (its error, its console).
     async fn wait_for(&self, css: &str) -> fantoccini::elements::Element {
-        self.client
+        match self
+            .client
             .wait()
             .at_most(Duration::from_secs(60))
             .for_element(Locator::Css(css))
             .await
-            .unwrap_or_else(|e| panic!("{css}: {e}"))
+        {
+            Ok(e) => e,
+            Err(e) => {
+                let shown = self
+                    .client
+                    .execute(
+                        "return [document.getElementById('error')?.textContent, document.getElementById('main')?.dataset.page, document.getElementById('main')?.textContent.slice(0, 400)]",
+                        vec![],
+                    )
+                    .await
+                    .unwrap_or_default();
+                let console = self.console_errors().await;
+                panic!("{css}: {e}; the page says {shown}; console {console:?}")
+            }
+        }
     }
 
     /// Clicks the link that downloads `name` and reads the file once it is whole.
@@ -570,6 +586,93 @@ async fn a_partner_sees_what_the_agreement_shares_and_no_figure_under_five() {
     }
     drop(table);
     b.screenshot("partner").await;
+    assert_eq!(b.console_errors().await, Vec::<String>::new());
+    assert_eq!(b.accessibility_violations().await, Vec::<Value>::new());
+}
+
+#[tokio::test]
+async fn a_planner_makes_a_scenario_with_the_forms_and_compares_it() {
+    let db = Database::seeded();
+    let planner = db.token("planner", Some("888"));
+    let server = Server::start(&db.url);
+    let b = Browser::start().await;
+    b.sign_in(&server.base, &planner).await;
+    b.client
+        .goto(&format!("{}/#/scenarios", server.base))
+        .await
+        .unwrap();
+    // Create it: an id and a name, no JSON.
+    let form = b.wait_for("#create-form").await;
+    form.find(Locator::Css("input[name=id]"))
+        .await
+        .unwrap()
+        .send_keys("web-new-school")
+        .await
+        .unwrap();
+    form.find(Locator::Css("input[name=name]"))
+        .await
+        .unwrap()
+        .send_keys("A new special school (browser test)")
+        .await
+        .unwrap();
+    form.find(Locator::Css("button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // Add a lever with the form's defaults: 40 ASD places for ages 4-11 from September 2026.
+    let lever = b.wait_for("#lever-form").await;
+    lever
+        .find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait_for("#chart-scenario-cost .uplot").await;
+    let (_, api) = server
+        .gql(
+            Some(&planner),
+            "{ scenarios(authority: \"888\") { id name levers }
+               compareScenarios(scenario: \"web-new-school\") { costByYear { year annualCost } } }",
+            json!({}),
+        )
+        .await;
+    let made = api["data"]["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "web-new-school")
+        .unwrap_or_else(|| panic!("{api}"));
+    assert_eq!(made["name"], "A new special school (browser test)");
+    let levers = made["levers"].as_array().unwrap();
+    assert_eq!(levers.len(), 1, "{made}");
+    assert_eq!(levers[0]["lever"], "open_places");
+    assert_eq!(levers[0]["places"][0]["places"], 40);
+    assert_eq!(levers[0]["places"][0]["need"], "ASD");
+    // The cost chart is the API's comparison.
+    let drawn = b
+        .client
+        .execute(
+            "return document.querySelector('#chart-scenario-cost .plot').uplot.data",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let costs = api["data"]["compareScenarios"]["costByYear"]
+        .as_array()
+        .unwrap();
+    assert!(!costs.is_empty());
+    for (i, c) in costs.iter().enumerate() {
+        assert_eq!(drawn[0][i], c["year"]);
+        let want: f64 = c["annualCost"].as_str().unwrap().parse().unwrap();
+        assert!(
+            (drawn[1][i].as_f64().unwrap() - want).abs() < 0.01,
+            "{drawn} {c}"
+        );
+    }
+    b.screenshot("scenarios").await;
     assert_eq!(b.console_errors().await, Vec::<String>::new());
     assert_eq!(b.accessibility_violations().await, Vec::<Value>::new());
 }

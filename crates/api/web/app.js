@@ -201,8 +201,9 @@ function signInPage() {
         try {
           await loadViewer();
           sessionStorage.setItem(TOKEN_KEY, state.token);
-          location.hash = state.viewer.role === "PARTNER" ? "#/partner" : "#/overview";
-          route();
+          const target = state.viewer.role === "PARTNER" ? "#/partner" : "#/overview";
+          if (location.hash === target) route();
+          else location.hash = target;
         } catch (e) {
           state.token = null;
           showError(e);
@@ -243,8 +244,8 @@ function signOut() {
   state.viewer = null;
   document.getElementById("who").hidden = true;
   document.getElementById("nav").hidden = true;
-  location.hash = "#/sign-in";
-  route();
+  if (location.hash === "#/sign-in") route();
+  else location.hash = "#/sign-in";
 }
 
 const MEASURES = `query($authority: String!, $from: Int, $to: Int) {
@@ -536,15 +537,184 @@ async function partnerPage(params) {
   ];
 }
 
+const SCENARIOS = `query($authority: String) {
+  scenarios(authority: $authority) { id name author base createdOn levers }
+}`;
+const COMPARE = `query($scenario: String!) {
+  compareScenarios(scenario: $scenario) {
+    scenario totalCost capitalCost
+    costByYear { year annualCost }
+    changes { district year phase kind need demand capacity surplus annualCost
+              deficitBefore deficitAfter }
+  }
+}`;
+const SETTING_KINDS = ["special_la_maintained", "special_academy_free", "mainstream_academy",
+  "mainstream_la_maintained", "ap_pru_la_maintained", "specialist_post_16_institution"];
+
+/** The fields of one kind of lever, and how its JSON is made from them (no JSON typing). */
+function leverForm(authority, districts, onLever) {
+  const field = (name, label, attrs = {}) =>
+    h("label", {}, label, h("input", { name, required: true, ...attrs }));
+  const kinds = {
+    open_places: {
+      label: "Open places in a new setting",
+      fields: () => [
+        select("district", "District", districts.map((d) => [d.code, d.name]), districts[0]?.code),
+        select("kind", "Kind of setting", SETTING_KINDS.map((k) => [k, k.replaceAll("_", " ")]),
+          "special_la_maintained"),
+        field("low_age", "From age", { type: "number", min: 0, max: 25, value: 4 }),
+        field("high_age", "To age", { type: "number", min: 0, max: 25, value: 11 }),
+        field("from", "Open from", { type: "date", value: "2026-09-01" }),
+        select("need", "For need", [["", "Any need"], ["ASD", "ASD"], ["SEMH", "SEMH"],
+          ["SLCN", "SLCN"], ["SLD", "SLD"], ["PMLD", "PMLD"], ["MLD", "MLD"]], "ASD"),
+        field("places", "Places", { type: "number", min: 1, max: 2000, value: 40 }),
+      ],
+      json: (f) => ({
+        lever: "open_places", district: f.get("district"), kind: f.get("kind"),
+        low_age: Number(f.get("low_age")), high_age: Number(f.get("high_age")),
+        from: f.get("from"),
+        places: [f.get("need") ? { need: f.get("need"), places: Number(f.get("places")) }
+          : { places: Number(f.get("places")) }],
+      }),
+    },
+    change_places: {
+      label: "Expand or reduce a setting",
+      fields: () => [
+        field("urn", "Setting (URN)", { pattern: "[0-9]{6,8}", size: 8 }),
+        field("from", "From", { type: "date", value: "2026-09-01" }),
+        field("change", "Places more (or fewer, negative)", { type: "number", value: 20 }),
+      ],
+      json: (f) => ({ lever: "change_places", urn: f.get("urn"), from: f.get("from"),
+        change: Number(f.get("change")) }),
+    },
+    incidence_multiplier: {
+      label: "More or fewer new plans",
+      fields: () => [field("multiplier", "Multiplier of new plans", {
+        type: "number", step: "0.01", min: "0.5", max: "2", value: "1.10" })],
+      json: (f) => ({ lever: "incidence_multiplier", authority, multiplier: String(f.get("multiplier")) }),
+    },
+  };
+  const chooser = select("lever-kind", "Lever", Object.entries(kinds).map(([k, v]) => [k, v.label]),
+    "open_places");
+  const fields = h("div", { class: "controls", id: "lever-fields" });
+  const fill = () => fields.replaceChildren(...kinds[chooser.querySelector("select").value].fields());
+  chooser.querySelector("select").addEventListener("change", fill);
+  fill();
+  return h("form", {
+    class: "lever", id: "lever-form",
+    onsubmit: (ev) => {
+      ev.preventDefault();
+      const f = new FormData(ev.target);
+      onLever(kinds[f.get("lever-kind")].json(f));
+    },
+  }, h("h2", {}, "Add a lever"), chooser, fields, h("button", { type: "submit" }, "Add the lever"));
+}
+
+async function scenariosPage(params) {
+  const authority = state.viewer.authority || params.get("authority") || "888";
+  const mayPlan = state.viewer.role === "PLANNER" || state.viewer.role === "ADMIN";
+  const [{ scenarios }, { authorities }] = await Promise.all([
+    gql(SCENARIOS, { authority }),
+    gql("{ authorities { code districts { code name } } }"),
+  ]);
+  const districts = authorities.find((a) => a.code === authority)?.districts || [];
+  const chosen = params.get("scenario");
+  const list = h("table", { id: "scenario-list" },
+    h("caption", { class: "source" }, `Scenarios of authority ${authority}.`),
+    h("thead", {}, h("tr", {}, ["Scenario", "Name", "Levers", "Made by", "On"].map((t) =>
+      h("th", { scope: "col" }, t)))),
+    h("tbody", {}, scenarios.map((s) => h("tr", {},
+      h("th", { scope: "row" }, h("a", { href: `#/scenarios?scenario=${s.id}` }, s.id)),
+      h("td", {}, s.name), h("td", {}, String(s.levers.length)), h("td", {}, s.author),
+      h("td", {}, s.createdOn)))));
+  const parts = [
+    h("h1", {}, "Scenarios"),
+    h("p", { class: "lede" }, "A scenario is the baseline forecast with levers pulled: places ",
+      "opened or closed, more or fewer new plans, costs changed. Compare one with the baseline ",
+      "to see the cells that change and what it costs."),
+    list,
+  ];
+  if (mayPlan) {
+    parts.push(h("form", {
+      class: "controls", id: "create-form",
+      onsubmit: async (ev) => {
+        ev.preventDefault();
+        const f = new FormData(ev.target);
+        try {
+          await gql(`mutation($i: CreateScenarioInput!) { createScenario(input: $i) { version } }`,
+            { i: { id: f.get("id"), name: f.get("name"), authority } });
+          location.hash = `#/scenarios?scenario=${encodeURIComponent(f.get("id"))}`;
+        } catch (e) {
+          showError(e);
+        }
+      },
+    },
+    h("label", {}, "Scenario id (lower case, digits, hyphens)",
+      h("input", { name: "id", required: true, pattern: "[a-z0-9\\-]+", size: 20 })),
+    h("label", {}, "Name", h("input", { name: "name", required: true, size: 30 })),
+    h("button", { type: "submit" }, "Create a scenario")));
+  }
+  const scenario = scenarios.find((s) => s.id === chosen);
+  if (scenario) {
+    parts.push(h("h2", {}, `${scenario.name} (${scenario.id})`),
+      h("ul", { id: "levers" }, scenario.levers.map((l) => h("li", {}, h("code", {}, JSON.stringify(l))))));
+    if (mayPlan) {
+      parts.push(leverForm(authority, districts, async (lever) => {
+        try {
+          await gql(`mutation($i: AddLeverInput!) { addScenarioLever(input: $i) { version } }`,
+            { i: { scenario: scenario.id, lever } });
+          route();
+        } catch (e) {
+          showError(e);
+        }
+      }));
+    }
+    if (scenario.levers.length) {
+      const { compareScenarios: c } = await gql(COMPARE, { scenario: scenario.id });
+      const gbp = pounds;
+      parts.push(
+        h("p", { id: "scenario-cost" },
+          `Against the baseline: ${gbp.format(Number(c.totalCost))} over the horizon in running costs, `,
+          `${gbp.format(Number(c.capitalCost))} capital.`),
+        chart({
+          id: "chart-scenario-cost",
+          title: "Change in annual cost",
+          caption: "The scenario's cost a year less the baseline's.",
+          years: c.costByYear.map((y) => y.year),
+          csv: `scenario-${scenario.id}-cost`,
+          series: [{ label: "Change in cost", values: c.costByYear.map((y) => y.annualCost) }],
+          format: pounds,
+        }),
+        h("table", { id: "scenario-changes" },
+          h("caption", { class: "source" }, "Cells that change (after less before)."),
+          h("thead", {}, h("tr", {}, ["District", "January", "Phase", "Kind", "Need", "Demand",
+            "Capacity", "Surplus", "Deficit before", "Deficit after"].map((t) =>
+            h("th", { scope: "col" }, t)))),
+          h("tbody", {}, c.changes.filter((x) => x.need === null).map((x) => h("tr", {},
+            h("th", { scope: "row" }, x.district), h("td", {}, String(x.year)),
+            h("td", {}, x.phase), h("td", {}, x.kind), h("td", {}, "all"),
+            h("td", {}, show(x.demand)), h("td", {}, show(x.capacity)), h("td", {}, show(x.surplus)),
+            h("td", {}, x.deficitBefore ? "yes" : "no"), h("td", {}, x.deficitAfter ? "yes" : "no"))))),
+      );
+    }
+  }
+  return parts;
+}
+
 const PAGES = {
   "sign-in": signInPage,
+  scenarios: scenariosPage,
   overview: overviewPage,
   sufficiency: sufficiencyPage,
   "track-record": trackRecordPage,
   partner: partnerPage,
 };
 
+/** Each navigation's number: a slow page that finishes after a newer one is not shown. */
+let navigation = 0;
+
 async function route() {
+  const mine = ++navigation;
   showError(null);
   const [path, query] = location.hash.replace(/^#\/?/, "").split("?");
   const params = new URLSearchParams(query || "");
@@ -561,9 +731,12 @@ async function route() {
     const partner = state.viewer && state.viewer.role === "PARTNER";
     if (partner && name !== "partner") name = "partner";
     const page = PAGES[name] || PAGES.overview;
-    main.replaceChildren(...(await page(params)).filter((x) => x !== null && x !== undefined));
+    const parts = await page(params);
+    if (mine !== navigation) return;
+    main.replaceChildren(...parts.filter((x) => x !== null && x !== undefined));
     main.dataset.page = name;
   } catch (e) {
+    if (mine !== navigation) return;
     if (e.code === "UNAUTHENTICATED") {
       signOut();
     }
