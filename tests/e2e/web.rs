@@ -213,16 +213,25 @@ impl Browser {
             .click()
             .await
             .unwrap();
+        String::from_utf8(self.downloaded(name).await).unwrap()
+    }
+
+    /// The bytes of the downloaded file `name`, once the browser has finished it.
+    async fn downloaded(&self, name: &str) -> Vec<u8> {
         let path = self.downloads.path().join(name);
         let started = Instant::now();
         while !path.exists() {
             assert!(
                 started.elapsed() < Duration::from_secs(30),
-                "{name} was not downloaded"
+                "{name} was not downloaded: {:?}",
+                std::fs::read_dir(self.downloads.path()).map(|d| d
+                    .filter_map(Result::ok)
+                    .map(|e| e.file_name())
+                    .collect::<Vec<_>>())
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        std::fs::read_to_string(path).unwrap()
+        std::fs::read(path).unwrap()
     }
 
     async fn sign_in(&self, base: &str, token: &str) {
@@ -357,6 +366,43 @@ async fn a_planner_signs_in_and_sees_the_overview_charts_offline() {
         assert_eq!(row[2], shown(&a["outOfAuthority"]));
     }
     b.screenshot("overview").await;
+
+    // The page's tables as an Excel workbook: a sheet per chart, numbers as numbers, and a
+    // notes sheet saying where they come from.
+    b.client
+        .find(Locator::Id("download-xlsx"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let bytes = b.downloaded("overview-authority-888.xlsx").await;
+    let mut book: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+    use calamine::Reader as _;
+    assert_eq!(
+        book.sheet_names(),
+        [
+            "EHC plans in force",
+            "Share in mainstream (%)",
+            "Independent special and out",
+            "Cost of out-of-authority pla",
+            "Notes"
+        ]
+        .map(str::to_owned)
+    );
+    let sheet = book.worksheet_range("EHC plans in force").unwrap();
+    let rows: Vec<_> = sheet.rows().collect();
+    assert_eq!(rows[0][1], calamine::Data::String("Recorded".into()));
+    for (row, a) in rows[1..].iter().zip(&api) {
+        assert_eq!(row[0], calamine::Data::Float(a["year"].as_f64().unwrap()));
+        assert_eq!(row[1], calamine::Data::Float(a["plans"].as_f64().unwrap()));
+    }
+    let notes = book.worksheet_range("Notes").unwrap();
+    assert!(
+        notes.rows().count() > 4,
+        "a note per table and the export's own"
+    );
 
     assert_eq!(b.console_errors().await, Vec::<String>::new());
     assert_eq!(
@@ -741,4 +787,58 @@ async fn graphiql_runs_from_vendored_assets_with_docs_for_a_signed_in_caller() {
         Vec::<String>::new()
     );
     assert_eq!(b.console_errors().await, Vec::<String>::new());
+}
+
+/// The workbook endpoint formats what a signed-in caller sends, and nothing else: no token
+/// is 401, a malformed body or an empty book is a 400 with a code, and nothing is read.
+#[tokio::test]
+async fn the_workbook_endpoint_needs_a_token_and_a_well_formed_book() {
+    use reqwest::Method;
+    let db = Database::seeded();
+    let analyst = db.token("analyst", Some("888"));
+    let server = Server::start(&db.url);
+    let json_ct = ("content-type", "application/json");
+    let book = json!({ "sheets": [{ "name": "T", "columns": ["a"], "rows": [[1]] }] });
+    let (status, _, body) = server
+        .raw(
+            Method::POST,
+            "/export.xlsx",
+            &[json_ct],
+            book.to_string().into_bytes(),
+        )
+        .await;
+    assert_eq!(status, 401, "{body}");
+    assert!(body.contains("UNAUTHENTICATED"), "{body}");
+    let bearer = format!("Bearer {analyst}");
+    let auth = ("authorization", bearer.as_str());
+    let (status, _, body) = server
+        .raw(
+            Method::POST,
+            "/export.xlsx",
+            &[json_ct, auth],
+            b"{not json".to_vec(),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("BAD_REQUEST"), "{body}");
+    let (status, _, body) = server
+        .raw(
+            Method::POST,
+            "/export.xlsx",
+            &[json_ct, auth],
+            json!({ "sheets": [] }).to_string().into_bytes(),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("BAD_USER_INPUT"), "{body}");
+    let (status, ct, _) = server
+        .raw(
+            Method::POST,
+            "/export.xlsx",
+            &[json_ct, auth],
+            book.to_string().into_bytes(),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(ct.starts_with("application/vnd.openxmlformats"), "{ct}");
 }

@@ -195,6 +195,7 @@ pub fn router(app: App) -> Router {
         .route("/graphiql", get(crate::web::graphiql))
         .route("/assets/{*path}", get(crate::web::asset))
         .route("/favicon.ico", get(crate::web::favicon))
+        .route("/export.xlsx", axum::routing::post(export_xlsx))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -323,6 +324,55 @@ async fn viewer_of(app: &App, headers: &HeaderMap) -> Result<Option<Viewer>, Aut
     let token = auth::bearer(value)?;
     // Looked up on every request: a revoked token is refused at once, on every node.
     Ok(Some(auth::authenticate(&*app.backend.access, token).await?))
+}
+
+/// `POST /export.xlsx`: the web app's tables as an Excel workbook (signed-in callers only; it
+/// formats what the caller has already been given, and reads nothing).
+async fn export_xlsx(
+    State(app): State<App>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let refused = |status: StatusCode, code: &str, message: String| {
+        (
+            status,
+            [(header::CONTENT_TYPE, "application/json")],
+            serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": code } }] })
+                .to_string(),
+        )
+            .into_response()
+    };
+    match viewer_of(&app, &headers).await {
+        Ok(Some(_)) => {}
+        Ok(None) | Err(_) => {
+            return refused(
+                StatusCode::UNAUTHORIZED,
+                code::UNAUTHENTICATED,
+                "a bearer token is needed: send `Authorization: Bearer <token>`".into(),
+            );
+        }
+    }
+    let export: crate::web::Export = match body
+        .map_err(|e| e.body_text())
+        .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
+    {
+        Ok(e) => e,
+        Err(e) => return refused(StatusCode::BAD_REQUEST, code::BAD_REQUEST, e),
+    };
+    match crate::web::workbook(&export) {
+        Ok(bytes) => (
+            [
+                (
+                    header::CONTENT_TYPE,
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                ),
+                (header::CONTENT_DISPOSITION, "attachment"),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(e) => refused(StatusCode::BAD_REQUEST, code::BAD_USER_INPUT, e),
+    }
 }
 
 async fn graphql_post(

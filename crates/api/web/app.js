@@ -112,6 +112,45 @@ function toCsv(header, rows) {
   return [header, ...rows].map((r) => r.map(field).join(",")).join("\r\n") + "\r\n";
 }
 
+/** The tables of the page being shown, for its Excel workbook: {name, columns, rows, note}. */
+let exportsOfPage = [];
+
+/** Adds a table to the page's workbook. */
+function exportTable(name, columns, rows, note) {
+  exportsOfPage.push({ name, columns, rows, note });
+}
+
+/** Asks the server to make the page's tables an .xlsx workbook, and saves it. */
+async function downloadWorkbook(title) {
+  busy(+1);
+  try {
+    const notes = [
+      `${title}: exported from Placeledger on ${new Date().toISOString().slice(0, 10)}.`,
+      ...exportsOfPage.map((t) => `${t.name}: ${t.note}`),
+    ];
+    const res = await fetch("/export.xlsx", {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${state.token}` },
+      body: JSON.stringify({ sheets: exportsOfPage, notes }),
+    });
+    if (!res.ok) {
+      const body = await res.json().catch(() => ({}));
+      const e = (body.errors && body.errors[0]) || {};
+      throw new ApiError(e.message || `the server answered ${res.status}`,
+        (e.extensions && e.extensions.code) || `HTTP_${res.status}`);
+    }
+    const url = URL.createObjectURL(await res.blob());
+    const a = h("a", { href: url, download: `${title.toLowerCase().replace(/[^a-z0-9]+/g, "-")}.xlsx` });
+    document.body.append(a);
+    a.click();
+    a.remove();
+  } catch (e) {
+    showError(e);
+  } finally {
+    busy(-1);
+  }
+}
+
 /** A link that downloads `rows` (raw figures, not as shown) as `name`.csv. */
 function csvLink(name, header, rows) {
   const url = URL.createObjectURL(new Blob([toCsv(header, rows)], { type: "text/csv" }));
@@ -152,6 +191,8 @@ function chart({ id, title, caption, years, series, format = number, bands, csv 
     csvLink(csv || id.replace(/^chart-/, ""), ["year", ...series.map((s) => s.label)],
       years.map((y, i) => [y, ...series.map((s) => s.values[i])])),
   );
+  exportTable(title, ["year", ...series.map((s) => s.label)],
+    years.map((y, i) => [y, ...series.map((s) => s.values[i])]), caption);
   const colours = ["#0b4f8a", "#c0392b", "#1d6b32", "#6c3483"];
   const draw = () => {
     const width = Math.max(320, Math.min(600, plot.clientWidth || 560));
@@ -534,6 +575,8 @@ async function partnerPage(params) {
         h("td", {}, show(c.demand)), h("td", {}, show(c.capacity)),
         h("td", {}, c.suppressed ? "yes" : ""))))),
     csvLink(`shared-${authority}`, header, cells.map((c) => header.map((k) => c[k]))),
+    exportTable(`Shared by ${authority}`, header, cells.map((c) => header.map((k) => c[k])),
+      `sharedPlaceData of ${authority} (publication at event ${sharedPlaceData.position}); withheld counts are empty`),
   ];
 }
 
@@ -731,8 +774,17 @@ async function route() {
     const partner = state.viewer && state.viewer.role === "PARTNER";
     if (partner && name !== "partner") name = "partner";
     const page = PAGES[name] || PAGES.overview;
+    exportsOfPage = [];
     const parts = await page(params);
     if (mine !== navigation) return;
+    const tables = exportsOfPage;
+    if (tables.length && name !== "sign-in") {
+      const title = parts[0] && parts[0].textContent ? parts[0].textContent : "Placeledger";
+      parts.splice(1, 0, h("p", { class: "exports" }, h("button", {
+        type: "button", id: "download-xlsx",
+        onclick: () => { exportsOfPage = tables; downloadWorkbook(title); },
+      }, `Download the page's ${tables.length} table(s) as Excel (.xlsx)`)));
+    }
     main.replaceChildren(...parts.filter((x) => x !== null && x !== undefined));
     main.dataset.page = name;
   } catch (e) {
