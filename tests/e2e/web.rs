@@ -101,6 +101,16 @@ impl Browser {
                 Err(e) => panic!("chromedriver did not answer: {e}"),
             }
         };
+        // axe-core on a long table, on a busy 2-core machine, takes more than the default
+        // 30 s of a script.
+        client
+            .update_timeouts(fantoccini::wd::TimeoutConfiguration::new(
+                Some(Duration::from_secs(180)),
+                Some(Duration::from_secs(120)),
+                Some(Duration::from_secs(0)),
+            ))
+            .await
+            .unwrap();
         Browser {
             client,
             driver,
@@ -615,14 +625,20 @@ async fn a_partner_sees_what_the_agreement_shares_and_no_figure_under_five() {
     let (_, api) = server
         .gql(
             Some(&partner),
-            "{ sharedPlaceData(authority: \"888\") { cells { demand capacity suppressed } } }",
+            "{ sharedPlaceData(authority: \"888\") { cells { year demand capacity suppressed } } }",
             json!({}),
         )
         .await;
-    let cells = api["data"]["sharedPlaceData"]["cells"].as_array().unwrap();
+    // The page shows the first forecast January (a choice of year shows the others).
+    let all = api["data"]["sharedPlaceData"]["cells"].as_array().unwrap();
+    let first = all.iter().filter_map(|c| c["year"].as_i64()).min().unwrap();
+    let cells: Vec<&Value> = all
+        .iter()
+        .filter(|c| c["year"].as_i64() == Some(first))
+        .collect();
     let rows = table_rows(&b, "#shared-table").await;
     assert_eq!(rows.len(), cells.len());
-    for (row, cell) in rows.iter().zip(cells) {
+    for (row, cell) in rows.iter().zip(&cells) {
         assert_eq!(row[4], shown(&cell["demand"]));
         assert_eq!(row[5], shown(&cell["capacity"]));
         for figure in &row[4..6] {
@@ -719,6 +735,80 @@ async fn a_planner_makes_a_scenario_with_the_forms_and_compares_it() {
         );
     }
     b.screenshot("scenarios").await;
+    assert_eq!(b.console_errors().await, Vec::<String>::new());
+    assert_eq!(b.accessibility_violations().await, Vec::<Value>::new());
+}
+
+#[tokio::test]
+async fn the_cabinet_report_gives_the_key_figures_with_their_sources_and_prints() {
+    let db = Database::seeded();
+    let planner = db.token("planner", Some("888"));
+    let server = Server::start(&db.url);
+    let b = Browser::start().await;
+    b.sign_in(&server.base, &planner).await;
+    b.client
+        .goto(&format!("{}/#/report", server.base))
+        .await
+        .unwrap();
+    b.wait_for("#chart-report-special .uplot").await;
+    let (_, api) = server
+        .gql(
+            Some(&planner),
+            "{ forecast(filter: { authority: \"888\" }) { origin position runs
+                 caseload { year plans { p10 p50 p90 } } } }",
+            json!({}),
+        )
+        .await;
+    let f = &api["data"]["forecast"];
+    let origin = f["origin"].as_i64().unwrap();
+    let in_three = f["caseload"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["year"].as_i64() == Some(origin + 3))
+        .unwrap();
+    let key = table_rows(&b, "#key-figures").await;
+    let three = key
+        .iter()
+        .find(|r| r[0] == "Forecast in three years")
+        .unwrap();
+    assert_eq!(
+        three[1],
+        format!(
+            "{} ({} to {})",
+            shown(&in_three["plans"]["p50"]),
+            shown(&in_three["plans"]["p10"]),
+            shown(&in_three["plans"]["p90"])
+        )
+    );
+    // Every figure says where it came from: the event position and the forecast's runs.
+    let sources = b
+        .client
+        .find(Locator::Id("sources"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        sources.contains(&format!("position {}", f["position"])),
+        "{sources}"
+    );
+    assert!(
+        sources.contains(&format!("{} runs", f["runs"])),
+        "{sources}"
+    );
+    b.screenshot("report").await;
+    // It prints: the browser makes a PDF of it (the print stylesheet drops the navigation).
+    let pdf = b
+        .client
+        .print(fantoccini::wd::PrintConfiguration::default())
+        .await
+        .unwrap();
+    assert!(pdf.starts_with(b"%PDF"), "a PDF");
+    let target = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    std::fs::create_dir_all(&target).unwrap();
+    std::fs::write(target.join("report.pdf"), &pdf).unwrap();
     assert_eq!(b.console_errors().await, Vec::<String>::new());
     assert_eq!(b.accessibility_violations().await, Vec::<Value>::new());
 }

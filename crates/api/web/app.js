@@ -112,16 +112,23 @@ function toCsv(header, rows) {
   return [header, ...rows].map((r) => r.map(field).join(",")).join("\r\n") + "\r\n";
 }
 
-/** The tables of the page being shown, for its Excel workbook: {name, columns, rows, note}. */
-let exportsOfPage = [];
+/** Marks `el` as holding a table for the page's workbook: {name, columns, rows, note}. */
+function exportTable(el, name, columns, rows, note) {
+  el.exportTable = { name, columns, rows, note };
+  return el;
+}
 
-/** Adds a table to the page's workbook. */
-function exportTable(name, columns, rows, note) {
-  exportsOfPage.push({ name, columns, rows, note });
+/** The tables marked in `parts` (page elements and everything in them), in page order. */
+function tablesIn(parts) {
+  return parts
+    .filter((p) => p instanceof Element)
+    .flatMap((p) => [p, ...p.querySelectorAll("*")])
+    .filter((el) => el.exportTable)
+    .map((el) => el.exportTable);
 }
 
 /** Asks the server to make the page's tables an .xlsx workbook, and saves it. */
-async function downloadWorkbook(title) {
+async function downloadWorkbook(title, exportsOfPage) {
   busy(+1);
   try {
     const notes = [
@@ -131,7 +138,7 @@ async function downloadWorkbook(title) {
     const res = await fetch("/export.xlsx", {
       method: "POST",
       headers: { "content-type": "application/json", authorization: `Bearer ${state.token}` },
-      body: JSON.stringify({ sheets: exportsOfPage, notes }),
+      body: JSON.stringify({ sheets: exportsOfPage.map(({ name, columns, rows }) => ({ name, columns, rows })), notes }),
     });
     if (!res.ok) {
       const body = await res.json().catch(() => ({}));
@@ -191,7 +198,7 @@ function chart({ id, title, caption, years, series, format = number, bands, csv 
     csvLink(csv || id.replace(/^chart-/, ""), ["year", ...series.map((s) => s.label)],
       years.map((y, i) => [y, ...series.map((s) => s.values[i])])),
   );
-  exportTable(title, ["year", ...series.map((s) => s.label)],
+  exportTable(figure, title, ["year", ...series.map((s) => s.label)],
     years.map((y, i) => [y, ...series.map((s) => s.values[i])]), caption);
   const colours = ["#0b4f8a", "#c0392b", "#1d6b32", "#6c3483"];
   const draw = () => {
@@ -545,18 +552,22 @@ const SHARED = `query($authority: String!) {
 async function partnerPage(params) {
   const authority = params.get("authority") || "888";
   const { sharedPlaceData } = await gql(SHARED, { authority });
-  const cells = sharedPlaceData.cells;
+  // One January at a time: the whole horizon is thousands of rows.
+  const years = [...new Set(sharedPlaceData.cells.map((c) => c.year))].sort((a, b) => a - b);
+  const year = Number(params.get("year")) || years[0];
+  const cells = sharedPlaceData.cells.filter((c) => c.year === year);
   const header = ["district", "year", "phase", "kind", "demand", "capacity", "suppressed"];
   const controls = h("form", {
     class: "controls",
     onsubmit: (ev) => {
       ev.preventDefault();
       const f = new FormData(ev.target);
-      location.hash = `#/partner?authority=${encodeURIComponent(f.get("authority"))}`;
+      location.hash = `#/partner?authority=${encodeURIComponent(f.get("authority"))}&year=${f.get("year")}`;
     },
   },
   h("label", {}, "Authority sharing with you (DfE code)",
     h("input", { name: "authority", value: authority, size: 5 })),
+  select("year", "January", years.map((y) => [String(y), String(y)]), String(year)),
   h("button", { type: "submit" }, "Show"));
   return [
     h("h1", {}, `Shared by authority ${authority}`),
@@ -565,7 +576,7 @@ async function partnerPage(params) {
       "phase and kind of place. Counts of 1 to 4, and any count that would give one away, ",
       "are withheld (–), exactly as the API withholds them."),
     controls,
-    h("table", { id: "shared-table" },
+    exportTable(h("table", { id: "shared-table" },
       h("caption", { class: "source" }, `Publication at event ${sharedPlaceData.position}.`),
       h("thead", {}, h("tr", {}, ["District", "January", "Phase", "Kind", "Demand",
         "Capacity", "Withheld"].map((t) => h("th", { scope: "col" }, t)))),
@@ -574,9 +585,9 @@ async function partnerPage(params) {
         h("td", {}, String(c.year)), h("td", {}, c.phase), h("td", {}, c.kind),
         h("td", {}, show(c.demand)), h("td", {}, show(c.capacity)),
         h("td", {}, c.suppressed ? "yes" : ""))))),
-    csvLink(`shared-${authority}`, header, cells.map((c) => header.map((k) => c[k]))),
-    exportTable(`Shared by ${authority}`, header, cells.map((c) => header.map((k) => c[k])),
-      `sharedPlaceData of ${authority} (publication at event ${sharedPlaceData.position}); withheld counts are empty`),
+    `Shared by ${authority} ${year}`, header, cells.map((c) => header.map((k) => c[k])),
+    `sharedPlaceData of ${authority} (publication at event ${sharedPlaceData.position}); withheld counts are empty`),
+    csvLink(`shared-${authority}-${year}`, header, cells.map((c) => header.map((k) => c[k]))),
   ];
 }
 
@@ -744,8 +755,99 @@ async function scenariosPage(params) {
   return parts;
 }
 
+const REPORT = `query($a: String!, $from: Int, $to: Int) {
+  countyMeasures(authority: $a, fromYear: $from, toYear: $to) {
+    year source plans publishedPlans plansGrowthPercent mainstreamSharePercent
+    outOfAuthority outOfAuthorityAnnualCost
+  }
+  forecast(filter: { authority: $a }) {
+    origin runs seed position
+    caseload { year plans { p10 p50 p90 } basis }
+    totals { year kind demand capacity annualCost }
+    warnings { code message }
+  }
+}`;
+
+/** The cabinet report: the key figures, two charts and where every figure came from. */
+async function reportPage(params) {
+  const authority = state.viewer.authority || params.get("authority") || "888";
+  const to = new Date().getFullYear();
+  const { countyMeasures, forecast } = await gql(REPORT, { a: authority, from: to - 9, to });
+  const known = countyMeasures.filter((m) => m.source !== "none");
+  const last = known[known.length - 1];
+  const ahead = (n) => forecast.caseload.find((c) => c.year === forecast.origin + n);
+  const special = forecast.totals.filter((t) => t.kind === "special");
+  const firstDeficit = special.find((t) => t.capacity !== null && t.demand > t.capacity);
+  const cost = forecast.totals.filter((t) => t.year === forecast.origin + 1)
+    .reduce((sum, t) => sum + (t.annualCost === null ? 0 : Number(t.annualCost)), 0);
+  const key = [
+    ["Plans in force", last ? `${show(last.plans)} in January ${last.year}` : "–",
+      last ? `${last.source === "recorded_children" ? "counted from the children on record" : "DfE's published total"}${last.plansGrowthPercent ? `, ${last.plansGrowthPercent}% on the year before` : ""}` : ""],
+    ["Forecast in three years", ahead(3) ? `${show(ahead(3).plans.p50)} (${show(ahead(3).plans.p10)} to ${show(ahead(3).plans.p90)})` : "–",
+      `January ${forecast.origin + 3}, median and the range 8 runs in 10 fall inside`],
+    ["Forecast in five years", ahead(5) ? `${show(ahead(5).plans.p50)} (${show(ahead(5).plans.p10)} to ${show(ahead(5).plans.p90)})` : "–",
+      `January ${forecast.origin + 5}`],
+    ["Special school places", firstDeficit ? `short from January ${firstDeficit.year}` : "enough over the horizon",
+      firstDeficit ? `${show(firstDeficit.demand)} children needing one against ${show(firstDeficit.capacity)} places` : "median demand within capacity every year"],
+    ["Cost of placements a year", pounds.format(cost), `January ${forecast.origin + 1}, at the costs on record (children educated elsewhere are not costed)`],
+  ];
+  // One x per January: recorded where known, the forecast's range from its origin on (a
+  // January both recorded and forecast shows both).
+  const years = [...new Set([...known.map((m) => m.year), ...forecast.caseload.map((c) => c.year)])]
+    .sort((x, y) => x - y);
+  const recordedIn = new Map(known.map((m) => [m.year, m.plans]));
+  const forecastIn = new Map(forecast.caseload.map((c) => [c.year, c.plans]));
+  const recorded = years.map((y) => recordedIn.get(y) ?? null);
+  const fan = (k) => years.map((y) => {
+    if (forecastIn.has(y)) return forecastIn.get(y)[k];
+    return y === forecast.origin ? recordedIn.get(y) ?? null : null;
+  });
+  return [
+    h("h1", {}, `Sufficiency of places for children with EHC plans: authority ${authority}`),
+    h("p", { class: "lede" }, `A summary for cabinet, made ${new Date().toISOString().slice(0, 10)}. `,
+      h("button", { type: "button", class: "print", onclick: () => window.print() }, "Print")),
+    h("table", { id: "key-figures", class: "key" },
+      h("caption", { class: "source" }, "The key figures."),
+      h("tbody", {}, key.map(([k, v, note]) => h("tr", {},
+        h("th", { scope: "row" }, k), h("td", {}, v), h("td", { class: "note" }, note))))),
+    h("div", { class: "grid" },
+      chart({
+        id: "chart-report-plans",
+        title: "EHC plans in force: recorded and forecast",
+        caption: `Recorded each January; forecast from January ${forecast.origin} (P10, median, P90).`,
+        years,
+        series: [
+          { label: "Recorded", values: recorded },
+          { label: "Forecast P10", values: fan("p10"), stroke: "#7fa6c9", dash: [4, 4] },
+          { label: "Forecast median", values: fan("p50"), stroke: "#0b4f8a", dash: [8, 3] },
+          { label: "Forecast P90", values: fan("p90"), stroke: "#7fa6c9", dash: [4, 4] },
+        ],
+        bands: [{ series: [4, 2], fill: "rgba(11, 79, 138, 0.12)" }],
+      }),
+      chart({
+        id: "chart-report-special",
+        title: "Special school places: demand and capacity",
+        caption: "Children needing a special school place (median) and the places in the authority's special schools.",
+        years: special.map((t) => t.year),
+        series: [
+          { label: "Demand", values: special.map((t) => t.demand) },
+          { label: "Places", values: special.map((t) => t.capacity), stroke: "#1d6b32" },
+        ],
+      })),
+    h("h2", {}, "Where the figures come from"),
+    h("ul", { id: "sources", class: "sources" },
+      h("li", {}, `Recorded figures: Placeledger's event log at position ${forecast.position}, `,
+        "counted from the children on record (countyMeasures)."),
+      h("li", {}, "DfE's figures: Education, health and care plans (SEN2), as imported."),
+      h("li", {}, `Forecast: from January ${forecast.origin}, ${forecast.runs} runs, seed ${forecast.seed}; `,
+        "its method and national track record are in FORECAST.md."),
+      forecast.warnings.map((w) => h("li", {}, "Warning ", h("code", {}, w.code), `: ${w.message}`))),
+  ];
+}
+
 const PAGES = {
   "sign-in": signInPage,
+  report: reportPage,
   scenarios: scenariosPage,
   overview: overviewPage,
   sufficiency: sufficiencyPage,
@@ -774,15 +876,14 @@ async function route() {
     const partner = state.viewer && state.viewer.role === "PARTNER";
     if (partner && name !== "partner") name = "partner";
     const page = PAGES[name] || PAGES.overview;
-    exportsOfPage = [];
-    const parts = await page(params);
+    const parts = (await page(params)).filter((x) => x !== null && x !== undefined);
     if (mine !== navigation) return;
-    const tables = exportsOfPage;
+    const tables = tablesIn(parts);
     if (tables.length && name !== "sign-in") {
       const title = parts[0] && parts[0].textContent ? parts[0].textContent : "Placeledger";
       parts.splice(1, 0, h("p", { class: "exports" }, h("button", {
         type: "button", id: "download-xlsx",
-        onclick: () => { exportsOfPage = tables; downloadWorkbook(title); },
+        onclick: () => downloadWorkbook(title, tables),
       }, `Download the page's ${tables.length} table(s) as Excel (.xlsx)`)));
     }
     main.replaceChildren(...parts.filter((x) => x !== null && x !== undefined));
