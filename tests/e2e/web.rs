@@ -214,15 +214,47 @@ impl Browser {
         }
     }
 
-    /// Clicks the link that downloads `name` and reads the file once it is whole.
-    async fn download(&self, name: &str) -> String {
+    /// Clicks the element matching `css`.
+    async fn click(&self, css: &str) {
         self.client
-            .find(Locator::Css(&format!("a[download='{name}']")))
+            .find(Locator::Css(css))
             .await
-            .unwrap()
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
             .click()
             .await
             .unwrap();
+    }
+
+    /// Types `text` into the field matching `css`.
+    async fn fill(&self, css: &str, text: &str) {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
+            .send_keys(text)
+            .await
+            .unwrap();
+    }
+
+    /// The visible text of the element matching `css`.
+    async fn text_of(&self, css: &str) -> String {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
+            .text()
+            .await
+            .unwrap()
+    }
+
+    /// Opens `path` (such as `/#/report`) on the server at `base`.
+    async fn open(&self, base: &str, path: &str) {
+        self.client.goto(&format!("{base}{path}")).await.unwrap();
+    }
+
+    /// Clicks the link that downloads `name` and reads the file once it is whole.
+    async fn download(&self, name: &str) -> String {
+        self.click(&format!("a[download='{name}']")).await;
         String::from_utf8(self.downloaded(name).await).unwrap()
     }
 
@@ -245,16 +277,10 @@ impl Browser {
     }
 
     async fn sign_in(&self, base: &str, token: &str) {
-        self.client.goto(&format!("{base}/")).await.unwrap();
-        let input = self.wait_for("#token").await;
-        input.send_keys(token).await.unwrap();
-        self.client
-            .find(Locator::Css("form.sign-in button"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        self.open(base, "/").await;
+        self.wait_for("#token").await;
+        self.fill("#token", token).await;
+        self.click("form.sign-in button").await;
         self.wait_for("#who:not([hidden])").await;
     }
 }
@@ -299,18 +325,11 @@ async fn a_planner_signs_in_and_sees_the_overview_charts_offline() {
     let b = Browser::start().await;
 
     // The page and every asset come from Placeledger itself.
-    b.client.goto(&format!("{}/", server.base)).await.unwrap();
+    b.open(&server.base, "/").await;
     b.wait_for("form.sign-in").await;
     b.screenshot("sign-in").await;
     b.sign_in(&server.base, &planner).await;
-    let who = b
-        .client
-        .find(Locator::Id("who-text"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let who = b.text_of("#who-text").await;
     assert_eq!(who, "Signed in: planner, authority 888");
 
     // Four charts, each with its series drawn and its figures in a table.
@@ -379,13 +398,7 @@ async fn a_planner_signs_in_and_sees_the_overview_charts_offline() {
 
     // The page's tables as an Excel workbook: a sheet per chart, numbers as numbers, and a
     // notes sheet saying where they come from.
-    b.client
-        .find(Locator::Id("download-xlsx"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    b.click("#download-xlsx").await;
     let bytes = b.downloaded("overview-authority-888.xlsx").await;
     let mut book: calamine::Xlsx<_> =
         calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
@@ -422,13 +435,7 @@ async fn a_planner_signs_in_and_sees_the_overview_charts_offline() {
     assert_eq!(b.accessibility_violations().await, Vec::<Value>::new());
 
     // Signing out forgets the token.
-    b.client
-        .find(Locator::Id("sign-out"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    b.click("#sign-out").await;
     b.wait_for("form.sign-in").await;
     let kept = b
         .client
@@ -445,13 +452,11 @@ async fn a_planner_reads_a_districts_sufficiency_fan_against_capacity_and_downlo
     let server = Server::start(&db.url);
     let b = Browser::start().await;
     b.sign_in(&server.base, &planner).await;
-    b.client
-        .goto(&format!(
-            "{}/#/sufficiency?district=E07000123&phase=primary&kind=special",
-            server.base
-        ))
-        .await
-        .unwrap();
+    b.open(
+        &server.base,
+        "/#/sufficiency?district=E07000123&phase=primary&kind=special",
+    )
+    .await;
     b.wait_for("#chart-sufficiency .uplot").await;
     let (_, api) = server
         .gql(
@@ -514,14 +519,7 @@ async fn a_planner_reads_a_districts_sufficiency_fan_against_capacity_and_downlo
         );
     }
     // Nothing stray on the page (an empty part shows nothing, not "null").
-    let text = b
-        .client
-        .find(Locator::Id("main"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = b.text_of("#main").await;
     assert!(
         !text.contains("null") && !text.contains("undefined"),
         "{text}"
@@ -559,10 +557,7 @@ async fn an_analyst_reads_the_track_record_beside_the_baselines() {
     let server = Server::start(&db.url);
     let b = Browser::start().await;
     b.sign_in(&server.base, &analyst).await;
-    b.client
-        .goto(&format!("{}/#/track-record", server.base))
-        .await
-        .unwrap();
+    b.open(&server.base, "/#/track-record").await;
     b.wait_for("#chart-track-all .uplot").await;
     let (_, api) = server
         .gql(
@@ -659,39 +654,20 @@ async fn a_planner_makes_a_scenario_with_the_forms_and_compares_it() {
     let server = Server::start(&db.url);
     let b = Browser::start().await;
     b.sign_in(&server.base, &planner).await;
-    b.client
-        .goto(&format!("{}/#/scenarios", server.base))
-        .await
-        .unwrap();
+    b.open(&server.base, "/#/scenarios").await;
     // Create it: an id and a name, no JSON.
-    let form = b.wait_for("#create-form").await;
-    form.find(Locator::Css("input[name=id]"))
-        .await
-        .unwrap()
-        .send_keys("web-new-school")
-        .await
-        .unwrap();
-    form.find(Locator::Css("input[name=name]"))
-        .await
-        .unwrap()
-        .send_keys("A new special school (browser test)")
-        .await
-        .unwrap();
-    form.find(Locator::Css("button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    b.wait_for("#create-form").await;
+    b.fill("#create-form input[name=id]", "web-new-school")
+        .await;
+    b.fill(
+        "#create-form input[name=name]",
+        "A new special school (browser test)",
+    )
+    .await;
+    b.click("#create-form button").await;
     // Add a lever with the form's defaults: 40 ASD places for ages 4-11 from September 2026.
-    let lever = b.wait_for("#lever-form").await;
-    lever
-        .find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    b.wait_for("#lever-form").await;
+    b.click("#lever-form button[type=submit]").await;
     b.wait_for("#chart-scenario-cost .uplot").await;
     let (_, api) = server
         .gql(
@@ -746,10 +722,7 @@ async fn the_cabinet_report_gives_the_key_figures_with_their_sources_and_prints(
     let server = Server::start(&db.url);
     let b = Browser::start().await;
     b.sign_in(&server.base, &planner).await;
-    b.client
-        .goto(&format!("{}/#/report", server.base))
-        .await
-        .unwrap();
+    b.open(&server.base, "/#/report").await;
     b.wait_for("#chart-report-special .uplot").await;
     let (_, api) = server
         .gql(
@@ -782,14 +755,7 @@ async fn the_cabinet_report_gives_the_key_figures_with_their_sources_and_prints(
         )
     );
     // Every figure says where it came from: the event position and the forecast's runs.
-    let sources = b
-        .client
-        .find(Locator::Id("sources"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let sources = b.text_of("#sources").await;
     assert!(
         sources.contains(&format!("position {}", f["position"])),
         "{sources}"
@@ -818,16 +784,10 @@ async fn a_bad_token_is_told_in_words_with_its_code() {
     let db = Database::seeded();
     let server = Server::start(&db.url);
     let b = Browser::start().await;
-    b.client.goto(&format!("{}/", server.base)).await.unwrap();
-    let input = b.wait_for("#token").await;
-    input.send_keys("not-a-token").await.unwrap();
-    b.client
-        .find(Locator::Css("form.sign-in button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    b.open(&server.base, "/").await;
+    b.wait_for("#token").await;
+    b.fill("#token", "not-a-token").await;
+    b.click("form.sign-in button").await;
     let error = b
         .wait_for("#error:not([hidden])")
         .await
@@ -847,21 +807,11 @@ async fn graphiql_runs_from_vendored_assets_with_docs_for_a_signed_in_caller() {
     let server = Server::start(&db.url);
     let b = Browser::start().await;
     b.sign_in(&server.base, &analyst).await;
-    b.client
-        .goto(&format!("{}/graphiql", server.base))
-        .await
-        .unwrap();
+    b.open(&server.base, "/graphiql").await;
     // The editor, and the docs explorer's schema (introspection with the token).
     b.wait_for(".graphiql-container").await;
-    b.client
-        .find(Locator::Css(
-            "button[aria-label='Show Documentation Explorer']",
-        ))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    b.click("button[aria-label='Show Documentation Explorer']")
+        .await;
     let docs = b.wait_for(".graphiql-doc-explorer").await;
     b.client
         .wait()
