@@ -255,6 +255,12 @@ async fn root_fields(url: &str) {
             |_| json!({}),
             LANCASHIRE_READERS,
         ),
+        field(
+            "backtestForecasts",
+            "{ backtestForecasts(authority: \"888\", horizon: 1) { origin year method forecast actual } }",
+            |_| json!({}),
+            LANCASHIRE_READERS,
+        ),
         // Geography: an authority (administrators), a district and a planning area.
         field(
             "registerAuthority",

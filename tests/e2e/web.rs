@@ -526,6 +526,70 @@ async fn a_planner_reads_a_districts_sufficiency_fan_against_capacity_and_downlo
     );
     b.screenshot("sufficiency").await;
 
+    // Mainstream: pupils against net capacity per planning area of the district, as the
+    // API's mainstreamForecast gives them.
+    let (_, api_mainstream) = server
+        .gql(
+            Some(&planner),
+            "{ mainstreamForecast(filter: { authority: \"888\", district: \"E07000123\",
+                phase: \"primary\" }) {
+                rows { planningArea year pupils { p10 p50 p90 } netCapacity } } }",
+            json!({}),
+        )
+        .await;
+    let rows = api_mainstream["data"]["mainstreamForecast"]["rows"]
+        .as_array()
+        .unwrap();
+    let mut areas: Vec<&str> = rows
+        .iter()
+        .map(|r| r["planningArea"].as_str().unwrap())
+        .collect();
+    areas.sort_unstable();
+    areas.dedup();
+    assert!(!areas.is_empty(), "{api_mainstream}");
+    b.wait_for("#mainstream-areas .uplot").await;
+    let drawn = b
+        .client
+        .execute(
+            "return [...document.querySelectorAll('#mainstream-areas figure')].map(f =>
+                ({ area: f.dataset.planningArea,
+                   series: f.querySelector('.plot').uplot.series.map(s => s.label),
+                   data: f.querySelector('.plot').uplot.data }))",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let drawn = drawn.as_array().unwrap();
+    let mut drawn_areas: Vec<&str> = drawn.iter().map(|d| d["area"].as_str().unwrap()).collect();
+    drawn_areas.sort_unstable();
+    assert_eq!(drawn_areas, areas);
+    for d in drawn {
+        assert_eq!(
+            d["series"],
+            json!(["January", "P10", "Median", "P90", "Net capacity"])
+        );
+        let want: Vec<&Value> = rows
+            .iter()
+            .filter(|r| r["planningArea"] == d["area"])
+            .collect();
+        assert_eq!(d["data"][0].as_array().unwrap().len(), want.len());
+        for (i, r) in want.iter().enumerate() {
+            assert_eq!(d["data"][0][i], r["year"]);
+            assert_eq!(d["data"][1][i], r["pupils"]["p10"]);
+            assert_eq!(d["data"][2][i], r["pupils"]["p50"]);
+            assert_eq!(d["data"][3][i], r["pupils"]["p90"]);
+            assert_eq!(d["data"][4][i], r["netCapacity"]);
+        }
+    }
+    b.client
+        .execute(
+            "document.querySelector('#mainstream-areas').scrollIntoView()",
+            vec![],
+        )
+        .await
+        .unwrap();
+    b.screenshot("sufficiency-mainstream").await;
+
     // The CSV downloaded is the same figures, raw.
     let csv = b
         .download("sufficiency-E07000123-primary-special.csv")
@@ -593,7 +657,101 @@ async fn an_analyst_reads_the_track_record_beside_the_baselines() {
             );
         }
     }
+    // Past forecasts against what came: the earliest origin first, then another chosen in the
+    // form; each drawn as the API's backtestForecasts give them.
+    let (_, api) = server
+        .gql(
+            Some(&analyst),
+            "{ backtestForecasts(authority: \"888\", horizon: 5) {
+                 origin year method forecast actual p10 p90 } }",
+            json!({}),
+        )
+        .await;
+    let rows = api["data"]["backtestForecasts"].as_array().unwrap().clone();
+    let mut origins: Vec<i64> = rows.iter().map(|r| r["origin"].as_i64().unwrap()).collect();
+    origins.dedup();
+    assert!(origins.len() >= 2, "{origins:?}");
+    let past_forecasts_drawn = |origin: i64| {
+        let rows = &rows;
+        let b = &b;
+        async move {
+            let drawn = b
+                .client
+                .execute(
+                    "const u = document.querySelector('#chart-track-past .plot').uplot;
+                     return { title: document.querySelector('#chart-track-past h2').textContent,
+                              series: u.series.map(s => s.label), data: u.data };",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            assert_eq!(
+                drawn["title"],
+                format!("Forecast from January {origin} against what came")
+            );
+            // January, the actual, the model's P10, median and P90, and the three baselines.
+            assert_eq!(drawn["series"].as_array().unwrap().len(), 8, "{drawn}");
+            let columns = [
+                ("model", "p10", 2),
+                ("model", "forecast", 3),
+                ("model", "p90", 4),
+                ("compound_growth", "forecast", 5),
+                ("linear_trend", "forecast", 6),
+                ("last_value", "forecast", 7),
+            ];
+            let mut compared = 0;
+            for (j, year) in drawn["data"][0].as_array().unwrap().iter().enumerate() {
+                let actual = rows.iter().find(|r| r["year"] == *year).unwrap();
+                assert_eq!(drawn["data"][1][j], actual["actual"], "actual {year}");
+                for (method, key, i) in columns {
+                    let want = rows.iter().find(|r| {
+                        r["origin"] == origin && r["year"] == *year && r["method"] == method
+                    });
+                    match want {
+                        Some(w) => {
+                            let got = drawn["data"][i][j].as_f64().unwrap();
+                            let want = w[key].as_f64().unwrap();
+                            assert!((got - want).abs() < 1e-9, "{method} {key} {year}");
+                            compared += 1;
+                        }
+                        None => assert!(drawn["data"][i][j].is_null(), "{method} {year}"),
+                    }
+                }
+            }
+            assert!(compared >= 6, "{origin}: {compared} figures compared");
+        }
+    };
+    b.wait_for(&format!(
+        "#chart-track-past[data-origin='{}'] .uplot",
+        origins[0]
+    ))
+    .await;
+    past_forecasts_drawn(origins[0]).await;
+    let later = *origins.last().unwrap();
+    b.client
+        .find(Locator::Css("select[name=origin]"))
+        .await
+        .unwrap()
+        .select_by_value(&later.to_string())
+        .await
+        .unwrap();
+    b.click("form.controls button[type=submit]").await;
+    b.wait_for(&format!("#chart-track-past[data-origin='{later}'] .uplot"))
+        .await;
+    past_forecasts_drawn(later).await;
+    b.client
+        .execute("window.scrollTo(0, 0)", vec![])
+        .await
+        .unwrap();
     b.screenshot("track-record").await;
+    b.client
+        .execute(
+            "document.querySelector('#chart-track-past').scrollIntoView()",
+            vec![],
+        )
+        .await
+        .unwrap();
+    b.screenshot("track-record-past-forecasts").await;
     assert_eq!(b.console_errors().await, Vec::<String>::new());
     assert_eq!(b.accessibility_violations().await, Vec::<Value>::new());
 }
@@ -667,6 +825,22 @@ async fn a_planner_makes_a_scenario_with_the_forms_and_compares_it() {
     b.click("#create-form button").await;
     // Add a lever with the form's defaults: 40 ASD places for ages 4-11 from September 2026.
     b.wait_for("#lever-form").await;
+    // Every kind of place offered is one the domain knows.
+    let offered = b
+        .client
+        .execute(
+            "return [...document.querySelectorAll('#lever-fields select[name=kind] option')]
+                .map(o => o.value)",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let offered = offered.as_array().unwrap();
+    assert!(offered.len() >= 9, "{offered:?}");
+    for kind in offered {
+        placeledger_domain::ProvisionKind::parse(kind.as_str().unwrap())
+            .unwrap_or_else(|e| panic!("{kind}: {e}"));
+    }
     b.click("#lever-form button[type=submit]").await;
     b.wait_for("#chart-scenario-cost .uplot").await;
     let (_, api) = server
@@ -710,6 +884,27 @@ async fn a_planner_makes_a_scenario_with_the_forms_and_compares_it() {
             "{drawn} {c}"
         );
     }
+    // The levers are listed in words, not JSON: add a second kind through the form.
+    b.client
+        .find(Locator::Css("select[name=lever-kind]"))
+        .await
+        .unwrap()
+        .select_by_value("incidence_multiplier")
+        .await
+        .unwrap();
+    b.wait_for("#lever-fields input[name=multiplier]").await;
+    b.click("#lever-form button[type=submit]").await;
+    b.wait_for("#levers li:nth-child(2)").await;
+    let first = b.text_of("#levers li:nth-child(1)").await;
+    assert!(
+        first.starts_with("Open 40 ASD places (LA-maintained special school) in ")
+            && first.ends_with(", ages 4 to 11, from 1 September 2026"),
+        "{first}"
+    );
+    assert_eq!(
+        b.text_of("#levers li:nth-child(2)").await,
+        "New plans 1.1 times the trend for authority 888"
+    );
     b.screenshot("scenarios").await;
     assert_eq!(b.console_errors().await, Vec::<String>::new());
     assert_eq!(b.accessibility_violations().await, Vec::<Value>::new());

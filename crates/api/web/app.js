@@ -402,6 +402,64 @@ function select(name, label, options, value) {
     options.map(([v, text]) => h("option", { value: v, selected: v === value }, text))));
 }
 
+const MAINSTREAM = `query($f: MainstreamFilter!) {
+  mainstreamForecast(filter: $f) {
+    origin
+    rows { planningArea planningAreaName year pupils { p10 p50 p90 } netCapacity
+           surplus { p50 } headroom warnings { code message } }
+  }
+}`;
+
+/**
+ * Mainstream pupils against net capacity per planning area of a district and phase (the SCAP
+ * view): one fan chart per planning area, its deficits and warnings.
+ */
+async function mainstreamAreas(authority, district, districtName, phase) {
+  if (phase === "nursery") {
+    return [h("p", { class: "source", id: "mainstream-none" },
+      "Mainstream places are planned by planning area for primary, secondary and post-16.")];
+  }
+  const { mainstreamForecast } = await gql(MAINSTREAM, { f: { authority, district, phase } });
+  const areas = [...new Map(mainstreamForecast.rows.map((r) => [r.planningArea, r.planningAreaName]))];
+  if (!areas.length) {
+    return [h("p", { class: "source", id: "mainstream-none" },
+      `No ${phase.replace("_", "-")} planning area of ${districtName} has census rolls on record.`)];
+  }
+  const figures = areas.map(([code, name]) => {
+    const rows = mainstreamForecast.rows.filter((r) => r.planningArea === code);
+    const short = rows.filter((r) => r.headroom === "deficit" || r.headroom === "below_headroom");
+    const warnings = [...new Map(rows.flatMap((r) => r.warnings)
+      .filter((w) => w.code !== "deficit")
+      .map((w) => [w.code, w.message]))];
+    const figure = chart({
+      id: `chart-mainstream-${code}`,
+      title: name,
+      caption: `Pupils on roll (P10, median, P90) in the planning area's ${phase.replace("_", "-")} `
+        + `schools against their net capacity, forecast from January ${mainstreamForecast.origin}.`,
+      years: rows.map((r) => r.year),
+      csv: `mainstream-${code}`,
+      series: [
+        { label: "P10", values: rows.map((r) => r.pupils.p10), stroke: "#7fa6c9", dash: [4, 4] },
+        { label: "Median", values: rows.map((r) => r.pupils.p50), stroke: "#0b4f8a" },
+        { label: "P90", values: rows.map((r) => r.pupils.p90), stroke: "#7fa6c9", dash: [4, 4] },
+        { label: "Net capacity", values: rows.map((r) => r.netCapacity), stroke: "#1d6b32" },
+      ],
+      bands: [{ series: [3, 1], fill: "rgba(11, 79, 138, 0.12)" }],
+    });
+    figure.classList.add("mainstream-area");
+    figure.dataset.planningArea = code;
+    const notes = [
+      short.length ? h("p", { class: "warning" },
+        `Under 2% of places spare (or short) in ${short.map((r) => r.year).join(", ")}.`) : null,
+      warnings.length ? h("ul", { class: "warnings" },
+        warnings.map(([c, m]) => h("li", {}, h("code", {}, c), " ", m))) : null,
+    ].filter(Boolean);
+    figure.querySelector("figcaption").after(...notes);
+    return figure;
+  });
+  return [h("div", { class: "grid", id: "mainstream-areas" }, figures)];
+}
+
 async function sufficiencyPage(params) {
   const own = state.viewer.authority;
   const authority = params.get("authority") || own || "888";
@@ -439,6 +497,7 @@ async function sufficiencyPage(params) {
     h("button", { type: "submit" }, "Show"),
   );
   const deficits = rows.filter((r) => r.surplus && r.surplus.p50 < 0);
+  const mainstream = await mainstreamAreas(authority, district, districtName, phase);
   const warnings = forecast.warnings.map((w) => h("li", {}, h("code", {}, w.code), " ", w.message));
   return [
     h("h1", {}, `Sufficiency: ${districtName}`),
@@ -466,6 +525,8 @@ async function sufficiencyPage(params) {
       ],
       bands: [{ series: [3, 1], fill: "rgba(11, 79, 138, 0.12)" }],
     }),
+    h("h2", {}, `Mainstream places by planning area: ${districtName}, ${phase.replace("_", "-")}`),
+    ...mainstream,
   ];
 }
 
@@ -488,7 +549,7 @@ function trackRecord(id, title, caption, lines) {
   const horizons = [...new Set(lines.map((l) => l.horizon))].sort((a, b) => a - b);
   const of = (method, hz) => lines.find((l) => l.method === method && l.horizon === hz);
   const methods = METHODS.filter(([m]) => lines.some((l) => l.method === m));
-  const pct = new Intl.NumberFormat("en-GB", { maximumFractionDigits: 1 });
+  const pct = new Intl.NumberFormat("en-GB", { maximumFractionDigits: 1, signDisplay: "negative" });
   const figure = chart({
     id,
     title,
@@ -518,26 +579,106 @@ function trackRecord(id, title, caption, lines) {
   return figure;
 }
 
-async function trackRecordPage() {
+const PAST_FORECASTS = `query($authority: String!, $horizon: Int!) {
+  backtestForecasts(authority: $authority, horizon: $horizon) {
+    origin horizon year method forecast actual errorPercent p10 p90 inside
+  }
+}`;
+
+/**
+ * The forecasts made from one past origin (the last January they saw) beside what came:
+ * the model's median and P10-P90, the three baselines, and the actual Januaries.
+ */
+function pastForecasts(authority, rows, origin) {
+  const origins = [...new Set(rows.map((r) => r.origin))].sort((a, b) => a - b);
+  const at = rows.filter((r) => r.origin === origin);
+  // Every January any origin was scored on, so the actual line runs past this origin's.
+  const actual = new Map(rows.map((r) => [r.year, r.actual]));
+  const years = [...actual.keys()].sort((a, b) => a - b);
+  const of = (method, key) => years.map((y) => {
+    const r = at.find((x) => x.method === method && x.year === y);
+    return r ? r[key] : null;
+  });
+  const pct = new Intl.NumberFormat("en-GB", { maximumFractionDigits: 1, signDisplay: "exceptZero" });
+  const controls = h("form", {
+    class: "controls",
+    onsubmit: (ev) => {
+      ev.preventDefault();
+      location.hash = `#/track-record?origin=${new FormData(ev.target).get("origin")}`;
+    },
+  },
+  select("origin", "Forecast made from January", origins.map((o) => [String(o), String(o)]), String(origin)),
+  h("button", { type: "submit" }, "Show"));
+  const figure = chart({
+    id: "chart-track-past",
+    title: `Forecast from January ${origin} against what came`,
+    caption: `${authority}'s plans in force: the forecast made with what was known in January ${origin} `
+      + "(median and P10-P90), the three baselines, and the actual Januaries.",
+    years,
+    csv: `past-forecasts-${authority}-${origin}`,
+    series: [
+      { label: "Actual", values: years.map((y) => actual.get(y)), stroke: "#111111" },
+      { label: "P10", values: of("model", "p10"), stroke: "#7fa6c9", dash: [4, 4] },
+      { label: "Forecast (median)", values: of("model", "forecast"), stroke: "#0b4f8a" },
+      { label: "P90", values: of("model", "p90"), stroke: "#7fa6c9", dash: [4, 4] },
+      ...METHODS.filter(([m]) => m !== "model").map(([m, label], i) => ({
+        label, values: of(m, "forecast"), stroke: ["#c0392b", "#1d6b32", "#6c3483"][i], dash: [2, 3],
+      })),
+    ],
+    bands: [{ series: [4, 2], fill: "rgba(11, 79, 138, 0.12)" }],
+  });
+  figure.dataset.origin = String(origin);
+  const header = ["origin", "year", "horizon", "method", "forecast", "actual", "error_percent", "p10", "p90", "inside"];
+  const misses = exportTable(h("table", { id: "track-past-table" },
+    h("caption", { class: "source" },
+      `Every forecast from January ${origin}, as backtestForecasts gives them.`),
+    h("thead", {}, h("tr", {}, ["January", "Years ahead", "Method", "Forecast", "Actual",
+      "Error %", "Inside P10-P90"].map((t) => h("th", { scope: "col" }, t)))),
+    h("tbody", {}, at.map((r) => h("tr", {},
+      h("th", { scope: "row" }, String(r.year)),
+      h("td", {}, String(r.horizon)),
+      h("td", { class: "words" }, METHODS.find(([m]) => m === r.method)?.[1] || r.method),
+      h("td", {}, show(Math.round(r.forecast))),
+      h("td", {}, show(r.actual)),
+      h("td", {}, show(r.errorPercent, pct)),
+      h("td", {}, r.inside === null ? "–" : r.inside ? "yes" : "no"))))),
+  `Forecasts from ${origin}`, header, at.map((r) => header.map((k) => r[k === "error_percent" ? "errorPercent" : k])),
+  `backtestForecasts of ${authority}, origin ${origin}`);
+  figure.append(misses, csvLink(`forecasts-from-${authority}-${origin}`, header,
+    at.map((r) => header.map((k) => r[k === "error_percent" ? "errorPercent" : k]))));
+  return [controls, figure];
+}
+
+async function trackRecordPage(params) {
   const own = state.viewer.authority || "888";
-  const { backtest } = await gql(BACKTEST, { authority: own, scope: "AUTHORITY", horizon: 5 });
+  const [{ backtest }, { backtestForecasts }] = await Promise.all([
+    gql(BACKTEST, { authority: own, scope: "AUTHORITY", horizon: 5 }),
+    gql(PAST_FORECASTS, { authority: own, horizon: 5 }),
+  ]);
+  const origins = [...new Set(backtestForecasts.map((r) => r.origin))].sort((a, b) => a - b);
+  const origin = Number(params.get("origin")) || origins[0];
+  const grid = h("div", { class: "grid" },
+    trackRecord("chart-track-own", `Authority ${own}`,
+      `Forecasts of ${own}'s plans in force from every past January with enough history.`,
+      backtest));
   const parts = [
     h("h1", {}, "Track record"),
     h("p", { class: "lede" },
       "How far the forecast missed when it was made from past Januaries with only what was ",
       "known then, beside three forecasts a planner could make on a calculator. ",
       "MAPE is the mean absolute percentage error."),
-    h("div", { class: "grid" },
-      trackRecord("chart-track-own", `Authority ${own}`,
-        `Forecasts of ${own}'s plans in force from every past January with enough history.`,
-        backtest)),
+    grid,
   ];
   if (state.viewer.role !== "PARTNER") {
     const pooled = await gql(BACKTEST, { authority: null, scope: "ALL", horizon: 3 });
     const n = Math.max(0, ...pooled.backtest.map((l) => l.authorities));
-    parts[2].append(trackRecord("chart-track-all", "Every authority in Placeledger",
+    grid.append(trackRecord("chart-track-all", "Every authority in Placeledger",
       `Pooled over ${n} authorities and the origins ${pooled.backtest[0]?.originYears.join(", ") || "–"}.`,
       pooled.backtest));
+  }
+  if (origins.length) {
+    parts.push(h("h2", {}, "Past forecasts against what came"),
+      ...pastForecasts(own, backtestForecasts, origins.includes(origin) ? origin : origins[0]));
   }
   return parts;
 }
@@ -602,8 +743,20 @@ const COMPARE = `query($scenario: String!) {
               deficitBefore deficitAfter }
   }
 }`;
-const SETTING_KINDS = ["special_la_maintained", "special_academy_free", "mainstream_academy",
-  "mainstream_la_maintained", "ap_pru_la_maintained", "specialist_post_16_institution"];
+/** The kinds of place a new setting can offer (the domain's provision kinds), as planners say them. */
+const PROVISION_KINDS = [
+  ["special_la_maintained", "LA-maintained special school"],
+  ["special_academy_free", "special academy or free school"],
+  ["mainstream_la_maintained_resourced_provision", "resourced provision in an LA-maintained school"],
+  ["mainstream_academy_resourced_provision", "resourced provision in an academy"],
+  ["mainstream_la_maintained_senunit", "SEN unit in an LA-maintained school"],
+  ["mainstream_academy_senunit", "SEN unit in an academy"],
+  ["ap_pru_la_maintained", "LA-maintained alternative provision (PRU)"],
+  ["ap_pru_academy", "alternative provision academy"],
+  ["specialist_post_16_institutions", "specialist post-16 institution"],
+  ["mainstream_la_maintained", "LA-maintained mainstream school"],
+  ["mainstream_academy", "mainstream academy"],
+];
 
 /** The fields of one kind of lever, and how its JSON is made from them (no JSON typing). */
 function leverForm(authority, districts, onLever) {
@@ -614,8 +767,7 @@ function leverForm(authority, districts, onLever) {
       label: "Open places in a new setting",
       fields: () => [
         select("district", "District", districts.map((d) => [d.code, d.name]), districts[0]?.code),
-        select("kind", "Kind of setting", SETTING_KINDS.map((k) => [k, k.replaceAll("_", " ")]),
-          "special_la_maintained"),
+        select("kind", "Kind of place", PROVISION_KINDS, "special_la_maintained"),
         field("low_age", "From age", { type: "number", min: 0, max: 25, value: 4 }),
         field("high_age", "To age", { type: "number", min: 0, max: 25, value: 11 }),
         field("from", "Open from", { type: "date", value: "2026-09-01" }),
@@ -662,6 +814,41 @@ function leverForm(authority, districts, onLever) {
       onLever(kinds[f.get("lever-kind")].json(f));
     },
   }, h("h2", {}, "Add a lever"), chooser, fields, h("button", { type: "submit" }, "Add the lever"));
+}
+
+/** A lever as a planner would say it (`districts` name the district codes). */
+function leverInWords(l, districts) {
+  const kind = (k) => PROVISION_KINDS.find(([c]) => c === k)?.[1] || String(k).replaceAll("_", " ");
+  const date = (d) => new Date(`${d}T00:00:00Z`).toLocaleDateString("en-GB",
+    { day: "numeric", month: "long", year: "numeric", timeZone: "UTC" });
+  const district = (c) => districts.find((d) => d.code === c)?.name || c;
+  const who = (a) => (a ? `authority ${a}` : "every authority");
+  const pct = (p) => `${Number(p)}%`;
+  switch (l.lever) {
+    case "open_places": {
+      const places = (l.places || []).map((p) => `${number.format(p.places)}${p.need ? ` ${p.need}` : ""}`);
+      return `Open ${places.join(" and ")} places (${kind(l.kind)}) in `
+        + `${district(l.district)}, ages ${l.low_age} to ${l.high_age}, from ${date(l.from)}`;
+    }
+    case "change_places":
+      return `${l.change >= 0 ? "Expand" : "Reduce"} setting ${l.urn} by `
+        + `${number.format(Math.abs(l.change))} places from ${date(l.from)}`;
+    case "close_setting":
+      return `Close setting ${l.urn} on ${date(l.on)}`;
+    case "shift_new_plans":
+      return `${pct(l.percent)} of new ${l.need} plans for ages ${l.ages.from} to ${l.ages.to} `
+        + `go to ${kind(l.to)}`;
+    case "incidence_multiplier":
+      return `New plans ${Number(l.multiplier)} times the trend for ${who(l.authority)}`;
+    case "reduce_out_of_county_at_transfer":
+      return `${pct(l.percent)} of children who would go to independent special schools at `
+        + `transfer are placed in ${who(l.authority)}'s special schools`;
+    case "change_cost":
+      return `A place (${kind(l.kind)}) costs ${pounds.format(Number(l.annual_cost))} a year for `
+        + `authority ${l.authority} from ${date(l.from)}`;
+    default:
+      return JSON.stringify(l);
+  }
 }
 
 async function scenariosPage(params) {
@@ -711,7 +898,7 @@ async function scenariosPage(params) {
   const scenario = scenarios.find((s) => s.id === chosen);
   if (scenario) {
     parts.push(h("h2", {}, `${scenario.name} (${scenario.id})`),
-      h("ul", { id: "levers" }, scenario.levers.map((l) => h("li", {}, h("code", {}, JSON.stringify(l))))));
+      h("ul", { id: "levers" }, scenario.levers.map((l) => h("li", {}, leverInWords(l, districts)))));
     if (mayPlan) {
       parts.push(leverForm(authority, districts, async (lever) => {
         try {

@@ -730,6 +730,29 @@ impl Service {
         }
     }
 
+    /// The forecasts the back-test scored for authority `a`: every origin, horizon and
+    /// method, each beside the January that came (and the model's P10-P90), in origin, year
+    /// and method order. The same rows as `forecast backtest --csv`.
+    pub async fn backtest_forecasts(
+        &self,
+        v: &Viewer,
+        a: &AuthorityCode,
+        horizon: u8,
+    ) -> Result<Vec<placeledger_forecast::BacktestRow>, AppError> {
+        may_read(v, a)?;
+        let models = self.live.now();
+        known_authority(&models, Some(a))?;
+        let b = self.live.backtest(horizon).await.map_err(scenario_error)?;
+        let mut rows: Vec<_> = b
+            .rows
+            .iter()
+            .filter(|r| &r.authority == a)
+            .cloned()
+            .collect();
+        rows.sort_by_key(|r| (r.origin, r.year, r.method));
+        Ok(rows)
+    }
+
     /// The High Needs Block view of each authority the caller asks for (admins: every
     /// authority in the forecast when none is named): spend per financial year from the
     /// forecast (of the baseline, or of `scenario`, at `prices`), the allocation (one carried

@@ -616,6 +616,26 @@ impl PlanningQuery {
         Ok(lines.into_iter().map(BacktestLine::from).collect())
     }
 
+    /// Every forecast behind `authority`'s track record: from each past origin (the last
+    /// January it saw), each January up to `horizon` years ahead, by the model and the three
+    /// baselines, beside the actual and the model's P10-P90 (own authority; admins: any).
+    #[graphql(complexity = "10 * child_complexity")]
+    async fn backtest_forecasts(
+        &self,
+        ctx: &Context<'_>,
+        authority: String,
+        #[graphql(default = 5, validator(minimum = 1, maximum = 10))] horizon: i32,
+    ) -> Result<Vec<BacktestForecast>, Gql> {
+        let v = viewer(ctx)?;
+        let a = authority_code("authority", &authority)?;
+        let s = services(ctx)?;
+        let rows = s
+            .app
+            .backtest_forecasts(v, &a, u8::try_from(horizon).unwrap_or(5))
+            .await?;
+        Ok(rows.into_iter().map(BacktestForecast::from).collect())
+    }
+
     /// What `authority` shares with the caller's authority under their data-sharing
     /// agreement: its sufficiency forecast by district, phase, kind and year (medians), small
     /// numbers withheld. Partner tokens only see authorities whose agreement names them;

@@ -780,6 +780,45 @@ impl From<TrackRecordLine> for BacktestLine {
     }
 }
 
+/// One forecast the back-test scored: made from `origin` (the last January it saw) for the
+/// January `year`, `horizon` years ahead, by one method, beside what came.
+#[derive(Debug, SimpleObject)]
+pub struct BacktestForecast {
+    pub origin: i32,
+    pub horizon: i32,
+    pub year: i32,
+    /// model, last_value, compound_growth or linear_trend.
+    pub method: String,
+    /// Plans in force forecast (the model's median).
+    pub forecast: f64,
+    /// Plans in force that January (DfE's published figure where there is one).
+    pub actual: i32,
+    /// (forecast - actual) / actual, in per cent: negative is too low.
+    pub error_percent: f64,
+    /// The model's range (None for the baselines).
+    pub p10: Option<f64>,
+    pub p90: Option<f64>,
+    /// Whether the actual fell inside P10-P90 (the model only).
+    pub inside: Option<bool>,
+}
+
+impl From<placeledger_forecast::BacktestRow> for BacktestForecast {
+    fn from(r: placeledger_forecast::BacktestRow) -> Self {
+        BacktestForecast {
+            origin: r.origin,
+            horizon: i32::from(r.horizon),
+            year: r.year,
+            method: r.method.code().to_owned(),
+            forecast: r.forecast,
+            actual: i32::try_from(r.actual).unwrap_or(i32::MAX),
+            error_percent: r.error_pct,
+            p10: r.p10,
+            p90: r.p90,
+            inside: r.inside,
+        }
+    }
+}
+
 /// A summary broken down by `dimensions`.
 pub(crate) fn grouping(dimensions: &[PlacementDimension]) -> GroupBy {
     let has = |d| dimensions.contains(&d);
