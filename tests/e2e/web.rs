@@ -394,6 +394,12 @@ async fn a_planner_signs_in_and_sees_the_overview_charts_offline() {
         assert_eq!(row[1], shown(&a["independentSpecial"]));
         assert_eq!(row[2], shown(&a["outOfAuthority"]));
     }
+    // Where the figures come from, in words: every January from the children on record.
+    let lede = b.text_of("p.lede").await;
+    assert!(
+        lede.ends_with("Figures from the children on record (2015-2026)."),
+        "{lede}"
+    );
     b.screenshot("overview").await;
 
     // The page's tables as an Excel workbook: a sheet per chart, numbers as numbers, and a

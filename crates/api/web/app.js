@@ -328,13 +328,23 @@ async function overviewPage(params) {
   const rows = data.countyMeasures.filter((r) => r.plans > 0 || r.publishedPlans !== null);
   const years = rows.map((r) => r.year);
   const col = (f) => rows.map(f);
-  const sources = [...new Set(rows.map((r) => r.source))].join(", ");
+  const SOURCES = {
+    recorded_children: "the children on record",
+    published_tables: "DfE's published tables only (no children recorded)",
+    none: "nothing on record",
+  };
+  const bySource = (src) => rows.filter((r) => r.source === src).map((r) => r.year);
+  const sources = [...new Set(rows.map((r) => r.source))].map((src) => {
+    const ys = bySource(src);
+    const run = ys.length > 1 && ys[ys.length - 1] - ys[0] === ys.length - 1;
+    return `${SOURCES[src] || src} (${run ? `${ys[0]}-${ys[ys.length - 1]}` : ys.join(", ")})`;
+  }).join("; ");
   return [
     h("h1", {}, `Overview: authority ${authority}`),
     h("p", { class: "lede" },
       "The measures the county watches, January by January. Recorded figures are counted ",
       "from the children on record; DfE's are the published SEN2 totals. ",
-      `Sources: ${sources || "none"}.`),
+      `Figures from ${sources || "nothing on record"}.`),
     controls,
     h("div", { class: "grid" },
       chart({
