@@ -616,6 +616,41 @@ async fn a_planner_reads_a_districts_sufficiency_fan_against_capacity_and_downlo
         );
         assert_eq!(line, want);
     }
+    // A shorter horizon: up to the third January, chosen in the form; the mainstream
+    // planning areas follow it.
+    let third = api[2]["year"].as_i64().unwrap();
+    b.client
+        .find(Locator::Css("select[name=to]"))
+        .await
+        .unwrap()
+        .select_by_value(&third.to_string())
+        .await
+        .unwrap();
+    b.click("form.controls button[type=submit]").await;
+    b.wait_for("#chart-sufficiency[data-points='3'] .uplot")
+        .await;
+    let shorter = b
+        .client
+        .execute(
+            "return { send: document.querySelector('#chart-sufficiency .plot').uplot.data[0],
+                      mainstream: [...document.querySelectorAll('#mainstream-areas figure')]
+                        .flatMap(f => f.querySelector('.plot').uplot.data[0]),
+                      none: document.getElementById('mainstream-none')?.textContent ?? null }",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let want: Vec<&Value> = api[..3].iter().map(|r| &r["year"]).collect();
+    assert_eq!(shorter["send"], json!(want));
+    let mainstream = shorter["mainstream"].as_array().unwrap();
+    assert!(
+        mainstream.iter().all(|y| y.as_i64() <= Some(third)),
+        "{shorter}"
+    );
+    assert!(
+        !mainstream.is_empty() || shorter["none"].as_str().is_some(),
+        "{shorter}"
+    );
     assert_eq!(b.console_errors().await, Vec::<String>::new());
     assert_eq!(b.accessibility_violations().await, Vec::<Value>::new());
 }

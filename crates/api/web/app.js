@@ -424,19 +424,25 @@ const MAINSTREAM = `query($f: MainstreamFilter!) {
  * Mainstream pupils against net capacity per planning area of a district and phase (the SCAP
  * view): one fan chart per planning area, its deficits and warnings.
  */
-async function mainstreamAreas(authority, district, districtName, phase) {
+async function mainstreamAreas(authority, district, districtName, phase, to) {
   if (phase === "nursery") {
     return [h("p", { class: "source", id: "mainstream-none" },
       "Mainstream places are planned by planning area for primary, secondary and post-16.")];
   }
   const { mainstreamForecast } = await gql(MAINSTREAM, { f: { authority, district, phase } });
-  const areas = [...new Map(mainstreamForecast.rows.map((r) => [r.planningArea, r.planningAreaName]))];
+  const shown = mainstreamForecast.rows.filter((r) => r.year <= to);
+  if (mainstreamForecast.rows.length && !shown.length) {
+    return [h("p", { class: "source", id: "mainstream-none" },
+      `The mainstream forecast starts from January ${mainstreamForecast.origin}: `
+      + `it has no January up to ${to}.`)];
+  }
+  const areas = [...new Map(shown.map((r) => [r.planningArea, r.planningAreaName]))];
   if (!areas.length) {
     return [h("p", { class: "source", id: "mainstream-none" },
       `No ${phase.replace("_", "-")} planning area of ${districtName} has census rolls on record.`)];
   }
   const figures = areas.map(([code, name]) => {
-    const rows = mainstreamForecast.rows.filter((r) => r.planningArea === code);
+    const rows = shown.filter((r) => r.planningArea === code);
     const short = rows.filter((r) => r.headroom === "deficit" || r.headroom === "below_headroom");
     const warnings = [...new Map(rows.flatMap((r) => r.warnings)
       .filter((w) => w.code !== "deficit")
@@ -483,7 +489,13 @@ async function sufficiencyPage(params) {
   const { forecast } = await gql(SUFFICIENCY, {
     f: { authority, district, phase, kind, need: need || null },
   });
-  const rows = forecast.rows.filter((r) => (need ? r.need === need : r.need === null));
+  // The horizon shown: up to a January of the planner's choice (all of it by default).
+  const horizon = [...new Set(forecast.rows.map((r) => r.year))].sort((a, b) => a - b);
+  const to = horizon.includes(Number(params.get("to"))) ? Number(params.get("to"))
+    : horizon[horizon.length - 1];
+  const rows = forecast.rows
+    .filter((r) => (need ? r.need === need : r.need === null))
+    .filter((r) => r.year <= to);
   const years = rows.map((r) => r.year);
   const districtName = info.districts.find((d) => d.code === district)?.name || district;
   const kindName = KINDS.find(([k]) => k === kind)?.[1] || kind;
@@ -495,7 +507,7 @@ async function sufficiencyPage(params) {
         ev.preventDefault();
         const f = new FormData(ev.target);
         const q = new URLSearchParams({ authority, district: f.get("district"),
-          phase: f.get("phase"), kind: f.get("kind"), need: f.get("need") });
+          phase: f.get("phase"), kind: f.get("kind"), need: f.get("need"), to: f.get("to") });
         location.hash = `#/sufficiency?${q}`;
       },
     },
@@ -504,10 +516,11 @@ async function sufficiencyPage(params) {
     select("kind", "Kind of place", KINDS, kind),
     select("need", "Primary need", [["", "All needs"], ...["ASD", "SEMH", "SLCN", "MLD", "SLD",
       "PMLD", "SPLD", "HI", "VI", "MSI", "PD", "OTH"].map((n) => [n, n])], need),
+    select("to", "Up to January", horizon.map((y) => [String(y), String(y)]), String(to)),
     h("button", { type: "submit" }, "Show"),
   );
   const deficits = rows.filter((r) => r.surplus && r.surplus.p50 < 0);
-  const mainstream = await mainstreamAreas(authority, district, districtName, phase);
+  const mainstream = await mainstreamAreas(authority, district, districtName, phase, to);
   const warnings = forecast.warnings.map((w) => h("li", {}, h("code", {}, w.code), " ", w.message));
   return [
     h("h1", {}, `Sufficiency: ${districtName}`),
