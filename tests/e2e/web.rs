@@ -225,6 +225,17 @@ impl Browser {
             .unwrap();
     }
 
+    /// Chooses the option of value `value` in the list matching `css`.
+    async fn choose(&self, css: &str, value: &str) {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
+            .select_by_value(value)
+            .await
+            .unwrap_or_else(|e| panic!("{css} = {value}: {e}"));
+    }
+
     /// Types `text` into the field matching `css`.
     async fn fill(&self, css: &str, text: &str) {
         self.client
@@ -619,13 +630,7 @@ async fn a_planner_reads_a_districts_sufficiency_fan_against_capacity_and_downlo
     // A shorter horizon: up to the third January, chosen in the form; the mainstream
     // planning areas follow it.
     let third = api[2]["year"].as_i64().unwrap();
-    b.client
-        .find(Locator::Css("select[name=to]"))
-        .await
-        .unwrap()
-        .select_by_value(&third.to_string())
-        .await
-        .unwrap();
+    b.choose("select[name=to]", &third.to_string()).await;
     b.click("form.controls button[type=submit]").await;
     b.wait_for("#chart-sufficiency[data-points='3'] .uplot")
         .await;
@@ -770,13 +775,7 @@ async fn an_analyst_reads_the_track_record_beside_the_baselines() {
     past_forecasts_drawn(origins[0]).await;
     // Another origin (the middle one: most of its horizons have come).
     let later = origins[origins.len() / 2];
-    b.client
-        .find(Locator::Css("select[name=origin]"))
-        .await
-        .unwrap()
-        .select_by_value(&later.to_string())
-        .await
-        .unwrap();
+    b.choose("select[name=origin]", &later.to_string()).await;
     b.click("form.controls button[type=submit]").await;
     b.wait_for(&format!("#chart-track-past[data-origin='{later}'] .uplot"))
         .await;
@@ -927,13 +926,8 @@ async fn a_planner_makes_a_scenario_with_the_forms_and_compares_it() {
         );
     }
     // The levers are listed in words, not JSON: add a second kind through the form.
-    b.client
-        .find(Locator::Css("select[name=lever-kind]"))
-        .await
-        .unwrap()
-        .select_by_value("incidence_multiplier")
-        .await
-        .unwrap();
+    b.choose("select[name=lever-kind]", "incidence_multiplier")
+        .await;
     b.wait_for("#lever-fields input[name=multiplier]").await;
     b.click("#lever-form button[type=submit]").await;
     b.wait_for("#levers li:nth-child(2)").await;
