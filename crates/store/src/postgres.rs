@@ -1,6 +1,7 @@
 //! PostgreSQL: the shared deployment, several processes appending at once.
 //!
-//! Appends are one call of `placeledger_append` (schema/postgres), one round trip, with no
+//! Appends are one call of `placeledger_append` (schema/postgres; one event to one stream:
+//! `placeledger_append_one`, the same rules without the arrays), one round trip, with no
 //! NOTIFY. Reads never pass an event that may still commit: see [`PgStore::read_all`] and
 //! `schema/README.md`.
 
@@ -66,6 +67,60 @@ impl PgStore {
     /// The pool, for tools that need the database itself (benchmarks, tests).
     pub fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    /// One event to one stream, by `placeledger_append_one` (schema/postgres/0005): the same
+    /// rules as [`Self::try_append`], without a batch's arrays.
+    async fn try_append_one(
+        &self,
+        append: &StreamAppend,
+        payload: &Value,
+    ) -> Result<Vec<AppendResult>, StoreError> {
+        let e = append
+            .events
+            .first()
+            .ok_or_else(|| StoreError::Corrupt("an append of one event has none".into()))?;
+        let row = sqlx::query(
+            "SELECT outcome, stream_version, last_position \
+             FROM placeledger_append_one($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(append.stream.as_str())
+        .bind(append.expected.as_db())
+        .bind(e.event_id)
+        .bind(e.event_type.as_str())
+        .bind(i32::try_from(e.schema_version).unwrap_or(i32::MAX))
+        .bind(payload)
+        .bind(e.metadata.correlation_id)
+        .bind(e.metadata.causation_id)
+        .bind(e.metadata.actor.as_deref())
+        .bind(Utc::now())
+        .fetch_one(&self.pool)
+        .await?;
+        let outcome: String = row.try_get("outcome")?;
+        let version: i64 = row.try_get("stream_version")?;
+        match outcome.as_str() {
+            "ok" | "duplicate" => {
+                let position: i64 = row.try_get("last_position")?;
+                if outcome == "ok" {
+                    self.head.advance(to_u64(position));
+                }
+                Ok(vec![AppendResult {
+                    first_version: to_u64(version),
+                    last_version: to_u64(version),
+                    last_position: to_u64(position),
+                    duplicate: outcome == "duplicate",
+                }])
+            }
+            "conflict" => Err(StoreError::Conflict {
+                stream: append.stream.to_string(),
+                expected: append.expected,
+                actual: to_u64(version),
+            }),
+            "partial" => Err(StoreError::IdempotencyMismatch {
+                stream: append.stream.to_string(),
+            }),
+            other => Err(StoreError::Corrupt(format!("append outcome {other:?}"))),
+        }
     }
 
     async fn try_append(
@@ -248,8 +303,16 @@ impl EventStore for PgStore {
         // is simply reported again.
         let mut last_race = None;
         let mut conflicts = 0;
+        let one = match (appends.as_slice(), payloads.as_slice()) {
+            ([append], [payload]) if append.events.len() == 1 => Some((append, payload)),
+            _ => None,
+        };
         for _ in 0..RACE_RETRIES {
-            match self.try_append(&appends, &payloads).await {
+            let attempt = match one {
+                Some((append, payload)) => self.try_append_one(append, payload).await,
+                None => self.try_append(&appends, &payloads).await,
+            };
+            match attempt {
                 Err(e) if unique_violation(&e).is_some() => last_race = Some(e),
                 Err(e @ StoreError::Conflict { .. }) if conflicts == 0 => {
                     conflicts += 1;

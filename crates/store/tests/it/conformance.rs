@@ -276,6 +276,71 @@ pub async fn idempotent_retry_returns_the_original_result(store: Store) {
     assert_eq!(store.read_stream(&s2, 0, 10).await.unwrap().len(), 2);
 }
 
+/// One event to one stream (PostgreSQL appends it by a function of its own): a retry is
+/// answered as a batch's is, a stored id in another stream is refused, and concurrent copies
+/// are stored once.
+pub async fn a_single_event_retry_is_answered_as_a_batchs(store: Store) {
+    let s = stream("child-LCC-000035");
+    let one = event(0);
+    let original = store
+        .append(&s, ExpectedVersion::NoStream, vec![one.clone()])
+        .await
+        .unwrap();
+    assert!(!original.duplicate);
+    assert_eq!((original.first_version, original.last_version), (1, 1));
+    store
+        .append(&s, ExpectedVersion::Exact(1), vec![event(1)])
+        .await
+        .unwrap();
+    let head = store.head_position().await.unwrap();
+    // Again, with an expected version that is stale by now: its original result.
+    let retry = store
+        .append(&s, ExpectedVersion::NoStream, vec![one.clone()])
+        .await
+        .unwrap();
+    assert!(retry.duplicate);
+    assert_eq!(
+        (retry.first_version, retry.last_version, retry.last_position),
+        (1, 1, original.last_position)
+    );
+    // The same id to another stream is not a retry.
+    let err = store
+        .append(&stream("elsewhere-1"), ExpectedVersion::Any, vec![one])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::IdempotencyMismatch { .. }),
+        "{err:?}"
+    );
+    assert_eq!(
+        store.head_position().await.unwrap(),
+        head,
+        "nothing written"
+    );
+    assert_eq!(store.stream_version(&s).await.unwrap(), 2);
+
+    // Concurrent copies of one event: stored once, every caller gets its result.
+    let s2 = stream("child-LCC-000036");
+    let one = event(20);
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let (store, s2, one) = (store.clone(), s2.clone(), one.clone());
+            tokio::spawn(async move { store.append(&s2, ExpectedVersion::Any, vec![one]).await })
+        })
+        .collect();
+    let mut results = Vec::new();
+    for t in tasks {
+        results.push(t.await.unwrap().unwrap());
+    }
+    assert_eq!(results.iter().filter(|r| !r.duplicate).count(), 1);
+    assert!(
+        results
+            .iter()
+            .all(|r| r.last_version == 1 && r.last_position == results[0].last_position)
+    );
+    assert_eq!(store.read_stream(&s2, 0, 10).await.unwrap().len(), 1);
+}
+
 pub async fn partial_retry_is_refused_and_writes_nothing(store: Store) {
     let s = stream("child-LCC-000040");
     let batch = events(0..2);

@@ -16,6 +16,7 @@ placeledger_testkit::on_both_backends!(
     expected_version_is_enforced,
     twenty_concurrent_appends_one_winner,
     idempotent_retry_returns_the_original_result,
+    a_single_event_retry_is_answered_as_a_batchs,
     partial_retry_is_refused_and_writes_nothing,
     ten_thousand_events_in_one_append,
     read_all_across_many_streams,
