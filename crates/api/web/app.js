@@ -308,22 +308,11 @@ async function overviewPage(params) {
   const authority = params.get("authority") || own || "888";
   const to = Number(params.get("to")) || new Date().getFullYear();
   const from = Number(params.get("from")) || to - 11;
-  const controls = h(
-    "form",
-    {
-      class: "controls",
-      onsubmit: (ev) => {
-        ev.preventDefault();
-        const f = new FormData(ev.target);
-        location.hash = `#/overview?authority=${encodeURIComponent(f.get("authority"))}&from=${f.get("from")}&to=${f.get("to")}`;
-      },
-    },
+  const controls = controlsForm("overview", {},
     h("label", {}, "Authority (DfE code)",
       h("input", { name: "authority", value: authority, size: 5, readonly: own ? true : undefined })),
     h("label", {}, "From January", h("input", { name: "from", type: "number", value: from, min: 1990, max: 2100 })),
-    h("label", {}, "To January", h("input", { name: "to", type: "number", value: to, min: 1990, max: 2100 })),
-    h("button", { type: "submit" }, "Show"),
-  );
+    h("label", {}, "To January", h("input", { name: "to", type: "number", value: to, min: 1990, max: 2100 })));
   const data = await gql(MEASURES, { authority, from, to });
   const rows = data.countyMeasures.filter((r) => r.plans > 0 || r.publishedPlans !== null);
   const years = rows.map((r) => r.year);
@@ -406,6 +395,21 @@ const SUFFICIENCY = `query($f: ForecastFilter!) {
     warnings { code message }
   }
 }`;
+
+/**
+ * The choices of a page: "Show" goes to `page` with the form's fields (and `fixed`) in the
+ * address, so every view can be bookmarked and the back button works.
+ */
+function controlsForm(page, fixed, ...fields) {
+  return h("form", {
+    class: "controls",
+    onsubmit: (ev) => {
+      ev.preventDefault();
+      const q = new URLSearchParams({ ...fixed, ...Object.fromEntries(new FormData(ev.target)) });
+      location.hash = `#/${page}?${q}`;
+    },
+  }, ...fields, h("button", { type: "submit" }, "Show"));
+}
 
 function select(name, label, options, value) {
   return h("label", {}, label, h("select", { name },
@@ -499,26 +503,13 @@ async function sufficiencyPage(params) {
   const years = rows.map((r) => r.year);
   const districtName = info.districts.find((d) => d.code === district)?.name || district;
   const kindName = KINDS.find(([k]) => k === kind)?.[1] || kind;
-  const controls = h(
-    "form",
-    {
-      class: "controls",
-      onsubmit: (ev) => {
-        ev.preventDefault();
-        const f = new FormData(ev.target);
-        const q = new URLSearchParams({ authority, district: f.get("district"),
-          phase: f.get("phase"), kind: f.get("kind"), need: f.get("need"), to: f.get("to") });
-        location.hash = `#/sufficiency?${q}`;
-      },
-    },
+  const controls = controlsForm("sufficiency", { authority },
     select("district", "District", info.districts.map((d) => [d.code, d.name]), district),
     select("phase", "Phase", PHASES, phase),
     select("kind", "Kind of place", KINDS, kind),
     select("need", "Primary need", [["", "All needs"], ...["ASD", "SEMH", "SLCN", "MLD", "SLD",
       "PMLD", "SPLD", "HI", "VI", "MSI", "PD", "OTH"].map((n) => [n, n])], need),
-    select("to", "Up to January", horizon.map((y) => [String(y), String(y)]), String(to)),
-    h("button", { type: "submit" }, "Show"),
-  );
+    select("to", "Up to January", horizon.map((y) => [String(y), String(y)]), String(to)));
   const deficits = rows.filter((r) => r.surplus && r.surplus.p50 < 0);
   const mainstream = await mainstreamAreas(authority, district, districtName, phase, to);
   const warnings = forecast.warnings.map((w) => h("li", {}, h("code", {}, w.code), " ", w.message));
@@ -623,15 +614,8 @@ function pastForecasts(authority, rows, origin) {
     return r ? r[key] : null;
   });
   const pct = new Intl.NumberFormat("en-GB", { maximumFractionDigits: 1, signDisplay: "exceptZero" });
-  const controls = h("form", {
-    class: "controls",
-    onsubmit: (ev) => {
-      ev.preventDefault();
-      location.hash = `#/track-record?origin=${new FormData(ev.target).get("origin")}`;
-    },
-  },
-  select("origin", "Forecast made from January", origins.map((o) => [String(o), String(o)]), String(origin)),
-  h("button", { type: "submit" }, "Show"));
+  const controls = controlsForm("track-record", {},
+    select("origin", "Forecast made from January", origins.map((o) => [String(o), String(o)]), String(origin)));
   const figure = chart({
     id: "chart-track-past",
     title: `Forecast from January ${origin} against what came`,
@@ -721,18 +705,10 @@ async function partnerPage(params) {
   const year = Number(params.get("year")) || years[0];
   const cells = sharedPlaceData.cells.filter((c) => c.year === year);
   const header = ["district", "year", "phase", "kind", "demand", "capacity", "suppressed"];
-  const controls = h("form", {
-    class: "controls",
-    onsubmit: (ev) => {
-      ev.preventDefault();
-      const f = new FormData(ev.target);
-      location.hash = `#/partner?authority=${encodeURIComponent(f.get("authority"))}&year=${f.get("year")}`;
-    },
-  },
-  h("label", {}, "Authority sharing with you (DfE code)",
-    h("input", { name: "authority", value: authority, size: 5 })),
-  select("year", "January", years.map((y) => [String(y), String(y)]), String(year)),
-  h("button", { type: "submit" }, "Show"));
+  const controls = controlsForm("partner", {},
+    h("label", {}, "Authority sharing with you (DfE code)",
+      h("input", { name: "authority", value: authority, size: 5 })),
+    select("year", "January", years.map((y) => [String(y), String(y)]), String(year)));
   return [
     h("h1", {}, `Shared by authority ${authority}`),
     h("p", { class: "lede" },

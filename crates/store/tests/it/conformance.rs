@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use placeledger_store::{
-    Checkpoint, EventStore, ExpectedVersion, MAX_PAYLOAD_BYTES, Metadata, NewEvent, Pages,
-    StoreError, StoredEvent, StreamAppend, StreamId, subscribe,
+    AppendResult, Checkpoint, EventStore, ExpectedVersion, MAX_PAYLOAD_BYTES, Metadata, NewEvent,
+    Pages, StoreError, StoredEvent, StreamAppend, StreamId, subscribe,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -24,6 +24,26 @@ fn event(n: usize) -> NewEvent {
 
 fn events(range: std::ops::Range<usize>) -> Vec<NewEvent> {
     range.map(event).collect()
+}
+
+/// Eight copies of one append sent at once: what each caller was answered.
+async fn concurrent_copies(
+    store: &Store,
+    s: &StreamId,
+    expected: ExpectedVersion,
+    batch: Vec<NewEvent>,
+) -> Vec<AppendResult> {
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let (store, s, batch) = (store.clone(), s.clone(), batch.clone());
+            tokio::spawn(async move { store.append(&s, expected, batch).await })
+        })
+        .collect();
+    let mut results = Vec::new();
+    for t in tasks {
+        results.push(t.await.unwrap().unwrap());
+    }
+    results
 }
 
 /// Everything after `after`, waiting (boundedly) for events behind transactions in flight.
@@ -256,17 +276,7 @@ pub async fn idempotent_retry_returns_the_original_result(store: Store) {
 
     // Concurrent retries of one append: it is stored once, and every caller gets its result.
     let s2 = stream("child-LCC-000031");
-    let batch = events(10..12);
-    let tasks: Vec<_> = (0..8)
-        .map(|_| {
-            let (store, s2, batch) = (store.clone(), s2.clone(), batch.clone());
-            tokio::spawn(async move { store.append(&s2, ExpectedVersion::NoStream, batch).await })
-        })
-        .collect();
-    let mut results = Vec::new();
-    for t in tasks {
-        results.push(t.await.unwrap().unwrap());
-    }
+    let results = concurrent_copies(&store, &s2, ExpectedVersion::NoStream, events(10..12)).await;
     assert_eq!(results.iter().filter(|r| !r.duplicate).count(), 1);
     assert!(
         results
@@ -321,17 +331,7 @@ pub async fn a_single_event_retry_is_answered_as_a_batchs(store: Store) {
 
     // Concurrent copies of one event: stored once, every caller gets its result.
     let s2 = stream("child-LCC-000036");
-    let one = event(20);
-    let tasks: Vec<_> = (0..8)
-        .map(|_| {
-            let (store, s2, one) = (store.clone(), s2.clone(), one.clone());
-            tokio::spawn(async move { store.append(&s2, ExpectedVersion::Any, vec![one]).await })
-        })
-        .collect();
-    let mut results = Vec::new();
-    for t in tasks {
-        results.push(t.await.unwrap().unwrap());
-    }
+    let results = concurrent_copies(&store, &s2, ExpectedVersion::Any, vec![event(20)]).await;
     assert_eq!(results.iter().filter(|r| !r.duplicate).count(), 1);
     assert!(
         results
