@@ -31,6 +31,19 @@ const SELECT: &str = "SELECT position, stream_id, stream_version, event_id, even
 /// How often to retry an append that lost a race it can resolve by itself.
 const RACE_RETRIES: usize = 10;
 
+/// An append of at least this many events is written by COPY ([`PgStore::try_copy`]) rather
+/// than through `placeledger_append`'s arrays: the benchmark's batches of 1,000 and bulk
+/// loads. Below it the function's single round trip wins.
+pub const COPY_FROM: usize = 256;
+
+/// The columns COPY writes, in the order [`copy_rows`] writes them.
+const COPY: &str = "COPY events (position, stream_id, stream_version, event_id, event_type, \
+    schema_version, payload, correlation_id, causation_id, actor, recorded_at, transaction_id) \
+    FROM STDIN";
+
+/// How much COPY data to send at a time.
+const COPY_CHUNK: usize = 1 << 20;
+
 #[derive(Debug)]
 pub struct PgStore {
     pool: PgPool,
@@ -121,6 +134,107 @@ impl PgStore {
             }),
             other => Err(StoreError::Corrupt(format!("append outcome {other:?}"))),
         }
+    }
+
+    /// A large append by COPY, keeping `placeledger_append`'s rules: in one transaction, read
+    /// whether any event id is stored and each stream's version; take positions and the
+    /// transaction id in the same critical section (`placeledger_reserve_positions`, 0006);
+    /// COPY the rows; commit. `None` when an event id is already stored: the caller asks
+    /// `placeledger_append`, which tells a retry (`duplicate`) from a `partial` one. A rival
+    /// that commits between the reads and the COPY breaks a unique constraint, the
+    /// transaction rolls back, and the caller runs the append again.
+    async fn try_copy(
+        &self,
+        appends: &[StreamAppend],
+        texts: &[Vec<String>],
+    ) -> Result<Option<Vec<AppendResult>>, StoreError> {
+        let total: usize = appends.iter().map(|a| a.events.len()).sum();
+        let ids: Vec<Uuid> = appends
+            .iter()
+            .flat_map(|a| a.events.iter().map(|e| e.event_id))
+            .collect();
+        let streams: Vec<String> = appends
+            .iter()
+            .map(|a| a.stream.as_str().to_owned())
+            .collect();
+        let mut tx = self.pool.begin().await?;
+        let stored: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM events WHERE event_id = ANY ($1))")
+                .bind(&ids)
+                .fetch_one(&mut *tx)
+                .await?;
+        if stored {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        let versions: Vec<i64> = sqlx::query_scalar(
+            "SELECT coalesce((SELECT max(e.stream_version) FROM events e \
+                              WHERE e.stream_id = s.stream_id), 0) \
+               FROM unnest($1::text[]) WITH ORDINALITY AS s(stream_id, k) ORDER BY s.k",
+        )
+        .bind(&streams)
+        .fetch_all(&mut *tx)
+        .await?;
+        for (a, &current) in appends.iter().zip(&versions) {
+            if let Some(expected) = a.expected.as_db()
+                && expected != current
+            {
+                return Err(StoreError::Conflict {
+                    stream: a.stream.to_string(),
+                    expected: a.expected,
+                    actual: to_u64(current),
+                });
+            }
+        }
+        let row = sqlx::query(
+            "SELECT transaction_id::text AS transaction_id, first_position \
+             FROM placeledger_reserve_positions($1)",
+        )
+        .bind(i32::try_from(total).unwrap_or(i32::MAX))
+        .fetch_one(&mut *tx)
+        .await?;
+        let xid: String = row.try_get("transaction_id")?;
+        let first: i64 = row.try_get("first_position")?;
+        let recorded_at = Utc::now().to_rfc3339();
+
+        let mut results = Vec::with_capacity(appends.len());
+        let mut copy = tx.copy_in_raw(COPY).await?;
+        let mut buffer = String::with_capacity(COPY_CHUNK + 4096);
+        let mut position = first;
+        for ((a, texts), &base) in appends.iter().zip(texts).zip(&versions) {
+            let first_version = base + 1;
+            for (i, (e, payload)) in a.events.iter().zip(texts).enumerate() {
+                copy_row(
+                    &mut buffer,
+                    position,
+                    a.stream.as_str(),
+                    base + 1 + i as i64,
+                    e,
+                    payload,
+                    &recorded_at,
+                    &xid,
+                );
+                position += 1;
+                if buffer.len() >= COPY_CHUNK {
+                    copy.send(std::mem::take(&mut buffer).into_bytes()).await?;
+                    buffer.reserve(COPY_CHUNK + 4096);
+                }
+            }
+            let n = a.events.len() as i64;
+            results.push(AppendResult {
+                first_version: to_u64(first_version),
+                last_version: to_u64(base + n),
+                last_position: to_u64(position - 1),
+                duplicate: false,
+            });
+        }
+        if !buffer.is_empty() {
+            copy.send(buffer.into_bytes()).await?;
+        }
+        copy.finish().await?;
+        tx.commit().await?;
+        self.head.advance(to_u64(position - 1));
+        Ok(Some(results))
     }
 
     async fn try_append(
@@ -243,6 +357,64 @@ impl PgStore {
     }
 }
 
+/// One row of COPY's text format.
+#[allow(clippy::too_many_arguments)]
+fn copy_row(
+    out: &mut String,
+    position: i64,
+    stream: &str,
+    version: i64,
+    e: &crate::NewEvent,
+    payload: &str,
+    recorded_at: &str,
+    xid: &str,
+) {
+    use std::fmt::Write as _;
+    let _ = write!(out, "{position}\t");
+    copy_text(out, stream);
+    let _ = write!(out, "\t{version}\t{}\t", e.event_id);
+    copy_text(out, &e.event_type);
+    let _ = write!(out, "\t{}\t", e.schema_version);
+    copy_text(out, payload);
+    out.push('\t');
+    copy_optional(
+        out,
+        e.metadata.correlation_id.map(|u| u.to_string()).as_deref(),
+    );
+    out.push('\t');
+    copy_optional(
+        out,
+        e.metadata.causation_id.map(|u| u.to_string()).as_deref(),
+    );
+    out.push('\t');
+    copy_optional(out, e.metadata.actor.as_deref());
+    let _ = writeln!(out, "\t{recorded_at}\t{xid}");
+}
+
+fn copy_optional(out: &mut String, value: Option<&str>) {
+    match value {
+        Some(v) => copy_text(out, v),
+        None => out.push_str("\\N"),
+    }
+}
+
+/// A value in COPY's text format: backslash, tab, newline and carriage return escaped.
+fn copy_text(out: &mut String, value: &str) {
+    if !value.contains(['\\', '\t', '\n', '\r']) {
+        out.push_str(value);
+        return;
+    }
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c => out.push(c),
+        }
+    }
+}
+
 async fn max_position(pool: &PgPool) -> Result<u64, StoreError> {
     let p: Option<i64> = sqlx::query_scalar("SELECT max(position) FROM events")
         .fetch_one(pool)
@@ -285,11 +457,17 @@ impl EventStore for PgStore {
         &self,
         appends: Vec<StreamAppend>,
     ) -> Result<Vec<AppendResult>, StoreError> {
-        validate(&appends)?;
-        let payloads: Vec<Value> = appends
-            .iter()
-            .flat_map(|a| a.events.iter().map(|e| e.payload.clone()))
-            .collect();
+        let texts = validate(&appends)?;
+        let total: usize = appends.iter().map(|a| a.events.len()).sum();
+        let mut copy = total >= COPY_FROM;
+        let payloads: Vec<Value> = if copy {
+            Vec::new()
+        } else {
+            appends
+                .iter()
+                .flat_map(|a| a.events.iter().map(|e| e.payload.clone()))
+                .collect()
+        };
         // A unique violation means another append committed between our checks and our
         // insert: a rival for the same stream version, or a concurrent copy of this very
         // batch. Running it again lets the function's own checks say which: `duplicate`
@@ -307,10 +485,31 @@ impl EventStore for PgStore {
             ([append], [payload]) if append.events.len() == 1 => Some((append, payload)),
             _ => None,
         };
+        // The payloads for the function, when an append meant for COPY turns out to hold a
+        // stored id.
+        let mut fallback: Option<Vec<Value>> = None;
         for _ in 0..RACE_RETRIES {
             let attempt = match one {
+                _ if copy => match self.try_copy(&appends, &texts).await {
+                    Ok(Some(results)) => Ok(results),
+                    // An id is stored: the function tells a retry from a partial one.
+                    Ok(None) => {
+                        copy = false;
+                        let all = fallback.insert(
+                            appends
+                                .iter()
+                                .flat_map(|a| a.events.iter().map(|e| e.payload.clone()))
+                                .collect(),
+                        );
+                        self.try_append(&appends, all).await
+                    }
+                    Err(e) => Err(e),
+                },
                 Some((append, payload)) => self.try_append_one(append, payload).await,
-                None => self.try_append(&appends, &payloads).await,
+                None => {
+                    self.try_append(&appends, fallback.as_deref().unwrap_or(&payloads))
+                        .await
+                }
             };
             match attempt {
                 Err(e) if unique_violation(&e).is_some() => last_race = Some(e),

@@ -476,12 +476,20 @@ pub async fn concurrent_writers_never_make_a_subscriber_skip(store: Store) {
                 for i in 0..APPENDS {
                     let e = event(w * 1_000 + i);
                     ids.push(e.event_id);
-                    // Alternate single events and pairs, to vary transaction sizes.
+                    // Alternate single events and pairs, to vary transaction sizes, and now and
+                    // then an append large enough for PostgreSQL to write it by COPY.
                     let mut batch = vec![e];
                     if i % 3 == 0 {
                         let extra = event(w * 1_000 + 500 + i);
                         ids.push(extra.event_id);
                         batch.push(extra);
+                    }
+                    if i % 50 == 25 {
+                        let large = events(
+                            100_000 * (w + 1) + 1_000 * i..100_000 * (w + 1) + 1_000 * i + 300,
+                        );
+                        ids.extend(large.iter().map(|e| e.event_id));
+                        batch.extend(large);
                     }
                     store
                         .append(&stream(&format!("w{w}")), ExpectedVersion::Any, batch)
@@ -734,6 +742,112 @@ pub async fn first_version_fixtures_still_load(store: Store) {
 
 fn part(s: &str, expected: ExpectedVersion, range: std::ops::Range<usize>) -> StreamAppend {
     StreamAppend::new(stream(s), expected, events(range))
+}
+
+/// Appends large enough for PostgreSQL to write them by COPY (256 events or more) keep every
+/// rule of a small one: versions and positions in order, text that needs escaping read back
+/// as written, a stale expected version refused, a retry answered with its original result,
+/// a partial retry refused, concurrent copies stored once.
+pub async fn large_appends_keep_every_rule(store: Store) {
+    let a = "child-LCC-000070";
+    store
+        .append(&stream(a), ExpectedVersion::NoStream, events(0..2))
+        .await
+        .unwrap();
+    let head = store.head_position().await.unwrap();
+    let awkward = NewEvent::new(
+        "Tested",
+        1,
+        json!({ "type": "Tested", "text": "tab\there\nnew line \\ back \"quoted\" \r é 😀 \\N" }),
+    )
+    .with_metadata(Metadata {
+        correlation_id: Some(Uuid::new_v4()),
+        causation_id: None,
+        actor: Some("planner\tone\\two\nthree".into()),
+    });
+    let mut first = part(a, ExpectedVersion::Exact(2), 2..401);
+    first.events.push(awkward.clone());
+    let batch = vec![
+        first,
+        part("setting-100070", ExpectedVersion::NoStream, 402..702),
+    ];
+    let original = store.append_batch(batch.clone()).await.unwrap();
+    assert_eq!(
+        original
+            .iter()
+            .map(|r| (
+                r.first_version,
+                r.last_version,
+                r.last_position,
+                r.duplicate
+            ))
+            .collect::<Vec<_>>(),
+        vec![(3, 402, head + 400, false), (1, 300, head + 700, false)]
+    );
+    let all = read_everything(&store, 0).await;
+    assert_eq!(all.len(), 702);
+    for w in all.windows(2) {
+        assert_eq!(w[1].position, w[0].position + 1, "no gap");
+    }
+    let back = all.iter().find(|e| e.event_id == awkward.event_id).unwrap();
+    assert_eq!(back.payload, awkward.payload);
+    assert_eq!(back.metadata, awkward.metadata);
+    assert_eq!((back.stream_id.as_str(), back.stream_version), (a, 402));
+    assert_eq!(
+        store
+            .read_stream(&stream("setting-100070"), 0, 1_000)
+            .await
+            .unwrap(),
+        all[402..].to_vec()
+    );
+
+    // A stale expected version: refused, nothing written.
+    let err = store
+        .append(&stream(a), ExpectedVersion::Exact(2), events(1_000..1_300))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Conflict { actual: 402, .. }),
+        "{err:?}"
+    );
+    // The same batch again: its original result, nothing written.
+    let retry = store.append_batch(batch.clone()).await.unwrap();
+    assert!(retry.iter().all(|r| r.duplicate));
+    assert_eq!(
+        retry
+            .iter()
+            .map(|r| (r.first_version, r.last_version, r.last_position))
+            .collect::<Vec<_>>(),
+        original
+            .iter()
+            .map(|r| (r.first_version, r.last_version, r.last_position))
+            .collect::<Vec<_>>()
+    );
+    // Stored ids mixed with new ones: refused, nothing written.
+    let mut mixed = batch[1].events[..10].to_vec();
+    mixed.extend(events(2_000..2_300));
+    let err = store
+        .append(&stream("setting-100070"), ExpectedVersion::Any, mixed)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::IdempotencyMismatch { .. }),
+        "{err:?}"
+    );
+    assert_eq!(store.head_position().await.unwrap(), head + 700);
+
+    // Eight concurrent copies of a large append: stored once, each caller answered with it.
+    let c = stream("child-LCC-000071");
+    let results =
+        concurrent_copies(&store, &c, ExpectedVersion::NoStream, events(3_000..3_300)).await;
+    assert_eq!(results.iter().filter(|r| !r.duplicate).count(), 1);
+    assert!(
+        results
+            .iter()
+            .all(|r| r.last_version == 300 && r.last_position == results[0].last_position)
+    );
+    assert_eq!(store.read_stream(&c, 0, 1_000).await.unwrap().len(), 300);
+    assert_eq!(read_everything(&store, 0).await.len(), 1_002);
 }
 
 pub async fn a_batch_across_streams_is_all_or_nothing(store: Store) {

@@ -26,6 +26,7 @@ placeledger_testkit::on_both_backends!(
     bad_input_is_refused_and_writes_nothing,
     first_version_fixtures_still_load,
     a_batch_across_streams_is_all_or_nothing,
+    large_appends_keep_every_rule,
     a_resent_batch_writes_only_what_is_new,
     a_bad_batch_is_refused_and_writes_nothing,
     checkpoints_keep_state_and_position_together,

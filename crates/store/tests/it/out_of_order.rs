@@ -170,6 +170,18 @@ async fn an_append_must_be_the_first_write_of_its_transaction() {
     .await
     .unwrap_err();
     assert!(err.to_string().contains("first write"), "{err}");
+    sqlx::query("ROLLBACK").execute(&mut conn).await.unwrap();
+    // And so does the reservation of a COPY append's positions.
+    sqlx::query("BEGIN").execute(&mut conn).await.unwrap();
+    sqlx::query("SELECT pg_current_xact_id()")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let err = sqlx::query("SELECT * FROM placeledger_reserve_positions(300)")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("first write"), "{err}");
     drop(conn);
     assert_eq!(db.store.head_position().await.unwrap(), 0);
     db.finish().await;
