@@ -374,9 +374,18 @@ enum SeedCommand {
         #[arg(long, default_value_t = placeledger_seed::DEFAULT_SEED)]
         seed: u64,
         /// The reference figures the history is calibrated to: a directory laid out as
-        /// seeds/reference/ (default: the copies built into the binary).
+        /// seeds/reference/ (default: the copies built into the binary; with --national,
+        /// ./seeds/reference).
         #[arg(long)]
         reference: Option<std::path::PathBuf>,
+        /// Every English authority's synthetic history instead of pan-Lancashire's, generated
+        /// authority by authority from DfE's national files and appended one authority per
+        /// transaction (PostgreSQL writes them by COPY).
+        #[arg(long)]
+        national: bool,
+        /// With --national: only the first N authorities (in DfE code order).
+        #[arg(long, requires = "national")]
+        authorities: Option<usize>,
     },
     /// Compares what the database holds with the real figures, per authority and year;
     /// fails if any figure is out of tolerance.
@@ -520,8 +529,28 @@ async fn run() -> anyhow::Result<()> {
         Command::Geography(GeographyCommand::Import { file }) => {
             import::run(store, ImportKind::Geography, &file, false).await?;
         }
-        Command::Seed(SeedCommand::Load { seed, reference }) => {
+        Command::Seed(SeedCommand::Load {
+            seed,
+            reference,
+            national: false,
+            ..
+        }) => {
             seed::load(store, &seed::files(reference), seed).await?;
+        }
+        Command::Seed(SeedCommand::Load {
+            seed,
+            reference,
+            national: true,
+            authorities,
+        }) => {
+            let dir = reference.unwrap_or_else(|| "seeds/reference".into());
+            seed::load_national(
+                store,
+                &placeledger_seed::ReferenceFiles::Dir(dir),
+                seed,
+                authorities,
+            )
+            .await?;
         }
         Command::Seed(SeedCommand::Check { reference }) => {
             seed::check(store, &seed::files(reference)).await?

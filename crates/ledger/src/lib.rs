@@ -410,72 +410,96 @@ impl Ledger {
     /// The events of every command, grouped by stream in first-touched order, and the state
     /// they leave.
     fn decide_all(&self, commands: &[Command]) -> Result<(Parts, State), LedgerError> {
-        let mut working = self.state.clone();
-        let mut parts: Vec<(String, Vec<Event>)> = Vec::new();
-        let mut index: HashMap<String, usize> = HashMap::new();
-        for (i, command) in commands.iter().enumerate() {
-            let events = decide(&working, command)
-                .map_err(|error| LedgerError::Refused { index: i, error })?;
-            for event in events {
-                working = evolve(working, &event);
-                let stream = event.stream_id();
-                let k = *index.entry(stream.clone()).or_insert_with(|| {
-                    parts.push((stream, Vec::new()));
-                    parts.len() - 1
-                });
-                parts[k].1.push(event);
-            }
-        }
-        Ok((parts, working))
+        decide_parts(self.state.clone(), commands)
     }
 
     fn to_appends(
         &self,
-        parts: &[(String, Vec<Event>)],
+        parts: &Parts,
         context: &Context,
     ) -> Result<Vec<StreamAppend>, LedgerError> {
-        let metadata = Metadata {
-            correlation_id: context.correlation_id,
-            causation_id: context.causation_id,
-            actor: context.actor.clone(),
-        };
-        parts
-            .iter()
-            .map(|(stream, events)| {
-                let expected = match self.versions.get(stream) {
-                    Some(&v) => ExpectedVersion::Exact(v),
-                    None => ExpectedVersion::NoStream,
-                };
-                // Identical events in one stream are told apart by their occurrence, so ids do
-                // not depend on the order of distinct events (a file's row or column order).
-                let mut occurrences: HashMap<String, usize> = HashMap::new();
-                let new_events = events
-                    .iter()
-                    .map(|event| {
-                        let encoded =
-                            placeledger_codec::encode(event).map_err(LedgerError::Encode)?;
-                        let mut new = NewEvent::new(
-                            encoded.event_type,
-                            encoded.schema_version,
-                            encoded.payload,
-                        )
-                        .with_metadata(metadata.clone());
-                        if let EventIds::Derived(namespace) = context.event_ids {
-                            let content = new.payload.to_string();
-                            let seen = occurrences.entry(content.clone()).or_default();
-                            let name = format!("{stream}\n{content}\n{seen}");
-                            *seen += 1;
-                            new = new.with_id(Uuid::new_v5(&namespace, name.as_bytes()));
-                        }
-                        Ok(new)
-                    })
-                    .collect::<Result<Vec<_>, LedgerError>>()?;
-                Ok(StreamAppend::new(
-                    StreamId::parse(stream.clone())?,
-                    expected,
-                    new_events,
-                ))
-            })
-            .collect()
+        to_appends(parts, &self.versions, context)
     }
+}
+
+/// Decides `commands` in order against `state` (not against the log) and returns the appends
+/// that would record them, each stream at its version in `versions` (absent: a new stream),
+/// with the state they leave. For a bulk loader whose parts are histories that touch only
+/// their own streams and a shared base (the national seed decides each authority's history
+/// against England's geography alone): the store still checks every stream's version, so a
+/// stream two parts both touch conflicts instead of forking.
+pub fn plan(
+    state: State,
+    versions: &HashMap<String, u64>,
+    commands: &[Command],
+    context: &Context,
+) -> Result<(Vec<StreamAppend>, State), LedgerError> {
+    let (parts, working) = decide_parts(state, commands)?;
+    Ok((to_appends(&parts, versions, context)?, working))
+}
+
+fn decide_parts(state: State, commands: &[Command]) -> Result<(Parts, State), LedgerError> {
+    let mut working = state;
+    let mut parts: Vec<(String, Vec<Event>)> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for (i, command) in commands.iter().enumerate() {
+        let events =
+            decide(&working, command).map_err(|error| LedgerError::Refused { index: i, error })?;
+        for event in events {
+            working = evolve(working, &event);
+            let stream = event.stream_id();
+            let k = *index.entry(stream.clone()).or_insert_with(|| {
+                parts.push((stream, Vec::new()));
+                parts.len() - 1
+            });
+            parts[k].1.push(event);
+        }
+    }
+    Ok((parts, working))
+}
+
+fn to_appends(
+    parts: &[(String, Vec<Event>)],
+    versions: &HashMap<String, u64>,
+    context: &Context,
+) -> Result<Vec<StreamAppend>, LedgerError> {
+    let metadata = Metadata {
+        correlation_id: context.correlation_id,
+        causation_id: context.causation_id,
+        actor: context.actor.clone(),
+    };
+    parts
+        .iter()
+        .map(|(stream, events)| {
+            let expected = match versions.get(stream) {
+                Some(&v) => ExpectedVersion::Exact(v),
+                None => ExpectedVersion::NoStream,
+            };
+            // Identical events in one stream are told apart by their occurrence, so ids do
+            // not depend on the order of distinct events (a file's row or column order).
+            let mut occurrences: HashMap<String, usize> = HashMap::new();
+            let new_events = events
+                .iter()
+                .map(|event| {
+                    let encoded = placeledger_codec::encode(event).map_err(LedgerError::Encode)?;
+                    let mut new =
+                        NewEvent::new(encoded.event_type, encoded.schema_version, encoded.payload)
+                            .with_metadata(metadata.clone());
+                    if let EventIds::Derived(namespace) = context.event_ids {
+                        let content = new.payload.to_string();
+                        let seen = occurrences.entry(content.clone()).or_default();
+                        let name = format!("{stream}\n{content}\n{seen}");
+                        *seen += 1;
+                        new = new.with_id(Uuid::new_v5(&namespace, name.as_bytes()));
+                    }
+                    Ok(new)
+                })
+                .collect::<Result<Vec<_>, LedgerError>>()?;
+            Ok(StreamAppend::new(
+                StreamId::parse(stream.clone())?,
+                expected,
+                new_events,
+            ))
+        })
+        .collect()
 }

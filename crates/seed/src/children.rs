@@ -567,7 +567,13 @@ impl<'a> Children<'a> {
                 .copied()
                 .filter(|&k| !forced_set.contains(&k) && (5..=15).contains(&self.age_next(k, y)))
                 .collect();
-            let n = (active.len() as f64 * 0.004).round() as usize;
+            // Moves between the partners (pan-Lancashire's three); an authority of the
+            // national history is generated on its own, and its children stay in it.
+            let n = if self.models.len() == 3 {
+                (active.len() as f64 * 0.004).round() as usize
+            } else {
+                0
+            };
             let ones = vec![1.0; movers.len()];
             for k in sample(self.rng, &movers, &ones, n) {
                 let to = match la {

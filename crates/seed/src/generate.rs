@@ -111,16 +111,99 @@ fn money(pounds: f64) -> Decimal {
     Decimal::from(pounds.round() as i64)
 }
 
+/// What one run of the generator makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    /// A whole history (pan-Lancashire): its geography and England's totals included.
+    Whole,
+    /// One authority of the national history, the `index`th of England's: England's geography
+    /// and totals are recorded once, before every authority ([`national_prologue`]), and its
+    /// settings are numbered from a range of its own so no two authorities share a URN.
+    Authority { index: usize },
+}
+
+/// How many URNs (and UKPRNs) each authority of the national history may number its
+/// settings from.
+const NUMBERS_PER_AUTHORITY: u32 = 5_000;
+
 /// Every command of the seeded history, in date order.
 pub fn generate(
     reference: &Reference,
     geography: &Geography,
     seed: u64,
 ) -> Result<Vec<Command>, SeedError> {
+    generate_part(reference, geography, seed, Part::Whole)
+}
+
+/// What the national history records before any authority's: England's authorities,
+/// districts and planning areas, and England's January totals.
+pub fn national_prologue(
+    reference: &Reference,
+    england: &Geography,
+) -> Result<Vec<Command>, SeedError> {
+    let mut out = england.commands()?;
+    for (year, plans) in &reference.england {
+        out.push(Command::RecordNationalCaseload {
+            census: AcademicYear::new(year - 1).map_err(|e| SeedError::Reference(e.to_string()))?,
+            plans: i64::from(*plans),
+        });
+    }
+    Ok(out)
+}
+
+/// The history of England's `index`th authority (in `england.partners`' order), generated as
+/// pan-Lancashire's is, from its own random stream (`seed` and the authority's code): the
+/// same authority gets the same history whichever others are generated. Its out-of-county
+/// settings are in the authorities beside it in the list.
+pub fn generate_authority(
+    reference: &Reference,
+    england: &Geography,
+    index: usize,
+    seed: u64,
+) -> Result<Vec<Command>, SeedError> {
+    let n = england.partners.len();
+    let (la, gss, name) = england
+        .partners
+        .get(index)
+        .cloned()
+        .ok_or_else(|| SeedError::Reference(format!("no authority {index} in England")))?;
+    let outside = [1, 2, n - 1, n - 2]
+        .into_iter()
+        .map(|d| (index + d) % n)
+        .filter(|&j| j != index)
+        .filter_map(|j| {
+            let (la, _, name) = &england.partners[j];
+            let district = england.areas.iter().find(|a| &a.authority == la)?;
+            Some((la.clone(), district.gss.clone(), name.clone()))
+        })
+        .collect();
+    let geography = Geography {
+        partners: vec![(la.clone(), gss, name)],
+        outside,
+        areas: england
+            .areas
+            .iter()
+            .filter(|a| a.authority == la)
+            .cloned()
+            .collect(),
+    };
+    let code: u64 = la.as_str().parse().unwrap_or(0);
+    let stream = seed.wrapping_mul(1_000).wrapping_add(code);
+    generate_part(reference, &geography, stream, Part::Authority { index })
+}
+
+fn generate_part(
+    reference: &Reference,
+    geography: &Geography,
+    seed: u64,
+    part: Part,
+) -> Result<Vec<Command>, SeedError> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut timeline = Timeline::default();
-    for c in geography.commands()? {
-        timeline.push(date(1990, 1, 1), c);
+    if part == Part::Whole {
+        for c in geography.commands()? {
+            timeline.push(date(1990, 1, 1), c);
+        }
     }
     // The pan-Lancashire data-sharing agreement: each partner shares its aggregates and lets
     // the others use its spare commissioned places (synthetic date).
@@ -163,7 +246,12 @@ pub fn generate(
     }
     // England's January totals, recorded as an administrator would import them (the
     // forecasts follow England's trend).
-    for (year, plans) in &reference.england {
+    let england_totals = if part == Part::Whole {
+        &reference.england
+    } else {
+        &BTreeMap::new()
+    };
+    for (year, plans) in england_totals {
         timeline.push(
             date(*year, 6, 30),
             Command::RecordNationalCaseload {
@@ -176,7 +264,13 @@ pub fn generate(
     // High Needs Block allocations and DSG balances, as a finance officer would import them
     // (at the start of each financial year).
     for c in &reference.high_needs {
-        if let Command::RecordHighNeedsFunding { financial_year, .. } = c {
+        if let Command::RecordHighNeedsFunding {
+            financial_year,
+            authority,
+            ..
+        } = c
+            && geography.partner_index(authority).is_some()
+        {
             timeline.push(date(*financial_year, 4, 1), c.clone());
         }
     }
@@ -185,7 +279,11 @@ pub fn generate(
     // Population: the ONS projection as published (June 2025), and the cohorts read back
     // for 2015-2021 as estimates, so a back-test from 2019 has a population to work with.
     for c in &reference.population {
-        timeline.push(date(2025, 6, 24), c.clone());
+        if let Command::RecordPopulation { area, .. } = c
+            && geography.areas.iter().any(|a| &a.gss == area)
+        {
+            timeline.push(date(2025, 6, 24), c.clone());
+        }
     }
     for area in &geography.areas {
         for year in 2015..2022 {
@@ -235,7 +333,15 @@ pub fn generate(
         }
     }
 
-    let settings = Builder::new(&mut rng, geography).build(reference, &population)?;
+    let mut builder = Builder::new(&mut rng, geography);
+    if let Part::Authority { index } = part {
+        let index = u32::try_from(index).unwrap_or(u32::MAX);
+        builder = builder.numbered_from(
+            100_001 + index * NUMBERS_PER_AUTHORITY,
+            10_000_001 + index * NUMBERS_PER_AUTHORITY,
+        );
+    }
+    let settings = builder.build(reference, &population)?;
     for s in &settings {
         timeline.push(s.opened, Command::OpenSetting(s.command()));
         if let Some(closed) = s.closed {
@@ -293,9 +399,18 @@ fn rolls(
 ) -> Result<(), SeedError> {
     const NURSERY: f64 = 0.55;
     const SIXTH_FORM: f64 = 0.42;
+    // The first partner's published pupils (Lancashire's; an authority of the national
+    // history has its own proxy, see `Reference::load_national`).
+    let first = settings
+        .iter()
+        .find_map(|s| match s.place {
+            Place::Partner(0) => Some(s.authority.to_string()),
+            _ => None,
+        })
+        .unwrap_or_default();
     let (pupils, january) = reference
         .mainstream
-        .get(&("888".to_owned(), "pupils".to_owned()))
+        .get(&(first, "pupils".to_owned()))
         .map_or((177_000.0, 2022), |(n, y, _)| (f64::from(*n), *y));
 
     // The rolls of `year` at take-up 1, per school and NCY.

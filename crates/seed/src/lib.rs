@@ -21,7 +21,7 @@ mod settings;
 use std::path::PathBuf;
 
 pub use check::{Comparison, Observed, check, render};
-pub use generate::{DEFAULT_SEED, HISTORY_END, generate};
+pub use generate::{DEFAULT_SEED, HISTORY_END, generate, generate_authority, national_prologue};
 pub use geography::Geography;
 pub use reference::{Reference, ReferenceFiles};
 

@@ -84,40 +84,17 @@ impl Reference {
         reference.read_plans(files, "ehcp_caseload_jan2015_2025_pan_lancs.csv")?;
         reference.read_england(files, "england_ehcp_totals_jan2015_2025.csv")?;
         reference.read_mainstream(files, "mainstream.csv")?;
-        for file in [
-            "dfe/sen_needs_all_plans.csv",
-            "dfe/sen_need_newplans.csv",
-            "dfe/timeliness_20_week.csv",
-            "dfe/ceased_plans.csv",
-            "dfe/requests.csv",
-        ] {
-            let (path, bytes) = files.read(file)?;
-            let parsed =
-                dfe_ehcp::parse(&path.display().to_string(), &bytes, &state).map_err(problems)?;
-            for command in parsed.commands {
-                match command {
-                    Command::RecordCaseload {
-                        authority,
-                        census: c,
-                        cells,
-                    } if c == census(2025)? => {
-                        reference.caseload_2025.insert(authority.to_string(), cells);
-                    }
-                    Command::RecordActivity {
-                        authority,
-                        year,
-                        cells,
-                    } => {
-                        reference
-                            .activity
-                            .entry((authority.to_string(), year))
-                            .or_default()
-                            .extend(cells);
-                    }
-                    _ => {}
-                }
-            }
-        }
+        reference.read_dfe(
+            files,
+            &[
+                "dfe/sen_needs_all_plans.csv",
+                "dfe/sen_need_newplans.csv",
+                "dfe/timeliness_20_week.csv",
+                "dfe/ceased_plans.csv",
+                "dfe/requests.csv",
+            ],
+            &state,
+        )?;
         let (ons, bytes) = files.read("ons-snpp-2022-persons-pan-lancs-ages-0-25.csv")?;
         reference.population = ons_snpp::parse(&ons.display().to_string(), &bytes, &state)
             .map_err(problems)?
@@ -148,6 +125,241 @@ impl Reference {
             .map_err(problems)?
             .commands;
         Ok(reference)
+    }
+
+    /// The reference figures of every English authority, for the national synthetic history:
+    /// plans in force each January 2019-2025, the January 2025 caseload and the flows (new
+    /// plans, requests, ceased plans) from `national/` (DfE's files for every authority),
+    /// England's totals, unit costs and Lancashire's mainstream figures as for the seed.
+    ///
+    /// What the files do not hold is made up, and says so where it is recorded:
+    /// - plans in a January the national file lacks (2015-2018, and an authority's years
+    ///   before it existed) are back-cast from its nearest known January by England's totals;
+    /// - population: ONS's projection for the pan-Lancashire areas; every other district gets
+    ///   pan-Lancashire's age profile scaled by its authority's January 2025 plans and split
+    ///   evenly over the authority's districts (release: "synthetic proxy ...");
+    /// - mainstream schools and pupils: Lancashire's, scaled by that population.
+    pub fn load_national(
+        files: &ReferenceFiles,
+        england: &Geography,
+    ) -> Result<Reference, SeedError> {
+        let state = england.state()?;
+        let mut reference = Reference::default();
+        reference.read_england(files, "england_ehcp_totals_jan2015_2025.csv")?;
+        reference.read_mainstream(files, "mainstream.csv")?;
+        reference.read_unit_costs(files, "unit_costs.csv")?;
+        reference.read_plans(files, "ehcp_caseload_jan2015_2025_pan_lancs.csv")?;
+        reference.plans.retain(|(_, year), _| *year < 2019);
+        reference.read_national_plans(
+            files,
+            "national/ehcp_plans_in_force_all_las.csv",
+            england,
+        )?;
+        reference.back_cast_plans(england);
+        // The flows of 2019-2024 name authorities that have since been replaced (Cumbria,
+        // Northamptonshire, Poole, Bournemouth): registered for reading only, their rows are
+        // read and left unused (their successors' histories start from their own figures).
+        let mut readable = state.clone();
+        let codes = rows(files, "la_codes.csv")?;
+        for row in &codes.rows {
+            if codes.field(row, "successors")?.is_empty() {
+                continue;
+            }
+            let register = Command::RegisterAuthority {
+                authority: AuthorityCode::parse(&codes.field(row, "la_code")?)
+                    .map_err(|e| SeedError::Reference(e.to_string()))?,
+                gss: placeledger_domain::GssCode::parse(&codes.field(row, "gss")?)
+                    .map_err(|e| SeedError::Reference(e.to_string()))?,
+                name: codes.field(row, "name")?,
+            };
+            for e in placeledger_domain::decide(&readable, &register)
+                .map_err(|e| SeedError::Reference(e.to_string()))?
+            {
+                readable = placeledger_domain::evolve(readable, &e);
+            }
+        }
+        reference.read_dfe(
+            files,
+            &[
+                "national/sen_needs_all_plans.csv",
+                "national/sen_need_newplans.csv",
+                "national/ceased_plans.csv",
+                "national/requests.csv",
+            ],
+            &readable,
+        )?;
+        let (ons, bytes) = files.read("ons-snpp-2022-persons-pan-lancs-ages-0-25.csv")?;
+        let lancs = Geography::pan_lancashire()?;
+        let ons = ons_snpp::parse(&ons.display().to_string(), &bytes, &lancs.state()?)
+            .map_err(problems)?
+            .commands;
+        reference.population = proxy_population(&ons, &reference, england, &lancs);
+        reference.proxy_mainstream(england, &lancs);
+        let (funding, bytes) = files.read("high_needs.csv")?;
+        reference.high_needs = high_needs::parse(&funding.display().to_string(), &bytes, &state)
+            .map_err(problems)?
+            .commands;
+        Ok(reference)
+    }
+
+    /// The DfE files `names` as the importer reads them: the January 2025 caseload and the
+    /// activity per authority and year.
+    fn read_dfe(
+        &mut self,
+        files: &ReferenceFiles,
+        names: &[&str],
+        state: &placeledger_domain::State,
+    ) -> Result<(), SeedError> {
+        for file in names {
+            let (path, bytes) = files.read(file)?;
+            let parsed =
+                dfe_ehcp::parse(&path.display().to_string(), &bytes, state).map_err(problems)?;
+            for command in parsed.commands {
+                match command {
+                    Command::RecordCaseload {
+                        authority,
+                        census: c,
+                        cells,
+                    } if c == census(2025)? => {
+                        self.caseload_2025.insert(authority.to_string(), cells);
+                    }
+                    Command::RecordActivity {
+                        authority,
+                        year,
+                        cells,
+                    } => {
+                        self.activity
+                            .entry((authority.to_string(), year))
+                            .or_default()
+                            .extend(cells);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `national/ehcp_plans_in_force_all_las.csv`: plans in force per authority and January,
+    /// for the authorities of `england` (a retired code's rows are left out: its successors
+    /// are back-cast from their own first January).
+    fn read_national_plans(
+        &mut self,
+        files: &ReferenceFiles,
+        name: &str,
+        england: &Geography,
+    ) -> Result<(), SeedError> {
+        let t = rows(files, name)?;
+        for row in &t.rows {
+            if t.field(row, "geographic_level")? != "Local authority" {
+                continue;
+            }
+            let la = t.field(row, "old_la_code")?;
+            if !england.partners.iter().any(|p| p.0.as_str() == la) {
+                continue;
+            }
+            let period = t.field(row, "time_period")?;
+            let january: i32 = period
+                .get(..4)
+                .and_then(|y| y.parse().ok())
+                .map(|y: i32| y + 1)
+                .ok_or_else(|| {
+                    SeedError::Reference(format!("{}: time_period {period:?}", t.path.display()))
+                })?;
+            let plans: u32 = t.number(row, "total_plans")?;
+            self.plans
+                .insert((la, january), (plans, t.field(row, "source")?));
+        }
+        Ok(())
+    }
+
+    /// Fills every authority's Januaries 2015-2025 that no file gives: its nearest known
+    /// January scaled by England's totals (2017, not retrieved, taken between 2016 and 2018).
+    fn back_cast_plans(&mut self, england: &Geography) {
+        let mut totals: BTreeMap<i32, f64> = self
+            .england
+            .iter()
+            .map(|(y, n)| (*y, f64::from(*n)))
+            .collect();
+        if let (Some(a), Some(b)) = (totals.get(&2016), totals.get(&2018)) {
+            let between = (a * b).sqrt();
+            totals.entry(2017).or_insert(between);
+        }
+        for (la, _, _) in &england.partners {
+            let la = la.to_string();
+            let known: Vec<(i32, u32)> = (2015..=2025)
+                .filter_map(|y| self.plans(&la, y).map(|n| (y, n)))
+                .collect();
+            for year in 2015..=2025 {
+                if self.plans(&la, year).is_some() {
+                    continue;
+                }
+                let Some(&(from, n)) = known.iter().min_by_key(|(k, _)| ((k - year).abs(), -k))
+                else {
+                    continue;
+                };
+                let (Some(at), Some(base)) = (totals.get(&year), totals.get(&from)) else {
+                    continue;
+                };
+                let plans = (f64::from(n) * at / base).round() as u32;
+                self.plans.insert(
+                    (la.clone(), year),
+                    (
+                        plans,
+                        format!("synthetic: back-cast from January {from} by England's totals"),
+                    ),
+                );
+            }
+        }
+    }
+
+    /// Lancashire's mainstream schools and pupils, scaled to each authority by its
+    /// population aged 4-15 in 2022 (proxy or ONS: see [`Reference::load_national`]).
+    fn proxy_mainstream(&mut self, england: &Geography, lancs: &Geography) {
+        let mut children: BTreeMap<String, f64> = BTreeMap::new();
+        for c in &self.population {
+            if let Command::RecordPopulation {
+                area,
+                year: 2022,
+                age: placeledger_domain::AgeGroup::Single(age),
+                persons,
+                ..
+            } = c
+                && (4..=15).contains(age)
+                && let Some(a) = england.areas.iter().find(|a| &a.gss == area)
+            {
+                *children.entry(a.authority.to_string()).or_default() +=
+                    persons.to_string().parse::<f64>().unwrap_or(0.0);
+            }
+        }
+        let lancashire = lancs.partners[0].0.to_string();
+        let Some(&base) = children.get(&lancashire) else {
+            return;
+        };
+        for measure in ["schools", "pupils"] {
+            let Some((n, january, _)) = self
+                .mainstream
+                .get(&(lancashire.clone(), measure.to_owned()))
+                .cloned()
+            else {
+                continue;
+            };
+            for (la, c) in &children {
+                if la == &lancashire {
+                    continue;
+                }
+                let scaled = (f64::from(n) * c / base).round().max(1.0) as u32;
+                self.mainstream.insert(
+                    (la.clone(), measure.to_owned()),
+                    (
+                        scaled,
+                        january,
+                        "synthetic proxy: Lancashire's figure scaled by population aged 4-15"
+                            .into(),
+                    ),
+                );
+            }
+        }
     }
 
     fn read_plans(&mut self, files: &ReferenceFiles, name: &str) -> Result<(), SeedError> {
@@ -341,6 +553,73 @@ impl Reference {
             .filter_map(|la| AuthorityCode::parse(la).ok())
             .collect()
     }
+}
+
+/// The population of every district of `england`: ONS's projection (`ons`) for the
+/// pan-Lancashire areas; elsewhere pan-Lancashire's profile by year and age, scaled by the
+/// authority's January 2025 plans against pan-Lancashire's and split evenly over its districts.
+fn proxy_population(
+    ons: &[Command],
+    reference: &Reference,
+    england: &Geography,
+    lancs: &Geography,
+) -> Vec<Command> {
+    use placeledger_domain::{AgeGroup, PopulationBasis};
+    use rust_decimal::Decimal;
+    let mut profile: BTreeMap<(i32, u8), f64> = BTreeMap::new();
+    for c in ons {
+        if let Command::RecordPopulation {
+            year,
+            age: AgeGroup::Single(age),
+            persons,
+            ..
+        } = c
+        {
+            *profile.entry((*year, *age)).or_default() +=
+                persons.to_string().parse::<f64>().unwrap_or(0.0);
+        }
+    }
+    let lancs_plans: f64 = lancs
+        .partners
+        .iter()
+        .filter_map(|p| reference.plans(p.0.as_str(), 2025))
+        .map(f64::from)
+        .sum();
+    let mut out: Vec<Command> = ons.to_vec();
+    for (la, _, name) in &england.partners {
+        if lancs.partner_index(la).is_some() {
+            continue;
+        }
+        let districts: Vec<&crate::geography::Area> = england
+            .areas
+            .iter()
+            .filter(|a| &a.authority == la)
+            .collect();
+        let plans = reference.plans(la.as_str(), 2025).map_or(0.0, f64::from);
+        if districts.is_empty() || lancs_plans <= 0.0 {
+            continue;
+        }
+        let scale = plans / lancs_plans / districts.len() as f64;
+        for area in districts {
+            for (&(year, age), &persons) in &profile {
+                out.push(Command::RecordPopulation {
+                    area: area.gss.clone(),
+                    year,
+                    age: AgeGroup::Single(age),
+                    persons: Decimal::from_f64_retain(persons * scale)
+                        .unwrap_or_default()
+                        .round_dp(1),
+                    basis: PopulationBasis::Projection,
+                    release: format!(
+                        "synthetic proxy: pan-Lancashire's ONS 2022-based SNPP age profile \
+                         scaled by {name}'s January 2025 plans (no ONS projection for it in \
+                         seeds/reference)"
+                    ),
+                });
+            }
+        }
+    }
+    out
 }
 
 /// Adds `n` to ages `from..=to`: a single year as is; "under 3" over ages 1 and 2 (1:3);

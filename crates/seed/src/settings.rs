@@ -126,6 +126,13 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// Numbers settings from `urn` (schools) and `ukprn` (colleges) instead.
+    pub fn numbered_from(mut self, urn: u32, ukprn: u32) -> Self {
+        self.next_urn = urn;
+        self.next_ukprn = ukprn;
+        self
+    }
+
     fn name(&mut self, what: &str) -> String {
         let a = FIRST[self.rng.random_range(0..FIRST.len())];
         let b = SECOND[self.rng.random_range(0..SECOND.len())];
@@ -194,7 +201,7 @@ impl<'a> Builder<'a> {
         let geography = self.geography;
         let schools = reference
             .mainstream
-            .get(&("888".to_owned(), "schools".to_owned()))
+            .get(&(geography.partners[0].0.to_string(), "schools".to_owned()))
             .map_or(628.0, |(n, _, _)| f64::from(*n));
         let lancs_pop: f64 = geography
             .areas

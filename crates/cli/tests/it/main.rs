@@ -1275,3 +1275,166 @@ mod seeds {
         }
     }
 }
+
+mod national {
+    use super::*;
+
+    fn reference() -> String {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../seeds/reference")
+            .display()
+            .to_string()
+    }
+
+    /// A PostgreSQL URL scoped to a fresh schema (dropped by the returned guard).
+    struct Schema {
+        url: String,
+        name: String,
+    }
+
+    impl Schema {
+        fn new() -> Schema {
+            let url = std::env::var("PLACELEDGER_TEST_DATABASE_URL")
+                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+            let name = format!("cli_{}", uuid::Uuid::new_v4().simple());
+            let status = Command::new("psql")
+                .args([&url, "-qc", &format!("CREATE SCHEMA {name}")])
+                .status();
+            assert!(
+                status.is_ok_and(|s| s.success()),
+                "could not create a schema on {url} with psql"
+            );
+            Schema { url, name }
+        }
+
+        fn scoped(&self) -> String {
+            format!("{}?options=-csearch_path%3D{}", self.url, self.name)
+        }
+    }
+
+    impl Drop for Schema {
+        fn drop(&mut self) {
+            let _ = Command::new("psql")
+                .args([
+                    &self.url,
+                    "-qc",
+                    &format!("DROP SCHEMA {} CASCADE", self.name),
+                ])
+                .status();
+        }
+    }
+
+    fn load(url: &str, extra: &[&str]) -> String {
+        let refs = reference();
+        let mut args = vec!["seed", "load", "--national", "--reference", refs.as_str()];
+        args.extend(extra);
+        let out = placeledger(url).args(&args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    async fn everything(url: &str) -> Vec<placeledger_store::StoredEvent> {
+        let store = placeledger_store::connect(url).await.unwrap();
+        let mut out = Vec::new();
+        loop {
+            let page = store
+                .read_all(
+                    out.last()
+                        .map_or(0, |e: &placeledger_store::StoredEvent| e.position),
+                    50_000,
+                )
+                .await
+                .unwrap();
+            if page.is_empty() {
+                return out;
+            }
+            out.extend(page);
+        }
+    }
+
+    /// The national history of England's first two authorities, on PostgreSQL (appended by
+    /// COPY) and on SQLite: the same events, ids, streams and positions on both; a second load
+    /// records nothing; each authority's children and settings are its own; a district
+    /// without an ONS projection has a population that says it is a proxy.
+    #[tokio::test]
+    async fn national_history_is_the_same_on_both_backends_and_loads_once() {
+        let schema = Schema::new();
+        let pg = schema.scoped();
+        let out = load(&pg, &["--authorities", "2"]);
+        assert!(out.contains("2 authorities"), "{out}");
+        assert!(out.contains(", 0 already stored"), "{out}");
+        let again = load(&pg, &["--authorities", "2"]);
+        assert!(again.contains(": 0 new events recorded"), "{again}");
+
+        let dir = tempfile::tempdir().unwrap();
+        let lite = sqlite_url(&dir);
+        load(&lite, &["--authorities", "2"]);
+        let (on_pg, on_lite) = (everything(&pg).await, everything(&lite).await);
+        assert!(on_pg.len() > 10_000, "{}", on_pg.len());
+        let key = |e: &placeledger_store::StoredEvent| {
+            (
+                e.position,
+                e.stream_id.clone(),
+                e.stream_version,
+                e.event_id,
+                e.payload.clone(),
+            )
+        };
+        assert_eq!(
+            on_pg.iter().map(key).collect::<Vec<_>>(),
+            on_lite.iter().map(key).collect::<Vec<_>>()
+        );
+
+        // Who is in it: England's geography, and the two authorities' own histories.
+        let first_two: Vec<String> = on_pg
+            .iter()
+            .filter(|e| e.event_type == "AuthorityRegistered")
+            .map(|e| e.payload["authority"].as_str().unwrap().to_owned())
+            .collect();
+        assert!(first_two.len() > 150, "{}", first_two.len());
+        let plans: Vec<&str> = on_pg
+            .iter()
+            .filter(|e| e.event_type == "PlanIssued")
+            .map(|e| e.payload["child"].as_str().unwrap())
+            .collect();
+        assert!(!plans.is_empty());
+        let owners: std::collections::BTreeSet<&str> = plans.iter().map(|c| &c[4..7]).collect();
+        assert_eq!(owners.len(), 2, "{owners:?}");
+        assert!(plans.iter().all(|c| c.starts_with("SYN-")));
+        let proxy = on_pg.iter().find(|e| {
+            e.event_type == "PopulationRecorded"
+                && e.payload["release"]
+                    .as_str()
+                    .is_some_and(|r| r.starts_with("synthetic proxy"))
+        });
+        assert!(proxy.is_some(), "no population marked as a proxy");
+
+        // Into a database holding anything else, it is refused.
+        let other = tempfile::tempdir().unwrap();
+        let url = sqlite_url(&other);
+        seed(&url, 3).await;
+        let refs = reference();
+        let out = placeledger(&url)
+            .args([
+                "seed",
+                "load",
+                "--national",
+                "--authorities",
+                "1",
+                "--reference",
+                &refs,
+            ])
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("fills an empty database"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
