@@ -3,7 +3,7 @@
 PLACELEDGER_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 export PLACELEDGER_TEST_DATABASE_URL
 
-.PHONY: test check fmt lint nextest postgres bench bench-forecast bench-api bench-national-files soak run schema national screenshots
+.PHONY: test check fmt lint nextest postgres bench bench-forecast bench-api bench-national-files bench-national soak run schema national screenshots
 
 PLACELEDGER_DATABASE_URL ?= sqlite:./data/placeledger.db
 LISTEN ?= 127.0.0.1:8080
@@ -67,6 +67,14 @@ bench: postgres
 bench-national-files:
 	cargo build --release --locked -p placeledger-cli -p placeledger-bench
 	./target/release/placeledger-bench-national-files --output BENCHMARKS.md
+
+## Every English authority's synthetic history on PostgreSQL (a fresh database
+## placeledger_national, dropped first): load, projection rebuild, two API nodes, forecasts,
+## 32-connection query load, 1,000 and 10,000 subscribers. Writes the "national" section of
+## BENCHMARKS.md (SCALING.md's figures). About half an hour here.
+bench-national: postgres
+	cargo build --release --locked -p placeledger-cli -p placeledger-bench
+	./target/release/placeledger-bench-national --output BENCHMARKS.md
 
 bench-forecast:
 	cargo run --release --locked -p placeledger-bench --bin placeledger-bench-forecast -- --output BENCHMARKS.md

@@ -112,6 +112,176 @@ pub async fn post(
     Ok(v)
 }
 
+/// A load request: the answer is checked (status, no `errors`) but not parsed, as a client
+/// that streams the JSON into its own types would not pay for a generic tree.
+async fn post_checked(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    body: &str,
+) -> anyhow::Result<()> {
+    let res = client
+        .post(url)
+        .header("content-type", "application/json")
+        .header("authorization", format!("Bearer {token}"))
+        .body(body.to_owned())
+        .send()
+        .await?;
+    let status = res.status();
+    let bytes = res.bytes().await?;
+    if !status.is_success() || bytes.windows(9).any(|w| w == b"\"errors\"") {
+        anyhow::bail!("{status}: {}", String::from_utf8_lossy(&bytes));
+    }
+    Ok(())
+}
+
+/// What [`load`] measured.
+#[derive(Debug, Clone, Copy)]
+pub struct Load {
+    pub requests: u64,
+    pub seconds: f64,
+    pub per_second: f64,
+    /// Latency, milliseconds.
+    pub p50: f64,
+    pub p99: f64,
+}
+
+/// `connections` clients, each on its own connection, POSTing `body` one after another for
+/// `seconds`.
+pub async fn load(
+    url: &str,
+    token: &str,
+    body: &str,
+    connections: usize,
+    seconds: u64,
+) -> anyhow::Result<Load> {
+    let deadline = Instant::now() + std::time::Duration::from_secs(seconds);
+    let mut tasks = Vec::new();
+    for _ in 0..connections {
+        let (url, token, body) = (url.to_owned(), token.to_owned(), body.to_owned());
+        tasks.push(tokio::spawn(async move {
+            let client = reqwest::Client::builder()
+                .pool_max_idle_per_host(1)
+                .build()?;
+            let mut h = hdrhistogram::Histogram::<u64>::new(3)?;
+            while Instant::now() < deadline {
+                let t = Instant::now();
+                post_checked(&client, &url, &token, &body).await?;
+                h.record(u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX))?;
+            }
+            anyhow::Ok(h)
+        }));
+    }
+    let started = Instant::now();
+    let mut h = hdrhistogram::Histogram::<u64>::new(3)?;
+    for t in tasks {
+        h.add(t.await??)?;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    Ok(Load {
+        requests: h.len(),
+        seconds,
+        per_second: h.len() as f64 / seconds,
+        p50: h.value_at_quantile(0.5) as f64 / 1e3,
+        p99: h.value_at_quantile(0.99) as f64 / 1e3,
+    })
+}
+
+/// What [`fan_out`] measured, in milliseconds.
+#[derive(Debug, Clone, Copy)]
+pub struct FanOut {
+    pub subscribers: usize,
+    /// How long the change (the trigger) took to be answered.
+    pub trigger_ms: f64,
+    /// After the trigger's answer: when the last subscriber and the median one had it.
+    pub last_ms: f64,
+    pub median_ms: f64,
+}
+
+/// `n` WebSocket subscribers (graphql-transport-ws) of `subscription` on `ws_url`; once every
+/// one has its first message, `trigger` runs (a mutation, on this node or another), and each
+/// subscriber's second message is timed against the trigger's answer.
+pub async fn fan_out<F>(
+    ws_url: &str,
+    token: &str,
+    subscription: &str,
+    n: usize,
+    trigger: F,
+) -> anyhow::Result<FanOut>
+where
+    F: Future<Output = anyhow::Result<()>>,
+{
+    use futures::{SinkExt, StreamExt};
+    use serde_json::json;
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+    let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<()>(n.max(1));
+    let mut subs = Vec::new();
+    for i in 0..n {
+        let (ws_url, token, ready) = (ws_url.to_owned(), token.to_owned(), ready_tx.clone());
+        let subscription = subscription.to_owned();
+        subs.push(tokio::spawn(async move {
+            let mut request = ws_url.into_client_request()?;
+            request
+                .headers_mut()
+                .insert("sec-websocket-protocol", "graphql-transport-ws".parse()?);
+            let (mut ws, _) = tokio_tungstenite::connect_async(request).await?;
+            ws.send(
+                json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } })
+                    .to_string()
+                    .into(),
+            )
+            .await?;
+            ws.send(
+                json!({ "id": format!("{i}"), "type": "subscribe", "payload": { "query": subscription } })
+                    .to_string()
+                    .into(),
+            )
+            .await?;
+            let mut nexts = 0;
+            while let Some(msg) = ws.next().await {
+                if let Message::Text(t) = msg? {
+                    let v: serde_json::Value = serde_json::from_str(&t)?;
+                    if v["type"] == "next" {
+                        nexts += 1;
+                        if nexts == 1 {
+                            ready.send(()).await?;
+                        } else {
+                            return anyhow::Ok(Instant::now());
+                        }
+                    } else if v["type"] == "error" {
+                        anyhow::bail!("subscriber {i}: {v}");
+                    }
+                }
+            }
+            anyhow::bail!("subscriber {i}: the socket closed")
+        }));
+    }
+    drop(ready_tx);
+    for _ in 0..n {
+        ready_rx
+            .recv()
+            .await
+            .context("a subscriber failed before its first message")?;
+    }
+    let sent = Instant::now();
+    trigger.await?;
+    let answered = Instant::now();
+    let mut ms = Vec::with_capacity(n);
+    for s in subs {
+        let at: Instant = s.await??;
+        ms.push(at.saturating_duration_since(answered).as_secs_f64() * 1e3);
+    }
+    ms.sort_by(f64::total_cmp);
+    Ok(FanOut {
+        subscribers: n,
+        trigger_ms: answered.duration_since(sent).as_secs_f64() * 1e3,
+        last_ms: ms.last().copied().unwrap_or(0.0),
+        median_ms: ms.get(ms.len() / 2).copied().unwrap_or(0.0),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,21 +5,17 @@
 //! process on loopback, as `placeledger serve` would. Writes its section of `BENCHMARKS.md`.
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use clap::Parser;
-use futures::{SinkExt, StreamExt};
-use hdrhistogram::Histogram;
 use placeledger_api::http::App;
 use placeledger_api::limit::Rate;
 use placeledger_app::{Live, ReadModels};
 use placeledger_app::{Role, tokens};
 use placeledger_bench::post;
 use placeledger_domain::AuthorityCode;
-use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use serde_json::json;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -45,29 +41,6 @@ struct Args {
 const PRESTON: &str = "E07000123";
 const QUERY: &str = "query($f: ForecastFilter!) { forecast(filter: $f) { position
   rows { districtName year phase kind need demand { p10 p50 p90 } capacity surplus { p50 } deficit annualCost } } }";
-
-/// The load's request: the answer is checked (status, no `errors`) but not parsed, as a
-/// client that streams the JSON into its own types would not pay for a generic tree.
-async fn post_checked(
-    client: &reqwest::Client,
-    url: &str,
-    token: &str,
-    body: &str,
-) -> anyhow::Result<()> {
-    let res = client
-        .post(url)
-        .header("content-type", "application/json")
-        .header("authorization", format!("Bearer {token}"))
-        .body(body.to_owned())
-        .send()
-        .await?;
-    let status = res.status();
-    let bytes = res.bytes().await?;
-    if !status.is_success() || bytes.windows(9).any(|w| w == b"\"errors\"") {
-        bail!("{status}: {}", String::from_utf8_lossy(&bytes));
-    }
-    Ok(())
-}
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -104,91 +77,40 @@ async fn main() -> anyhow::Result<()> {
         .map_or(0, Vec::len);
     eprintln!("first forecast query (makes the forecast): {cold_ms:.0} ms, {rows} rows");
 
-    let deadline = Instant::now() + Duration::from_secs(args.seconds);
-    let mut tasks = Vec::new();
-    for _ in 0..args.connections {
-        let (url, token, body) = (url.clone(), token.clone(), body.to_string());
-        tasks.push(tokio::spawn(async move {
-            let client = reqwest::Client::builder()
-                .pool_max_idle_per_host(1)
-                .build()?;
-            let mut h = Histogram::<u64>::new(3)?;
-            while Instant::now() < deadline {
-                let t = Instant::now();
-                post_checked(&client, &url, &token, &body).await?;
-                h.record(u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX))?;
-            }
-            anyhow::Ok(h)
-        }));
-    }
-    let load_started = Instant::now();
-    let mut h = Histogram::<u64>::new(3)?;
-    for t in tasks {
-        h.add(t.await??)?;
-    }
-    let load_seconds = load_started.elapsed().as_secs_f64();
-    let rps = h.len() as f64 / load_seconds;
-    let p50 = h.value_at_quantile(0.5) as f64 / 1e3;
-    let p99 = h.value_at_quantile(0.99) as f64 / 1e3;
+    let measured = placeledger_bench::load(
+        &url,
+        &token,
+        &body.to_string(),
+        args.connections,
+        args.seconds,
+    )
+    .await?;
+    let (rps, p50, p99) = (measured.per_second, measured.p50, measured.p99);
     eprintln!(
-        "load: {} requests in {load_seconds:.1} s: {rps:.0}/s, p50 {p50:.2} ms, p99 {p99:.2} ms",
-        h.len()
+        "load: {} requests in {:.1} s: {rps:.0}/s, p50 {p50:.2} ms, p99 {p99:.2} ms",
+        measured.requests, measured.seconds
     );
 
     // Fan-out: every subscriber has its first message before the mutation is sent.
     post(&client, &url, &token, &json!({ "query": "mutation { createScenario(input: { id: \"bench-fanout\", name: \"fan-out\", authority: \"888\" }) { version } }" })).await?;
     let ws_url = format!("ws://{addr}/graphql/ws");
-    let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<()>(args.subscribers);
-    let mut subs = Vec::new();
-    for i in 0..args.subscribers {
-        let (ws_url, token, ready) = (ws_url.clone(), token.clone(), ready_tx.clone());
-        subs.push(tokio::spawn(async move {
-            let mut request = ws_url.into_client_request()?;
-            request.headers_mut().insert("sec-websocket-protocol", "graphql-transport-ws".parse()?);
-            let (mut ws, _) = tokio_tungstenite::connect_async(request).await?;
-            ws.send(json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } }).to_string().into()).await?;
-            ws.send(json!({ "id": format!("{i}"), "type": "subscribe", "payload": { "query": "subscription { sufficiencyChanged(district: \"E07000123\", scenario: \"bench-fanout\") { position } }" } }).to_string().into()).await?;
-            let mut nexts = 0;
-            while let Some(msg) = ws.next().await {
-                if let Message::Text(t) = msg? {
-                    let v: Value = serde_json::from_str(&t)?;
-                    if v["type"] == "next" {
-                        nexts += 1;
-                        if nexts == 1 {
-                            ready.send(()).await?;
-                        } else {
-                            return anyhow::Ok(Instant::now());
-                        }
-                    }
-                }
-            }
-            bail!("subscriber {i}: the socket closed")
-        }));
-    }
-    drop(ready_tx);
-    for _ in 0..args.subscribers {
-        ready_rx
-            .recv()
-            .await
-            .context("a subscriber failed before its first message")?;
-    }
     let lever = json!({ "lever": "open_places", "district": PRESTON, "kind": "special_la_maintained", "low_age": 4, "high_age": 10, "from": "2026-09-01", "places": [{ "need": "ASD", "places": 70 }] });
-    let sent = Instant::now();
-    post(&client, &url, &token, &json!({ "query": "mutation($i: AddLeverInput!) { addScenarioLever(input: $i) { position } }", "variables": { "i": { "scenario": "bench-fanout", "lever": lever } } })).await?;
-    let answered = Instant::now();
-    let mut arrivals = Vec::new();
-    for s in subs {
-        arrivals.push(s.await??);
-    }
-    let after = |t: &Instant| t.saturating_duration_since(answered).as_secs_f64() * 1e3;
-    let mut ms: Vec<f64> = arrivals.iter().map(after).collect();
-    ms.sort_by(f64::total_cmp);
-    let last = ms.last().copied().unwrap_or(0.0);
-    let median = ms.get(ms.len() / 2).copied().unwrap_or(0.0);
-    let mutation_ms = answered.duration_since(sent).as_secs_f64() * 1e3;
+    let mutation = json!({ "query": "mutation($i: AddLeverInput!) { addScenarioLever(input: $i) { position } }", "variables": { "i": { "scenario": "bench-fanout", "lever": lever } } });
+    let fan = placeledger_bench::fan_out(
+        &ws_url,
+        &token,
+        "subscription { sufficiencyChanged(district: \"E07000123\", scenario: \"bench-fanout\") { position } }",
+        args.subscribers,
+        async {
+            post(&client, &url, &token, &mutation).await?;
+            Ok(())
+        },
+    )
+    .await?;
+    let (last, median, mutation_ms) = (fan.last_ms, fan.median_ms, fan.trigger_ms);
     eprintln!(
         "fan-out: mutation answered in {mutation_ms:.0} ms; last of {} subscribers {last:.0} ms after it (median {median:.0} ms)",
-        ms.len()
+        fan.subscribers
     );
 
     let ok = |b: bool| if b { "met" } else { "not met" };
@@ -208,7 +130,7 @@ async fn main() -> anyhow::Result<()> {
     md.push_str(&format!(
         "| first query after a change (makes the forecast) | {cold_ms:.0} ms | - | |\n"
     ));
-    md.push_str(&format!("| fan-out: {} subscribers of `sufficiencyChanged`, last one has the change after the mutation's answer | {last:.0} ms (median {median:.0} ms) | < 500 ms | {} |\n", ms.len(), ok(last < 500.0)));
+    md.push_str(&format!("| fan-out: {} subscribers of `sufficiencyChanged`, last one has the change after the mutation's answer | {last:.0} ms (median {median:.0} ms) | < 500 ms | {} |\n", fan.subscribers, ok(last < 500.0)));
     md.push_str(&format!(
         "| ... the mutation itself (`addScenarioLever`) | {mutation_ms:.0} ms | - | |\n"
     ));
