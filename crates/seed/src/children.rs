@@ -516,7 +516,9 @@ impl<'a> Children<'a> {
                 let on = (out - Days::new(1 + self.rng.random_range(0..60)))
                     .max(date(y, 2, 1))
                     .min(date(y, 12, 20))
-                    .min(out - Days::new(1));
+                    .min(out - Days::new(1))
+                    // A plan taken over in its last months is not ceased before it arrived.
+                    .max(self.kids[k].issued + Days::new(1));
                 self.kids[k].ceased = Some((on, CeaseReason::ReachedAgeLimit));
             }
             active.retain(|k| !forced_set.contains(k));
@@ -860,6 +862,12 @@ impl<'a> Children<'a> {
         let authority = |i: usize| self.geography.partners[i].0.clone();
         let kids = std::mem::take(&mut self.kids);
         for (n, kid) in kids.iter().enumerate() {
+            // A plan that would start after the child's 25th year (a 25-year-old drawn late
+            // in the year; it happens in a few authorities of the national history) is not
+            // made: the domain refuses it, and so would a council.
+            if kid.registered.max(kid.issued) >= kid.born.aged_out_from() {
+                continue;
+            }
             let child = self.child_id(kid.la, n)?;
             let mut out: Vec<(NaiveDate, u8, Command)> = Vec::new();
             out.push((
@@ -969,6 +977,9 @@ impl<'a> Children<'a> {
             let child = ChildId::parse(&format!("SYN-{}-R{n:06}", self.models[r.la].code))
                 .map_err(|e| SeedError::Invalid(e.to_string()))?;
             let decided = r.requested + Days::new(self.rng.random_range(35..=60));
+            if r.requested >= r.born.aged_out_from() {
+                continue;
+            }
             timeline.push(
                 r.requested,
                 Command::RegisterChild {

@@ -78,14 +78,19 @@ fn run(bin: &PathBuf, url: &str, args: &[&str]) -> anyhow::Result<(f64, String, 
         .spawn()
         .with_context(|| format!("running {}", bin.display()))?;
     let pid = child.id();
+    // Read its output as it comes, so it never blocks on a full pipe.
+    let mut stdout = child.stdout.take().context("the child's stdout")?;
+    let reader = std::thread::spawn(move || {
+        let mut out = String::new();
+        std::io::Read::read_to_string(&mut stdout, &mut out).map(|_| out)
+    });
     let mut peak: f64 = 0.0;
     loop {
         if let Some(status) = child.try_wait()? {
             let seconds = started.elapsed().as_secs_f64();
-            let mut out = String::new();
-            if let Some(mut stdout) = child.stdout.take() {
-                std::io::Read::read_to_string(&mut stdout, &mut out)?;
-            }
+            let out = reader
+                .join()
+                .map_err(|_| anyhow::anyhow!("reading the child's output"))??;
             if !status.success() {
                 bail!("placeledger {}: {status}\n{out}", args.join(" "));
             }
@@ -262,6 +267,37 @@ async fn main() -> anyhow::Result<()> {
         "-",
     );
 
+    // Events a year: each event's own date (when the review was held, the placement started,
+    // ...), the figure SCALING.md grows from.
+    let by_year: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT y, count(*) FROM (SELECT substr(coalesce(payload->>'held_on', \
+            payload->>'started_on', payload->>'ended_on', payload->>'registered_on', \
+            payload->>'requested_on', payload->>'decided_on', payload->>'issued_on', \
+            payload->>'ceased_on', payload->>'opened_on', payload->>'closed_on', \
+            payload->>'from'), 1, 4) AS y FROM events) d \
+         WHERE y BETWEEN '2016' AND '2025' GROUP BY y ORDER BY y",
+    )
+    .fetch_all(&mut db)
+    .await?;
+    if let (Some(first), Some(last)) = (by_year.first(), by_year.last()) {
+        let years = by_year.len().saturating_sub(1).max(1) as f64;
+        let growth = ((last.1 as f64 / first.1.max(1) as f64).powf(1.0 / years) - 1.0) * 100.0;
+        row(
+            "dated events a year (the date each event is about), by calendar year",
+            format!(
+                "{}; {growth:.1}% a year {}-{}",
+                by_year
+                    .iter()
+                    .map(|(y, n)| format!("{y}: {n}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                first.0,
+                last.0
+            ),
+            "-",
+        );
+    }
+
     // 2. Every projection folded again from position 0.
     let (seconds, _, peak) = run(&bin, &url, &["projections", "rebuild"])?;
     row(
@@ -294,17 +330,37 @@ async fn main() -> anyhow::Result<()> {
     );
 
     // 4. Forecasts: one authority through GraphQL, every authority through the CLI.
-    let planner = token(&bin, &url, "planner", Some("888"))?;
+    // The authority with the most plans issued, and its most populous district (by plans'
+    // children registered there): the largest forecast and the busiest query.
+    let (authority, name): (String, String) = sqlx::query_as(
+        "SELECT a.payload->>'authority', a.payload->>'name' FROM events a \
+         JOIN (SELECT substr(payload->>'child', 5, 3) AS la, count(*) AS n FROM events \
+               WHERE event_type = 'PlanIssued' GROUP BY 1) p ON p.la = a.payload->>'authority' \
+         WHERE a.event_type = 'AuthorityRegistered' ORDER BY p.n DESC LIMIT 1",
+    )
+    .fetch_one(&mut db)
+    .await?;
+    let (district, district_name): (String, String) = sqlx::query_as(
+        "SELECT c.payload->>'district', d.payload->>'name' FROM events c \
+         JOIN events d ON d.event_type = 'DistrictRegistered' \
+              AND d.payload->>'district' = c.payload->>'district' \
+         WHERE c.event_type = 'ChildRegistered' AND c.payload->>'authority' = $1 \
+         GROUP BY 1, 2 ORDER BY count(*) DESC LIMIT 1",
+    )
+    .bind(&authority)
+    .fetch_one(&mut db)
+    .await?;
+    let planner = token(&bin, &url, "planner", Some(&authority))?;
     let client = reqwest::Client::new();
     let http = |n: &Node| format!("http://{}/graphql", n.addr);
-    let district = "E07000123";
-    let body = json!({ "query": FORECAST, "variables": { "f": { "authority": "888", "district": district, "years": [2027, 2028, 2029] } } });
+    let district = district.as_str();
+    let body = json!({ "query": FORECAST, "variables": { "f": { "authority": authority, "district": district, "years": [2027, 2028, 2029] } } });
     let started = Instant::now();
     let answer = post(
         &client,
         &http(&second),
         &planner,
-        &json!({ "query": FORECAST, "variables": { "f": { "authority": "888" } } }),
+        &json!({ "query": FORECAST, "variables": { "f": { "authority": authority } } }),
     )
     .await?;
     let one_ms = started.elapsed().as_secs_f64() * 1e3;
@@ -312,7 +368,7 @@ async fn main() -> anyhow::Result<()> {
         .as_array()
         .map_or(0, Vec::len);
     row(
-        "forecast of one authority (Lancashire, GraphQL `forecast`, first ask on a node)",
+        &format!("forecast of one authority (the largest: {authority} {name}; GraphQL `forecast`, first ask on a node)"),
         format!("{one_ms:.0} ms ({rows} rows)"),
         "-",
     );
@@ -338,7 +394,7 @@ async fn main() -> anyhow::Result<()> {
     .await?;
     row(
         &format!(
-            "district forecast query (Preston, 3 years), {} connections, {} s, one node",
+            "district forecast query ({district_name}, 3 years), {} connections, {} s, one node",
             args.connections, args.seconds
         ),
         format!(
@@ -349,14 +405,15 @@ async fn main() -> anyhow::Result<()> {
     );
 
     // 6. Subscribers of the first node; the change is made through the second.
-    post(&client, &http(&second), &planner, &json!({ "query": "mutation { createScenario(input: { id: \"bench-national\", name: \"national fan-out\", authority: \"888\" }) { version } }" })).await?;
+    let scenario = format!("bench-national-{}", chrono::Utc::now().timestamp());
+    post(&client, &http(&second), &planner, &json!({ "query": format!("mutation {{ createScenario(input: {{ id: \"{scenario}\", name: \"national fan-out\", authority: \"{authority}\" }}) {{ version }} }}") })).await?;
     for (round, n) in args.subscribers.iter().enumerate() {
         let lever = json!({ "lever": "open_places", "district": district, "kind": "special_la_maintained", "low_age": 4, "high_age": 10, "from": "2026-09-01", "places": [{ "need": "ASD", "places": 10 + round }] });
-        let mutation = json!({ "query": "mutation($i: AddLeverInput!) { addScenarioLever(input: $i) { position } }", "variables": { "i": { "scenario": "bench-national", "lever": lever } } });
+        let mutation = json!({ "query": "mutation($i: AddLeverInput!) { addScenarioLever(input: $i) { position } }", "variables": { "i": { "scenario": scenario, "lever": lever } } });
         let fan = placeledger_bench::fan_out(
             &format!("ws://{}/graphql/ws", first.addr),
             &planner,
-            &format!("subscription {{ sufficiencyChanged(district: \"{district}\", scenario: \"bench-national\") {{ position }} }}"),
+            &format!("subscription {{ sufficiencyChanged(district: \"{district}\", scenario: \"{scenario}\") {{ position }} }}"),
             *n,
             async {
                 post(&client, &http(&second), &planner, &mutation).await?;
