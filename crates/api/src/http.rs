@@ -110,6 +110,20 @@ impl App {
     /// The same, republishing partners' figures every `every`.
     pub fn publishing_every(backend: Backend, live: Live, rate: Rate, every: Duration) -> App {
         let service = Service::new(backend.clone(), live.clone()).publishing_every(every);
+        App::from_service(service, backend, live, rate)
+    }
+
+    /// As `placeledger serve` runs it: the same, and the node's ledger (the domain state
+    /// commands are decided on) opened at once in a task of its own rather than on the first
+    /// command. At national size folding the log takes longer than a request may wait, and a
+    /// request that times out must not cancel it; commands arriving meanwhile wait for it.
+    pub fn serving(backend: Backend, live: Live, rate: Rate, every: Duration) -> App {
+        let service = Service::new(backend.clone(), live.clone()).publishing_every(every);
+        service.commands.open_in_background();
+        App::from_service(service, backend, live, rate)
+    }
+
+    fn from_service(service: Service, backend: Backend, live: Live, rate: Rate) -> App {
         let services = Services::new(service);
         App {
             schema: crate::context::build(Some(services.clone())),

@@ -95,6 +95,31 @@ impl Commands {
         }
     }
 
+    /// Opens this node's ledger now, in a task of its own, instead of on the first command
+    /// (see `App::serving`). A failure is logged; the first command then tries again.
+    pub fn open_in_background(&self) {
+        let (slot, store) = (self.ledger.clone(), self.store.clone());
+        tokio::spawn(async move {
+            let mut guard = slot.lock().await;
+            if guard.is_none() {
+                let started = std::time::Instant::now();
+                match Ledger::open(store).await {
+                    Ok(ledger) => {
+                        tracing::info!(
+                            position = ledger.position(),
+                            seconds = started.elapsed().as_secs_f64(),
+                            "ledger open: commands are decided from here"
+                        );
+                        *guard = Some(ledger);
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "opening the ledger; the first command will try again");
+                    }
+                }
+            }
+        });
+    }
+
     /// Records one command for `viewer` (events name `actor`), if `viewer` may record it. With
     /// `expected`, only if the command's stream is still at that version (0: it must not
     /// exist yet): otherwise a conflict naming the actual version; a stream that does not

@@ -22,7 +22,7 @@ pub async fn serve(
     let models = crate::projections::read_models(&store).await?;
     let position = models.position;
     let live = Live::following(models, store.clone());
-    let app = App::publishing_every(
+    let app = App::serving(
         backend.clone(),
         live,
         Rate {

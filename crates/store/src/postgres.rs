@@ -593,7 +593,7 @@ impl EventStore for PgStore {
 
     async fn load_checkpoint(&self, name: &str) -> Result<Option<Checkpoint>, StoreError> {
         let row = sqlx::query(
-            "SELECT name, version, position, state::text AS state \
+            "SELECT name, version, position, state \
              FROM projection_checkpoints WHERE name = $1",
         )
         .bind(name)
@@ -615,7 +615,7 @@ impl EventStore for PgStore {
         checkpoint.validate()?;
         sqlx::query(
             "INSERT INTO projection_checkpoints (name, version, position, state, saved_at) \
-             VALUES ($1, $2, $3, CAST($4 AS jsonb), now()) ON CONFLICT (name) DO UPDATE SET \
+             VALUES ($1, $2, $3, $4, now()) ON CONFLICT (name) DO UPDATE SET \
              version = excluded.version, position = excluded.position, state = excluded.state, \
              saved_at = excluded.saved_at",
         )
