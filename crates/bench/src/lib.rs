@@ -89,6 +89,23 @@ pub fn section(existing: &str, name: &str) -> Option<String> {
     (i < j).then(|| existing[i..j + close.len()].to_owned())
 }
 
+/// Every section of `existing`, markers included, in order.
+pub fn sections(existing: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = existing;
+    while let Some(i) = rest.find("<!-- bench:") {
+        let Some(name) = rest[i + 11..].split(" -->").next() else {
+            break;
+        };
+        let Some(s) = section(&rest[i..], name) else {
+            break;
+        };
+        rest = &rest[i + s.len()..];
+        out.push(s);
+    }
+    out
+}
+
 /// POSTs a GraphQL request with a bearer token; the answer, or an error if the status is not
 /// a success or the answer has `errors`.
 pub async fn post(
@@ -298,6 +315,15 @@ mod tests {
         assert_eq!(
             section(&second, "forecast").as_deref(),
             Some("<!-- bench:forecast -->\ntwo\n<!-- /bench:forecast -->")
+        );
+        // The store benchmark, which rewrites the file, keeps every other section.
+        let third = splice_section(&second, "national", "three");
+        assert_eq!(
+            sections(&third),
+            vec![
+                "<!-- bench:forecast -->\ntwo\n<!-- /bench:forecast -->".to_owned(),
+                "<!-- bench:national -->\nthree\n<!-- /bench:national -->".to_owned(),
+            ]
         );
     }
 }

@@ -671,12 +671,10 @@ async fn main() -> anyhow::Result<()> {
         reports.push(run_backend(&args, backend).await?);
     }
     let mut md = report(&args, &command, &reports);
-    // The forecast benchmark's section (written by placeledger-bench-forecast) is kept.
-    if let Some(forecast) = std::fs::read_to_string(&args.output)
-        .ok()
-        .and_then(|old| placeledger_bench::section(&old, "forecast"))
-    {
-        md = format!("{}\n\n{forecast}\n", md.trim_end());
+    // The other benchmarks' sections (forecast, api, national files, national) are kept.
+    let old = std::fs::read_to_string(&args.output).unwrap_or_default();
+    for section in placeledger_bench::sections(&old) {
+        md = format!("{}\n\n{section}\n", md.trim_end());
     }
     std::fs::write(&args.output, &md)
         .with_context(|| format!("writing {}", args.output.display()))?;

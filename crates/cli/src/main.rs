@@ -468,6 +468,40 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
+/// `placeledger seed load|check`.
+async fn seed_command(
+    store: std::sync::Arc<dyn EventStore>,
+    command: SeedCommand,
+) -> anyhow::Result<()> {
+    match command {
+        SeedCommand::Load {
+            seed,
+            reference,
+            national: false,
+            ..
+        } => {
+            seed::load(store, &seed::files(reference), seed).await?;
+        }
+        SeedCommand::Load {
+            seed,
+            reference,
+            national: true,
+            authorities,
+        } => {
+            let dir = reference.unwrap_or_else(|| "seeds/reference".into());
+            seed::load_national(
+                store,
+                &placeledger_seed::ReferenceFiles::Dir(dir),
+                seed,
+                authorities,
+            )
+            .await?;
+        }
+        SeedCommand::Check { reference } => seed::check(store, &seed::files(reference)).await?,
+    }
+    Ok(())
+}
+
 async fn run() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -529,32 +563,7 @@ async fn run() -> anyhow::Result<()> {
         Command::Geography(GeographyCommand::Import { file }) => {
             import::run(store, ImportKind::Geography, &file, false).await?;
         }
-        Command::Seed(SeedCommand::Load {
-            seed,
-            reference,
-            national: false,
-            ..
-        }) => {
-            seed::load(store, &seed::files(reference), seed).await?;
-        }
-        Command::Seed(SeedCommand::Load {
-            seed,
-            reference,
-            national: true,
-            authorities,
-        }) => {
-            let dir = reference.unwrap_or_else(|| "seeds/reference".into());
-            seed::load_national(
-                store,
-                &placeledger_seed::ReferenceFiles::Dir(dir),
-                seed,
-                authorities,
-            )
-            .await?;
-        }
-        Command::Seed(SeedCommand::Check { reference }) => {
-            seed::check(store, &seed::files(reference)).await?
-        }
+        Command::Seed(command) => seed_command(store, command).await?,
         Command::Projections(ProjectionsCommand::Rebuild { name }) => {
             projections::run(store, name.as_deref(), true).await?;
         }

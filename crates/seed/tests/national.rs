@@ -5,9 +5,10 @@
 use placeledger_seed::{Geography, Reference, ReferenceFiles};
 
 /// Each authority's history is decided against England's geography alone (as `seed load
-/// --national` does) and the domain accepts every command. The authorities are those where a
-/// 25-year-old drawn late in the year once made a plan start after the child's 25th year
-/// (the domain refused it), Lancashire, and the smallest (City of London).
+/// --national` does) and the domain accepts every command. The authorities are seven of the
+/// nine where a 25-year-old drawn late in the year once made a plan start after the child's
+/// 25th year (the domain refused it; the other two, Norfolk and Surrey, are large and slow to
+/// generate in a debug build), Lancashire, and the smallest (City of London).
 #[test]
 fn the_domain_accepts_every_command_of_these_authorities_histories() {
     let england = Geography::england().unwrap();
@@ -16,8 +17,14 @@ fn the_domain_accepts_every_command_of_these_authorities_histories() {
     );
     let reference = Reference::load_national(&files, &england).unwrap();
     let base = england.state().unwrap();
-    for la in ["816", "892", "894", "203", "212", "343", "383", "888", "201"] {
-        let index = england.partners.iter().position(|p| p.0.as_str() == la).unwrap();
+    for la in [
+        "816", "892", "894", "203", "212", "343", "383", "888", "201",
+    ] {
+        let index = england
+            .partners
+            .iter()
+            .position(|p| p.0.as_str() == la)
+            .unwrap();
         let commands =
             placeledger_seed::generate_authority(&reference, &england, index, 2015).unwrap();
         let mut state = base.clone();
@@ -33,6 +40,9 @@ fn the_domain_accepts_every_command_of_these_authorities_histories() {
         // Its January 2025 plans are near the published figure (the generator's own
         // calibration; `seed check` holds the tolerances).
         let published = reference.plans(la, 2025).unwrap();
-        assert!(plans as u32 >= published, "{la}: {plans} plans issued, {published} in force");
+        assert!(
+            plans as u32 >= published,
+            "{la}: {plans} plans issued, {published} in force"
+        );
     }
 }

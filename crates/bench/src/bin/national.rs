@@ -105,6 +105,7 @@ fn run(bin: &PathBuf, url: &str, args: &[&str]) -> anyhow::Result<(f64, String, 
 struct Node {
     child: Child,
     addr: String,
+    started: Instant,
     ready_seconds: f64,
 }
 
@@ -157,6 +158,7 @@ fn start_node(bin: &PathBuf, url: &str) -> anyhow::Result<Node> {
     Ok(Node {
         child,
         addr: format!("127.0.0.1:{port}"),
+        started,
         ready_seconds,
     })
 }
@@ -177,8 +179,42 @@ fn token(bin: &PathBuf, url: &str, role: &str, authority: Option<&str>) -> anyho
     Ok(out.trim().to_owned())
 }
 
+/// How long a fan-out may take, subscribing included, before it is reported unmeasured.
+const FAN_OUT_LIMIT: Duration = Duration::from_secs(300);
+
 const FORECAST: &str = "query($f: ForecastFilter!) { forecast(filter: $f) { position
   rows { districtName year phase kind need demand { p10 p50 p90 } capacity surplus { p50 } deficit annualCost } } }";
+
+/// The "national" section, written again as each row comes.
+struct Report {
+    md: String,
+    output: PathBuf,
+}
+
+impl Report {
+    fn new(output: PathBuf) -> Report {
+        let mut md = String::from("## National\n\n");
+        md.push_str(&format!(
+            "- when: {}\n- machine: {}\n- command: `make bench-national` (release build; PostgreSQL 15 on the same machine, default settings; every step through the `placeledger` binary)\n\n",
+            chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
+            placeledger_bench::machine()
+        ));
+        md.push_str("| measure | figure | goal |\n|---|---|---|\n");
+        Report { md, output }
+    }
+
+    /// Adds a row and writes the section: a run cut short keeps what it had measured.
+    fn row(&mut self, what: &str, figure: String, goal: &str) {
+        eprintln!("{what}: {figure}");
+        self.md
+            .push_str(&format!("| {what} | {figure} | {goal} |\n"));
+        let existing = std::fs::read_to_string(&self.output).unwrap_or_default();
+        let out = placeledger_bench::splice_section(&existing, "national", &self.md);
+        if let Err(e) = std::fs::write(&self.output, &out) {
+            eprintln!("writing {}: {e}", self.output.display());
+        }
+    }
+}
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -190,18 +226,7 @@ async fn main() -> anyhow::Result<()> {
         )
     })?;
     let url = format!("{}/{}", args.server, args.database);
-    let mut md = String::from("## National\n\n");
-    md.push_str(&format!(
-        "- when: {}\n- machine: {}\n- command: `make bench-national` (release build; PostgreSQL 15 on the same machine, default settings; every step through the `placeledger` binary)\n\n",
-        chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
-        placeledger_bench::machine()
-    ));
-    md.push_str("| measure | figure | goal |\n|---|---|---|\n");
-    let mut row = |what: &str, figure: String, goal: &str| {
-        eprintln!("{what}: {figure}");
-        md.push_str(&format!("| {what} | {figure} | {goal} |\n"));
-    };
-
+    let mut report = Report::new(args.output.clone());
     // 1. The national synthetic history, into a fresh database.
     if !args.keep {
         let mut admin = sqlx::PgConnection::connect(&format!("{}/postgres", args.server)).await?;
@@ -224,7 +249,7 @@ async fn main() -> anyhow::Result<()> {
         }
         let (seconds, out, peak) = run(&bin, &url, &load)?;
         eprint!("{out}");
-        row(
+        report.row(
             "national synthetic history: `seed load --national`",
             format!(
                 "{seconds:.0} s ({}); loader peak memory {peak:.0} MiB",
@@ -251,12 +276,12 @@ async fn main() -> anyhow::Result<()> {
     .fetch_one(&mut db)
     .await?;
     let mib = |b: i64| b as f64 / 1024.0 / 1024.0;
-    row(
+    report.row(
         "events / streams / plans issued / authorities registered",
         format!("{events} / {streams} / {plans} / {authorities}"),
         "15-20 million events, ~150 authorities",
     );
-    row(
+    report.row(
         "database size (events table with its indexes)",
         format!(
             "{:.0} MiB ({:.0} MiB); {:.0} bytes an event",
@@ -282,7 +307,7 @@ async fn main() -> anyhow::Result<()> {
     if let (Some(first), Some(last)) = (by_year.first(), by_year.last()) {
         let years = by_year.len().saturating_sub(1).max(1) as f64;
         let growth = ((last.1 as f64 / first.1.max(1) as f64).powf(1.0 / years) - 1.0) * 100.0;
-        row(
+        report.row(
             "dated events a year (the date each event is about), by calendar year",
             format!(
                 "{}; {growth:.1}% a year {}-{}",
@@ -300,7 +325,7 @@ async fn main() -> anyhow::Result<()> {
 
     // 2. Every projection folded again from position 0.
     let (seconds, _, peak) = run(&bin, &url, &["projections", "rebuild"])?;
-    row(
+    report.row(
         "projection rebuild, every projection from position 0",
         format!(
             "{seconds:.0} s ({:.1} min), {:.0} events/s; peak memory {peak:.0} MiB",
@@ -310,12 +335,24 @@ async fn main() -> anyhow::Result<()> {
         "-",
     );
 
+    serve_and_query(&args, &bin, &url, &mut db, &mut report).await
+}
+
+/// Two API nodes on the national database: start, memory, commands, forecasts, query load and
+/// subscribers.
+async fn serve_and_query(
+    args: &Args,
+    bin: &PathBuf,
+    url: &str,
+    db: &mut sqlx::PgConnection,
+    report: &mut Report,
+) -> anyhow::Result<()> {
     // 3. Two API nodes on the one database.
-    let first = start_node(&bin, &url)?;
-    let second = start_node(&bin, &url)?;
+    let first = start_node(bin, url)?;
+    let second = start_node(bin, url)?;
     let (rss_first, _) = memory(first.child.id());
     let (rss_second, _) = memory(second.child.id());
-    row(
+    report.row(
         "API node: start to ready (read models from their checkpoints), first / second node",
         format!(
             "{:.1} s / {:.1} s",
@@ -323,7 +360,7 @@ async fn main() -> anyhow::Result<()> {
         ),
         "-",
     );
-    row(
+    report.row(
         "API node resident memory when ready, first / second",
         format!("{rss_first:.0} / {rss_second:.0} MiB"),
         "bounded: not all events held",
@@ -338,7 +375,7 @@ async fn main() -> anyhow::Result<()> {
                WHERE event_type = 'PlanIssued' GROUP BY 1) p ON p.la = a.payload->>'authority' \
          WHERE a.event_type = 'AuthorityRegistered' ORDER BY p.n DESC LIMIT 1",
     )
-    .fetch_one(&mut db)
+    .fetch_one(&mut *db)
     .await?;
     let (district, district_name): (String, String) = sqlx::query_as(
         "SELECT c.payload->>'district', d.payload->>'name' FROM events c \
@@ -348,11 +385,43 @@ async fn main() -> anyhow::Result<()> {
          GROUP BY 1, 2 ORDER BY count(*) DESC LIMIT 1",
     )
     .bind(&authority)
-    .fetch_one(&mut db)
+    .fetch_one(&mut *db)
     .await?;
-    let planner = token(&bin, &url, "planner", Some(&authority))?;
+    let planner = token(bin, url, "planner", Some(&authority))?;
     let client = reqwest::Client::new();
     let http = |n: &Node| format!("http://{}/graphql", n.addr);
+    // The first command on the second node waits for its ledger (the domain state commands
+    // are decided on, folded from the whole log when the node starts); a request that gives
+    // up after 30 s is asked again.
+    let scenario = format!("bench-national-{}", chrono::Utc::now().timestamp());
+    let create = json!({ "query": format!("mutation {{ createScenario(input: {{ id: \"{scenario}\", name: \"national fan-out\", authority: \"{authority}\" }}) {{ version }} }}") });
+    loop {
+        match post(&client, &http(&second), &planner, &create).await {
+            Ok(_) => break,
+            Err(e)
+                if e.to_string().contains("TIMEOUT")
+                    && second.started.elapsed() < Duration::from_secs(1_800) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let commands_ready = second.started.elapsed().as_secs_f64();
+    // And the first node's, so nothing below is measured while a node is still folding.
+    let warm = json!({ "query": format!("mutation {{ createScenario(input: {{ id: \"{scenario}-warm\", name: \"warm-up\", authority: \"{authority}\" }}) {{ version }} }}") });
+    loop {
+        match post(&client, &http(&first), &planner, &warm).await {
+            Ok(_) => break,
+            Err(e)
+                if e.to_string().contains("TIMEOUT")
+                    && first.started.elapsed() < Duration::from_secs(1_800) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let (rss_ledger, _) = memory(second.child.id());
+    report.row(
+        "API node: start to its first command answered (its ledger folds the whole log once, in the background)",
+        format!("{commands_ready:.0} s; node memory then {rss_ledger:.0} MiB"),
+        "-",
+    );
     let district = district.as_str();
     let body = json!({ "query": FORECAST, "variables": { "f": { "authority": authority, "district": district, "years": [2027, 2028, 2029] } } });
     let started = Instant::now();
@@ -367,13 +436,15 @@ async fn main() -> anyhow::Result<()> {
     let rows = answer["data"]["forecast"]["rows"]
         .as_array()
         .map_or(0, Vec::len);
-    row(
-        &format!("forecast of one authority (the largest: {authority} {name}; GraphQL `forecast`, first ask on a node)"),
+    report.row(
+        &format!(
+            "forecast of one authority (the largest: {authority} {name}; GraphQL `forecast`, first ask on a node)"
+        ),
         format!("{one_ms:.0} ms ({rows} rows)"),
         "-",
     );
-    let (seconds, out, peak) = run(&bin, &url, &["forecast", "run", "--format", "csv"])?;
-    row(
+    let (seconds, out, peak) = run(bin, url, &["forecast", "run", "--format", "csv"])?;
+    report.row(
         "forecast of every authority (`forecast run --format csv`)",
         format!(
             "{seconds:.1} s ({} rows); peak memory {peak:.0} MiB",
@@ -392,7 +463,7 @@ async fn main() -> anyhow::Result<()> {
         args.seconds,
     )
     .await?;
-    row(
+    report.row(
         &format!(
             "district forecast query ({district_name}, 3 years), {} connections, {} s, one node",
             args.connections, args.seconds
@@ -405,12 +476,10 @@ async fn main() -> anyhow::Result<()> {
     );
 
     // 6. Subscribers of the first node; the change is made through the second.
-    let scenario = format!("bench-national-{}", chrono::Utc::now().timestamp());
-    post(&client, &http(&second), &planner, &json!({ "query": format!("mutation {{ createScenario(input: {{ id: \"{scenario}\", name: \"national fan-out\", authority: \"{authority}\" }}) {{ version }} }}") })).await?;
     for (round, n) in args.subscribers.iter().enumerate() {
         let lever = json!({ "lever": "open_places", "district": district, "kind": "special_la_maintained", "low_age": 4, "high_age": 10, "from": "2026-09-01", "places": [{ "need": "ASD", "places": 10 + round }] });
         let mutation = json!({ "query": "mutation($i: AddLeverInput!) { addScenarioLever(input: $i) { position } }", "variables": { "i": { "scenario": scenario, "lever": lever } } });
-        let fan = placeledger_bench::fan_out(
+        let fan = tokio::time::timeout(FAN_OUT_LIMIT, placeledger_bench::fan_out(
             &format!("ws://{}/graphql/ws", first.addr),
             &planner,
             &format!("subscription {{ sufficiencyChanged(district: \"{district}\", scenario: \"{scenario}\") {{ position }} }}"),
@@ -419,10 +488,24 @@ async fn main() -> anyhow::Result<()> {
                 post(&client, &http(&second), &planner, &mutation).await?;
                 Ok(())
             },
-        )
-        .await?;
+        ))
+        .await;
         let (rss, _) = memory(first.child.id());
-        row(
+        let Ok(fan) = fan else {
+            report.row(
+                &format!(
+                    "{n} subscribers on one node, change made through the other: the last has it"
+                ),
+                format!(
+                    "not measured: not every subscriber had its first answer within {} s; node memory {rss:.0} MiB",
+                    FAN_OUT_LIMIT.as_secs()
+                ),
+                "-",
+            );
+            break;
+        };
+        let fan = fan?;
+        report.row(
             &format!("{n} subscribers on one node, change made through the other: the last has it"),
             format!(
                 "{:.0} ms after the mutation's answer (median {:.0} ms; mutation {:.0} ms); node memory {rss:.0} MiB",
@@ -433,11 +516,5 @@ async fn main() -> anyhow::Result<()> {
     }
     drop(first);
     drop(second);
-
-    let existing = std::fs::read_to_string(&args.output).unwrap_or_default();
-    let out = placeledger_bench::splice_section(&existing, "national", &md);
-    std::fs::write(&args.output, &out)
-        .with_context(|| format!("writing {}", args.output.display()))?;
-    print!("{md}");
     Ok(())
 }
