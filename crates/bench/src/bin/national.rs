@@ -163,6 +163,26 @@ fn start_node(bin: &PathBuf, url: &str) -> anyhow::Result<Node> {
     })
 }
 
+/// Sends a node its first command, asking again while it answers TIMEOUT (its ledger is
+/// still folding the log; at most half an hour from the node's start).
+async fn first_command(
+    client: &reqwest::Client,
+    node: &Node,
+    token: &str,
+    body: &serde_json::Value,
+) -> anyhow::Result<()> {
+    let url = format!("http://{}/graphql", node.addr);
+    loop {
+        match post(client, &url, token, body).await {
+            Ok(_) => return Ok(()),
+            Err(e)
+                if e.to_string().contains("TIMEOUT")
+                    && node.started.elapsed() < Duration::from_secs(1_800) => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 fn token(bin: &PathBuf, url: &str, role: &str, authority: Option<&str>) -> anyhow::Result<String> {
     let mut args = vec![
         "token",
@@ -394,28 +414,23 @@ async fn serve_and_query(
     // are decided on, folded from the whole log when the node starts); a request that gives
     // up after 30 s is asked again.
     let scenario = format!("bench-national-{}", chrono::Utc::now().timestamp());
-    let create = json!({ "query": format!("mutation {{ createScenario(input: {{ id: \"{scenario}\", name: \"national fan-out\", authority: \"{authority}\" }}) {{ version }} }}") });
-    loop {
-        match post(&client, &http(&second), &planner, &create).await {
-            Ok(_) => break,
-            Err(e)
-                if e.to_string().contains("TIMEOUT")
-                    && second.started.elapsed() < Duration::from_secs(1_800) => {}
-            Err(e) => return Err(e),
-        }
-    }
+    let create = |id: &str, name: &str| json!({ "query": format!("mutation {{ createScenario(input: {{ id: \"{id}\", name: \"{name}\", authority: \"{authority}\" }}) {{ version }} }}") });
+    first_command(
+        &client,
+        &second,
+        &planner,
+        &create(&scenario, "national fan-out"),
+    )
+    .await?;
     let commands_ready = second.started.elapsed().as_secs_f64();
     // And the first node's, so nothing below is measured while a node is still folding.
-    let warm = json!({ "query": format!("mutation {{ createScenario(input: {{ id: \"{scenario}-warm\", name: \"warm-up\", authority: \"{authority}\" }}) {{ version }} }}") });
-    loop {
-        match post(&client, &http(&first), &planner, &warm).await {
-            Ok(_) => break,
-            Err(e)
-                if e.to_string().contains("TIMEOUT")
-                    && first.started.elapsed() < Duration::from_secs(1_800) => {}
-            Err(e) => return Err(e),
-        }
-    }
+    first_command(
+        &client,
+        &first,
+        &planner,
+        &create(&format!("{scenario}-warm"), "warm-up"),
+    )
+    .await?;
     let (rss_ledger, _) = memory(second.child.id());
     report.row(
         "API node: start to its first command answered (its ledger folds the whole log once, in the background)",
