@@ -478,6 +478,18 @@ async fn introspection_for_the_signed_in_and_clean_names() {
 async fn idle_sockets_cost_no_cpu() {
     let db = Database::seeded();
     let server = Server::start(&db.url);
+    // The node opens its ledger in a task of its own when it starts (App::serving), folding
+    // the log; a first command waits for it, so once one is answered the node has finished
+    // starting and what follows measures the sockets alone.
+    let planner = db.token("planner", Some("888"));
+    let (_, body) = server
+        .gql(
+            Some(&planner),
+            "mutation($i: CreateScenarioInput!) { createScenario(input: $i) { version } }",
+            json!({ "i": { "id": "idle-sockets", "name": "idle sockets", "authority": "888" } }),
+        )
+        .await;
+    assert_eq!(body["data"]["createScenario"]["version"], 1, "{body}");
     let token = db.token("analyst", Some("888"));
     let auth = json!({ "Authorization": format!("Bearer {token}") });
     let mut sockets = Vec::new();
