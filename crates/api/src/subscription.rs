@@ -14,6 +14,7 @@ use placeledger_domain::{GssCode, ScenarioId, SharedData};
 use crate::context::{Services, authority_code, services, viewer};
 use crate::error::{AppError, Gql};
 use crate::query::{ForecastRow, PlacementDimension, PlacementSummary, SharedPlaceData, grouping};
+use placeledger_app::service::scenario_error;
 
 /// The subscription root.
 #[derive(Debug)]
@@ -104,7 +105,7 @@ impl SubscriptionRoot {
         district: String,
         scenario: Option<String>,
         from_position: Option<u64>,
-    ) -> Result<impl Stream<Item = SufficiencyUpdate> + use<>, Gql> {
+    ) -> Result<impl Stream<Item = async_graphql::Result<SufficiencyUpdate>> + use<>, Gql> {
         let v = viewer(ctx)?.clone();
         let d = GssCode::parse(&district).map_err(|e| AppError::bad_input("district", e))?;
         let scenario = scenario
@@ -138,15 +139,23 @@ impl SubscriptionRoot {
         Ok(on_change(live, from_position, move |models| {
             let (s, d, scenario) = (s.clone(), d.clone(), scenario.clone());
             async move {
-                let (position, rows) =
-                    s.district_rows(scenario.as_ref(), &d, &models).await.ok()?;
-                let message = SufficiencyUpdate {
-                    position,
-                    district: d.as_str().to_owned(),
-                    scenario: scenario.as_ref().map(ToString::to_string),
-                    shared_rows: rows.clone(),
-                };
-                Some((rows, message))
+                match s.district_rows(scenario.as_ref(), &d, &models).await {
+                    Ok((position, rows)) => {
+                        let message = SufficiencyUpdate {
+                            position,
+                            district: d.as_str().to_owned(),
+                            scenario: scenario.as_ref().map(ToString::to_string),
+                            shared_rows: rows.clone(),
+                        };
+                        Answer::Message(rows, Ok(message))
+                    }
+                    // The forecast could not be made: the subscriber is told why, with its
+                    // code, and the subscription ends (never a silent stream).
+                    Err(e) => {
+                        tracing::warn!(error = %e, district = %d, "sufficiencyChanged");
+                        Answer::Last(Err(Gql(scenario_error(e)).into()))
+                    }
+                }
             }
         }))
     }
@@ -236,12 +245,30 @@ where
     )
 }
 
+/// One answer of an [`on_change`] subscription at a position.
+#[derive(Debug)]
+enum Answer<K, M> {
+    /// A message, and what is compared with the next answer to tell whether it changed.
+    Message(K, M),
+    /// The last message: the stream ends after it (an error the subscriber is told).
+    Last(M),
+    /// The stream ends without another message (access withdrawn: the refusal is audited).
+    End,
+}
+
+impl<K, M> From<Option<(K, M)>> for Answer<K, M> {
+    fn from(answer: Option<(K, M)>) -> Self {
+        answer.map_or(Answer::End, |(key, message)| Answer::Message(key, message))
+    }
+}
+
 /// The stream every subscription is: the answer now (unless the client's `from` position is
 /// already current), then again each time the read models move and the answer changes — a new
 /// position that changes nothing sends nothing. `answer` gives what is compared and the
-/// message; the stream ends when it gives `None` (access withdrawn, a forecast failed), when
-/// the server stops, or when the client leaves (the stream is dropped; nothing was spawned).
-fn on_change<K, M, F, Fut>(
+/// message (see [`Answer`]); the stream ends after a last message, when `answer` ends it
+/// (access withdrawn), when the server stops, or when the client leaves (the stream is
+/// dropped; nothing was spawned).
+fn on_change<K, M, F, Fut, A>(
     live: Live,
     from: Option<u64>,
     answer: F,
@@ -250,27 +277,53 @@ where
     K: PartialEq + Send + 'static,
     M: Send + 'static,
     F: Fn(Arc<ReadModels>) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Option<(K, M)>> + Send,
+    Fut: Future<Output = A> + Send,
+    A: Into<Answer<K, M>>,
 {
     let rx = live.watch();
     let sent = from.unwrap_or(0);
     let last: Option<K> = None;
-    futures::stream::unfold(
-        (live, answer, rx, sent, last),
-        |(live, answer, mut rx, mut sent, mut last)| async move {
-            loop {
-                let models = live.now();
-                if models.position > sent || (sent == 0 && last.is_none()) {
-                    sent = models.position;
-                    let (key, message) = answer(models).await?;
-                    if last.as_ref() != Some(&key) {
-                        last = Some(key);
-                        return Some((message, (live, answer, rx, sent, last)));
+    futures::stream::unfold(Some((live, answer, rx, sent, last)), |state| async move {
+        let (live, answer, mut rx, mut sent, mut last) = state?;
+        loop {
+            let models = live.now();
+            if models.position > sent || (sent == 0 && last.is_none()) {
+                sent = models.position;
+                match answer(models).await.into() {
+                    Answer::Message(key, message) => {
+                        if last.as_ref() != Some(&key) {
+                            last = Some(key);
+                            return Some((message, Some((live, answer, rx, sent, last))));
+                        }
+                        continue;
                     }
-                    continue;
+                    Answer::Last(message) => return Some((message, None)),
+                    Answer::End => return None,
                 }
-                rx.changed().await.ok()?;
             }
-        },
-    )
+            rx.changed().await.ok()?;
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An answer that fails is sent, and the stream ends after it; one that ends sends
+    /// nothing; neither waits for another position.
+    #[tokio::test]
+    async fn a_failed_answer_is_the_last_message() {
+        let live = Live::new(ReadModels::default());
+        let failed: Vec<Result<u8, &str>> = on_change(live.clone(), None, |_| async {
+            Answer::<u8, _>::Last(Err("the forecast could not be made"))
+        })
+        .collect()
+        .await;
+        assert_eq!(failed, vec![Err("the forecast could not be made")]);
+        let ended: Vec<u8> = on_change(live.clone(), None, |_| async { None::<(u8, u8)> })
+            .collect()
+            .await;
+        assert_eq!(ended, Vec::<u8>::new());
+    }
 }
