@@ -233,54 +233,67 @@ where
     use tokio_tungstenite::tungstenite::Message;
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-    let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<()>(n.max(1));
+    // Each subscriber says once whether it had its first message or failed before it.
+    let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<Result<(), String>>(n.max(1));
     let mut subs = Vec::new();
     for i in 0..n {
         let (ws_url, token, ready) = (ws_url.to_owned(), token.to_owned(), ready_tx.clone());
         let subscription = subscription.to_owned();
         subs.push(tokio::spawn(async move {
-            let mut request = ws_url.into_client_request()?;
-            request
-                .headers_mut()
-                .insert("sec-websocket-protocol", "graphql-transport-ws".parse()?);
-            let (mut ws, _) = tokio_tungstenite::connect_async(request).await?;
-            ws.send(
-                json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } })
-                    .to_string()
-                    .into(),
-            )
-            .await?;
-            ws.send(
-                json!({ "id": format!("{i}"), "type": "subscribe", "payload": { "query": subscription } })
-                    .to_string()
-                    .into(),
-            )
-            .await?;
             let mut nexts = 0;
-            while let Some(msg) = ws.next().await {
-                if let Message::Text(t) = msg? {
-                    let v: serde_json::Value = serde_json::from_str(&t)?;
-                    if v["type"] == "next" {
-                        nexts += 1;
-                        if nexts == 1 {
-                            ready.send(()).await?;
-                        } else {
-                            return anyhow::Ok(Instant::now());
+            let subscriber = async {
+                let mut request = ws_url.into_client_request()?;
+                request
+                    .headers_mut()
+                    .insert("sec-websocket-protocol", "graphql-transport-ws".parse()?);
+                let (mut ws, _) = tokio_tungstenite::connect_async(request).await?;
+                ws.send(
+                    json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } })
+                        .to_string()
+                        .into(),
+                )
+                .await?;
+                ws.send(
+                    json!({ "id": format!("{i}"), "type": "subscribe", "payload": { "query": subscription } })
+                        .to_string()
+                        .into(),
+                )
+                .await?;
+                while let Some(msg) = ws.next().await {
+                    if let Message::Text(t) = msg? {
+                        let v: serde_json::Value = serde_json::from_str(&t)?;
+                        if v["type"] == "next" {
+                            if let Some(errors) = v["payload"].get("errors") {
+                                anyhow::bail!("subscriber {i}: {errors}");
+                            }
+                            nexts += 1;
+                            if nexts == 1 {
+                                ready.send(Ok(())).await?;
+                            } else {
+                                return anyhow::Ok(Instant::now());
+                            }
+                        } else if v["type"] == "error" || v["type"] == "complete" {
+                            // Refused, or the server ended the subscription: no answer comes.
+                            anyhow::bail!("subscriber {i}: {v}");
                         }
-                    } else if v["type"] == "error" {
-                        anyhow::bail!("subscriber {i}: {v}");
                     }
                 }
+                anyhow::bail!("subscriber {i}: the socket closed")
+            };
+            let answered = subscriber.await;
+            if let (Err(e), 0) = (&answered, nexts) {
+                let _ = ready.send(Err(format!("{e:#}"))).await;
             }
-            anyhow::bail!("subscriber {i}: the socket closed")
+            answered
         }));
     }
     drop(ready_tx);
     for _ in 0..n {
-        ready_rx
-            .recv()
-            .await
-            .context("a subscriber failed before its first message")?;
+        match ready_rx.recv().await {
+            Some(Ok(())) => {}
+            Some(Err(e)) => anyhow::bail!("a subscriber failed before its first message: {e}"),
+            None => anyhow::bail!("a subscriber failed before its first message"),
+        }
     }
     let sent = Instant::now();
     trigger.await?;

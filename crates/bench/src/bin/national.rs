@@ -50,6 +50,9 @@ struct Args {
     subscribers: Vec<usize>,
     #[arg(long, default_value = "BENCHMARKS.md")]
     output: PathBuf,
+    /// Where the API nodes' logs go (`node-PORT.log`); by default nowhere.
+    #[arg(long)]
+    node_logs: Option<PathBuf>,
 }
 
 /// A `placeledger` process's resident memory now and at its peak (MiB), from /proc.
@@ -124,8 +127,12 @@ fn free_port() -> anyhow::Result<u16> {
 
 /// Starts `placeledger serve` and waits until it prints its GraphQL address (it has loaded
 /// its read models and listens).
-fn start_node(bin: &PathBuf, url: &str) -> anyhow::Result<Node> {
+fn start_node(bin: &PathBuf, url: &str, logs: Option<&PathBuf>) -> anyhow::Result<Node> {
     let port = free_port()?;
+    let stderr = match logs {
+        Some(dir) => Stdio::from(std::fs::File::create(dir.join(format!("node-{port}.log")))?),
+        None => Stdio::null(),
+    };
     let started = Instant::now();
     let mut child = Command::new(bin)
         .arg("--database-url")
@@ -138,7 +145,7 @@ fn start_node(bin: &PathBuf, url: &str) -> anyhow::Result<Node> {
             "1000000000",
         ])
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()?;
     let stdout = child.stdout.take().context("serve's stdout")?;
     let mut lines = BufReader::new(stdout).lines();
@@ -368,8 +375,9 @@ async fn serve_and_query(
     report: &mut Report,
 ) -> anyhow::Result<()> {
     // 3. Two API nodes on the one database.
-    let first = start_node(bin, url)?;
-    let second = start_node(bin, url)?;
+    let logs = args.node_logs.as_ref();
+    let first = start_node(bin, url, logs)?;
+    let second = start_node(bin, url, logs)?;
     let (rss_first, _) = memory(first.child.id());
     let (rss_second, _) = memory(second.child.id());
     report.row(
