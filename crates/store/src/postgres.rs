@@ -42,7 +42,7 @@ const COPY: &str = "COPY events (position, stream_id, stream_version, event_id, 
     FROM STDIN";
 
 /// How much COPY data to send at a time.
-const COPY_CHUNK: usize = 1 << 20;
+const COPY_CHUNK: usize = 1 << 16;
 
 #[derive(Debug)]
 pub struct PgStore {
@@ -137,106 +137,121 @@ impl PgStore {
     }
 
     /// A large append by COPY, keeping `placeledger_append`'s rules: in one transaction, read
-    /// whether any event id is stored and each stream's version; take positions and the
-    /// transaction id in the same critical section (`placeledger_reserve_positions`, 0006);
-    /// COPY the rows; commit. `None` when an event id is already stored: the caller asks
-    /// `placeledger_append`, which tells a retry (`duplicate`) from a `partial` one. A rival
-    /// that commits between the reads and the COPY breaks a unique constraint, the
-    /// transaction rolls back, and the caller runs the append again.
+    /// each stream's version, with positions and the transaction id taken in the same
+    /// critical section as the function's (`placeledger_reserve_positions`, 0006); COPY the
+    /// rows; commit. `None` when an event id is already stored or a stream is not at its
+    /// expected version: the caller asks `placeledger_append`, which tells a retry
+    /// (`duplicate`) from a `partial` one and a conflict from both. A rival that commits to a
+    /// stream between the read and the COPY breaks `events_pkey`, the transaction rolls
+    /// back, and the caller runs the append again.
     async fn try_copy(
         &self,
         appends: &[StreamAppend],
         texts: &[Vec<String>],
     ) -> Result<Option<Vec<AppendResult>>, StoreError> {
         let total: usize = appends.iter().map(|a| a.events.len()).sum();
-        let ids: Vec<Uuid> = appends
-            .iter()
-            .flat_map(|a| a.events.iter().map(|e| e.event_id))
-            .collect();
         let streams: Vec<String> = appends
             .iter()
             .map(|a| a.stream.as_str().to_owned())
             .collect();
         let mut tx = self.pool.begin().await?;
-        let stored: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM events WHERE event_id = ANY ($1))")
-                .bind(&ids)
-                .fetch_one(&mut *tx)
-                .await?;
-        if stored {
+        // One round trip: the positions (and the transaction id, in the critical section
+        // shared with `placeledger_append`) and each stream's version. A stored event id is
+        // found by the COPY itself (`events_event_id_key`), which hands the append to the
+        // function; a rival committing to a stream after this read breaks `events_pkey`.
+        let row = sqlx::query(
+            "SELECT r.transaction_id::text AS transaction_id, r.first_position, \
+                    ARRAY(SELECT coalesce((SELECT max(e.stream_version) FROM events e \
+                                           WHERE e.stream_id = s.stream_id), 0) \
+                            FROM unnest($2::text[]) WITH ORDINALITY AS s(stream_id, k) \
+                           ORDER BY s.k) AS versions \
+               FROM placeledger_reserve_positions($1) r",
+        )
+        .bind(i32::try_from(total).unwrap_or(i32::MAX))
+        .bind(&streams)
+        .fetch_one(&mut *tx)
+        .await?;
+        let versions: Vec<i64> = row.try_get("versions")?;
+        let stale = appends
+            .iter()
+            .zip(&versions)
+            .any(|(a, &current)| a.expected.as_db().is_some_and(|e| e != current));
+        if stale {
+            // A conflict, or this very append acknowledged before (a retry): the function
+            // checks the ids first and says which. The positions taken are a gap the no-skip
+            // reader passes once this transaction has rolled back.
             tx.rollback().await?;
             return Ok(None);
         }
-        let versions: Vec<i64> = sqlx::query_scalar(
-            "SELECT coalesce((SELECT max(e.stream_version) FROM events e \
-                              WHERE e.stream_id = s.stream_id), 0) \
-               FROM unnest($1::text[]) WITH ORDINALITY AS s(stream_id, k) ORDER BY s.k",
-        )
-        .bind(&streams)
-        .fetch_all(&mut *tx)
-        .await?;
-        for (a, &current) in appends.iter().zip(&versions) {
-            if let Some(expected) = a.expected.as_db()
-                && expected != current
-            {
-                return Err(StoreError::Conflict {
-                    stream: a.stream.to_string(),
-                    expected: a.expected,
-                    actual: to_u64(current),
-                });
-            }
-        }
-        let row = sqlx::query(
-            "SELECT transaction_id::text AS transaction_id, first_position \
-             FROM placeledger_reserve_positions($1)",
-        )
-        .bind(i32::try_from(total).unwrap_or(i32::MAX))
-        .fetch_one(&mut *tx)
-        .await?;
         let xid: String = row.try_get("transaction_id")?;
         let first: i64 = row.try_get("first_position")?;
-        let recorded_at = Utc::now().to_rfc3339();
-
-        let mut results = Vec::with_capacity(appends.len());
-        let mut copy = tx.copy_in_raw(COPY).await?;
-        let mut buffer = String::with_capacity(COPY_CHUNK + 4096);
-        let mut position = first;
-        for ((a, texts), &base) in appends.iter().zip(texts).zip(&versions) {
-            let first_version = base + 1;
-            for (i, (e, payload)) in a.events.iter().zip(texts).enumerate() {
-                copy_row(
-                    &mut buffer,
-                    position,
-                    a.stream.as_str(),
-                    base + 1 + i as i64,
-                    e,
-                    payload,
-                    &recorded_at,
-                    &xid,
-                );
-                position += 1;
-                if buffer.len() >= COPY_CHUNK {
-                    copy.send(std::mem::take(&mut buffer).into_bytes()).await?;
-                    buffer.reserve(COPY_CHUNK + 4096);
-                }
+        let written = async {
+            let results = copy_events(&mut tx, appends, texts, &versions, first, &xid).await?;
+            tx.commit().await?;
+            Ok(results)
+        };
+        match written.await {
+            Ok((results, last)) => {
+                self.head.advance(to_u64(last));
+                Ok(Some(results))
             }
-            let n = a.events.len() as i64;
-            results.push(AppendResult {
-                first_version: to_u64(first_version),
-                last_version: to_u64(base + n),
-                last_position: to_u64(position - 1),
-                duplicate: false,
-            });
+            // An event id is stored: the function tells a retry from a partial one.
+            Err(e) if unique_violation(&e) == Some("events_event_id_key") => Ok(None),
+            Err(e) => Err(e),
         }
-        if !buffer.is_empty() {
-            copy.send(buffer.into_bytes()).await?;
-        }
-        copy.finish().await?;
-        tx.commit().await?;
-        self.head.advance(to_u64(position - 1));
-        Ok(Some(results))
     }
+}
 
+/// Writes `appends`'s events by COPY at positions from `first`, after stream versions
+/// `versions`, in the open transaction `tx`: each append's result and the last position.
+async fn copy_events(
+    tx: &mut sqlx::PgTransaction<'_>,
+    appends: &[StreamAppend],
+    texts: &[Vec<String>],
+    versions: &[i64],
+    first: i64,
+    xid: &str,
+) -> Result<(Vec<AppendResult>, i64), StoreError> {
+    let recorded_at = Utc::now().to_rfc3339();
+    let mut results = Vec::with_capacity(appends.len());
+    let mut copy = tx.copy_in_raw(COPY).await?;
+    let mut buffer = String::with_capacity(COPY_CHUNK + 4096);
+    let mut position = first;
+    for ((a, texts), &base) in appends.iter().zip(texts).zip(versions) {
+        let first_version = base + 1;
+        for (i, (e, payload)) in a.events.iter().zip(texts).enumerate() {
+            copy_row(
+                &mut buffer,
+                position,
+                a.stream.as_str(),
+                base + 1 + i as i64,
+                e,
+                payload,
+                &recorded_at,
+                xid,
+            );
+            position += 1;
+            if buffer.len() >= COPY_CHUNK {
+                copy.send(std::mem::take(&mut buffer).into_bytes()).await?;
+                buffer.reserve(COPY_CHUNK + 4096);
+            }
+        }
+        let n = a.events.len() as i64;
+        results.push(AppendResult {
+            first_version: to_u64(first_version),
+            last_version: to_u64(base + n),
+            last_position: to_u64(position - 1),
+            duplicate: false,
+        });
+    }
+    if !buffer.is_empty() {
+        copy.send(buffer.into_bytes()).await?;
+    }
+    copy.finish().await?;
+    Ok((results, position - 1))
+}
+
+impl PgStore {
     async fn try_append(
         &self,
         appends: &[StreamAppend],
