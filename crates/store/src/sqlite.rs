@@ -29,7 +29,10 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../schema/sqlite")
 
 /// Bind parameters per inserted row; SQLite allows 32,766 per statement.
 const COLUMNS: usize = 11;
-const ROWS_PER_INSERT: usize = 2_000;
+/// Rows per multi-row insert: small enough that a batch of 1,000 is ten statements, so
+/// building one overlaps running the one before ([`insert`]).
+const ROWS_PER_INSERT: usize = 100;
+const _: () = assert!(ROWS_PER_INSERT * COLUMNS <= 32_766);
 
 #[derive(Debug)]
 pub struct SqliteStore {
@@ -273,33 +276,53 @@ async fn stream_versions(
 /// One row to insert: position, stream, version, the event and its payload.
 type Pending<'a> = (i64, &'a str, i64, &'a NewEvent, &'a String);
 
-/// Inserts `rows` in multi-row statements.
+/// Inserts `rows` in multi-row statements of [`ROWS_PER_INSERT`], each built while SQLite runs
+/// the one before: building a statement (binding every value) is the caller's thread's work,
+/// running it the SQLite worker's, and one after the other left a core idle.
 async fn insert(
     tx: &mut Transaction<'_, Sqlite>,
     rows: &[Pending<'_>],
     recorded_at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    for chunk in rows.chunks(ROWS_PER_INSERT.min(32_000 / COLUMNS)) {
-        let mut q = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO events (position, stream_id, stream_version, event_id, event_type, \
-             schema_version, payload, correlation_id, causation_id, actor, recorded_at) ",
-        );
-        q.push_values(chunk, |mut b, (position, stream, version, e, payload)| {
-            b.push_bind(*position)
-                .push_bind(*stream)
-                .push_bind(*version)
-                .push_bind(e.event_id.to_string())
-                .push_bind(e.event_type.as_str())
-                .push_bind(i64::from(e.schema_version))
-                .push_bind(payload.as_str())
-                .push_bind(e.metadata.correlation_id.map(|u| u.to_string()))
-                .push_bind(e.metadata.causation_id.map(|u| u.to_string()))
-                .push_bind(e.metadata.actor.as_deref())
-                .push_bind(recorded_at);
-        });
-        q.build().execute(&mut **tx).await?;
+    let mut chunks = rows.chunks(ROWS_PER_INSERT);
+    let Some(first) = chunks.next() else {
+        return Ok(());
+    };
+    let mut current = statement(first, recorded_at);
+    for next in chunks {
+        // `join` polls the execution first, which hands the statement to the worker, then
+        // builds the next one while the worker runs it.
+        let (done, built) = futures::future::join(current.build().execute(&mut **tx), async {
+            statement(next, recorded_at)
+        })
+        .await;
+        done?;
+        current = built;
     }
+    current.build().execute(&mut **tx).await?;
     Ok(())
+}
+
+/// One multi-row insert of `chunk`.
+fn statement(chunk: &[Pending<'_>], recorded_at: DateTime<Utc>) -> QueryBuilder<Sqlite> {
+    let mut q = QueryBuilder::<Sqlite>::new(
+        "INSERT INTO events (position, stream_id, stream_version, event_id, event_type, \
+         schema_version, payload, correlation_id, causation_id, actor, recorded_at) ",
+    );
+    q.push_values(chunk, |mut b, (position, stream, version, e, payload)| {
+        b.push_bind(*position)
+            .push_bind(*stream)
+            .push_bind(*version)
+            .push_bind(e.event_id.to_string())
+            .push_bind(e.event_type.as_str())
+            .push_bind(i64::from(e.schema_version))
+            .push_bind(payload.as_str())
+            .push_bind(e.metadata.correlation_id.map(|u| u.to_string()))
+            .push_bind(e.metadata.causation_id.map(|u| u.to_string()))
+            .push_bind(e.metadata.actor.as_deref())
+            .push_bind(recorded_at);
+    });
+    q
 }
 
 #[async_trait]
