@@ -283,7 +283,7 @@ async fn insert(
     tx: &mut Transaction<'_, Sqlite>,
     rows: &[Pending<'_>],
     recorded_at: DateTime<Utc>,
-) -> Result<(), StoreError> {
+) -> Result<(), sqlx::Error> {
     let mut chunks = rows.chunks(ROWS_PER_INSERT);
     let Some(first) = chunks.next() else {
         return Ok(());
@@ -325,27 +325,44 @@ fn statement(chunk: &[Pending<'_>], recorded_at: DateTime<Utc>) -> QueryBuilder<
     q
 }
 
-#[async_trait]
-impl EventStore for SqliteStore {
-    async fn append_batch(
+/// Whether an append looks up its event ids before writing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Probe {
+    /// Write straight away; give up (`None`) if an id is already stored or a stream is not
+    /// at its expected version, as a retry would be.
+    OnlyIfRefused,
+    /// Look first: a retry gets its original result, a partial retry or a real conflict an
+    /// error.
+    First,
+}
+
+impl SqliteStore {
+    /// One transaction that appends `appends` or nothing. `None`: [`Probe::OnlyIfRefused`]
+    /// gave up, and nothing was written.
+    async fn write(
         &self,
-        appends: Vec<StreamAppend>,
-    ) -> Result<Vec<AppendResult>, StoreError> {
-        let payloads = validate(&appends)?;
+        appends: &[StreamAppend],
+        payloads: &[Vec<String>],
+        probe: Probe,
+    ) -> Result<Option<Vec<AppendResult>>, StoreError> {
         // One writer at a time: positions are handed out in commit order.
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let mut head: i64 = sqlx::query_scalar("SELECT coalesce(max(position), 0) FROM events")
             .fetch_one(&mut *tx)
             .await?;
         let recorded_at = Utc::now();
-        // Three questions for the whole batch, not per stream: which ids are stored, which
-        // versions the streams are at; then the new rows in multi-row inserts.
-        let stored = stored_ids(&mut tx, &appends).await?;
-        let mut versions = stream_versions(&mut tx, &appends).await?;
+        // Two questions for the whole batch, not per stream: which ids are stored (when
+        // looking first), which versions the streams are at; then the new rows in
+        // multi-row inserts.
+        let stored = match probe {
+            Probe::First => stored_ids(&mut tx, appends).await?,
+            Probe::OnlyIfRefused => HashMap::new(),
+        };
+        let mut versions = stream_versions(&mut tx, appends).await?;
         let mut results = Vec::with_capacity(appends.len());
         let mut rows: Vec<Pending<'_>> = Vec::new();
         let mut wrote = false;
-        for (append, payloads) in appends.iter().zip(&payloads) {
+        for (append, payloads) in appends.iter().zip(payloads) {
             if let Some(original) = already_stored(append, &stored)? {
                 results.push(original);
                 continue;
@@ -355,11 +372,14 @@ impl EventStore for SqliteStore {
                 && want != current
             {
                 // Dropping the transaction rolls back whatever this batch wrote so far.
-                return Err(StoreError::Conflict {
-                    stream: append.stream.to_string(),
-                    expected: append.expected,
-                    actual: to_u64(current),
-                });
+                return match probe {
+                    Probe::OnlyIfRefused => Ok(None),
+                    Probe::First => Err(StoreError::Conflict {
+                        stream: append.stream.to_string(),
+                        expected: append.expected,
+                        actual: to_u64(current),
+                    }),
+                };
             }
             let n = i64::try_from(append.events.len()).unwrap_or(i64::MAX);
             for (i, (e, payload)) in append.events.iter().zip(payloads).enumerate() {
@@ -382,12 +402,44 @@ impl EventStore for SqliteStore {
                 duplicate: false,
             });
         }
-        insert(&mut tx, &rows, recorded_at).await?;
+        match insert(&mut tx, &rows, recorded_at).await {
+            // An event id already stored (the versions were checked above, under the write
+            // lock): a retry, whole or partial. Dropping the transaction writes nothing.
+            Err(sqlx::Error::Database(e))
+                if probe == Probe::OnlyIfRefused && e.is_unique_violation() =>
+            {
+                return Ok(None);
+            }
+            other => other?,
+        }
         tx.commit().await?;
         if wrote {
             self.head.advance(to_u64(head));
         }
-        Ok(results)
+        Ok(Some(results))
+    }
+}
+
+#[async_trait]
+impl EventStore for SqliteStore {
+    async fn append_batch(
+        &self,
+        appends: Vec<StreamAppend>,
+    ) -> Result<Vec<AppendResult>, StoreError> {
+        let payloads = validate(&appends)?;
+        // New events, the usual case, need no look at the stored ids: the unique index
+        // refuses an id already stored. Only then, or when a stream is not at its expected
+        // version (which a retry also looks like), is the batch written again, looking first.
+        match self
+            .write(&appends, &payloads, Probe::OnlyIfRefused)
+            .await?
+        {
+            Some(results) => Ok(results),
+            None => self
+                .write(&appends, &payloads, Probe::First)
+                .await?
+                .ok_or_else(|| StoreError::Corrupt("an append refused after the look".into())),
+        }
     }
 
     async fn read_stream(
