@@ -132,6 +132,17 @@ struct BackendReport {
     rows: Vec<Row>,
     live: Option<Live>,
     settings: String,
+    reference: Option<Reference>,
+}
+
+/// What the PostgreSQL server does with no store in the way, measured in the same run on the
+/// same server, so the store's figures can be read against this machine rather than another.
+#[derive(Debug)]
+struct Reference {
+    /// Rows per second through `COPY`, 1,000 rows a transaction, the text prepared in advance.
+    copy_rows_per_s: f64,
+    /// Rows per second of one-row `INSERT`s, one per transaction, from 8 connections.
+    insert_rows_per_s: f64,
 }
 
 #[derive(Debug)]
@@ -375,6 +386,103 @@ async fn live(
     })
 }
 
+/// The reference points: the same table and indexes as `events` (`LIKE events INCLUDING
+/// ALL`, without the append-only trigger), written with no store code in the way. `COPY` gets
+/// `total` rows in transactions of `batch` rows, the text of every row prepared before the
+/// clock starts; the `INSERT`s are one row per transaction from 8 connections for `seconds`.
+async fn pg_reference(
+    args: &Args,
+    schema: &str,
+    total: usize,
+    batch: usize,
+    seconds: u64,
+) -> anyhow::Result<Reference> {
+    let options = PgConnectOptions::from_str(&args.pg_url)?.options([("search_path", schema)]);
+    let mut conn = PgConnection::connect_with(&options).await?;
+    sqlx::query("CREATE TABLE reference_events (LIKE events INCLUDING ALL)")
+        .execute(&mut conn)
+        .await?;
+    let recorded_at = chrono::Utc::now().to_rfc3339();
+    let chunks: Vec<String> = (0..total)
+        .collect::<Vec<_>>()
+        .chunks(batch.max(1))
+        .map(|rows| {
+            let mut text = String::new();
+            for &n in rows {
+                let payload = payload(0, n).to_string().replace('\\', "\\\\");
+                let _ = writeln!(
+                    text,
+                    "{}\tcopy-{}\t{}\t{}\tPlacementStarted\t1\t{payload}\t\\N\t\\N\t\\N\t{recorded_at}\t1",
+                    n + 1,
+                    n / batch.max(1),
+                    n % batch.max(1) + 1,
+                    uuid::Uuid::now_v7(),
+                );
+            }
+            text
+        })
+        .collect();
+    let started = Instant::now();
+    for text in chunks {
+        let mut tx = conn.begin().await?;
+        let mut copy = tx
+            .copy_in_raw(
+                "COPY reference_events (position, stream_id, stream_version, event_id, \
+                 event_type, schema_version, payload, correlation_id, causation_id, actor, \
+                 recorded_at, transaction_id) FROM STDIN",
+            )
+            .await?;
+        // In pieces of 64 kB, as the store sends them: the server parses one while the
+        // next is on its way.
+        for piece in text.as_bytes().chunks(1 << 16) {
+            copy.send(piece).await?;
+        }
+        copy.finish().await?;
+        tx.commit().await?;
+    }
+    let copy_rows_per_s = total as f64 / started.elapsed().as_secs_f64();
+
+    let next = Arc::new(std::sync::atomic::AtomicI64::new(total as i64 + 1));
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let writers: Vec<_> = (0..8)
+        .map(|w| {
+            let options = options.clone();
+            let next = next.clone();
+            tokio::spawn(async move {
+                let mut conn = PgConnection::connect_with(&options).await?;
+                let mut rows = 0_u64;
+                while Instant::now() < deadline {
+                    let position = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    sqlx::query(
+                        "INSERT INTO reference_events (position, stream_id, stream_version, \
+                         event_id, event_type, schema_version, payload, recorded_at, \
+                         transaction_id) VALUES ($1, $2, 1, $3, 'PlacementStarted', 1, $4, now(), \
+                         pg_current_xact_id())",
+                    )
+                    .bind(position)
+                    .bind(format!("insert-{position}"))
+                    .bind(uuid::Uuid::now_v7())
+                    .bind(payload(w, position as usize))
+                    .execute(&mut conn)
+                    .await?;
+                    rows += 1;
+                }
+                anyhow::Ok(rows)
+            })
+        })
+        .collect();
+    let mut inserted = 0;
+    for w in writers {
+        inserted += w.await??;
+    }
+    let insert_rows_per_s = inserted as f64 / started.elapsed().as_secs_f64();
+    Ok(Reference {
+        copy_rows_per_s,
+        insert_rows_per_s,
+    })
+}
+
 /// pg_test_fsync's "one 8kB write" fdatasync figure, in operations per second.
 fn fdatasync_ops(work_dir: &std::path::Path) -> Option<f64> {
     let binary = std::fs::read_dir("/usr/lib/postgresql")
@@ -478,6 +586,24 @@ async fn run_backend(args: &Args, backend: Backend) -> anyhow::Result<BackendRep
         });
         fresh.finish(args).await?;
     }
+    let reference = match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres => {
+            eprintln!("reference: COPY and one-row INSERTs with no store code");
+            let fresh = Fresh::new(args, backend, false).await?;
+            let schema = fresh.drop_schema.clone().context("a PostgreSQL schema")?;
+            let reference = pg_reference(
+                args,
+                &schema,
+                args.batched_events,
+                args.batch_size,
+                args.single_seconds,
+            )
+            .await?;
+            fresh.finish(args).await?;
+            Some(reference)
+        }
+    };
     eprintln!("live subscriber");
     let fresh = Fresh::new(args, backend, true).await?;
     let second = fresh.second.clone().context("second handle")?;
@@ -499,6 +625,7 @@ async fn run_backend(args: &Args, backend: Backend) -> anyhow::Result<BackendRep
         rows,
         live: Some(live),
         settings,
+        reference,
     })
 }
 
@@ -596,10 +723,23 @@ fn report(args: &Args, command: &str, reports: &[BackendReport]) -> String {
             false,
         );
     }
+    if let Some(r) = pg.and_then(|r| r.reference.as_ref()) {
+        let _ = writeln!(
+            md,
+            "\nReference points from this run, on this machine and server, with no store code in \
+             the way (`LIKE events INCLUDING ALL`: the same columns, checks and indexes): `COPY` \
+             of {} rows in transactions of {} rows, the text prepared before the clock started, \
+             {} rows/s; one-row `INSERT`s, one per transaction, from 8 connections, {} rows/s.",
+            fmt_rate(args.batched_events as f64),
+            fmt_rate(args.batch_size as f64),
+            fmt_rate(r.copy_rows_per_s),
+            fmt_rate(r.insert_rows_per_s)
+        );
+    }
     let _ = writeln!(
         md,
-        "\nReference points measured on this kind of machine (from the issue): raw `COPY` into an \
-         events table about 137,000 rows/s, multi-row `INSERT` about 37,000, Message DB's \
+        "\nReference points the issue measured on another machine of this kind: raw `COPY` into \
+         an events table about 137,000 rows/s, multi-row `INSERT` about 37,000, Message DB's \
          one-message-per-transaction `write_message` about 5,700/s with 8 clients.\n"
     );
     for r in reports {
