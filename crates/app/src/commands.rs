@@ -107,6 +107,7 @@ impl Commands {
                     Ok(ledger) => {
                         tracing::info!(
                             position = ledger.position(),
+                            from_snapshot_at = ledger.started_from(),
                             seconds = started.elapsed().as_secs_f64(),
                             "ledger open: commands are decided from here"
                         );

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
 
 use crate::commands::{ActivityInput, CaseloadInput, Command, OpenSetting};
 use crate::error::DomainError;
@@ -18,24 +19,24 @@ use crate::values::{
     PlanningAreaCode, PrimaryNeed, ScenarioId, SettingKind, SharedData, Urn, YearMonth,
 };
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Authority {
     pub gss: GssCode,
     pub name: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct District {
     pub authority: AuthorityCode,
     pub name: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlanningArea {
     pub district: GssCode,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Setting {
     pub authority: AuthorityCode,
     pub district: GssCode,
@@ -52,14 +53,14 @@ impl Setting {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Plan {
     pub issued_on: NaiveDate,
     pub primary_need: PrimaryNeed,
     pub ceased_on: Option<NaiveDate>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Child {
     pub authority: AuthorityCode,
     pub born: YearMonth,
@@ -72,7 +73,10 @@ pub struct Child {
 }
 
 /// The domain's knowledge: geography, settings, children. Built only by [`evolve`].
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+///
+/// It serializes so that the ledger can save its fold and start from it (a snapshot) instead
+/// of folding the whole log; [`State::SHAPE`] says which shape a saved one has.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct State {
     pub authorities: BTreeMap<AuthorityCode, Authority>,
     pub districts: BTreeMap<GssCode, District>,
@@ -80,12 +84,41 @@ pub struct State {
     pub settings: BTreeMap<Urn, Setting>,
     pub children: BTreeMap<ChildId, Child>,
     /// Data-sharing agreements by (sharing authority, partner): from, until.
+    #[serde(with = "entries")]
     pub sharing: BTreeMap<(AuthorityCode, AuthorityCode), (NaiveDate, Option<NaiveDate>)>,
     /// Scenarios: the owning authority and how many levers they hold.
     pub scenarios: BTreeMap<ScenarioId, (AuthorityCode, u32)>,
 }
 
+/// A map keyed by pairs, serialized as a list of entries: a JSON object's keys are strings.
+mod entries {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<K: Serialize, V: Serialize, S: Serializer>(
+        map: &BTreeMap<K, V>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.collect_seq(map)
+    }
+
+    pub fn deserialize<'de, K, V, D>(d: D) -> Result<BTreeMap<K, V>, D::Error>
+    where
+        K: Deserialize<'de> + Ord,
+        V: Deserialize<'de>,
+        D: Deserializer<'de>,
+    {
+        Ok(Vec::<(K, V)>::deserialize(d)?.into_iter().collect())
+    }
+}
+
 impl State {
+    /// The shape of a serialized state, and of the meaning [`evolve`] gives events. A saved
+    /// state of another shape is not used. Change it whenever a field of the state changes,
+    /// or `evolve` folds an event differently.
+    pub const SHAPE: u32 = 1;
+
     pub fn from_events<'a>(events: impl IntoIterator<Item = &'a Event>) -> Self {
         events.into_iter().fold(State::default(), evolve)
     }

@@ -18,8 +18,8 @@ use std::time::Duration;
 use placeledger_codec::CodecError;
 use placeledger_domain::{Command, DomainError, Event, State, decide, evolve};
 use placeledger_store::{
-    AppendResult, EventStore, ExpectedVersion, Metadata, NewEvent, Pages, StoreError, StreamAppend,
-    StreamId,
+    AppendResult, Checkpoint, EventStore, ExpectedVersion, Metadata, NewEvent, Pages, StoreError,
+    StreamAppend, StreamId,
 };
 use uuid::Uuid;
 
@@ -30,6 +30,11 @@ const CONFLICT_RETRIES: usize = 50;
 const READ_BATCH: usize = 5_000;
 /// How long a writer that lost a race waits to read the winner's events.
 const CATCH_UP_WAIT: Duration = Duration::from_secs(10);
+/// The name the ledger's snapshot is saved under, beside the projections' checkpoints.
+pub const SNAPSHOT: &str = "ledger";
+/// Events folded past the snapshot before opening saves a new one: a save writes the whole
+/// state (hundreds of megabytes for all of England), so not after every few events.
+pub const SNAPSHOT_EVERY: u64 = 100_000;
 /// How long an append cut off by the database going away is retried, with the same event
 /// ids (so a commit that did happen is recognised, not repeated), before its outcome is
 /// reported unknown.
@@ -46,6 +51,8 @@ pub enum LedgerError {
     Decode(#[from] placeledger_codec::StoredDecodeError),
     #[error("event does not encode")]
     Encode(#[source] CodecError),
+    #[error("the ledger's snapshot does not serialize")]
+    Snapshot(#[source] serde_json::Error),
     /// The database stopped answering while the events were being appended, and did not
     /// come back within [`APPEND_RETRY_FOR`]: they may or may not be stored.
     #[error(
@@ -147,22 +154,115 @@ pub struct Ledger {
     state: State,
     versions: HashMap<String, u64>,
     position: u64,
+    /// The position of the snapshot the ledger was opened from (0: none, the whole log).
+    started_from: u64,
     /// How long an append cut off by the database going away is re-sent.
     append_retry_for: Duration,
 }
 
+/// What a snapshot holds besides its position: the fold and every stream's version.
+#[derive(serde::Deserialize)]
+struct Snapshot {
+    state: State,
+    versions: HashMap<String, u64>,
+}
+
+/// A [`Snapshot`] to save, borrowing the ledger's own (no copy of a national state).
+#[derive(serde::Serialize)]
+struct SnapshotOf<'a> {
+    state: &'a State,
+    versions: &'a HashMap<String, u64>,
+}
+
 impl Ledger {
-    /// Opens a ledger on `store`, folding every stored event.
+    /// Opens a ledger on `store`: from its snapshot if one of this [`State::SHAPE`] loads,
+    /// then folding every event stored after it. If that was [`SNAPSHOT_EVERY`] events or
+    /// more, it saves a new snapshot at the head (a failed save is logged, not an error: the
+    /// ledger is open either way).
     pub async fn open(store: Arc<dyn EventStore>) -> Result<Self, LedgerError> {
+        Self::open_with(store, SNAPSHOT_EVERY).await
+    }
+
+    /// [`Ledger::open`], saving a new snapshot once `snapshot_every` events were folded.
+    pub async fn open_with(
+        store: Arc<dyn EventStore>,
+        snapshot_every: u64,
+    ) -> Result<Self, LedgerError> {
         let mut ledger = Self {
             store,
             state: State::default(),
             versions: HashMap::new(),
             position: 0,
+            started_from: 0,
             append_retry_for: APPEND_RETRY_FOR,
         };
+        ledger.restore().await?;
         ledger.catch_up().await?;
+        if ledger.position - ledger.started_from >= snapshot_every
+            && let Err(e) = ledger.save_snapshot().await
+        {
+            tracing::warn!(error = %e, "saving the ledger's snapshot");
+        }
         Ok(ledger)
+    }
+
+    /// Starts from the saved snapshot, if there is one of this shape that loads and is not
+    /// ahead of the log; otherwise the ledger stays empty, to fold from the first event.
+    async fn restore(&mut self) -> Result<(), LedgerError> {
+        let Some(saved) = self.store.load_checkpoint(SNAPSHOT).await? else {
+            return Ok(());
+        };
+        if saved.version != State::SHAPE {
+            tracing::info!(
+                saved = saved.version,
+                current = State::SHAPE,
+                "the ledger's snapshot has another shape; folding the whole log"
+            );
+            return Ok(());
+        }
+        let head = self.store.head_position().await?;
+        if saved.position > head {
+            tracing::warn!(
+                snapshot = saved.position,
+                head,
+                "the ledger's snapshot is ahead of the log; folding the whole log"
+            );
+            return Ok(());
+        }
+        match serde_json::from_str::<Snapshot>(&saved.state) {
+            Ok(snapshot) => {
+                self.state = snapshot.state;
+                self.versions = snapshot.versions;
+                self.position = saved.position;
+                self.started_from = saved.position;
+                tracing::info!(
+                    position = saved.position,
+                    "the ledger starts from its snapshot"
+                );
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "the ledger's snapshot does not load; folding the whole log");
+            }
+        }
+        Ok(())
+    }
+
+    /// Saves the fold and the stream versions at the ledger's position.
+    pub async fn save_snapshot(&self) -> Result<(), LedgerError> {
+        let snapshot = SnapshotOf {
+            state: &self.state,
+            versions: &self.versions,
+        };
+        let state = serde_json::to_string(&snapshot).map_err(LedgerError::Snapshot)?;
+        self.store
+            .save_checkpoint(&Checkpoint {
+                name: SNAPSHOT.to_owned(),
+                version: State::SHAPE,
+                position: self.position,
+                state,
+            })
+            .await?;
+        Ok(())
     }
 
     /// Re-sends an append cut off by the database going away for `limit` instead of
@@ -185,6 +285,12 @@ impl Ledger {
     /// The position of the last event folded.
     pub fn position(&self) -> u64 {
         self.position
+    }
+
+    /// The position of the snapshot this ledger was opened from; 0 if it folded the whole
+    /// log.
+    pub fn started_from(&self) -> u64 {
+        self.started_from
     }
 
     /// Folds every event stored since the last one seen.

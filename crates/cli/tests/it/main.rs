@@ -963,6 +963,23 @@ mod seeds {
             "{out}"
         );
 
+        // The first ledger opened on the seeded history folds all of it and saves a snapshot;
+        // the next starts from that snapshot and has the same state: every kind of fact the
+        // seed records (children, plans, placements, sharing agreements) survives the trip.
+        tokio::runtime::Runtime::new().unwrap().block_on(async {
+            use placeledger_ledger::Ledger;
+            let store = placeledger_store::connect(&url).await.unwrap();
+            let folded = Ledger::open(store.clone()).await.unwrap();
+            assert_eq!(folded.started_from(), 0);
+            let restored = Ledger::open(store).await.unwrap();
+            assert_eq!(restored.started_from(), folded.position());
+            assert!(!restored.state().sharing.is_empty());
+            assert!(
+                restored.state() == folded.state(),
+                "the restored state differs"
+            );
+        });
+
         let (ok, out, err) = run_in(dir.path(), &url, &["seed", "check"]);
         assert!(ok, "{out}\n{err}");
         assert!(out.contains("0 out of tolerance"), "{out}");

@@ -305,3 +305,24 @@ fn levers_are_checked_and_can_be_taken_off_again() {
             index: 0,
         }]);
 }
+
+/// The state the ledger saves as its snapshot comes back as it was: geography, a setting, a
+/// child with a plan and a placement, a sharing agreement (keyed by a pair) and a scenario.
+#[test]
+fn a_state_round_trips_through_its_snapshot_form() {
+    let mut history = with_placement();
+    history.push(created());
+    history.push(Event::DataSharingAgreed {
+        authority: la(),
+        partner: blackpool(),
+        shares: vec![SharedData::Capacity],
+        from: d("2025-04-01"),
+        until: Some(d("2027-03-31")),
+    });
+    let state = State::from_events(&history);
+    assert!(!state.children.is_empty() && !state.sharing.is_empty());
+    assert!(!state.scenarios.is_empty() && !state.settings.is_empty());
+    let json = serde_json::to_string(&state).unwrap();
+    let back: State = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, state);
+}

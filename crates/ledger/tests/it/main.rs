@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use placeledger_domain::*;
-use placeledger_ledger::{Context, EventIds, Ledger, LedgerError};
+use placeledger_ledger::{Context, EventIds, Ledger, LedgerError, SNAPSHOT};
 use placeledger_testkit::fixtures::{lancashire_and_burnley, moorside_special_school};
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -399,6 +399,89 @@ async fn an_expected_version_holds_across_ledgers(store: Arc<dyn EventStore>) {
     assert_eq!(store.stream_version(&id).await.unwrap(), 2);
 }
 
+/// A ledger opened after a snapshot starts from it, folds only what came after, and decides
+/// on what it restored: the state, and each stream's version (an append at a stale version
+/// would conflict).
+async fn a_ledger_starts_from_its_snapshot(store: Arc<dyn EventStore>) {
+    let mut a = Ledger::open(store.clone()).await.unwrap();
+    assert_eq!(a.started_from(), 0, "an empty log has no snapshot");
+    a.execute(&lancashire(), &Context::actor("test"))
+        .await
+        .unwrap();
+    a.save_snapshot().await.unwrap();
+    a.execute(&[births(2024, 1_000)], &Context::actor("test"))
+        .await
+        .unwrap();
+
+    let mut b = Ledger::open(store.clone()).await.unwrap();
+    assert_eq!(
+        b.started_from(),
+        3,
+        "from the snapshot, not from the first event"
+    );
+    assert_eq!(b.position(), 4);
+    assert_eq!(b.state(), a.state());
+    let stream = births(2025, 1).stream_id();
+    assert_eq!(b.stream_version(&stream), Some(1));
+    assert_eq!(
+        b.stream_version("district-E07000117"),
+        a.stream_version("district-E07000117")
+    );
+    let recorded = b
+        .execute(
+            &[births(2025, 1_010)],
+            &Context::actor("test").expecting(stream.clone(), 1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(recorded.streams[0].1.last_version, 2);
+    let fresh = Ledger::open_with(store.clone(), u64::MAX).await.unwrap();
+    assert_eq!(fresh.state(), b.state());
+
+    // Opening saves a new snapshot once enough events were folded past the last one.
+    let c = Ledger::open_with(store.clone(), 2).await.unwrap();
+    assert_eq!(c.started_from(), 3);
+    let saved = store.load_checkpoint(SNAPSHOT).await.unwrap().unwrap();
+    assert_eq!((saved.position, saved.version), (5, State::SHAPE));
+    let d = Ledger::open_with(store, 2).await.unwrap();
+    assert_eq!(d.started_from(), 5);
+    assert_eq!(d.state(), b.state());
+}
+
+/// A snapshot of another shape, one ahead of the log (a database restored from an older
+/// backup beside a newer checkpoint table cannot happen, but a hand-copied one can), or one
+/// that does not load is set aside: the ledger folds the whole log and ends where it would
+/// have anyway.
+async fn a_snapshot_that_does_not_fit_is_set_aside(store: Arc<dyn EventStore>) {
+    let mut a = Ledger::open(store.clone()).await.unwrap();
+    a.execute(&lancashire(), &Context::actor("test"))
+        .await
+        .unwrap();
+    a.save_snapshot().await.unwrap();
+    let good = store.load_checkpoint(SNAPSHOT).await.unwrap().unwrap();
+    let unfit = [
+        Checkpoint {
+            version: State::SHAPE + 1,
+            ..good.clone()
+        },
+        Checkpoint {
+            position: 99,
+            ..good.clone()
+        },
+        Checkpoint {
+            state: r#"{"state": 1, "versions": {}}"#.into(),
+            ..good.clone()
+        },
+    ];
+    for snapshot in unfit {
+        store.save_checkpoint(&snapshot).await.unwrap();
+        let b = Ledger::open_with(store.clone(), u64::MAX).await.unwrap();
+        assert_eq!(b.started_from(), 0, "{snapshot:?}");
+        assert_eq!(b.position(), 3);
+        assert_eq!(b.state(), a.state());
+    }
+}
+
 placeledger_testkit::on_both_backends!(
     given placeledger_testkit::store_of;
     commands_become_events_in_one_transaction,
@@ -410,4 +493,6 @@ placeledger_testkit::on_both_backends!(
     a_revised_file_records_only_its_new_facts,
     concurrent_ledgers_catch_up_and_decide_again,
     an_expected_version_holds_across_ledgers,
+    a_ledger_starts_from_its_snapshot,
+    a_snapshot_that_does_not_fit_is_set_aside,
 );
