@@ -475,8 +475,23 @@ async fn bad_requests_get_clear_errors() {
     // Health, readiness, metrics and GraphiQL.
     let (status, _, _) = server.raw(Method::GET, "/healthz", &[], Vec::new()).await;
     assert_eq!(status, 200);
-    let (status, _, body) = server.raw(Method::GET, "/readyz", &[], Vec::new()).await;
-    assert_eq!(status, 200, "{body}");
+    // Readiness also says whether commands can be decided yet: the node opens its ledger in
+    // the background as it starts.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let (status, _, body) = server.raw(Method::GET, "/readyz", &[], Vec::new()).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body.starts_with("ready: store head "), "{body}");
+        if body.contains("; ledger open (folded the whole log)") {
+            break;
+        }
+        assert!(body.contains("; ledger not open yet"), "{body}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the ledger never opened: {body}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     let (status, _, body) = server.raw(Method::GET, "/metrics", &[], Vec::new()).await;
     assert_eq!(status, 200);
     assert!(

@@ -59,6 +59,8 @@ pub struct App {
     pub introspection: PlaceledgerSchema,
     pub backend: Backend,
     pub live: Live,
+    /// This node's writers: `/readyz` says whether their ledger is open.
+    pub commands: placeledger_app::commands::Commands,
     pub metrics: Arc<Metrics>,
     pub limiter: Arc<Limiter>,
     pub caches: Arc<Caches>,
@@ -124,8 +126,10 @@ impl App {
     }
 
     fn from_service(service: Service, backend: Backend, live: Live, rate: Rate) -> App {
+        let commands = service.commands.clone();
         let services = Services::new(service);
         App {
+            commands,
             schema: crate::context::build(Some(services.clone())),
             introspection: crate::context::build_for_introspection(Some(services)),
             revoked: watch_revocations(backend.clone()),
@@ -221,9 +225,15 @@ async fn readyz(State(app): State<App>) -> Response {
     match app.backend.events.head_position().await {
         Ok(head) => {
             let at = app.live.now().position;
+            // Queries are served from the read models; commands need the ledger as well.
+            let ledger = match app.commands.ledger_opened_from() {
+                None => "ledger not open yet (commands wait for it)".to_owned(),
+                Some(0) => "ledger open (folded the whole log)".to_owned(),
+                Some(p) => format!("ledger open (from its snapshot at {p})"),
+            };
             (
                 StatusCode::OK,
-                format!("ready: store head {head}, read models at {at}\n"),
+                format!("ready: store head {head}, read models at {at}; {ledger}\n"),
             )
                 .into_response()
         }

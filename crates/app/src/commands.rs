@@ -3,7 +3,7 @@
 //! decided by the domain on this node's ledger and appended at the version compared; an
 //! import is all its rows or nothing.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use placeledger_domain::{AuthorityCode, Command};
 use placeledger_import::table::Table;
@@ -82,6 +82,9 @@ impl ImportProgress for Quiet {}
 pub struct Commands {
     store: Arc<dyn EventStore>,
     ledger: Arc<Mutex<Option<Ledger>>>,
+    /// Set once the ledger is open: the position of the snapshot it started from (0: it
+    /// folded the whole log). Readable while a command holds the ledger.
+    opened_from: Arc<OnceLock<u64>>,
     live: Option<Live>,
 }
 
@@ -91,14 +94,25 @@ impl Commands {
         Commands {
             store,
             ledger: Arc::default(),
+            opened_from: Arc::default(),
             live,
         }
+    }
+
+    /// `None` while this node's ledger is not open yet (commands would wait for it);
+    /// otherwise the position of the snapshot it started from, 0 if it folded the whole log.
+    pub fn ledger_opened_from(&self) -> Option<u64> {
+        self.opened_from.get().copied()
     }
 
     /// Opens this node's ledger now, in a task of its own, instead of on the first command
     /// (see `App::serving`). A failure is logged; the first command then tries again.
     pub fn open_in_background(&self) {
-        let (slot, store) = (self.ledger.clone(), self.store.clone());
+        let (slot, store, opened) = (
+            self.ledger.clone(),
+            self.store.clone(),
+            self.opened_from.clone(),
+        );
         tokio::spawn(async move {
             let mut guard = slot.lock().await;
             if guard.is_none() {
@@ -111,6 +125,7 @@ impl Commands {
                             seconds = started.elapsed().as_secs_f64(),
                             "ledger open: commands are decided from here"
                         );
+                        let _ = opened.set(ledger.started_from());
                         *guard = Some(ledger);
                     }
                     Err(e) => {
@@ -134,7 +149,7 @@ impl Commands {
     ) -> Result<Recorded, AppError> {
         let stream = command.stream_id();
         let mut guard = self.ledger.lock().await;
-        let ledger = open(&mut guard, &self.store).await?;
+        let ledger = open(&mut guard, &self.store, &self.opened_from).await?;
         may_record(viewer, &command, &command.responsible(ledger.state()))?;
         let mut context = Context::actor(actor);
         if let Some(expected) = expected {
@@ -227,7 +242,7 @@ impl Commands {
             .map_err(|p| AppError::BadFile { problems: p })?;
         progress.reading(total, total);
         let mut guard = self.ledger.lock().await;
-        let ledger = open(&mut guard, &self.store).await?;
+        let ledger = open(&mut guard, &self.store, &self.opened_from).await?;
         progress.stage(&format!("checking the rows of {file}"));
         let mut parsed = format
             .parse_with(&table, ledger.state(), options)
@@ -306,10 +321,15 @@ fn pass_over_england(parsed: &mut placeledger_import::Parsed) {
 async fn open<'a>(
     slot: &'a mut Option<Ledger>,
     store: &Arc<dyn EventStore>,
+    opened_from: &OnceLock<u64>,
 ) -> Result<&'a mut Ledger, AppError> {
     let ledger = match slot {
         Some(l) => l,
-        None => slot.insert(Ledger::open(store.clone()).await?),
+        None => {
+            let ledger = Ledger::open(store.clone()).await?;
+            let _ = opened_from.set(ledger.started_from());
+            slot.insert(ledger)
+        }
     };
     ledger.catch_up().await?;
     Ok(ledger)
